@@ -1,0 +1,81 @@
+"""The ASGI application: routes, shared state and start-up; no business logic lives here."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.routing import Route
+
+from server.config import Config, Live, load_config
+from server.identity import VisitorIds
+from server.ingest import Ingest
+from server.settings import Settings
+from server.store.base import Store
+from server.store.memory import MemoryStore
+from server.web import events, health
+from server.web.replies import error_reply
+from server.web.widget import Asset, load_widget, widget_endpoint
+
+log = logging.getLogger("irasshai")
+
+
+class ConfigError(Exception):
+    """The rules folder has problems; `lines` holds one `path:line:col: message` each."""
+
+    def __init__(self, lines: list[str]):
+        super().__init__("\n".join(lines))
+        self.lines = lines
+
+
+def make_store(settings: Settings) -> Store:
+    if settings.redis_url:
+        from server.store.redis import RedisStore
+
+        return RedisStore(settings.redis_url)
+    return MemoryStore()
+
+
+def create_app(settings: Settings, *, config: Config | None = None, store: Store | None = None,
+               widget: Asset | None = None, clock: Callable[[], float] = time.time) -> Starlette:
+    if config is None:
+        config, problems = load_config(settings.rules_dir)
+        if config is None:
+            raise ConfigError(problems.lines())
+    store = store or make_store(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette):
+        yield
+        await store.close()
+
+    app = Starlette(
+        routes=[
+            Route("/widget.js", widget_endpoint(widget or load_widget()), methods=["GET", "HEAD"]),
+            Route("/v1/sites/{site}/events", events.post_events, methods=["POST"]),
+            Route("/v1/sites/{site}/events", events.preflight, methods=["OPTIONS"]),
+            Route("/healthz", health.healthz),
+            Route("/readyz", health.readyz),
+        ],
+        exception_handlers={HTTPException: _http_error, Exception: _unexpected_error},
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.live = Live(config)
+    app.state.store = store
+    app.state.ingest = Ingest(store, VisitorIds(settings.secret_key), settings.session_timeout, clock)
+    return app
+
+
+async def _http_error(request: Request, exc: HTTPException):
+    return error_reply(exc.detail if isinstance(exc.detail, str) else "request refused", exc.status_code)
+
+
+async def _unexpected_error(request: Request, exc: Exception):
+    log.exception("unexpected error on %s %s", request.method, request.url.path)
+    return error_reply("internal error; the server log has the details", 500)

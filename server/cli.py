@@ -1,0 +1,147 @@
+"""The `irasshai` command: serve, demo, and (later) rules check/test/schema.
+
+This module and :mod:`server.settings` are the only places that see the environment.
+Every failure is one line on stderr and a non-zero exit, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import secrets
+import sys
+from pathlib import Path
+
+from server.settings import Settings, SettingsError, load
+
+EXIT_USAGE = 2
+
+
+def fail(message: str, code: int = EXIT_USAGE) -> None:
+    print(f"irasshai: {message}", file=sys.stderr)
+    raise SystemExit(code)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="irasshai", description="Proactive engagement for online shops.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="run the server")
+    serve.add_argument("--rules", dest="rules_dir", metavar="DIR", help="rules folder (IRASSHAI_RULES_DIR)")
+    serve.add_argument("--host", help="listen address (IRASSHAI_HOST)")
+    serve.add_argument("--port", type=int, help="listen port (IRASSHAI_PORT)")
+    serve.add_argument("--redis", dest="redis_url", metavar="URL", help="Redis URL (IRASSHAI_REDIS_URL)")
+    serve.add_argument("--workers", type=int, help="server processes; >1 needs Redis (IRASSHAI_WORKERS)")
+
+    demo = commands.add_parser("demo", help="run the server and the demo shop, in memory")
+    demo.add_argument("--rules", dest="rules_dir", metavar="DIR", help="rules folder (default: rules)")
+    demo.add_argument("--host", help="listen address of both (default 127.0.0.1)")
+    demo.add_argument("--port", type=int, help="server port (default 8000)")
+    demo.add_argument("--shop-port", dest="shop_port", type=int, help="demo shop port (default 8001)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    overrides = {k: v for k, v in vars(args).items() if k != "command"}
+    try:
+        settings = load(os.environ).replace(**overrides)
+    except SettingsError as error:
+        fail(str(error))
+    logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    if args.command == "serve":
+        serve(settings)
+    elif args.command == "demo":
+        demo(settings)
+
+
+def _create_app(settings: Settings, **kwargs):
+    from server.app import ConfigError, create_app
+
+    try:
+        return create_app(settings, **kwargs)
+    except ConfigError as error:
+        for line in error.lines:
+            print(line, file=sys.stderr)
+        fail(f"{len(error.lines)} problem(s) in {settings.rules_dir}; fix them and start again", 1)
+
+
+def serve(settings: Settings) -> None:
+    import uvicorn
+
+    if not settings.secret_key:
+        fail("no secret key: set IRASSHAI_SECRET_KEY to a long random string, e.g. the output of "
+             "`python3 -c 'import secrets; print(secrets.token_urlsafe(32))'`")
+    if settings.workers > 1 and not settings.redis_url:
+        fail(f"--workers {settings.workers} needs Redis: with the in-memory store each process would keep "
+             "its own visitors; pass --redis redis://HOST:6379/0 or use --workers 1")
+    if settings.workers == 1:
+        app = _create_app(settings)
+        uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level,
+                    proxy_headers=True, server_header=False)
+        return
+    _create_app(settings)  # fail fast, in this process, on a bad rules folder
+    os.environ.update(settings.to_env())
+    uvicorn.run("server.cli:worker_app", factory=True, host=settings.host, port=settings.port,
+                workers=settings.workers, log_level=settings.log_level, proxy_headers=True, server_header=False)
+
+
+def worker_app():
+    """The app of one worker process when `serve` runs several (settings come through the environment)."""
+    return _create_app(load(os.environ))
+
+
+def demo(settings: Settings) -> None:
+    import uvicorn
+
+    from demo_shop.app import create_shop_app
+    from server.config import load_config
+
+    if not settings.secret_key:
+        settings = settings.replace(secret_key=secrets.token_urlsafe(32))
+    config, problems = load_config(settings.rules_dir)
+    if config is None:
+        for line in problems.lines():
+            print(line, file=sys.stderr)
+        fail(f"{len(problems)} problem(s) in {settings.rules_dir}; fix them and start again", 1)
+    config = allow_shop(config, settings)
+    server_url = f"http://{settings.host}:{settings.port}"
+    shop_url = f"http://{settings.host}:{settings.shop_port}"
+    app = _create_app(settings, config=config)
+    shop = create_shop_app(server_url, site="demo")
+
+    async def run() -> None:
+        servers = [
+            uvicorn.Server(uvicorn.Config(app, host=settings.host, port=settings.port,
+                                          log_level="warning", server_header=False)),
+            uvicorn.Server(uvicorn.Config(shop, host=settings.host, port=settings.shop_port,
+                                          log_level="warning", server_header=False)),
+        ]
+        print(f"Irasshai server: {server_url}  (in-memory store; rules from {Path(settings.rules_dir).resolve()})")
+        print(f"Demo shop:       {shop_url}  <- open this in your browser")
+        print("Press Ctrl+C to stop.", flush=True)
+        await asyncio.gather(*(s.serve() for s in servers))
+
+    try:
+        asyncio.run(run())
+    except KeyboardInterrupt:
+        pass
+
+
+def allow_shop(config, settings: Settings):
+    """The demo site also accepts events from the demo shop's address, whatever port it runs on."""
+    from dataclasses import replace
+
+    site = config.sites.get("demo")
+    if site is None:
+        fail(f"the demo shop embeds site 'demo', but {settings.rules_dir}/demo/site.yaml does not exist")
+    extra = {f"http://{settings.host}:{settings.shop_port}", f"http://localhost:{settings.shop_port}",
+             f"http://127.0.0.1:{settings.shop_port}"}
+    sites = {**config.sites, "demo": replace(site, origins=site.origins | extra)}
+    return replace(config, sites=sites)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,66 @@
+"""The configuration loaded from the rules folder: every site (and, later, its compiled rules).
+
+A :class:`Config` is immutable. Reloading builds a new one and swaps it in whole, so a
+request sees either the old configuration or the new one, never half of each; a folder
+with any problem produces no Config at all and the previous one stays live.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from server.sites import SITE_FILE, Site, load_site
+from server.yamlsource import Problems
+
+
+@dataclass(frozen=True)
+class Config:
+    sites: dict[str, Site]
+    version: str  # a digest of every file read: equal folders give equal versions
+
+
+def watched_files(rules_dir: Path) -> list[Path]:
+    """Every file whose change changes the configuration, in a stable order."""
+    if not rules_dir.is_dir():
+        return []
+    return sorted(p for p in rules_dir.glob("*/*") if p.is_file() and not p.name.startswith("."))
+
+
+def load_config(rules_dir: str | Path) -> tuple[Config | None, Problems]:
+    """Load every site under `rules_dir`; (None, problems) if anything is wrong."""
+    rules_dir = Path(rules_dir)
+    problems = Problems()
+    if not rules_dir.is_dir():
+        problems.add_at(f"{rules_dir}:1:1", "rules folder not found; it holds one folder per site, each with a site.yaml")
+        return None, problems
+    sites: dict[str, Site] = {}
+    for folder in sorted(p for p in rules_dir.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))):
+        if not (folder / SITE_FILE).is_file():
+            problems.add_at(f"{folder}/{SITE_FILE}:1:1", f"missing: every site folder needs a {SITE_FILE}")
+            continue
+        site = load_site(folder, problems)
+        if site is not None:
+            sites[site.key] = site
+    if not sites and not problems:
+        problems.add_at(f"{rules_dir}:1:1", f"no sites found; add {rules_dir}/<site>/{SITE_FILE}")
+    if problems:
+        return None, problems
+    return Config(sites=sites, version=_digest(rules_dir)), problems
+
+
+def _digest(rules_dir: Path) -> str:
+    digest = hashlib.sha256()
+    for path in watched_files(rules_dir):
+        digest.update(str(path.relative_to(rules_dir)).encode() + b"\0")
+        digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()[:12]
+
+
+@dataclass
+class Live:
+    """The configuration in force, swapped whole by the reloader, and the last load error."""
+
+    config: Config
+    last_error: list[str] = field(default_factory=list)

@@ -1,0 +1,24 @@
+"""Device type and language from what the browser tells us."""
+
+from __future__ import annotations
+
+import re
+
+_TABLET = re.compile(r"iPad|Tablet|PlayBook|Silk|Kindle|Android(?!.*Mobile)", re.I)
+_MOBILE = re.compile(r"Mobi|iPhone|iPod|Android.*Mobile|Windows Phone|BlackBerry|Opera Mini", re.I)
+
+
+def device_type(user_agent: str) -> str:
+    """'mobile', 'tablet' or 'desktop', from the User-Agent (iPadOS, which claims a Mac, counts as desktop)."""
+    if _TABLET.search(user_agent):
+        return "tablet"
+    if _MOBILE.search(user_agent):
+        return "mobile"
+    return "desktop"
+
+
+def language(reported: str, accept_language: str) -> str:
+    """The visitor's main language tag, lower-case (``ja``, ``en-us``), or ''."""
+    tag = reported or accept_language.split(",")[0].split(";")[0]
+    tag = tag.strip().lower().replace("_", "-")
+    return tag if re.fullmatch(r"[a-z]{2,3}(-[a-z0-9]{1,8})*", tag) else ""

@@ -1,0 +1,56 @@
+"""Signed visitor ids: the server issues them, the widget keeps them, nobody else can forge them.
+
+A token is ``<id>.<signature>``, signed with itsdangerous under a salt that names the site,
+so a token from another site, a tampered one or an unsigned one does not verify and the
+visitor gets a fresh id instead.
+
+A fresh id is derived from the first event id of the batch that needed it. A batch whose
+response was lost is retried with the same events, so it gets the same fresh id and the
+server's de-duplication still recognises it: a retry never creates a second visitor.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+
+from itsdangerous import BadSignature, Signer
+
+ID_BYTES = 16
+
+
+class VisitorIds:
+    def __init__(self, secret_key: str):
+        if not secret_key:
+            raise ValueError("a secret key is required to sign visitor ids")
+        self._key = secret_key.encode()
+        self._signers: dict[str, Signer] = {}
+
+    def _signer(self, site: str) -> Signer:
+        signer = self._signers.get(site)
+        if signer is None:
+            signer = self._signers[site] = Signer(self._key, salt=f"irasshai.visitor.{site}")
+        return signer
+
+    def verify(self, site: str, token: str | None) -> str | None:
+        """The visitor id in `token` if it was signed by us for `site`, else None."""
+        if not token:
+            return None
+        try:
+            return self._signer(site).unsign(token).decode()
+        except (BadSignature, UnicodeDecodeError):
+            return None
+
+    def issue(self, site: str, seed: str | None = None) -> tuple[str, str]:
+        """A fresh (visitor id, token). The same `seed` always gives the same id."""
+        if seed is None:
+            raw = secrets.token_bytes(ID_BYTES)
+        else:
+            raw = hmac.new(self._key, f"fresh-visitor|{site}|{seed}".encode(), hashlib.sha256).digest()[:ID_BYTES]
+        visitor_id = base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+        return visitor_id, self.sign(site, visitor_id)
+
+    def sign(self, site: str, visitor_id: str) -> str:
+        return self._signer(site).sign(visitor_id).decode()

@@ -1,0 +1,74 @@
+"""The event path without HTTP: a decoded batch in, the visitor's updated state stored, a reply out.
+
+Per batch: one read of the visitor's state, the events applied in-process, one
+compare-and-set write. A conflicting write (the same visitor in another tab or process)
+re-reads and re-applies, so nothing is lost or double counted. Events are acknowledged only
+after the write succeeded.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+import msgspec
+
+from server.events import Batch, Event
+from server.identity import VisitorIds
+from server.sites import Site
+from server.store.base import Store, StoreUnavailable
+from server.tracking import Visit, apply
+from server.visitor import VisitorState, decode, encode
+
+log = logging.getLogger("irasshai.ingest")
+
+MAX_ATTEMPTS = 8
+
+
+class Reply(msgspec.Struct, omit_defaults=True):
+    visitor: str  # the signed visitor token the widget must keep
+    acked: list[str]  # ids of events now stored (including ones stored by an earlier try)
+    duplicates: int = 0
+    expired: int = 0
+
+
+class Ingest:
+    def __init__(self, store: Store, ids: VisitorIds, session_timeout: int,
+                 clock: Callable[[], float] = time.time):
+        self.store = store
+        self.ids = ids
+        self.session_timeout = session_timeout
+        self.clock = clock
+
+    async def handle(self, site: Site, batch: Batch, events: list[Event], visit: Visit) -> Reply:
+        visitor_id = self.ids.verify(site.key, batch.visitor)
+        token = batch.visitor
+        if visitor_id is None:
+            visitor_id, token = self.ids.issue(site.key, seed=events[0].id)
+        for _ in range(MAX_ATTEMPTS):
+            blob, version = await self.store.load_visitor(site.key, visitor_id)
+            state = self._decode(blob, site, visitor_id)
+            applied = apply(state, events, self.clock(), visit, self.session_timeout)
+            if not applied.new:
+                break
+            if await self.store.save_visitor(site.key, visitor_id, encode(state), version, site.retention):
+                break
+        else:
+            raise StoreUnavailable(f"visitor state kept changing under {MAX_ATTEMPTS} attempts; retry later")
+        return Reply(visitor=token, acked=[e.id for e in events],
+                     duplicates=applied.duplicates, expired=applied.expired)
+
+    async def profile(self, site: Site, visitor_id: str) -> VisitorState | None:
+        blob, _ = await self.store.load_visitor(site.key, visitor_id)
+        return None if blob is None else self._decode(blob, site, visitor_id)
+
+    @staticmethod
+    def _decode(blob: bytes | None, site: Site, visitor_id: str) -> VisitorState:
+        try:
+            return decode(blob)
+        except msgspec.DecodeError:
+            # Unreadable state (e.g. written by an incompatible version): start the visitor afresh
+            # rather than refusing their events forever.
+            log.warning("site %s: visitor %s had unreadable state; starting afresh", site.key, visitor_id)
+            return VisitorState()

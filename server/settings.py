@@ -1,0 +1,111 @@
+"""Every setting Irasshai reads, in one table, read once into one frozen struct.
+
+No other module reads ``os.environ``: the CLI calls :func:`load` with the
+environment (tests pass their own mapping) and hands the result to
+``create_app(settings)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import msgspec
+
+
+class SettingsError(Exception):
+    """A setting has a value we cannot use; the message is one line for the user."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str  # attribute on Settings; the variable is IRASSHAI_<NAME>
+    default: object
+    help: str
+
+    @property
+    def env(self) -> str:
+        return "IRASSHAI_" + self.name.upper()
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("secret_key", "", "Key that signs visitor ids. Required by `serve`; keep it secret and stable "
+            "(changing it gives every visitor a new id). `demo` makes one up."),
+    Setting("rules_dir", "rules", "Folder with one sub-folder per site (`rules/<site>/site.yaml` and rule files)."),
+    Setting("redis_url", "", "Redis URL, e.g. `redis://localhost:6379/0`. Empty: the in-memory store "
+            "(one process only, nothing survives a restart)."),
+    Setting("host", "127.0.0.1", "Address the server listens on."),
+    Setting("port", 8000, "Port the server listens on."),
+    Setting("workers", 1, "Server processes. More than 1 needs Redis, because each process would "
+            "otherwise keep its own visitors."),
+    Setting("shop_port", 8001, "Port of the demo shop (`irasshai demo` only)."),
+    Setting("session_timeout", 1800, "Seconds without activity after which a visitor's next event starts a new session."),
+    Setting("reload_interval", 1.0, "Seconds between checks of the rules folder for changes."),
+    Setting("log_level", "info", "Log level: debug, info, warning or error."),
+)
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    secret_key: str = ""
+    rules_dir: str = "rules"
+    redis_url: str = ""
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+    shop_port: int = 8001
+    session_timeout: int = 1800
+    reload_interval: float = 1.0
+    log_level: str = "info"
+
+    def replace(self, **changes: object) -> "Settings":
+        """A copy with `changes` applied (None values are ignored), validated like the environment."""
+        merged = {s.name: getattr(self, s.name) for s in SETTINGS}
+        merged.update({k: v for k, v in changes.items() if v is not None})
+        return _validate(merged, source=lambda name: f"--{name.replace('_', '-')}")
+
+    def to_env(self) -> dict[str, str]:
+        """The environment that reproduces these settings (for worker processes)."""
+        return {s.env: str(getattr(self, s.name)) for s in SETTINGS}
+
+
+_LOG_LEVELS = ("debug", "info", "warning", "error")
+
+
+def load(environ: Mapping[str, str]) -> Settings:
+    """Read every IRASSHAI_* variable from `environ`; raise SettingsError naming the bad one."""
+    raw = {s.name: environ[s.env] for s in SETTINGS if s.env in environ}
+    values = {s.name: s.default for s in SETTINGS}
+    for name, text in raw.items():
+        default = values[name]
+        values[name] = _parse(text, type(default), lambda: next(s.env for s in SETTINGS if s.name == name))
+    return _validate(values, source=lambda name: "IRASSHAI_" + name.upper())
+
+
+def _parse(text: str, kind: type, env_name) -> object:
+    if kind is str:
+        return text.strip()
+    try:
+        return kind(text.strip())
+    except ValueError:
+        noun = "a whole number" if kind is int else "a number"
+        raise SettingsError(f"setting {env_name()} has value {text!r}; expected {noun}") from None
+
+
+def _validate(values: dict, source) -> Settings:
+    if not 1 <= int(values["port"]) <= 65535:
+        raise SettingsError(f"setting {source('port')} has value {values['port']!r}; expected a port from 1 to 65535")
+    if not 1 <= int(values["shop_port"]) <= 65535:
+        raise SettingsError(f"setting {source('shop_port')} has value {values['shop_port']!r}; expected a port from 1 to 65535")
+    if int(values["workers"]) < 1:
+        raise SettingsError(f"setting {source('workers')} has value {values['workers']!r}; expected 1 or more")
+    if int(values["session_timeout"]) < 60:
+        raise SettingsError(f"setting {source('session_timeout')} has value {values['session_timeout']!r}; expected at least 60 seconds")
+    if float(values["reload_interval"]) <= 0:
+        raise SettingsError(f"setting {source('reload_interval')} has value {values['reload_interval']!r}; expected a positive number")
+    if str(values["log_level"]).lower() not in _LOG_LEVELS:
+        raise SettingsError(f"setting {source('log_level')} has value {values['log_level']!r}; expected one of {', '.join(_LOG_LEVELS)}")
+    url = str(values["redis_url"])
+    if url and not url.startswith(("redis://", "rediss://", "unix://")):
+        raise SettingsError(f"setting {source('redis_url')} has value {url!r}; expected a redis://, rediss:// or unix:// URL")
+    values["log_level"] = str(values["log_level"]).lower()
+    return msgspec.convert(values, Settings)

@@ -1,0 +1,189 @@
+"""Sites: ``rules/<site>/site.yaml`` declares a site; its key is the folder name.
+
+A site says which shop origins may send events, its timezone and language, its business
+hours, how long visitor data is kept, and its coupon pools. Loading never raises: every
+mistake is reported into :class:`~server.yamlsource.Problems` as ``path:line:col: message``.
+"""
+
+from __future__ import annotations
+
+import re
+import zoneinfo
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from server.coupons.pools import CouponPool, parse_pools
+from server.durations import parse_duration
+from server.yamlsource import Node, Problems, check_keys, parse_file, type_name
+
+SITE_FILE = "site.yaml"
+SITE_KEY = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+LANGUAGES = ("ja", "en")
+DEFAULT_RETENTION = 90 * 86400
+DEFAULT_GAP = 60
+
+
+@dataclass(frozen=True)
+class Hours:
+    """Opening hours: on `days` (0 = Monday), from `start` to `end` minutes after midnight."""
+
+    days: frozenset[int]
+    start: int
+    end: int
+
+    def contains(self, weekday: int, minute: int) -> bool:
+        if self.start <= self.end:
+            return weekday in self.days and self.start <= minute < self.end
+        # Past midnight ("22:00" to "02:00"): the early part belongs to the previous day.
+        if minute >= self.start:
+            return weekday in self.days
+        return minute < self.end and (weekday - 1) % 7 in self.days
+
+
+@dataclass(frozen=True)
+class Site:
+    key: str
+    name: str
+    origins: frozenset[str]
+    timezone: zoneinfo.ZoneInfo
+    language: str = "ja"
+    business_hours: Hours | None = None
+    retention: int = DEFAULT_RETENTION
+    engagement_gap: int = DEFAULT_GAP
+    coupons: dict[str, CouponPool] = field(default_factory=dict)
+
+    def allows(self, origin: str | None) -> bool:
+        return origin is not None and origin.lower() in self.origins
+
+
+_SITE_KEYS = ("name", "origins", "timezone", "language", "business_hours", "retention",
+              "engagement_gap", "coupons")
+
+
+def load_site(folder: Path, problems: Problems) -> Site | None:
+    """The site declared in `folder`/site.yaml, or None (with problems reported)."""
+    path = folder / SITE_FILE
+    key = folder.name
+    before = len(problems)
+    if not SITE_KEY.match(key):
+        problems.add_at(f"{path}:1:1", f"site folder name '{key}' must be lower-case letters, digits, '-' or '_'")
+    root = parse_file(path, problems)
+    if root is None:
+        return None
+    if not root.is_mapping():
+        problems.add(root, f"site.yaml must be a mapping of settings, not {type_name(root.value)}")
+        return None
+    check_keys(root, _SITE_KEYS, problems, what="site setting")
+    entries = root.value
+    origins = _origins(entries.get("origins"), root, problems)
+    timezone = _timezone(entries.get("timezone"), problems)
+    language = _choice(entries.get("language"), LANGUAGES, "ja", problems)
+    hours = parse_hours(entries["business_hours"], problems) if "business_hours" in entries else None
+    retention = _duration(entries.get("retention"), DEFAULT_RETENTION, problems, minimum=86400)
+    gap = _duration(entries.get("engagement_gap"), DEFAULT_GAP, problems, minimum=0)
+    coupons = _coupons(entries.get("coupons"), folder, problems)
+    name = entries.get("name")
+    if name is not None and not isinstance(name.value, str):
+        problems.add(name, f"'name' must be text, not {type_name(name.value)}")
+    if len(problems) > before or timezone is None:
+        return None
+    return Site(key=key, name=name.value if name else key, origins=origins, timezone=timezone,
+                language=language, business_hours=hours, retention=retention,
+                engagement_gap=gap, coupons=coupons)
+
+
+def parse_hours(node: Node, problems: Problems, rule: str | None = None) -> Hours | None:
+    """`{days: [mon, …], from: "09:00", to: "18:00"}`; days default to every day."""
+    if not node.is_mapping():
+        problems.add(node, f"hours must be a mapping with 'days', 'from' and 'to', not {type_name(node.value)}", rule)
+        return None
+    check_keys(node, ("days", "from", "to"), problems, rule)
+    days: set[int] = set(range(7))
+    if "days" in node.value:
+        days_node = node.value["days"]
+        items = days_node.value if days_node.is_list() else [days_node]
+        days = set()
+        for item in items:
+            word = str(item.value).lower()[:3] if isinstance(item.value, str) else None
+            if word not in DAYS:
+                problems.add(item, f"'{item.value}' is not a day; use {', '.join(DAYS)}", rule)
+            else:
+                days.add(DAYS.index(word))
+    start = _clock(node.value.get("from"), node, "from", problems, rule)
+    end = _clock(node.value.get("to"), node, "to", problems, rule)
+    if start is None or end is None:
+        return None
+    if start == end:
+        problems.add(node, "'from' and 'to' are the same time, so the hours are empty", rule)
+        return None
+    return Hours(frozenset(days), start, end)
+
+
+def _clock(node: Node | None, parent: Node, name: str, problems: Problems, rule: str | None) -> int | None:
+    if node is None:
+        problems.add(parent, f"hours need '{name}', e.g. {name}: \"09:00\"", rule)
+        return None
+    value = node.value
+    if isinstance(value, int) and not isinstance(value, bool):
+        # YAML 1.1 reads an unquoted 09:00 as a base-60 number (540); take it as meant.
+        value = f"{value // 60:02d}:{value % 60:02d}"
+    match = re.match(r"^(\d{1,2}):(\d{2})$", str(value).strip()) if isinstance(value, str) else None
+    if not match or int(match.group(1)) > 24 or int(match.group(2)) > 59 or (int(match.group(1)) == 24 and int(match.group(2))):
+        problems.add(node, f"'{node.value}' is not a time of day; write it as \"HH:MM\", e.g. \"09:00\"", rule)
+        return None
+    return int(match.group(1)) * 60 + int(match.group(2))
+
+
+def _origins(node: Node | None, root: Node, problems: Problems) -> frozenset[str]:
+    if node is None:
+        problems.add(root, "site.yaml needs 'origins': the shop origins allowed to send events, e.g. https://shop.example.com")
+        return frozenset()
+    items = node.value if node.is_list() else [node]
+    origins = set()
+    for item in items:
+        text = item.value if isinstance(item.value, str) else ""
+        parts = urlsplit(text.strip())
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/") or parts.query:
+            problems.add(item, f"'{item.value}' is not an origin; write scheme and host only, e.g. https://shop.example.com")
+            continue
+        origins.add(f"{parts.scheme}://{parts.netloc}".lower())
+    return frozenset(origins)
+
+
+def _timezone(node: Node | None, problems: Problems) -> zoneinfo.ZoneInfo | None:
+    name = "Asia/Tokyo" if node is None else node.value
+    try:
+        if not isinstance(name, str) or not name:
+            raise ValueError
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, TypeError):
+        problems.add(node, f"'{name}' is not an IANA timezone name, e.g. Asia/Tokyo or Europe/London")
+        return None
+
+
+def _choice(node: Node | None, choices, default: str, problems: Problems) -> str:
+    if node is None:
+        return default
+    if node.value not in choices:
+        problems.add(node, f"'{node.value}' is not one of: {', '.join(choices)}")
+        return default
+    return node.value
+
+
+def _duration(node: Node | None, default: int, problems: Problems, minimum: int) -> int:
+    if node is None:
+        return default
+    try:
+        seconds = parse_duration(node.value)
+    except ValueError as error:
+        problems.add(node, str(error))
+        return default
+    if seconds < minimum:
+        problems.add(node, f"'{node.value}' is too short; the minimum is {minimum // 86400 or minimum}{'d' if minimum >= 86400 else 's'}")
+    return seconds
+
+
+def _coupons(node: Node | None, folder: Path, problems: Problems) -> dict[str, CouponPool]:
+    return {} if node is None else parse_pools(node, folder, problems)

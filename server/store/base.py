@@ -1,0 +1,30 @@
+"""The store interface: where visitor state lives. Two implementations share one contract.
+
+- :class:`~server.store.memory.MemoryStore`: the embedded default, one process, nothing on disk.
+- :class:`~server.store.redis.RedisStore`: production; several processes and hosts share it.
+
+Visitor state is an opaque blob with a version: :meth:`load_visitor` reads both,
+:meth:`save_visitor` writes only if the version is unchanged (compare-and-set), so two
+requests for the same visitor, in two tabs or two processes, never overwrite each other.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+
+class StoreUnavailable(Exception):
+    """The store cannot be reached; the message says why in one line."""
+
+
+class Store(Protocol):
+    async def load_visitor(self, site: str, visitor_id: str) -> tuple[bytes | None, int]:
+        """The visitor's state blob (None if unknown) and its version (0 if unknown)."""
+
+    async def save_visitor(self, site: str, visitor_id: str, blob: bytes, version: int, ttl: int) -> bool:
+        """Store `blob` if the version is still `version`; keep it `ttl` seconds. False on conflict."""
+
+    async def ping(self) -> None:
+        """Return if the store answers; raise StoreUnavailable otherwise."""
+
+    async def close(self) -> None: ...

@@ -1,0 +1,49 @@
+"""The in-memory store: the embedded default for the demo and single-process installs.
+
+Everything lives in this process's memory and is gone on restart. It honours the same
+contract as Redis (versions, TTLs), checked by the same tests. Compare-and-set needs no
+lock: the event loop never switches tasks inside a method that does not await.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+
+class MemoryStore:
+    def __init__(self, clock: Callable[[], float] = time.time):
+        self._clock = clock
+        self._visitors: dict[tuple[str, str], tuple[int, bytes, float]] = {}
+        self._writes = 0
+
+    async def load_visitor(self, site: str, visitor_id: str) -> tuple[bytes | None, int]:
+        entry = self._visitors.get((site, visitor_id))
+        if entry is None or entry[2] <= self._clock():
+            return None, 0
+        return entry[1], entry[0]
+
+    async def save_visitor(self, site: str, visitor_id: str, blob: bytes, version: int, ttl: int) -> bool:
+        key = (site, visitor_id)
+        now = self._clock()
+        entry = self._visitors.get(key)
+        current = entry[0] if entry is not None and entry[2] > now else 0
+        if current != version:
+            return False
+        self._visitors[key] = (version + 1, blob, now + ttl)
+        self._writes += 1
+        if self._writes % 1024 == 0:
+            self._sweep(now)
+        return True
+
+    def _sweep(self, now: float) -> None:
+        """Drop expired visitors so that memory follows the retention period."""
+        expired = [key for key, entry in self._visitors.items() if entry[2] <= now]
+        for key in expired:
+            del self._visitors[key]
+
+    async def ping(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None

@@ -1,0 +1,153 @@
+"""Applying a batch of events to a visitor's state: sessions, page views, custom events, attributes.
+
+A pure function of (state, events, time): no I/O, so every store and the rule tests share it.
+Duplicated event ids are skipped, so a retried batch is counted once.
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass
+from urllib.parse import parse_qsl, urlsplit
+
+from server.events import Event, PageView, SetAttributes, Track
+from server.visitor import (
+    MAX_ATTRIBUTES,
+    MAX_PATHS,
+    MAX_RECENT_EVENTS,
+    MAX_SEEN_IDS,
+    MAX_SESSION_PATHS,
+    MAX_SESSIONS,
+    MAX_VIEWS_PER_PATH,
+    CustomEvent,
+    PathViews,
+    SessionRecord,
+    VisitorState,
+)
+
+DEDUP_WINDOW = 48 * 3600  # event ids are remembered this long after they were stored
+MAX_EVENT_AGE = 24 * 3600  # older events are acknowledged but dropped: their ids may be forgotten
+UTM_KEYS = ("source", "medium", "campaign", "term", "content")
+
+
+@dataclass(frozen=True)
+class Visit:
+    """What the request says about the visitor right now (not part of any one event)."""
+
+    device: str = ""
+    language: str = ""
+
+
+@dataclass
+class Applied:
+    """Which events of a batch were new, which were retries, which were too old."""
+
+    new: list[Event]
+    duplicates: int = 0
+    expired: int = 0
+
+
+def split_url(url: str) -> tuple[str, dict[str, str]]:
+    """The path of `url` (no query) and its UTM parameters."""
+    parts = urlsplit(url)
+    path = parts.path or "/"
+    utm = {}
+    if parts.query:
+        for key, value in parse_qsl(parts.query):
+            if key.startswith("utm_") and key[4:] in UTM_KEYS and value:
+                utm[key[4:]] = value[:200]
+    return path[:512], utm
+
+
+def event_time(event: Event, now: float) -> int:
+    """The event's time in whole seconds, never in the future (client clocks drift)."""
+    return int(min(event.ts / 1000, now))
+
+
+def apply(state: VisitorState, events: list[Event], now: float, visit: Visit,
+          session_timeout: int) -> Applied:
+    """Apply `events` to `state` in place, in time order, skipping ids already seen."""
+    applied = Applied(new=[])
+    stored_at = int(now)
+    _forget_old_ids(state, stored_at)
+    for event in sorted(events, key=lambda e: e.ts):
+        if event.id in state.seen_ids:
+            applied.duplicates += 1
+            continue
+        ts = event_time(event, now)
+        if ts < now - MAX_EVENT_AGE:
+            applied.expired += 1
+            continue
+        state.seen_ids[event.id] = stored_at
+        applied.new.append(event)
+        _touch(state, ts, event, session_timeout)
+        if isinstance(event, PageView):
+            _page_view(state, ts, event)
+        elif isinstance(event, Track):
+            _track(state, ts, event)
+        elif isinstance(event, SetAttributes):
+            _set(state, event)
+        # Signals and feedback change no profile data here; the rules and stats use them.
+    if applied.new:
+        if visit.device:
+            state.device = visit.device
+        if visit.language:
+            state.language = visit.language
+    if len(state.seen_ids) > MAX_SEEN_IDS:
+        for key in list(state.seen_ids)[: len(state.seen_ids) - MAX_SEEN_IDS]:
+            del state.seen_ids[key]
+    return applied
+
+
+def _forget_old_ids(state: VisitorState, now: int) -> None:
+    cutoff = now - DEDUP_WINDOW
+    if state.seen_ids and next(iter(state.seen_ids.values())) < cutoff:
+        state.seen_ids = {k: t for k, t in state.seen_ids.items() if t >= cutoff}
+
+
+def _touch(state: VisitorState, ts: int, event: Event, session_timeout: int) -> None:
+    """Start a new session after `session_timeout` of inactivity; update first/last seen."""
+    if not state.first_seen:
+        state.first_seen = ts
+    session = state.session
+    if session is None or ts - session.last > session_timeout:
+        if session is not None and ts < session.last:
+            return  # a late event from before the current session: it belongs to the past
+        state.sessions += 1
+        landing, utm, referrer = "", {}, ""
+        if isinstance(event, PageView):
+            landing, utm = split_url(event.url)
+            referrer = event.referrer
+        state.session_log.append(SessionRecord(state.sessions, ts, ts, landing, referrer, utm))
+        del state.session_log[:-MAX_SESSIONS]
+    else:
+        session.last = max(session.last, ts)
+    state.last_seen = max(state.last_seen, ts)
+
+
+def _page_view(state: VisitorState, ts: int, event: PageView) -> None:
+    path, _ = split_url(event.url)
+    views = state.page_views.pop(path, None) or PathViews()
+    state.page_views[path] = views  # re-inserted last: dict order is recency of viewing
+    views.total += 1
+    bisect.insort(views.recent, ts)
+    del views.recent[:-MAX_VIEWS_PER_PATH]
+    if len(state.page_views) > MAX_PATHS:
+        del state.page_views[next(iter(state.page_views))]
+    session = state.session
+    if session is not None and path not in session.paths and len(session.paths) < MAX_SESSION_PATHS:
+        session.paths.append(path)
+
+
+def _track(state: VisitorState, ts: int, event: Track) -> None:
+    state.event_counts[event.name] = state.event_counts.get(event.name, 0) + 1
+    state.recent_events.append(CustomEvent(ts, event.name, dict(event.properties)))
+    del state.recent_events[:-MAX_RECENT_EVENTS]
+
+
+def _set(state: VisitorState, event: SetAttributes) -> None:
+    for key, value in event.attributes.items():
+        if value is None:
+            state.attributes.pop(key, None)
+        elif key in state.attributes or len(state.attributes) < MAX_ATTRIBUTES:
+            state.attributes[key] = value

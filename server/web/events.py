@@ -1,0 +1,84 @@
+"""POST /v1/sites/{site}/events: the only endpoint the widget writes to.
+
+Order matters: site, then origin, then size, then decoding, so that a request from a shop
+that is not allowed costs nothing and learns nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import Response
+
+from server.devices import device_type, language
+from server.events import MAX_BATCH_BYTES, BadBatch, decode_batch
+from server.store.base import StoreUnavailable
+from server.tracking import Visit
+from server.web.replies import cors_headers, error_reply, json_reply
+
+log = logging.getLogger("irasshai.web")
+
+
+def _site_and_origin(request: Request):
+    """(site, origin, None) when allowed, else (None, None, the error reply)."""
+    key = request.path_params["site"]
+    site = request.app.state.live.config.sites.get(key)
+    if site is None:
+        return None, None, error_reply(f"unknown site '{key[:64]}'", 404)
+    origin = request.headers.get("origin")
+    if not site.allows(origin):
+        reason = "missing Origin header" if origin is None else f"origin '{origin[:200]}' is not allowed for site '{key}'"
+        log.info("refused events: %s", reason)
+        return None, None, error_reply(f"{reason}; allowed origins are listed in site.yaml", 403)
+    return site, origin, None
+
+
+async def post_events(request: Request) -> Response:
+    site, origin, refusal = _site_and_origin(request)
+    if refusal is not None:
+        return refusal
+    cors = cors_headers(origin)
+    try:
+        body = await _read_body(request, MAX_BATCH_BYTES)
+        batch, events = decode_batch(body)
+    except BadBatch as error:
+        return error_reply(str(error), error.status, cors)
+    except ClientDisconnect:
+        return error_reply("client disconnected", 400, cors)
+    visit = Visit(device=device_type(request.headers.get("user-agent", "")),
+                  language=language(batch.context.language, request.headers.get("accept-language", "")))
+    try:
+        reply = await request.app.state.ingest.handle(site, batch, events, visit)
+    except StoreUnavailable as error:
+        log.warning("site %s: events not stored: %s", site.key, error)
+        return error_reply("events not stored: the store is unavailable; retry later", 503,
+                           {**cors, "retry-after": "5"})
+    return json_reply(reply, headers=cors)
+
+
+async def preflight(request: Request) -> Response:
+    site, origin, refusal = _site_and_origin(request)
+    if refusal is not None:
+        return refusal
+    return Response(status_code=204, headers={
+        **cors_headers(origin),
+        "access-control-allow-methods": "POST",
+        "access-control-allow-headers": "content-type",
+        "access-control-max-age": "86400",
+    })
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise BadBatch(f"batch is {declared} bytes; the limit is {limit}", status=413)
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise BadBatch(f"batch is over {limit} bytes", status=413)
+        chunks.append(chunk)
+    if not size:
+        raise BadBatch("empty body; send a JSON batch of events")
+    return b"".join(chunks)

@@ -1,0 +1,171 @@
+"""YAML files parsed with the position of every value kept, and problems collected, not raised.
+
+Marketers and shop owners edit YAML by hand. Every mistake must come back as one line,
+``path:line:col: message``, and all mistakes at once, so parsing keeps a tree of
+:class:`Node` (value + where it was written) and checks report into :class:`Problems`.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    """A YAML value and where it was written (1-based line and column).
+
+    A mapping's ``value`` is ``dict[str, Node]``, a sequence's ``list[Node]``, a scalar's
+    the plain Python value. A mapping entry's position is that of its key, because that
+    is where a reader looks for "the line of `priority`".
+    """
+
+    value: Any
+    file: str
+    line: int
+    col: int
+
+    @property
+    def where(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}"
+
+    def is_mapping(self) -> bool:
+        return isinstance(self.value, dict)
+
+    def is_list(self) -> bool:
+        return isinstance(self.value, list)
+
+    def plain(self) -> Any:
+        """The value as plain Python data, positions dropped."""
+        if isinstance(self.value, dict):
+            return {k: v.plain() for k, v in self.value.items()}
+        if isinstance(self.value, list):
+            return [v.plain() for v in self.value]
+        return self.value
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    where: str  # file:line:col
+    message: str
+    rule: str | None = None
+
+    def __str__(self) -> str:
+        rule = f'rule "{self.rule}": ' if self.rule else ""
+        return f"{self.where}: {rule}{self.message}"
+
+
+@dataclass
+class Problems:
+    """Collects every problem found in a set of files, in the order found."""
+
+    items: list[Problem] = field(default_factory=list)
+
+    def add(self, node: Node, message: str, rule: str | None = None) -> None:
+        self.items.append(Problem(node.where, message, rule))
+
+    def add_at(self, where: str, message: str, rule: str | None = None) -> None:
+        self.items.append(Problem(where, message, rule))
+
+    def __bool__(self) -> bool:
+        return bool(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def lines(self) -> list[str]:
+        return [str(p) for p in self.items]
+
+
+class _Loader(yaml.SafeLoader):
+    pass
+
+
+def parse(text: str, filename: str, problems: Problems) -> Node | None:
+    """Parse YAML `text`; on a syntax error report it (with its position) and return None."""
+    try:
+        root = yaml.compose(text, Loader=_Loader)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        what = error.problem or "not valid YAML"
+        problems.add_at(f"{filename}:{line}:{col}", f"YAML syntax error: {what}")
+        return None
+    except yaml.YAMLError as error:  # e.g. a reader error on a control character
+        problems.add_at(f"{filename}:1:1", f"YAML syntax error: {error}")
+        return None
+    if root is None:
+        return Node(None, filename, 1, 1)
+    return _convert(root, filename, root.start_mark, problems, yaml.SafeLoader(""))
+
+
+def parse_file(path: str | Path, problems: Problems) -> Node | None:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        problems.add_at(f"{path}:1:1", "file is not UTF-8 text")
+        return None
+    except OSError as error:
+        problems.add_at(f"{path}:1:1", f"cannot read file: {error.strerror}")
+        return None
+    return parse(text, str(path), problems)
+
+
+def _convert(node: yaml.Node, filename: str, mark, problems: Problems, constructor) -> Node:
+    line, col = mark.line + 1, mark.column + 1
+    if isinstance(node, yaml.MappingNode):
+        entries: dict[str, Node] = {}
+        for key_node, value_node in node.value:
+            key = constructor.construct_object(key_node) if isinstance(key_node, yaml.ScalarNode) else None
+            key_where = f"{filename}:{key_node.start_mark.line + 1}:{key_node.start_mark.column + 1}"
+            if key is None or isinstance(key, (list, dict)):
+                problems.add_at(key_where, "mapping keys must be plain words")
+                continue
+            key = str(key) if not isinstance(key, bool) else str(key).lower()
+            if key in entries:
+                problems.add_at(key_where, f"duplicate key '{key}'")
+            entries[key] = _convert(value_node, filename, key_node.start_mark, problems, constructor)
+        return Node(entries, filename, line, col)
+    if isinstance(node, yaml.SequenceNode):
+        items = [_convert(item, filename, item.start_mark, problems, constructor) for item in node.value]
+        return Node(items, filename, line, col)
+    try:
+        value = constructor.construct_object(node)
+    except yaml.constructor.ConstructorError as error:
+        problems.add_at(f"{filename}:{line}:{col}", f"cannot read value: {error.problem}")
+        value = None
+    return Node(value, filename, line, col)
+
+
+def suggest(word: str, choices) -> str:
+    """' (did you mean 'x'?)' for the closest choice, or '' when none is close."""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def check_keys(node: Node, allowed, problems: Problems, rule: str | None = None, what: str = "key") -> None:
+    """Report every key of mapping `node` that is not in `allowed`, with a suggestion."""
+    for key, child in node.value.items():
+        if key not in allowed:
+            problems.add(child, f"unknown {what} '{key}'{suggest(key, allowed)}", rule)
+
+
+def type_name(value: Any) -> str:
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return type(value).__name__
