@@ -1,0 +1,106 @@
+"""The widget's tracking in real headless Chromium, against a server on a real redis-server.
+
+Page views are sent on load and on single-page-app navigation; calls made before the script
+loaded are kept; events queued while the server is unreachable survive a reload and are
+delivered once it is back, each counted once.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import redis
+
+from server.identity import VisitorIds
+from server.store import keys
+from server.visitor import VisitorState, decode
+from tests.browser.shop import shop_app
+from tests.conftest import free_port, live_server
+from tests.helpers import SECRET, make_app, write_site
+
+pytestmark = pytest.mark.browser
+
+
+def read_profile(redis_url: str, site: str, token: str | None) -> VisitorState | None:
+    visitor_id = VisitorIds(SECRET).verify(site, token)
+    if visitor_id is None:
+        return None
+
+    # Playwright's sync API owns this thread's event loop, so read with the sync client.
+    client = redis.Redis.from_url(redis_url)
+    try:
+        blob = client.hget(keys.visitor(site, visitor_id), "s")
+    finally:
+        client.close()
+    return None if blob is None else decode(blob)
+
+
+def wait_for(condition, timeout: float = 10.0, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.fixture
+def setup(tmp_path, redis_url):
+    """(shop URL, server port, server app factory); the site allows only the shop's origin."""
+    shop_port, server_port = free_port(), free_port()
+    shop_url, server_url = f"http://127.0.0.1:{shop_port}", f"http://127.0.0.1:{server_port}"
+    write_site(tmp_path, site_yaml=f"origins: [{shop_url}]\ntimezone: Asia/Tokyo\n")
+
+    def server_app():
+        return make_app(tmp_path, "redis", redis_url)
+
+    with live_server(shop_app(server_url), port=shop_port):
+        yield shop_url, server_port, server_app
+
+
+def token_of(page) -> str | None:
+    return page.evaluate("localStorage.getItem('irasshai:shop:visitor')")
+
+
+def queued(page) -> list:
+    return page.evaluate("JSON.parse(localStorage.getItem('irasshai:shop:queue') || '[]')")
+
+
+def test_page_views_spa_navigation_and_early_calls_are_stored(browser, setup, redis_url):
+    shop_url, server_port, server_app = setup
+    with live_server(server_app(), port=server_port):
+        page = browser.new_page()
+        page.goto(shop_url + "/products/1")
+        wait_for(lambda: token_of(page) and not queued(page), what="first batch acknowledged")
+        page.click("#spa")
+        page.go_back()  # popstate back to /products/1
+        wait_for(lambda: (p := read_profile(redis_url, "shop", token_of(page)))
+                 and p.page_views.get("/products/1", None) and p.page_views["/products/1"].total == 2
+                 and "/spa/next" in p.page_views, what="SPA page views stored")
+        profile = read_profile(redis_url, "shop", token_of(page))
+        assert profile.event_counts == {"early_call": 1}
+        assert profile.attributes == {"plan": "pro"}
+        assert profile.language.startswith("en") or profile.language  # whatever Chromium reports
+        page.close()
+
+
+def test_events_queued_while_the_server_is_down_are_delivered_after_a_reload(browser, setup, redis_url):
+    shop_url, server_port, server_app = setup
+    page = browser.new_page()
+    with live_server(server_app(), port=server_port):
+        page.goto(shop_url + "/online")
+        wait_for(lambda: token_of(page) and not queued(page), what="first batch acknowledged")
+    # The server is down; widget.js still comes from the browser's cache (max-age).
+    page.goto(shop_url + "/offline/one")
+    page.goto(shop_url + "/offline/two")
+    wait_for(lambda: len(queued(page)) >= 6, what="events queued in localStorage")
+    with live_server(server_app(), port=server_port):
+        page.reload()
+        wait_for(lambda: not queued(page), timeout=15, what="queue drained")
+        profile = read_profile(redis_url, "shop", token_of(page))
+        assert set(profile.page_views) == {"/online", "/offline/one", "/offline/two"}
+        assert profile.page_views["/offline/two"].total == 2  # before and after the reload
+        assert profile.event_counts == {"early_call": 4}  # one per page load, none twice
+    page.close()
