@@ -61,7 +61,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         """A copy with `changes` applied (None values are ignored), validated like the environment."""
         merged = {s.name: getattr(self, s.name) for s in SETTINGS}
         merged.update({k: v for k, v in changes.items() if v is not None})
-        return _validate(merged, source=lambda name: f"--{name.replace('_', '-')}")
+        return _validate(merged, source=lambda name: FLAGS.get(name, f"--{name.replace('_', '-')}"))
 
     def to_env(self) -> dict[str, str]:
         """The environment that reproduces these settings (for worker processes)."""
@@ -69,6 +69,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 
 
 _LOG_LEVELS = ("debug", "info", "warning", "error")
+FLAGS = {"redis_url": "--redis", "rules_dir": "--rules"}  # where a flag is not the setting's name
 
 
 def load(environ: Mapping[str, str]) -> Settings:
@@ -100,7 +101,7 @@ def _validate(values: dict, source) -> Settings:
         raise SettingsError(f"setting {source('workers')} has value {values['workers']!r}; expected 1 or more")
     if int(values["session_timeout"]) < 60:
         raise SettingsError(f"setting {source('session_timeout')} has value {values['session_timeout']!r}; expected at least 60 seconds")
-    if float(values["reload_interval"]) <= 0:
+    if not 0 < float(values["reload_interval"]) < float("inf"):
         raise SettingsError(f"setting {source('reload_interval')} has value {values['reload_interval']!r}; expected a positive number")
     if str(values["log_level"]).lower() not in _LOG_LEVELS:
         raise SettingsError(f"setting {source('log_level')} has value {values['log_level']!r}; expected one of {', '.join(_LOG_LEVELS)}")

@@ -20,6 +20,7 @@ from server.yamlsource import Node, Problems, check_keys, parse_file, type_name
 SITE_FILE = "site.yaml"
 SITE_KEY = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_DAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 LANGUAGES = ("ja", "en")
 DEFAULT_RETENTION = 90 * 86400
 DEFAULT_GAP = 60
@@ -106,7 +107,8 @@ def parse_hours(node: Node, problems: Problems, rule: str | None = None) -> Hour
         items = days_node.value if days_node.is_list() else [days_node]
         days = set()
         for item in items:
-            word = str(item.value).lower()[:3] if isinstance(item.value, str) else None
+            word = item.value.lower() if isinstance(item.value, str) else None
+            word = word[:3] if word in _DAY_NAMES else word
             if word not in DAYS:
                 problems.add(item, f"'{item.value}' is not a day; use {', '.join(DAYS)}", rule)
             else:
@@ -131,7 +133,7 @@ def _clock(node: Node | None, parent: Node, name: str, problems: Problems, rule:
         value = f"{value // 60:02d}:{value % 60:02d}"
     match = re.match(r"^(\d{1,2}):(\d{2})$", str(value).strip()) if isinstance(value, str) else None
     if not match or int(match.group(1)) > 24 or int(match.group(2)) > 59 or (int(match.group(1)) == 24 and int(match.group(2))):
-        problems.add(node, f"'{node.value}' is not a time of day; write it as \"HH:MM\", e.g. \"09:00\"", rule)
+        problems.add(node, f"'{value}' is not a time of day; write it as \"HH:MM\", e.g. \"09:00\"", rule)
         return None
     return int(match.group(1)) * 60 + int(match.group(2))
 
@@ -141,6 +143,8 @@ def _origins(node: Node | None, root: Node, problems: Problems) -> frozenset[str
         problems.add(root, "site.yaml needs 'origins': the shop origins allowed to send events, e.g. https://shop.example.com")
         return frozenset()
     items = node.value if node.is_list() else [node]
+    if not items:
+        problems.add(node, "'origins' is empty, so no shop page could send events; list at least one origin")
     origins = set()
     for item in items:
         text = item.value if isinstance(item.value, str) else ""

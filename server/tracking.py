@@ -80,9 +80,9 @@ def apply(state: VisitorState, events: list[Event], now: float, visit: Visit,
             continue
         state.seen_ids[event.id] = stored_at
         applied.new.append(event)
-        _touch(state, ts, event, session_timeout)
+        current = _touch(state, ts, event, session_timeout)
         if isinstance(event, PageView):
-            _page_view(state, ts, event)
+            _page_view(state, ts, event, current)
         elif isinstance(event, Track):
             _track(state, ts, event)
         elif isinstance(event, SetAttributes):
@@ -105,14 +105,17 @@ def _forget_old_ids(state: VisitorState, now: int) -> None:
         state.seen_ids = {k: t for k, t in state.seen_ids.items() if t >= cutoff}
 
 
-def _touch(state: VisitorState, ts: int, event: Event, session_timeout: int) -> None:
-    """Start a new session after `session_timeout` of inactivity; update first/last seen."""
-    if not state.first_seen:
-        state.first_seen = ts
+def _touch(state: VisitorState, ts: int, event: Event, session_timeout: int) -> bool:
+    """Start a new session after `session_timeout` of inactivity; update first/last seen.
+
+    Returns whether the event belongs to the current session (a late event from before it
+    does not: it counts as a page view, but not as part of today's visit).
+    """
+    state.first_seen = min(state.first_seen, ts) if state.first_seen else ts
     session = state.session
+    if session is not None and ts < session.start:
+        return False
     if session is None or ts - session.last > session_timeout:
-        if session is not None and ts < session.last:
-            return  # a late event from before the current session: it belongs to the past
         state.sessions += 1
         landing, utm, referrer = "", {}, ""
         if isinstance(event, PageView):
@@ -123,9 +126,10 @@ def _touch(state: VisitorState, ts: int, event: Event, session_timeout: int) -> 
     else:
         session.last = max(session.last, ts)
     state.last_seen = max(state.last_seen, ts)
+    return True
 
 
-def _page_view(state: VisitorState, ts: int, event: PageView) -> None:
+def _page_view(state: VisitorState, ts: int, event: PageView, current_session: bool) -> None:
     path, _ = split_url(event.url)
     views = state.page_views.pop(path, None) or PathViews()
     state.page_views[path] = views  # re-inserted last: dict order is recency of viewing
@@ -135,7 +139,7 @@ def _page_view(state: VisitorState, ts: int, event: PageView) -> None:
     if len(state.page_views) > MAX_PATHS:
         del state.page_views[next(iter(state.page_views))]
     session = state.session
-    if session is not None and path not in session.paths and len(session.paths) < MAX_SESSION_PATHS:
+    if current_session and session is not None and path not in session.paths and len(session.paths) < MAX_SESSION_PATHS:
         session.paths.append(path)
 
 

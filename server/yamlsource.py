@@ -95,12 +95,17 @@ def parse(text: str, filename: str, problems: Problems) -> Node | None:
         what = error.problem or "not valid YAML"
         problems.add_at(f"{filename}:{line}:{col}", f"YAML syntax error: {what}")
         return None
-    except yaml.YAMLError as error:  # e.g. a reader error on a control character
-        problems.add_at(f"{filename}:1:1", f"YAML syntax error: {error}")
+    except yaml.reader.ReaderError as error:  # e.g. a control character pasted in
+        before = text[: error.position]
+        line, col = before.count("\n") + 1, error.position - (before.rfind("\n") + 1) + 1
+        problems.add_at(f"{filename}:{line}:{col}", f"YAML syntax error: unacceptable character #x{error.character:04x}")
+        return None
+    except yaml.YAMLError as error:
+        problems.add_at(f"{filename}:1:1", f"YAML syntax error: {str(error).splitlines()[0]}")
         return None
     if root is None:
         return Node(None, filename, 1, 1)
-    return _convert(root, filename, root.start_mark, problems, yaml.SafeLoader(""))
+    return _convert(root, filename, root.start_mark, problems, yaml.SafeLoader(""), set())
 
 
 def parse_file(path: str | Path, problems: Problems) -> Node | None:
@@ -116,8 +121,13 @@ def parse_file(path: str | Path, problems: Problems) -> Node | None:
     return parse(text, str(path), problems)
 
 
-def _convert(node: yaml.Node, filename: str, mark, problems: Problems, constructor) -> Node:
+def _convert(node: yaml.Node, filename: str, mark, problems: Problems, constructor, open_nodes: set) -> Node:
     line, col = mark.line + 1, mark.column + 1
+    if id(node) in open_nodes:  # an anchor used inside itself: `a: &x [*x]`
+        problems.add_at(f"{filename}:{line}:{col}", "an alias refers to a value that contains it")
+        return Node(None, filename, line, col)
+    if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)):
+        open_nodes = open_nodes | {id(node)}
     if isinstance(node, yaml.MappingNode):
         entries: dict[str, Node] = {}
         for key_node, value_node in node.value:
@@ -129,10 +139,10 @@ def _convert(node: yaml.Node, filename: str, mark, problems: Problems, construct
             key = str(key) if not isinstance(key, bool) else str(key).lower()
             if key in entries:
                 problems.add_at(key_where, f"duplicate key '{key}'")
-            entries[key] = _convert(value_node, filename, key_node.start_mark, problems, constructor)
+            entries[key] = _convert(value_node, filename, key_node.start_mark, problems, constructor, open_nodes)
         return Node(entries, filename, line, col)
     if isinstance(node, yaml.SequenceNode):
-        items = [_convert(item, filename, item.start_mark, problems, constructor) for item in node.value]
+        items = [_convert(item, filename, item.start_mark, problems, constructor, open_nodes) for item in node.value]
         return Node(items, filename, line, col)
     try:
         value = constructor.construct_object(node)

@@ -109,9 +109,13 @@ def live_server(app, port: int | None = None):
         thread.join(10)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
-    """Headless Debian Chromium driven by Playwright (never a downloaded browser)."""
+    """Headless Debian Chromium driven by Playwright (never a downloaded browser).
+
+    Module-scoped: Playwright's sync API runs an event loop in the main thread while it is
+    started, which async tests elsewhere in the session must not inherit.
+    """
     if not Path(CHROMIUM).exists():
         missing(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
     try:

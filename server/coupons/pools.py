@@ -88,7 +88,7 @@ def _read_codes(node: Node, folder: Path, problems: Problems) -> tuple[str, ...]
         return None
     path = folder / node.value
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        lines = path.read_text(encoding="utf-8-sig").splitlines()  # Excel and Notepad add a BOM
     except OSError:
         problems.add(node, f"codes_file '{node.value}' not found in {folder}")
         return None
@@ -118,11 +118,14 @@ def _generated(name: str, node: Node, problems: Problems, extra: dict) -> Coupon
     prefix = node.value.get("prefix")
     length = node.value.get("length")
     prefix_text = "" if prefix is None else prefix.value
+    size = 8 if length is None else length.value
+    ok = True
     if not isinstance(prefix_text, str) or not re.match(r"^[A-Za-z0-9_-]{0,16}$", prefix_text):
         problems.add(prefix, "prefix must be up to 16 letters, digits, '-' or '_'")
-        return None
-    size = 8 if length is None else length.value
+        ok = False
     if not isinstance(size, int) or isinstance(size, bool) or not 6 <= size <= 32:
         problems.add(length or node, "length must be a whole number from 6 to 32")
+        ok = False
+    if not ok:
         return None
     return CouponPool(name, "generate", prefix=prefix_text, length=size, **extra)

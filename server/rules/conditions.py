@@ -1,0 +1,337 @@
+"""Compiled conditions: each is a small object whose ``test(facts)`` says whether it holds now.
+
+:class:`Facts` is what a condition may look at: the visitor's stored state (after the
+current batch was applied), the current event, and the time. Conditions never do I/O.
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from server.rules.matchers import MISSING, PathMatcher, ValueTest
+from server.sites import Hours, Site
+from server.visitor import VisitorState
+
+CLIENT_SIGNALS = ("time_on_page", "time_on_site", "scroll", "exit_intent", "idle")
+
+
+class Facts:
+    """Everything conditions can see while one event is evaluated."""
+
+    __slots__ = ("state", "now", "path", "event", "properties", "signals", "visitor_id", "site", "_local")
+
+    def __init__(self, state: VisitorState, now: float, path: str, site: Site, visitor_id: str,
+                 event: str | None = None, properties: dict | None = None, signals: dict | None = None):
+        self.state = state
+        self.now = now
+        self.path = path
+        self.site = site
+        self.visitor_id = visitor_id
+        self.event = event  # the custom event's name, when the current event is one
+        self.properties = properties or {}
+        self.signals = signals or {}  # client signals reached on this page: name -> value
+        self._local = None
+
+    @property
+    def local(self) -> datetime:
+        """Now, in the site's timezone."""
+        if self._local is None:
+            self._local = datetime.fromtimestamp(self.now, self.site.timezone)
+        return self._local
+
+
+class Condition:
+    __slots__ = ()
+    signals: tuple[str, ...] = ()  # client signals this condition waits for
+
+    def test(self, facts: Facts) -> bool:
+        raise NotImplementedError
+
+
+class All(Condition):
+    __slots__ = ("parts",)
+
+    def __init__(self, parts: tuple[Condition, ...]):
+        self.parts = parts
+
+    def test(self, facts: Facts) -> bool:
+        for part in self.parts:
+            if not part.test(facts):
+                return False
+        return True
+
+
+class Any_(Condition):
+    __slots__ = ("parts",)
+
+    def __init__(self, parts: tuple[Condition, ...]):
+        self.parts = parts
+
+    def test(self, facts: Facts) -> bool:
+        for part in self.parts:
+            if part.test(facts):
+                return True
+        return False
+
+
+class Not(Condition):
+    __slots__ = ("part",)
+
+    def __init__(self, part: Condition):
+        self.part = part
+
+    def test(self, facts: Facts) -> bool:
+        return not self.part.test(facts)
+
+
+class Page(Condition):
+    __slots__ = ("matcher",)
+
+    def __init__(self, matcher: PathMatcher):
+        self.matcher = matcher
+
+    def test(self, facts: Facts) -> bool:
+        return self.matcher.matches(facts.path)
+
+
+class EventName(Condition):
+    __slots__ = ("names",)
+
+    def __init__(self, names: frozenset[str]):
+        self.names = names
+
+    def test(self, facts: Facts) -> bool:
+        return facts.event in self.names
+
+
+@dataclass(frozen=True, slots=True)
+class Count:
+    """`at_least` / `at_most` bounds on a count (None: unbounded)."""
+
+    at_least: int | None
+    at_most: int | None
+
+    def holds(self, count: int) -> bool:
+        return (self.at_least is None or count >= self.at_least) and (self.at_most is None or count <= self.at_most)
+
+
+class PageViews(Condition):
+    __slots__ = ("matcher", "count", "within")
+
+    def __init__(self, matcher: PathMatcher | None, count: Count, within: int | None):
+        self.matcher, self.count, self.within = matcher, count, within
+
+    def test(self, facts: Facts) -> bool:
+        since = None if self.within is None else facts.now - self.within
+        total = 0
+        for path, views in facts.state.page_views.items():
+            if self.matcher is None or self.matcher.matches(path):
+                total += views.total if since is None else len(views.recent) - bisect.bisect_left(views.recent, since)
+        return self.count.holds(total)
+
+
+class Sessions(Condition):
+    __slots__ = ("matcher", "count", "within")
+
+    def __init__(self, matcher: PathMatcher | None, count: Count, within: int | None):
+        self.matcher, self.count, self.within = matcher, count, within
+
+    def test(self, facts: Facts) -> bool:
+        state = facts.state
+        if self.matcher is None and self.within is None:
+            return self.count.holds(state.sessions)
+        since = None if self.within is None else facts.now - self.within
+        total = 0
+        for session in state.session_log:
+            if since is not None and session.last < since:
+                continue
+            if self.matcher is None or any(self.matcher.matches(path) for path in session.paths):
+                total += 1
+        return self.count.holds(total)
+
+
+class Events(Condition):
+    __slots__ = ("name", "count", "within", "where")
+
+    def __init__(self, name: str, count: Count, within: int | None, where: dict[str, ValueTest]):
+        self.name, self.count, self.within, self.where = name, count, within, where
+
+    def test(self, facts: Facts) -> bool:
+        state = facts.state
+        if self.within is None and not self.where:
+            return self.count.holds(state.event_counts.get(self.name, 0))
+        since = 0 if self.within is None else facts.now - self.within
+        total = 0
+        for event in state.recent_events:
+            if event.name == self.name and event.ts >= since and all(
+                    test(event.properties.get(key, MISSING)) for key, test in self.where.items()):
+                total += 1
+        return self.count.holds(total)
+
+
+class Attributes(Condition):
+    __slots__ = ("tests",)
+
+    def __init__(self, tests: dict[str, ValueTest]):
+        self.tests = tests
+
+    def test(self, facts: Facts) -> bool:
+        attributes = facts.state.attributes
+        for key, test in self.tests.items():
+            if not test(attributes.get(key, MISSING)):
+                return False
+        return True
+
+
+class Returning(Condition):
+    __slots__ = ("expected",)
+
+    def __init__(self, expected: bool):
+        self.expected = expected
+
+    def test(self, facts: Facts) -> bool:
+        return (facts.state.sessions > 1) is self.expected
+
+
+class Device(Condition):
+    __slots__ = ("devices",)
+
+    def __init__(self, devices: frozenset[str]):
+        self.devices = devices
+
+    def test(self, facts: Facts) -> bool:
+        return facts.state.device in self.devices
+
+
+class Language(Condition):
+    __slots__ = ("prefixes",)
+
+    def __init__(self, prefixes: tuple[str, ...]):
+        self.prefixes = prefixes
+
+    def test(self, facts: Facts) -> bool:
+        language = facts.state.language
+        return any(language == p or language.startswith(p + "-") for p in self.prefixes)
+
+
+class Referrer(Condition):
+    __slots__ = ("regex",)
+
+    def __init__(self, regex):
+        self.regex = regex
+
+    def test(self, facts: Facts) -> bool:
+        session = facts.state.session
+        return session is not None and self.regex.match(session.referrer) is not None
+
+
+class Utm(Condition):
+    __slots__ = ("regexes",)
+
+    def __init__(self, regexes: dict[str, Any]):
+        self.regexes = regexes
+
+    def test(self, facts: Facts) -> bool:
+        session = facts.state.session
+        utm = session.utm if session is not None else {}
+        return all(regex.match(utm.get(key, "")) is not None and key in utm for key, regex in self.regexes.items())
+
+
+class OpenHours(Condition):
+    """Now is within the hours, in the site's timezone (``hours: business`` uses site.yaml's)."""
+
+    __slots__ = ("hours",)
+
+    def __init__(self, hours: Hours | None):
+        self.hours = hours  # None: the site's business hours
+
+    def test(self, facts: Facts) -> bool:
+        hours = self.hours or facts.site.business_hours
+        if hours is None:
+            return False
+        local = facts.local
+        return hours.contains(local.weekday(), local.hour * 60 + local.minute)
+
+
+class Dates(Condition):
+    __slots__ = ("start", "end")
+
+    def __init__(self, start: datetime | None, end: datetime | None):
+        self.start, self.end = start, end  # naive local times; end is exclusive
+
+    def test(self, facts: Facts) -> bool:
+        local = facts.local.replace(tzinfo=None)
+        return (self.start is None or local >= self.start) and (self.end is None or local < self.end)
+
+
+class ClientSignal(Condition):
+    """A signal the widget reports from the page (time on page, scroll, exit intent, idle)."""
+
+    __slots__ = ("name", "threshold")
+
+    def __init__(self, name: str, threshold: float):
+        self.name, self.threshold = name, threshold
+
+    @property
+    def signals(self) -> tuple[str, ...]:
+        return (self.name,)
+
+    def test(self, facts: Facts) -> bool:
+        return facts.signals.get(self.name, 0) >= self.threshold
+
+
+class TimeOnSite(ClientSignal):
+    """Time since the session started: the server knows it; the widget's report only wakes us."""
+
+    __slots__ = ()
+
+    def __init__(self, threshold: float):
+        super().__init__("time_on_site", threshold)
+
+    def test(self, facts: Facts) -> bool:
+        session = facts.state.session
+        return session is not None and facts.now - session.start >= self.threshold
+
+
+class Sample(Condition):
+    """A stable fraction of visitors: the same visitor is always in or always out.
+
+    The split depends on the visitor only, so `sample: 50%` and `not: {sample: 50%}` are the
+    two halves of one A/B split.
+    """
+
+    __slots__ = ("per_10000",)
+
+    def __init__(self, percent: float):
+        self.per_10000 = int(round(percent * 100))
+
+    def test(self, facts: Facts) -> bool:
+        return bucket(facts.visitor_id) < self.per_10000
+
+
+def bucket(visitor_id: str) -> int:
+    """The visitor's place in 0..9999, fixed for life."""
+    return int.from_bytes(hashlib.blake2b(visitor_id.encode(), digest_size=4).digest(), "big") % 10000
+
+
+def signals_of(condition: Condition) -> set[str]:
+    """Every client signal `condition` mentions, however deeply nested."""
+    found = set(condition.signals)
+    for part in getattr(condition, "parts", ()):
+        found |= signals_of(part)
+    if isinstance(condition, Not):
+        found |= signals_of(condition.part)
+    return found
+
+
+def thresholds_of(condition: Condition, into: dict[str, set[float]]) -> None:
+    if isinstance(condition, ClientSignal):
+        into.setdefault(condition.name, set()).add(condition.threshold)
+    for part in getattr(condition, "parts", ()):
+        thresholds_of(part, into)
+    if isinstance(condition, Not):
+        thresholds_of(condition.part, into)
