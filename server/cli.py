@@ -40,11 +40,21 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--host", help="listen address of both (default 127.0.0.1)")
     demo.add_argument("--port", type=int, help="server port (default 8000)")
     demo.add_argument("--shop-port", dest="shop_port", type=int, help="demo shop port (default 8001)")
+
+    rules = commands.add_parser("rules", help="check, test or describe rule files")
+    rule_commands = rules.add_subparsers(dest="rules_command", required=True, metavar="ACTION")
+    check = rule_commands.add_parser("check", help="report every mistake in every site, as path:line:col")
+    check.add_argument("rules_dir", metavar="DIR")
+    test = rule_commands.add_parser("test", help="run every *.test.yaml")
+    test.add_argument("rules_dir", metavar="DIR")
+    rule_commands.add_parser("schema", help="print the JSON Schema of rule files (for editors)")
     return parser
 
 
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
+    if args.command == "rules":
+        raise SystemExit(rules_command(args))
     overrides = {k: v for k, v in vars(args).items() if k != "command"}
     try:
         settings = load(os.environ).replace(**overrides)
@@ -128,6 +138,32 @@ def demo(settings: Settings) -> None:
         asyncio.run(run())
     except KeyboardInterrupt:
         pass
+
+
+def rules_command(args) -> int:
+    """`irasshai rules check|test|schema`: exit 0 when all is well, 1 when not."""
+    if args.rules_command == "schema":
+        import json
+
+        from server.rules.schema import rule_file_schema
+
+        print(json.dumps(rule_file_schema(), indent=2, ensure_ascii=False))
+        return 0
+    from server.config import load_config
+
+    config, problems = load_config(args.rules_dir)
+    if args.rules_command == "check" or config is None:
+        for line in problems.lines():
+            print(line)
+        if config is None:
+            print(f"{len(problems)} problem(s) in {args.rules_dir}", file=sys.stderr)
+            return 1
+        counts = ", ".join(f"{key}: {len(rules)} rule(s)" for key, rules in config.rules.items())
+        print(f"ok: {len(config.sites)} site(s) ({counts})")
+        return 0
+    from server.rules.testing import run_tests
+
+    return run_tests(Path(args.rules_dir), config, out=sys.stdout)
 
 
 def allow_shop(config, settings: Settings):

@@ -11,6 +11,8 @@ import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from server.rules.compile import compile_site_rules
+from server.rules.engine import RuleSet
 from server.sites import SITE_FILE, Site, load_site
 from server.yamlsource import Problems
 
@@ -18,6 +20,7 @@ from server.yamlsource import Problems
 @dataclass(frozen=True)
 class Config:
     sites: dict[str, Site]
+    rules: dict[str, RuleSet]  # site key -> its compiled rules
     version: str  # a digest of every file read: equal folders give equal versions
 
 
@@ -36,6 +39,7 @@ def load_config(rules_dir: str | Path) -> tuple[Config | None, Problems]:
         problems.add_at(f"{rules_dir}:1:1", "rules folder not found; it holds one folder per site, each with a site.yaml")
         return None, problems
     sites: dict[str, Site] = {}
+    rules: dict[str, RuleSet] = {}
     for folder in sorted(p for p in rules_dir.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))):
         if not (folder / SITE_FILE).is_file():
             problems.add_at(f"{folder}/{SITE_FILE}:1:1", f"missing: every site folder needs a {SITE_FILE}")
@@ -43,11 +47,12 @@ def load_config(rules_dir: str | Path) -> tuple[Config | None, Problems]:
         site = load_site(folder, problems)
         if site is not None:
             sites[site.key] = site
+            rules[site.key] = RuleSet(site, compile_site_rules(folder, site, problems))
     if not sites and not problems:
         problems.add_at(f"{rules_dir}:1:1", f"no sites found; add {rules_dir}/<site>/{SITE_FILE}")
     if problems:
         return None, problems
-    return Config(sites=sites, version=_digest(rules_dir)), problems
+    return Config(sites=sites, rules=rules, version=_digest(rules_dir)), problems
 
 
 def _digest(rules_dir: Path) -> str:

@@ -61,6 +61,7 @@ class Signal(msgspec.Struct, tag="signal", forbid_unknown_fields=True, frozen=Tr
     signal: SignalName
     url: Url
     value: Annotated[float, Meta(ge=0)] = 0
+    reached: Annotated[dict[SignalName, Annotated[float, Meta(ge=0)]], Meta(max_length=5)] = {}  # all reached on this page
 
 
 class Feedback(msgspec.Struct, tag="feedback", forbid_unknown_fields=True, frozen=True):

@@ -14,8 +14,10 @@ from collections.abc import Callable
 
 import msgspec
 
+from server.engage import Coupons, SharedCodes, engage
 from server.events import Batch, Event
 from server.identity import VisitorIds
+from server.rules.engine import RuleSet
 from server.sites import Site
 from server.store.base import Store, StoreUnavailable
 from server.tracking import Visit, apply
@@ -31,33 +33,42 @@ class Reply(msgspec.Struct, omit_defaults=True):
     acked: list[str]  # ids of events now stored (including ones stored by an earlier try)
     duplicates: int = 0
     expired: int = 0
+    show: dict | None = None  # the engagement to show now, texts rendered
+    watch: dict[str, list[float]] | None = None  # client signals to watch on this page: thresholds
 
 
 class Ingest:
     def __init__(self, store: Store, ids: VisitorIds, session_timeout: int,
-                 clock: Callable[[], float] = time.time):
+                 clock: Callable[[], float] = time.time, coupons: Coupons | None = None):
         self.store = store
         self.ids = ids
         self.session_timeout = session_timeout
         self.clock = clock
+        self.coupons = coupons or SharedCodes()
 
-    async def handle(self, site: Site, batch: Batch, events: list[Event], visit: Visit) -> Reply:
+    async def handle(self, site: Site, rules: RuleSet, batch: Batch, events: list[Event], visit: Visit) -> Reply:
         visitor_id = self.ids.verify(site.key, batch.visitor)
         token = batch.visitor
         if visitor_id is None:
             visitor_id, token = self.ids.issue(site.key, seed=events[0].id)
         for _ in range(MAX_ATTEMPTS):
+            now = self.clock()
             blob, version = await self.store.load_visitor(site.key, visitor_id)
             state = self._decode(blob, site, visitor_id)
-            applied = apply(state, events, self.clock(), visit, self.session_timeout)
+            applied = apply(state, events, now, visit, self.session_timeout)
             if not applied.new:
+                outcome = None
                 break
+            # Decided on the state about to be written, so the limit it claims is written with it.
+            outcome = await engage(state, applied.new, rules, now, visitor_id, self.coupons)
             if await self.store.save_visitor(site.key, visitor_id, encode(state), version, site.retention):
                 break
         else:
             raise StoreUnavailable(f"visitor state kept changing under {MAX_ATTEMPTS} attempts; retry later")
-        return Reply(visitor=token, acked=[e.id for e in events],
-                     duplicates=applied.duplicates, expired=applied.expired)
+        reply = Reply(visitor=token, acked=[e.id for e in events], duplicates=applied.duplicates, expired=applied.expired)
+        if outcome is not None:
+            reply.show, reply.watch = outcome.show, outcome.watch
+        return reply
 
     async def profile(self, site: Site, visitor_id: str) -> VisitorState | None:
         blob, _ = await self.store.load_visitor(site.key, visitor_id)

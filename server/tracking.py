@@ -10,7 +10,7 @@ import bisect
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlsplit
 
-from server.events import Event, PageView, SetAttributes, Track
+from server.events import Event, Feedback, PageView, SetAttributes, Track
 from server.visitor import (
     MAX_ATTRIBUTES,
     MAX_PATHS,
@@ -87,7 +87,9 @@ def apply(state: VisitorState, events: list[Event], now: float, visit: Visit,
             _track(state, ts, event)
         elif isinstance(event, SetAttributes):
             _set(state, event)
-        # Signals and feedback change no profile data here; the rules and stats use them.
+        elif isinstance(event, Feedback) and event.action == "dismissed":
+            _dismissed(state, event.rule)
+        # Signals change no profile data: the rules look at them as they arrive.
     if applied.new:
         if visit.device:
             state.device = visit.device
@@ -155,3 +157,11 @@ def _set(state: VisitorState, event: SetAttributes) -> None:
             state.attributes.pop(key, None)
         elif key in state.attributes or len(state.attributes) < MAX_ATTRIBUTES:
             state.attributes[key] = value
+
+
+def _dismissed(state: VisitorState, rule: str) -> None:
+    """A dismissed engagement does not come back in this session (see the rules' limits)."""
+    for engagement in reversed(state.engagements):
+        if engagement.rule == rule and engagement.session == state.sessions:
+            engagement.dismissed = True
+            return

@@ -187,6 +187,21 @@ class Attributes(Condition):
         return True
 
 
+class Properties(Condition):
+    """Tests on the current custom event's properties: `event: add_to_cart` + `properties: {category: tops}`."""
+
+    __slots__ = ("tests",)
+
+    def __init__(self, tests: dict[str, ValueTest]):
+        self.tests = tests
+
+    def test(self, facts: Facts) -> bool:
+        if facts.event is None:
+            return False
+        properties = facts.properties
+        return all(test(properties.get(key, MISSING)) for key, test in self.tests.items())
+
+
 class Returning(Condition):
     __slots__ = ("expected",)
 

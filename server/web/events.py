@@ -49,7 +49,8 @@ async def post_events(request: Request) -> Response:
     visit = Visit(device=device_type(request.headers.get("user-agent", "")),
                   language=language(batch.context.language, request.headers.get("accept-language", "")))
     try:
-        reply = await request.app.state.ingest.handle(site, batch, events, visit)
+        rules = request.app.state.live.config.rules[site.key]
+        reply = await request.app.state.ingest.handle(site, rules, batch, events, visit)
     except StoreUnavailable as error:
         log.warning("site %s: events not stored: %s", site.key, error)
         return error_reply("events not stored: the store is unavailable; retry later", 503,

@@ -1,0 +1,132 @@
+"""From a batch's new events to what the widget should show and watch: rules meet the visitor.
+
+Runs between applying the events and writing the state back, so the limit a decision
+claims is written atomically with everything else (compare-and-set): two tabs or two
+server processes can never show a rule beyond its limit.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from server.coupons.pools import CouponPool
+from server.events import Event, PageView, Signal, Track
+from server.rules.compile import Rule
+from server.rules.conditions import Facts
+from server.rules.engine import RuleSet, Trigger, claim
+from server.rules.templates import RenderError
+from server.tracking import split_url
+from server.visitor import VisitorState
+
+log = logging.getLogger("irasshai.rules")
+MAX_TRIES = 5  # rules skipped (bad template, empty pool) before giving up for this batch
+
+
+@dataclass(frozen=True)
+class Coupon:
+    code: str
+    discount: str = ""
+    expires_at: int = 0  # seconds since the epoch; 0: no expiry
+
+
+class Coupons(Protocol):
+    async def code_for(self, pool: CouponPool, visitor_id: str, now: float) -> Coupon | None:
+        """The visitor's code from `pool` (the same one every time), or None if the pool is empty."""
+
+
+@dataclass
+class Outcome:
+    show: dict[str, Any] | None = None
+    watch: dict[str, list[float]] | None = None
+    rule: Rule | None = None
+
+
+def triggers_of(events: list[Event]) -> list[Trigger]:
+    triggers = []
+    for event in events:
+        if isinstance(event, PageView):
+            triggers.append(Trigger("page_view", split_url(event.url)[0]))
+        elif isinstance(event, Track):
+            triggers.append(Trigger("track", split_url(event.url)[0] if event.url else "", event.name,
+                                    properties=event.properties))
+        elif isinstance(event, Signal):
+            reached = {**event.reached, event.signal: max(event.value, event.reached.get(event.signal, 0))}
+            triggers.append(Trigger("signal", split_url(event.url)[0], event.signal, signals=reached))
+    return triggers
+
+
+async def engage(state: VisitorState, events: list[Event], rules: RuleSet, now: float, visitor_id: str,
+                 coupons: Coupons) -> Outcome:
+    outcome = Outcome()
+    triggers = triggers_of(events)
+    excluded: set[str] = set()
+    while len(excluded) < MAX_TRIES:
+        best = rules.decide(state, triggers, now, visitor_id, frozenset(excluded))
+        if best is None:
+            break
+        rule, facts = best
+        show = await _render(rule, facts, rules, visitor_id, now, coupons)
+        if show is None:
+            excluded.add(rule.id)
+            continue
+        claim(state, rule, now)
+        outcome.show, outcome.rule = show, rule
+        break
+    last_page = next((t.path for t in reversed(triggers) if t.kind == "page_view"), None)
+    if last_page is not None:
+        outcome.watch = rules.watch(state, last_page, now, visitor_id)
+    return outcome
+
+
+async def _render(rule: Rule, facts: Facts, rules: RuleSet, visitor_id: str, now: float,
+                  coupons: Coupons) -> dict[str, Any] | None:
+    site = rules.site
+    coupon = None
+    if rule.action.pool is not None:
+        coupon = await coupons.code_for(site.coupons[rule.action.pool], visitor_id, now)
+        if coupon is None:
+            log.warning("site %s: rule %s skipped: coupon pool '%s' is exhausted", site.key, rule.id, rule.action.pool)
+            return None
+    try:
+        show = rule.action.render(scope(facts, coupon))
+    except RenderError as error:
+        log.warning("site %s: rule %s skipped: its text did not render: %s", site.key, rule.id, error)
+        return None
+    show["rule"] = rule.id
+    show["lang"] = site.language
+    if coupon is not None:
+        show["code"] = coupon.code
+        if coupon.discount:
+            show["discount"] = coupon.discount
+        if coupon.expires_at:
+            show["expires_at"] = _local_date(coupon.expires_at, site)
+    return show
+
+
+def scope(facts: Facts, coupon: Coupon | None) -> dict[str, Any]:
+    """What templates can use: visitor (attributes first), page, coupon and site."""
+    state, site = facts.state, facts.site
+    visitor = {"sessions": state.sessions, "returning": state.sessions > 1, "device": state.device,
+               "language": state.language, **state.attributes}
+    values = {"visitor": visitor, "page": {"path": facts.path}, "site": {"key": site.key, "name": site.name}}
+    if coupon is not None:
+        values["coupon"] = {"code": coupon.code, "discount": coupon.discount,
+                            "expires_at": _local_date(coupon.expires_at, site) if coupon.expires_at else ""}
+    return values
+
+
+def _local_date(timestamp: int, site) -> str:
+    return datetime.fromtimestamp(timestamp, site.timezone).strftime("%Y-%m-%d")
+
+
+class SharedCodes:
+    """Coupons for pools with one shared code; pools of unique codes need a store (issue: coupons)."""
+
+    async def code_for(self, pool: CouponPool, visitor_id: str, now: float) -> Coupon | None:
+        if pool.kind != "code":
+            return None
+        expires = int(now) + pool.expires_after if pool.expires_after else 0
+        return Coupon(pool.code, pool.discount, expires)
