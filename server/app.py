@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import time
@@ -15,6 +16,7 @@ from starlette.routing import Route
 from server.config import Config, Live, load_config
 from server.identity import VisitorIds
 from server.ingest import Ingest
+from server.reloader import Reloader
 from server.settings import Settings
 from server.store.base import Store
 from server.store.memory import MemoryStore
@@ -42,17 +44,31 @@ def make_store(settings: Settings) -> Store:
 
 
 def create_app(settings: Settings, *, config: Config | None = None, store: Store | None = None,
-               widget: Asset | None = None, clock: Callable[[], float] = time.time) -> Starlette:
+               widget: Asset | None = None, clock: Callable[[], float] = time.time,
+               reload: bool = True, transform: Callable[[Config], Config] | None = None) -> Starlette:
+    """The server. Rules come from `config` or `settings.rules_dir`, and (with `reload`) are
+    reloaded from `settings.rules_dir` when it changes, passed through `transform` if given."""
     if config is None:
         config, problems = load_config(settings.rules_dir)
         if config is None:
             raise ConfigError(problems.lines())
+        if transform is not None:
+            config = transform(config)
     store = store or make_store(settings)
+    live = Live(config)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):
-        yield
-        await store.close()
+        watcher = None
+        if reload:
+            reloader = Reloader(settings.rules_dir, live, settings.reload_interval, transform)
+            watcher = asyncio.create_task(reloader.run())
+        try:
+            yield
+        finally:
+            if watcher is not None:
+                watcher.cancel()
+            await store.close()
 
     app = Starlette(
         routes=[
@@ -66,7 +82,7 @@ def create_app(settings: Settings, *, config: Config | None = None, store: Store
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.state.live = Live(config)
+    app.state.live = live
     app.state.store = store
     app.state.ingest = Ingest(store, VisitorIds(settings.secret_key), settings.session_timeout, clock)
     return app

@@ -107,19 +107,14 @@ def demo(settings: Settings) -> None:
     import uvicorn
 
     from demo_shop.app import create_shop_app
-    from server.config import load_config
 
     if not settings.secret_key:
         settings = settings.replace(secret_key=secrets.token_urlsafe(32))
-    config, problems = load_config(settings.rules_dir)
-    if config is None:
-        for line in problems.lines():
-            print(line, file=sys.stderr)
-        fail(f"{len(problems)} problem(s) in {settings.rules_dir}; fix them and start again", 1)
-    config = allow_shop(config, settings)
     server_url = f"http://{settings.host}:{settings.port}"
     shop_url = f"http://{settings.host}:{settings.shop_port}"
-    app = _create_app(settings, config=config)
+    app = _create_app(settings, transform=lambda loaded: allow_shop(loaded, settings))
+    if "demo" not in app.state.live.config.sites:
+        fail(f"the demo shop embeds site 'demo', but {settings.rules_dir}/demo/site.yaml does not exist")
     shop = create_shop_app(server_url, site="demo")
 
     async def run() -> None:
@@ -172,7 +167,7 @@ def allow_shop(config, settings: Settings):
 
     site = config.sites.get("demo")
     if site is None:
-        fail(f"the demo shop embeds site 'demo', but {settings.rules_dir}/demo/site.yaml does not exist")
+        return config
     extra = {f"http://{settings.host}:{settings.shop_port}", f"http://localhost:{settings.shop_port}",
              f"http://127.0.0.1:{settings.shop_port}"}
     sites = {**config.sites, "demo": replace(site, origins=site.origins | extra)}

@@ -1,0 +1,78 @@
+"""Hot reload: a change under the rules folder goes live within 2 s; a broken edit never does.
+
+The running server keeps the previous rules when an edit fails the checker, and /readyz
+reports the live version and the problems of the last failed load.
+"""
+
+from __future__ import annotations
+
+import time
+
+import httpx2 as httpx
+
+from tests.conftest import live_server
+from tests.helpers import SHOP, batch, make_app, page_view, write_site
+
+RULE = """\
+rules:
+  - id: hello
+    when: {{page: /pricing}}
+    show: {{chat: {{text: "{text}"}}}}
+"""
+
+
+def readyz(url: str) -> dict:
+    return httpx.get(url + "/readyz").json()
+
+
+def wait_for(condition, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"not within {timeout}s: {what}")
+
+
+def shown_text(url: str) -> str | None:
+    reply = httpx.post(url + "/v1/sites/shop/events", content=batch(page_view("/pricing")),
+                       headers={"origin": SHOP}).json()
+    return reply.get("show", {}).get("text") if reply.get("show") else None
+
+
+def test_an_edit_goes_live_within_2_seconds_and_a_broken_one_never(tmp_path):
+    folder = write_site(tmp_path, **{"rules.yaml": RULE.format(text="first")})
+    app = make_app(tmp_path, reload_interval=0.2)
+    with live_server(app) as url:
+        first = readyz(url)["rules"]
+        assert first["last_error"] is None and shown_text(url) == "first"
+
+        (folder / "rules.yaml").write_text(RULE.format(text="second"), encoding="utf-8")
+        started = time.monotonic()
+        wait_for(lambda: readyz(url)["rules"]["version"] != first["version"], 2.0, "new version live")
+        assert time.monotonic() - started < 2.0
+        assert shown_text(url) == "second"
+        second = readyz(url)["rules"]["version"]
+
+        (folder / "rules.yaml").write_text("rules:\n  - id: hello\n    when: {pgae: /x}\n    show: {chat: {text: hi}}\n",
+                                           encoding="utf-8")
+        wait_for(lambda: readyz(url)["rules"]["last_error"], 2.0, "the broken edit reported")
+        status = readyz(url)
+        assert status["status"] == "ready" and status["rules"]["version"] == second
+        assert status["rules"]["last_error"] == [
+            f"{folder}/rules.yaml:3:12: rule \"hello\": unknown condition 'pgae' (did you mean 'page'?)"]
+        assert shown_text(url) == "second"  # the previous rules are still live
+
+        (folder / "rules.yaml").write_text(RULE.format(text="third"), encoding="utf-8")
+        wait_for(lambda: readyz(url)["rules"]["last_error"] is None, 2.0, "the fix goes live")
+        assert shown_text(url) == "third"
+
+
+def test_a_new_site_folder_is_picked_up(tmp_path):
+    write_site(tmp_path)
+    app = make_app(tmp_path, reload_interval=0.2)
+    with live_server(app) as url:
+        write_site(tmp_path, "second", f"origins: [{SHOP}]\n")
+        wait_for(lambda: "second" in app.state.live.config.sites, 2.0, "the new site loaded")
+        response = httpx.post(url + "/v1/sites/second/events", content=batch(page_view("/")), headers={"origin": SHOP})
+        assert response.status_code == 200
