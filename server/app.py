@@ -18,7 +18,7 @@ from server.identity import VisitorIds
 from server.ingest import Ingest
 from server.reloader import Reloader
 from server.settings import Settings
-from server.store.base import Store
+from server.store.base import Store, StoreUnavailable
 from server.store.memory import MemoryStore
 from server.web import events, health
 from server.web.replies import error_reply
@@ -57,11 +57,18 @@ def create_app(settings: Settings, *, config: Config | None = None, store: Store
     store = store or make_store(settings)
     live = Live(config)
 
+    async def seed_pools(config: Config) -> None:
+        try:
+            await app.state.ingest.coupons.seed(config.sites)
+        except StoreUnavailable as error:
+            log.warning("coupon codes not loaded into the store: %s", error)
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):
+        await seed_pools(live.config)
         watcher = None
         if reload:
-            reloader = Reloader(settings.rules_dir, live, settings.reload_interval, transform)
+            reloader = Reloader(settings.rules_dir, live, settings.reload_interval, transform, seed_pools)
             watcher = asyncio.create_task(reloader.run())
         try:
             yield

@@ -18,6 +18,7 @@ from server.rules.compile import Rule
 from server.rules.conditions import Facts
 from server.rules.engine import RuleSet, Trigger, claim
 from server.rules.templates import RenderError
+from server.sites import Site
 from server.tracking import split_url
 from server.visitor import VisitorState
 
@@ -33,7 +34,7 @@ class Coupon:
 
 
 class Coupons(Protocol):
-    async def code_for(self, pool: CouponPool, visitor_id: str, now: float) -> Coupon | None:
+    async def code_for(self, site: Site, pool: CouponPool, visitor_id: str, now: float) -> Coupon | None:
         """The visitor's code from `pool` (the same one every time), or None if the pool is empty."""
 
 
@@ -86,7 +87,7 @@ async def _render(rule: Rule, facts: Facts, rules: RuleSet, visitor_id: str, now
     site = rules.site
     coupon = None
     if rule.action.pool is not None:
-        coupon = await coupons.code_for(site.coupons[rule.action.pool], visitor_id, now)
+        coupon = await coupons.code_for(site, site.coupons[rule.action.pool], visitor_id, now)
         if coupon is None:
             log.warning("site %s: rule %s skipped: coupon pool '%s' is exhausted", site.key, rule.id, rule.action.pool)
             return None
@@ -120,13 +121,3 @@ def scope(facts: Facts, coupon: Coupon | None) -> dict[str, Any]:
 
 def _local_date(timestamp: int, site) -> str:
     return datetime.fromtimestamp(timestamp, site.timezone).strftime("%Y-%m-%d")
-
-
-class SharedCodes:
-    """Coupons for pools with one shared code; pools of unique codes need a store (issue: coupons)."""
-
-    async def code_for(self, pool: CouponPool, visitor_id: str, now: float) -> Coupon | None:
-        if pool.kind != "code":
-            return None
-        expires = int(now) + pool.expires_after if pool.expires_after else 0
-        return Coupon(pool.code, pool.discount, expires)

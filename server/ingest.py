@@ -14,7 +14,8 @@ from collections.abc import Callable
 
 import msgspec
 
-from server.engage import Coupons, SharedCodes, engage
+from server.coupons.issuer import StoreCoupons
+from server.engage import engage
 from server.events import Batch, Event
 from server.identity import VisitorIds
 from server.rules.engine import RuleSet
@@ -39,12 +40,12 @@ class Reply(msgspec.Struct, omit_defaults=True):
 
 class Ingest:
     def __init__(self, store: Store, ids: VisitorIds, session_timeout: int,
-                 clock: Callable[[], float] = time.time, coupons: Coupons | None = None):
+                 clock: Callable[[], float] = time.time):
         self.store = store
         self.ids = ids
         self.session_timeout = session_timeout
         self.clock = clock
-        self.coupons = coupons or SharedCodes()
+        self.coupons = StoreCoupons(store)
 
     async def handle(self, site: Site, rules: RuleSet, batch: Batch, events: list[Event], visit: Visit) -> Reply:
         visitor_id = self.ids.verify(site.key, batch.visitor)

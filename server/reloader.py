@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from server.config import Config, Live, load_config, watched_files
@@ -31,8 +31,10 @@ def snapshot(rules_dir: Path) -> tuple:
 
 class Reloader:
     def __init__(self, rules_dir: str | Path, live: Live, interval: float,
-                 transform: Callable[[Config], Config] | None = None):
+                 transform: Callable[[Config], Config] | None = None,
+                 on_change: Callable[[Config], Awaitable[None]] | None = None):
         self.rules_dir = Path(rules_dir)
+        self.on_change = on_change
         self.live = live
         self.interval = interval
         self.transform = transform
@@ -64,6 +66,8 @@ class Reloader:
         if config.version == self.live.config.version:
             return False
         self.live.config = config
+        if self.on_change is not None:
+            await self.on_change(config)
         log.info("rules version %s is live (%s)", config.version,
                  ", ".join(f"{key}: {len(rules)} rules" for key, rules in config.rules.items()))
         return True

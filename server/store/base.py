@@ -24,6 +24,20 @@ class Store(Protocol):
     async def save_visitor(self, site: str, visitor_id: str, blob: bytes, version: int, ttl: int) -> bool:
         """Store `blob` if the version is still `version`; keep it `ttl` seconds. False on conflict."""
 
+    async def claim_code(self, site: str, pool: str, visitor_id: str, mode: str, code: str, expires_at: int) -> str | None:
+        """The visitor's "code|expires_at" in `pool`, assigning one if they have none.
+
+        `mode` "list" takes an unused unique code (None when none are left); "new" records
+        `code` as this visitor's ("taken" if it already belongs to someone else); "shared"
+        records the pool's one code. Atomic: a unique code never goes to two visitors.
+        """
+
+    async def seed_codes(self, site: str, pool: str, codes: list[str]) -> int:
+        """Make the codes of a codes file available, except those already given out."""
+
+    async def redeem_code(self, site: str, pool: str, code: str, now: int) -> str:
+        """"ok", "redeemed" (already) or "unknown" (never given out in this pool)."""
+
     async def ping(self) -> None:
         """Return if the store answers; raise StoreUnavailable otherwise."""
 

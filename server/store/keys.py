@@ -10,3 +10,31 @@ PREFIX = "irs"
 def visitor(site: str, visitor_id: str) -> str:
     """HASH {v: version, s: MessagePack state}; TTL: the site's retention."""
     return f"{PREFIX}:{{{site}:{visitor_id}}}:state"
+
+
+# A coupon pool's keys share the tag {site:coupons:pool}, so one Lua script may touch them all.
+POOL_TTL = 400 * 86400  # refreshed on every seed and claim: a pool in use never expires
+
+
+def _pool(site: str, pool: str) -> str:
+    return f"{PREFIX}:{{{site}:coupons:{pool}}}"
+
+
+def pool_available(site: str, pool: str) -> str:
+    """SET of unique codes not yet given to anyone."""
+    return _pool(site, pool) + ":available"
+
+
+def pool_owners(site: str, pool: str) -> str:
+    """HASH code -> visitor id: who got each unique or generated code."""
+    return _pool(site, pool) + ":owners"
+
+
+def pool_visitors(site: str, pool: str) -> str:
+    """HASH visitor id -> "code|expires_at": each visitor's code, shown again on later visits."""
+    return _pool(site, pool) + ":visitors"
+
+
+def pool_redeemed(site: str, pool: str) -> str:
+    """HASH code -> second it was redeemed."""
+    return _pool(site, pool) + ":redeemed"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 
 class MemoryStore:
@@ -16,6 +17,7 @@ class MemoryStore:
         self._clock = clock
         self._visitors: dict[tuple[str, str], tuple[int, bytes, float]] = {}
         self._writes = 0
+        self._pools: dict[tuple[str, str], _Pool] = {}
 
     async def load_visitor(self, site: str, visitor_id: str) -> tuple[bytes | None, int]:
         entry = self._visitors.get((site, visitor_id))
@@ -42,8 +44,50 @@ class MemoryStore:
         for key in expired:
             del self._visitors[key]
 
+    def _pool(self, site: str, pool: str) -> "_Pool":
+        return self._pools.setdefault((site, pool), _Pool())
+
+    async def claim_code(self, site: str, pool: str, visitor_id: str, mode: str, code: str, expires_at: int) -> str | None:
+        state = self._pool(site, pool)
+        if visitor_id in state.visitors:
+            return state.visitors[visitor_id]
+        if mode == "list":
+            if not state.available:
+                return None
+            code = state.available.pop(0)
+        elif mode == "new":
+            if code in state.owners:
+                return "taken"
+        if mode != "shared":
+            state.owners[code] = visitor_id
+        assignment = state.visitors[visitor_id] = f"{code}|{expires_at}"
+        return assignment
+
+    async def seed_codes(self, site: str, pool: str, codes: list[str]) -> int:
+        state = self._pool(site, pool)
+        new = [code for code in codes if code not in state.owners and code not in state.available]
+        state.available.extend(new)
+        return len(new)
+
+    async def redeem_code(self, site: str, pool: str, code: str, now: int) -> str:
+        state = self._pool(site, pool)
+        if code not in state.owners:
+            return "unknown"
+        if code in state.redeemed:
+            return "redeemed"
+        state.redeemed[code] = now
+        return "ok"
+
     async def ping(self) -> None:
         return None
 
     async def close(self) -> None:
         return None
+
+
+@dataclass
+class _Pool:
+    available: list[str] = field(default_factory=list)  # unique codes not given out, in file order
+    owners: dict[str, str] = field(default_factory=dict)  # code -> visitor id
+    visitors: dict[str, str] = field(default_factory=dict)  # visitor id -> "code|expires_at"
+    redeemed: dict[str, int] = field(default_factory=dict)

@@ -14,7 +14,8 @@ from redis.exceptions import RedisError
 from server.store import keys
 from server.store.base import StoreUnavailable
 
-_SAVE_VISITOR = files("server.store").joinpath("lua/save_visitor.lua").read_text()
+_LUA = files("server.store").joinpath("lua")
+SEED_CHUNK = 1000
 
 
 class RedisStore:
@@ -23,7 +24,10 @@ class RedisStore:
         self._client = client or redis.Redis.from_url(
             url, socket_connect_timeout=2, socket_timeout=5, health_check_interval=30
         )
-        self._save_visitor = self._client.register_script(_SAVE_VISITOR)
+        self._save_visitor = self._client.register_script(_LUA.joinpath("save_visitor.lua").read_text())
+        self._claim_code = self._client.register_script(_LUA.joinpath("claim_code.lua").read_text())
+        self._seed_codes = self._client.register_script(_LUA.joinpath("seed_codes.lua").read_text())
+        self._redeem_code = self._client.register_script(_LUA.joinpath("redeem_code.lua").read_text())
 
     async def load_visitor(self, site: str, visitor_id: str) -> tuple[bytes | None, int]:
         try:
@@ -38,6 +42,32 @@ class RedisStore:
         except RedisError as error:
             raise StoreUnavailable(f"Redis at {self.url} is unreachable: {error}") from None
         return bool(stored)
+
+    async def claim_code(self, site: str, pool: str, visitor_id: str, mode: str, code: str, expires_at: int) -> str | None:
+        pool_keys = [keys.pool_available(site, pool), keys.pool_owners(site, pool), keys.pool_visitors(site, pool)]
+        try:
+            found = await self._claim_code(keys=pool_keys, args=[visitor_id, mode, code, expires_at, keys.POOL_TTL])
+        except RedisError as error:
+            raise StoreUnavailable(f"Redis at {self.url} is unreachable: {error}") from None
+        return found.decode() if found else None
+
+    async def seed_codes(self, site: str, pool: str, codes: list[str]) -> int:
+        pool_keys = [keys.pool_available(site, pool), keys.pool_owners(site, pool)]
+        added = 0
+        try:
+            for start in range(0, len(codes), SEED_CHUNK):
+                added += await self._seed_codes(keys=pool_keys, args=[keys.POOL_TTL, *codes[start:start + SEED_CHUNK]])
+        except RedisError as error:
+            raise StoreUnavailable(f"Redis at {self.url} is unreachable: {error}") from None
+        return added
+
+    async def redeem_code(self, site: str, pool: str, code: str, now: int) -> str:
+        try:
+            result = await self._redeem_code(keys=[keys.pool_owners(site, pool), keys.pool_redeemed(site, pool)],
+                                             args=[code, now, keys.POOL_TTL])
+        except RedisError as error:
+            raise StoreUnavailable(f"Redis at {self.url} is unreachable: {error}") from None
+        return result.decode()
 
     async def ping(self) -> None:
         try:
