@@ -20,9 +20,9 @@ from server.reloader import Reloader
 from server.settings import Settings
 from server.store.base import Store, StoreUnavailable
 from server.store.memory import MemoryStore
-from server.web import events, health
+from server.web import coupons, events, health, stats
 from server.web.replies import error_reply
-from server.web.widget import Asset, load_widget, widget_endpoint
+from server.web.widget import Asset, asset_endpoint, load_assets
 
 log = logging.getLogger("irasshai")
 
@@ -44,7 +44,7 @@ def make_store(settings: Settings) -> Store:
 
 
 def create_app(settings: Settings, *, config: Config | None = None, store: Store | None = None,
-               widget: Asset | None = None, clock: Callable[[], float] = time.time,
+               assets: dict[str, Asset] | None = None, clock: Callable[[], float] = time.time,
                reload: bool = True, transform: Callable[[Config], Config] | None = None) -> Starlette:
     """The server. Rules come from `config` or `settings.rules_dir`, and (with `reload`) are
     reloaded from `settings.rules_dir` when it changes, passed through `transform` if given."""
@@ -79,9 +79,12 @@ def create_app(settings: Settings, *, config: Config | None = None, store: Store
 
     app = Starlette(
         routes=[
-            Route("/widget.js", widget_endpoint(widget or load_widget()), methods=["GET", "HEAD"]),
+            *(Route("/" + name, asset_endpoint(asset), methods=["GET", "HEAD"])
+              for name, asset in (assets or load_assets()).items()),
             Route("/v1/sites/{site}/events", events.post_events, methods=["POST"]),
             Route("/v1/sites/{site}/events", events.preflight, methods=["OPTIONS"]),
+            Route("/v1/coupons/redeem", coupons.redeem, methods=["POST"]),
+            Route("/v1/sites/{site}/stats", stats.get_stats, methods=["GET"]),
             Route("/healthz", health.healthz),
             Route("/readyz", health.readyz),
         ],
@@ -91,6 +94,8 @@ def create_app(settings: Settings, *, config: Config | None = None, store: Store
     app.state.settings = settings
     app.state.live = live
     app.state.store = store
+    app.state.clock = clock
+    app.state.site_secrets = settings.secrets_by_site()
     app.state.ingest = Ingest(store, VisitorIds(settings.secret_key), settings.session_timeout, clock)
     return app
 

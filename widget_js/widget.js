@@ -103,6 +103,8 @@
   function accepted(reply) {
     if (reply.visitor) put("visitor", reply.visitor);
     forget(reply.acked || []);
+    if (reply.watch) watch(reply.watch);
+    if (reply.show) show(reply.show);
   }
 
   // On leaving, hand what is left to the browser; it stays queued until a reply acknowledges
@@ -114,12 +116,95 @@
     }
   });
 
+  function here() {
+    return location.href.split("#")[0];
+  }
+
   function pageView() {
-    var url = location.href.split("#")[0];
+    var url = here();
     if (url === lastUrl) return;
+    watch({});
     record({ type: "page_view", url: url, title: document.title.slice(0, 512),
              referrer: (lastUrl || document.referrer).slice(0, 2048) });
     lastUrl = url;
+  }
+
+  /* ---- Client signals: watch only what the server asked for on this page ---- */
+
+  var stops = [], reached = {}, reported = {};
+
+  function report(signal, value) {
+    var key = signal + value;
+    if (reported[key]) return;
+    reported[key] = 1;
+    reached[signal] = Math.max(reached[signal] || 0, value);
+    var all = {};
+    for (var name in reached) all[name] = reached[name];
+    record({ type: "signal", signal: signal, value: value, url: here(), reached: all });
+    schedule(0);
+  }
+
+  function listen(target, type, handler) {
+    target.addEventListener(type, handler, { passive: true });
+    stops.push(function () { target.removeEventListener(type, handler); });
+  }
+
+  function timer(seconds, handler) {
+    var id = setTimeout(handler, seconds * 1000);
+    stops.push(function () { clearTimeout(id); });
+  }
+
+  function watch(wanted) {
+    while (stops.length) stops.pop()();
+    reached = {};
+    reported = {};
+    (wanted.time_on_page || []).forEach(function (s) {
+      timer(s, function () { report("time_on_page", s); });
+    });
+    // The server sends time on site as the seconds left from now; it measures the rest itself.
+    (wanted.time_on_site || []).forEach(function (s) {
+      timer(s, function () { report("time_on_site", s); });
+    });
+    var scrolls = wanted.scroll || [];
+    if (scrolls.length) {
+      listen(window, "scroll", function () {
+        var root = document.documentElement;
+        var percent = (window.scrollY + window.innerHeight) / Math.max(root.scrollHeight, 1) * 100;
+        scrolls.forEach(function (p) { if (percent >= p) report("scroll", p); });
+      });
+    }
+    if ((wanted.exit_intent || []).length) watchExit();
+    var idles = wanted.idle || [];
+    if (idles.length) {
+      var idleTimers = [];
+      var restart = function () {
+        idleTimers.forEach(clearTimeout);
+        idleTimers = idles.map(function (s) { return setTimeout(function () { report("idle", s); }, s * 1000); });
+      };
+      ["mousemove", "keydown", "scroll", "touchstart", "pointerdown"].forEach(function (type) {
+        listen(document, type, restart);
+      });
+      stops.push(function () { idleTimers.forEach(clearTimeout); });
+      restart();
+    }
+  }
+
+  // Exit intent. Desktop: the pointer leaves through the top of the window (towards the tabs
+  // and the address bar). Touch screens have no pointer to follow, so: a fast scroll back up
+  // (300 px within half a second) after reading at least a quarter of the page, the usual
+  // gesture for reaching the address bar or the back button.
+  function watchExit() {
+    listen(document, "mouseout", function (event) {
+      if (!event.relatedTarget && event.clientY <= 0) report("exit_intent", 1);
+    });
+    var deepest = 0, marks = [];
+    listen(window, "scroll", function () {
+      var y = window.scrollY, now = Date.now(), root = document.documentElement;
+      deepest = Math.max(deepest, y);
+      marks.push([now, y]);
+      while (marks.length && now - marks[0][0] > 500) marks.shift();
+      if (deepest > root.scrollHeight / 4 && marks[0][1] - y > 300) report("exit_intent", 1);
+    });
   }
 
   // Single-page apps navigate with history.pushState and the back button (popstate).
@@ -130,6 +215,179 @@
     return result;
   };
   window.addEventListener("popstate", pageView);
+
+  /* ---- Engagements: one at a time, in a closed Shadow DOM, text only (never innerHTML) ---- */
+
+  var WORDS = {
+    ja: { close: "閉じる", copy: "コピー", copied: "コピーしました", until: "有効期限: ", code: "クーポンコード",
+          chat: "チャットで相談", note: "お知らせ" },
+    en: { close: "Close", copy: "Copy", copied: "Copied", until: "Valid until ", code: "Coupon code",
+          chat: "Chat with us", note: "Notice" }
+  };
+  var current = null;
+
+  function el(tag, className, text, parent) {
+    var node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text) node.textContent = text;
+    if (parent) parent.appendChild(node);
+    return node;
+  }
+
+  // Only http(s) links, resolved against the page: a rule can never run javascript: URLs.
+  function safeUrl(url) {
+    try {
+      var parsed = new URL(url, location.href);
+      return /^https?:$/.test(parsed.protocol) ? parsed.href : "";
+    } catch (e) { return ""; }
+  }
+
+  function feedback(rule, action) {
+    record({ type: "feedback", rule: rule, action: action, url: here() });
+  }
+
+  function show(action) {
+    if (current || !document.body) return;
+    var words = WORDS[action.lang] || WORDS.en, rule = action.rule, kind = action.type;
+    var style = kind === "message" ? action.style || "toast" : kind;
+    var modal = style === "modal", previous = document.activeElement;
+    var host = document.createElement("irasshai-widget");
+    // Inline !important outranks any page stylesheet: the host never takes space in the page.
+    "position:fixed;top:0;left:0;width:0;height:0;margin:0;padding:0;border:0;display:block;z-index:2147483600"
+      .split(";").forEach(function (rule) {
+        var pair = rule.split(":");
+        host.style.setProperty(pair[0], pair[1], "important");
+      });
+    var root = host.attachShadow({ mode: "closed" });
+    var sheet = el("link", "", "", root);
+    sheet.rel = "stylesheet";
+    sheet.href = api + "/widget.css";
+    var layer = el("div", "layer " + style, "", root);
+    if (modal) el("div", "backdrop", "", layer).addEventListener("click", dismiss);
+    var box = el("div", "box", "", layer);
+    box.lang = action.lang;
+    var titleId = "irasshai-title";
+
+    if (modal || kind !== "message") {
+      box.setAttribute("role", "dialog");
+      if (modal) box.setAttribute("aria-modal", "true");
+    } else {
+      box.setAttribute("role", style === "banner" ? "region" : "status");
+    }
+    box.setAttribute("aria-labelledby", titleId);
+
+    var close = el("button", "close", "×", box);
+    close.type = "button";
+    close.setAttribute("aria-label", words.close);
+    close.addEventListener("click", dismiss);
+
+    var head = box;
+    if (kind === "chat") {
+      var agent = action.agent || {};
+      var face = el("span", "avatar", "", box);
+      face.setAttribute("aria-hidden", "true");
+      var avatar = safeUrl(agent.avatar || "");
+      if (avatar) {
+        el("img", "", "", face).src = avatar;
+      } else {
+        face.textContent = (agent.name || "?").charAt(0);
+      }
+      head = el("div", "body", "", box);
+      el("strong", "title", agent.name || words.note, head).id = titleId;
+    } else {
+      if (action.image && safeUrl(action.image)) {
+        var image = el("img", "image", "", box);
+        image.alt = "";
+        image.src = safeUrl(action.image);
+      }
+      el("strong", "title", action.title || words.note, box).id = titleId;
+      if (action.discount) el("span", "badge", action.discount, box);
+    }
+    if (action.text) el("p", "text", action.text, head);
+
+    if (kind === "coupon") {
+      var row = el("div", "code", "", box);
+      var code = el("output", "", action.code, row);
+      code.setAttribute("aria-label", words.code);
+      var copy = el("button", "copy", words.copy, row);
+      copy.type = "button";
+      copy.addEventListener("click", function () {
+        copyText(action.code, function () {
+          copy.textContent = words.copied;
+          feedback(rule, "copied");
+        });
+      });
+      if (action.expires_at) el("small", "until", words.until + action.expires_at, box);
+    }
+
+    var button = action.button || {}, url = safeUrl(button.url || "");
+    var primary;
+    if (url) {
+      primary = el("a", "primary", button.label || words.note, head);
+      primary.href = url;
+    } else if (button.label || kind === "chat") {
+      primary = el("button", "primary", button.label || words.chat, head);
+      primary.type = "button";
+    }
+    if (primary) {
+      primary.addEventListener("click", function () {
+        feedback(rule, "clicked");
+        // No built-in chat yet: the shop can open its own (LINE, Intercom, …) on this event.
+        if (kind === "chat") window.dispatchEvent(new CustomEvent("irasshai:chat", { detail: { rule: rule } }));
+        if (!url) finish();
+      });
+    }
+
+    function keys(event) {
+      var inside = document.activeElement === host;
+      if (event.key === "Escape" && (modal || inside)) {
+        dismiss();
+      } else if (event.key === "Tab" && modal) {
+        // Keep focus inside the dialog while it is open.
+        var focusable = box.querySelectorAll("button,a[href]"), first = focusable[0],
+            last = focusable[focusable.length - 1], active = root.activeElement;
+        if (event.shiftKey ? active === first || !inside : active === last || !inside) {
+          event.preventDefault();
+          (event.shiftKey ? last : first).focus();
+        }
+      }
+    }
+
+    function finish() {
+      document.removeEventListener("keydown", keys, true);
+      var hadFocus = document.activeElement === host;
+      host.remove();
+      current = null;
+      if ((hadFocus || modal) && previous && previous.focus) previous.focus();
+    }
+
+    function dismiss() {
+      feedback(rule, "dismissed");
+      finish();
+    }
+
+    current = host;
+    sheet.addEventListener("load", function () {
+      layer.className += " in";
+      document.addEventListener("keydown", keys, true);
+      if (modal) (primary || close).focus();
+      feedback(rule, "shown");
+    });
+    sheet.addEventListener("error", function () {
+      warn("could not load widget.css; is the server's origin allowed by the page's style-src?");
+      host.remove();
+      current = null;
+    });
+    document.body.appendChild(host);
+  }
+
+  function copyText(text, done) {
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(text).then(done, function () { warn("copy refused by the browser"); });
+    } else {
+      warn("copy needs a secure (https) page");
+    }
+  }
 
   var commands = {
     track: function (name, properties) {

@@ -1,7 +1,9 @@
-"""GET /widget.js: the snippet every shop page loads, compressed once and cached well.
+"""GET /widget.js and /widget.css: what every shop page loads, minified, compressed once, cached well.
 
-The file is read and compressed (brotli and gzip) once at start-up; requests only pick
-the encoding and answer 304 to a matching ETag.
+The files in widget_js/ are minified (comments and whitespace only: rjsmin and rcssmin keep
+the code exactly as written) and compressed with brotli and gzip once at start-up; requests
+only pick the encoding and answer 304 to a matching ETag. widget.css is fetched only when an
+engagement is about to show.
 """
 
 from __future__ import annotations
@@ -12,10 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import brotli
+import rcssmin
+import rjsmin
 from starlette.requests import Request
 from starlette.responses import Response
 
-WIDGET_PATH = Path(__file__).resolve().parents[2] / "widget_js" / "widget.js"
+WIDGET_DIR = Path(__file__).resolve().parents[2] / "widget_js"
 # Short enough that a fixed widget reaches every visitor within minutes; revalidation is a 304.
 CACHE_CONTROL = "public, max-age=300, stale-while-revalidate=86400"
 
@@ -26,24 +30,36 @@ class Asset:
     gzip: bytes
     brotli: bytes
     etag: str
+    media_type: str
 
     @classmethod
-    def from_bytes(cls, raw: bytes) -> "Asset":
+    def from_bytes(cls, raw: bytes, media_type: str) -> "Asset":
         return cls(raw=raw, gzip=gzip.compress(raw, 9, mtime=0), brotli=brotli.compress(raw, quality=11),
-                   etag='"' + hashlib.sha256(raw).hexdigest()[:20] + '"')
+                   etag='"' + hashlib.sha256(raw).hexdigest()[:20] + '"', media_type=media_type)
 
 
-def load_widget(path: Path = WIDGET_PATH) -> Asset:
-    return Asset.from_bytes(path.read_bytes())
+def minified_script(folder: Path = WIDGET_DIR) -> bytes:
+    return rjsmin.jsmin((folder / "widget.js").read_text(encoding="utf-8"), keep_bang_comments=True).encode()
 
 
-def widget_endpoint(asset: Asset):
-    async def widget(request: Request) -> Response:
+def minified_styles(folder: Path = WIDGET_DIR) -> bytes:
+    return rcssmin.cssmin((folder / "widget.css").read_text(encoding="utf-8")).encode()
+
+
+def load_assets(folder: Path = WIDGET_DIR) -> dict[str, Asset]:
+    return {
+        "widget.js": Asset.from_bytes(minified_script(folder), "text/javascript; charset=utf-8"),
+        "widget.css": Asset.from_bytes(minified_styles(folder), "text/css; charset=utf-8"),
+    }
+
+
+def asset_endpoint(asset: Asset):
+    async def serve(request: Request) -> Response:
         headers = {
             "etag": asset.etag,
             "cache-control": CACHE_CONTROL,
             "vary": "Accept-Encoding",
-            # Lets shops that set Cross-Origin-Embedder-Policy still load the script.
+            # Lets shops that set Cross-Origin-Embedder-Policy still load it.
             "cross-origin-resource-policy": "cross-origin",
             "x-content-type-options": "nosniff",
         }
@@ -55,6 +71,6 @@ def widget_endpoint(asset: Asset):
             body, headers["content-encoding"] = asset.brotli, "br"
         elif "gzip" in accepted:
             body, headers["content-encoding"] = asset.gzip, "gzip"
-        return Response(body, media_type="text/javascript; charset=utf-8", headers=headers)
+        return Response(body, media_type=asset.media_type, headers=headers)
 
-    return widget
+    return serve
