@@ -119,6 +119,9 @@ class Count:
         return (self.at_least is None or count >= self.at_least) and (self.at_most is None or count <= self.at_most)
 
 
+# Windows (`within: 7d`) hold what happened in the last 7 days: later than exactly 7 days ago.
+
+
 class PageViews(Condition):
     __slots__ = ("matcher", "count", "within")
 
@@ -130,7 +133,7 @@ class PageViews(Condition):
         total = 0
         for path, views in facts.state.page_views.items():
             if self.matcher is None or self.matcher.matches(path):
-                total += views.total if since is None else len(views.recent) - bisect.bisect_left(views.recent, since)
+                total += views.total if since is None else len(views.recent) - bisect.bisect_right(views.recent, since)
         return self.count.holds(total)
 
 
@@ -147,7 +150,7 @@ class Sessions(Condition):
         since = None if self.within is None else facts.now - self.within
         total = 0
         for session in state.session_log:
-            if since is not None and session.last < since:
+            if since is not None and session.last <= since:
                 continue
             if self.matcher is None or any(self.matcher.matches(path) for path in session.paths):
                 total += 1
@@ -164,10 +167,10 @@ class Events(Condition):
         state = facts.state
         if self.within is None and not self.where:
             return self.count.holds(state.event_counts.get(self.name, 0))
-        since = 0 if self.within is None else facts.now - self.within
+        since = -1 if self.within is None else facts.now - self.within
         total = 0
         for event in state.recent_events:
-            if event.name == self.name and event.ts >= since and all(
+            if event.name == self.name and event.ts > since and all(
                     test(event.properties.get(key, MISSING)) for key, test in self.where.items()):
                 total += 1
         return self.count.holds(total)

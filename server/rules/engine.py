@@ -170,8 +170,8 @@ class Limits:
         if limit.per_session is not None and len(this_session) >= limit.per_session:
             return False
         if limit.per_visitor is not None:
-            since = 0 if limit.within is None else self.now - limit.within
-            if sum(1 for e in shown if e.ts >= since) >= limit.per_visitor:
+            since = -1 if limit.within is None else self.now - limit.within
+            if sum(1 for e in shown if e.ts > since) >= limit.per_visitor:
                 return False
         return True
 
