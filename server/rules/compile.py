@@ -46,6 +46,7 @@ class Rule:
     signals: frozenset[str] = frozenset()  # client signals mentioned anywhere
     thresholds: dict[str, frozenset[float]] = field(default_factory=dict)
     page: PathMatcher | None = None  # the top-level `page:` matcher, if any
+    rest: c.All = c.All(())  # `when` without the top-level `page:`, which the index checks once per path
 
 
 def rule_files(folder: Path) -> list[Path]:
@@ -131,6 +132,7 @@ def _rule(node: Node, order: int, site: Site, first_seen: dict, problems: Proble
         nested_events=_has_nested_event(when), signals=frozenset(c.signals_of(when)),
         thresholds={k: frozenset(v) for k, v in thresholds.items()},
         page=next((p.matcher for p in when.parts if isinstance(p, c.Page)), None),
+        rest=c.All(tuple(p for p in when.parts if not isinstance(p, c.Page))),
     )
 
 

@@ -47,6 +47,7 @@ class Facts:
 class Condition:
     __slots__ = ()
     signals: tuple[str, ...] = ()  # client signals this condition waits for
+    cost = 5  # rough relative cost of test(): conjunctions test cheap conditions first
 
     def test(self, facts: Facts) -> bool:
         raise NotImplementedError
@@ -56,7 +57,8 @@ class All(Condition):
     __slots__ = ("parts",)
 
     def __init__(self, parts: tuple[Condition, ...]):
-        self.parts = parts
+        # Order does not change a conjunction's meaning; cheap tests first let most rules fail fast.
+        self.parts = tuple(sorted(parts, key=lambda part: part.cost))
 
     def test(self, facts: Facts) -> bool:
         for part in self.parts:
@@ -90,6 +92,7 @@ class Not(Condition):
 
 class Page(Condition):
     __slots__ = ("matcher",)
+    cost = 2
 
     def __init__(self, matcher: PathMatcher):
         self.matcher = matcher
@@ -100,6 +103,7 @@ class Page(Condition):
 
 class EventName(Condition):
     __slots__ = ("names",)
+    cost = 1
 
     def __init__(self, names: frozenset[str]):
         self.names = names
@@ -124,6 +128,7 @@ class Count:
 
 class PageViews(Condition):
     __slots__ = ("matcher", "count", "within")
+    cost = 10
 
     def __init__(self, matcher: PathMatcher | None, count: Count, within: int | None):
         self.matcher, self.count, self.within = matcher, count, within
@@ -139,6 +144,7 @@ class PageViews(Condition):
 
 class Sessions(Condition):
     __slots__ = ("matcher", "count", "within")
+    cost = 10
 
     def __init__(self, matcher: PathMatcher | None, count: Count, within: int | None):
         self.matcher, self.count, self.within = matcher, count, within
@@ -159,6 +165,7 @@ class Sessions(Condition):
 
 class Events(Condition):
     __slots__ = ("name", "count", "within", "where")
+    cost = 10
 
     def __init__(self, name: str, count: Count, within: int | None, where: dict[str, ValueTest]):
         self.name, self.count, self.within, self.where = name, count, within, where
@@ -178,6 +185,7 @@ class Events(Condition):
 
 class Attributes(Condition):
     __slots__ = ("tests",)
+    cost = 2
 
     def __init__(self, tests: dict[str, ValueTest]):
         self.tests = tests
@@ -194,6 +202,7 @@ class Properties(Condition):
     """Tests on the current custom event's properties: `event: add_to_cart` + `properties: {category: tops}`."""
 
     __slots__ = ("tests",)
+    cost = 2
 
     def __init__(self, tests: dict[str, ValueTest]):
         self.tests = tests
@@ -207,6 +216,7 @@ class Properties(Condition):
 
 class Returning(Condition):
     __slots__ = ("expected",)
+    cost = 1
 
     def __init__(self, expected: bool):
         self.expected = expected
@@ -217,6 +227,7 @@ class Returning(Condition):
 
 class Device(Condition):
     __slots__ = ("devices",)
+    cost = 1
 
     def __init__(self, devices: frozenset[str]):
         self.devices = devices
@@ -227,6 +238,7 @@ class Device(Condition):
 
 class Language(Condition):
     __slots__ = ("prefixes",)
+    cost = 1
 
     def __init__(self, prefixes: tuple[str, ...]):
         self.prefixes = prefixes
@@ -238,6 +250,7 @@ class Language(Condition):
 
 class Referrer(Condition):
     __slots__ = ("regex",)
+    cost = 2
 
     def __init__(self, regex):
         self.regex = regex
@@ -249,6 +262,7 @@ class Referrer(Condition):
 
 class Utm(Condition):
     __slots__ = ("regexes",)
+    cost = 2
 
     def __init__(self, regexes: dict[str, Any]):
         self.regexes = regexes
@@ -263,6 +277,7 @@ class OpenHours(Condition):
     """Now is within the hours, in the site's timezone (``hours: business`` uses site.yaml's)."""
 
     __slots__ = ("hours",)
+    cost = 3
 
     def __init__(self, hours: Hours | None):
         self.hours = hours  # None: the site's business hours
@@ -277,6 +292,7 @@ class OpenHours(Condition):
 
 class Dates(Condition):
     __slots__ = ("start", "end")
+    cost = 3
 
     def __init__(self, start: datetime | None, end: datetime | None):
         self.start, self.end = start, end  # naive local times; end is exclusive
@@ -290,6 +306,7 @@ class ClientSignal(Condition):
     """A signal the widget reports from the page (time on page, scroll, exit intent, idle)."""
 
     __slots__ = ("name", "threshold")
+    cost = 1
 
     def __init__(self, name: str, threshold: float):
         self.name, self.threshold = name, threshold
@@ -323,6 +340,7 @@ class Sample(Condition):
     """
 
     __slots__ = ("per_10000",)
+    cost = 2
 
     def __init__(self, percent: float):
         self.per_10000 = int(round(percent * 100))

@@ -30,6 +30,15 @@ class Trigger:
     signals: dict | None = None  # signals reached on the page (for "signal")
 
 
+@dataclass(frozen=True)
+class _WatchPlan:
+    """For one path: each watcher with its static conditions and (signal, threshold) pairs."""
+
+    rules: list  # (rule, static conditions, pairs)
+    conditional: list  # the entries whose static conditions must be checked per visitor
+    unconditional: dict[str, set[float]]  # merged pairs of the entries without static conditions
+
+
 def _rank(rule: Rule) -> tuple[int, int]:
     return (-rule.priority, rule.order)
 
@@ -57,8 +66,10 @@ class RuleSet:
                 self.by_signal.setdefault(signal, []).append(rule)
             if rule.signals:
                 self.watchers.append(rule)
-        # For watching: the top-level conditions that hold or not without any client signal.
-        self._static_parts = {rule.id: tuple(p for p in rule.when.parts if not signals_of(p)) for rule in self.watchers}
+        # For watching: the conditions that hold or not without any client signal (the top-level
+        # page is checked by the per-path lists already).
+        self._static = {rule.id: tuple(p for p in rule.rest.parts if not signals_of(p)) for rule in self.watchers}
+        self._plans: dict[str, _WatchPlan] = {}
         self._paths: dict[tuple[str, str], list[Rule]] = {}
 
     def __len__(self) -> int:
@@ -75,13 +86,16 @@ class RuleSet:
         return found
 
     def candidates_for(self, trigger: Trigger) -> list[Rule]:
+        """The rules `trigger` can affect, in decision order; their top-level `page:` already matches."""
         if trigger.kind == "page_view":
             return self._for_path("page", self.on_page, trigger.path)
         if trigger.kind == "track":
-            named = self.by_event.get(trigger.name, [])
-            if not self.on_any_event:
-                return named
-            return sorted(named + self._for_path("any", self.on_any_event, trigger.path), key=_rank)
+            key = "event:" + trigger.name
+            found = self._paths.get((key, trigger.path))
+            if found is None:
+                rules = sorted(self.by_event.get(trigger.name, []) + self.on_any_event, key=_rank)
+                found = self._for_path(key, rules, trigger.path)
+            return found
         return self._for_path("signal:" + trigger.name, self.by_signal.get(trigger.name, []), trigger.path)
 
     def decide(self, state: VisitorState, triggers: list[Trigger], now: float, visitor_id: str,
@@ -104,7 +118,7 @@ class RuleSet:
                     continue
                 if found and _rank(rule) >= found[0][0]:
                     break  # nothing later in this list can beat the best so far
-                if limits.allow(rule) and rule.when.test(facts):
+                if limits.allow(rule) and rule.rest.test(facts):
                     found.append((_rank(rule), rule, facts))
                     found.sort(key=lambda item: item[0])
                     break
@@ -118,25 +132,50 @@ class RuleSet:
         """
         if not self.watchers:
             return {}
+        plan = self._watch_plan(path)
+        if not plan.rules:
+            return {}
         limits = Limits(state, now)
         facts = Facts(state, now, path, self.site, visitor_id)
-        wanted: dict[str, set[float]] = {}
         session = state.session
         elapsed = now - session.start if session is not None else 0
-        for rule in self._for_path("watch", self.watchers, path):
+        if not state.engagements:
+            # Nothing shown yet, so no limit stops a rule: rules without conditions to check
+            # want what was merged for this path once.
+            wanted = {signal: set(values) for signal, values in plan.unconditional.items()}
+            rules = plan.conditional
+        else:
+            wanted, rules = {}, plan.rules
+        for rule, static, pairs in rules:
             if not limits.allow(rule):
                 continue
-            if not all(part.test(facts) for part in self._static_parts[rule.id]):
+            if static and not all(part.test(facts) for part in static):
                 continue
-            for signal, thresholds in rule.thresholds.items():
-                for threshold in thresholds:
-                    if signal == "time_on_site":
-                        remaining = threshold - elapsed
-                        if remaining <= 0:
-                            continue  # already true: the page view itself was evaluated with it
-                        threshold = remaining
-                    wanted.setdefault(signal, set()).add(float(threshold))
+            for signal, threshold in pairs:
+                wanted.setdefault(signal, set()).add(threshold)
+        for rule, _, _ in plan.rules:  # time on site counts from the session's start: per visitor
+            for threshold in rule.thresholds.get("time_on_site", ()):
+                if threshold - elapsed > 0 and limits.allow(rule) and all(p.test(facts) for p in self._static[rule.id]):
+                    wanted.setdefault("time_on_site", set()).add(float(threshold - elapsed))
         return {signal: sorted(values) for signal, values in wanted.items()}
+
+    def _watch_plan(self, path: str) -> "_WatchPlan":
+        plan = self._plans.get(path)
+        if plan is None:
+            if len(self._plans) >= _PAGE_CACHE_LIMIT:
+                self._plans.clear()
+            entries = []
+            for rule in self._for_path("watch", self.watchers, path):
+                pairs = tuple((signal, float(t)) for signal, ts in rule.thresholds.items()
+                              if signal != "time_on_site" for t in ts)
+                entries.append((rule, self._static[rule.id], pairs))
+            unconditional: dict[str, set[float]] = {}
+            for _, static, pairs in entries:
+                if not static:
+                    for signal, threshold in pairs:
+                        unconditional.setdefault(signal, set()).add(threshold)
+            plan = self._plans[path] = _WatchPlan(entries, [e for e in entries if e[1]], unconditional)
+        return plan
 
     def _in_gap(self, state: VisitorState, now: float) -> bool:
         return bool(state.engagements) and now - state.engagements[-1].ts < self.site.engagement_gap
