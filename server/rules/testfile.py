@@ -1,0 +1,330 @@
+"""Rule test files (``rules/<site>/*.test.yaml``) parsed into :class:`RuleTest`, every mistake reported.
+
+A test is one visitor's story on a fixed clock: a list of steps (a page view, a custom
+event, attributes set, client signals), each optionally with the rule ids expected to show
+at that step. A file with any mistake yields no tests, and every mistake comes back as
+``path:line:col: test "name" step N: message``, all of them at once.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, get_args
+from urllib.parse import urlencode
+
+from server.durations import parse_duration
+from server.events import SignalName
+from server.rules.compile import DEVICES
+from server.rules.engine import RuleSet
+from server.sites import Site
+from server.tracking import UTM_KEYS, Visit
+from server.yamlsource import Node, Problems, parse_file, suggest, type_name
+
+TEST_KEYS = ("name", "visitor", "start", "steps")
+STEP_KINDS = ("page_view", "event", "set", "signal")
+STEP_KEYS = ("at",) + STEP_KINDS + ("expect",)
+SIGNALS = get_args(SignalName)
+DEFAULT_START = datetime(2026, 3, 2, 10, 0)  # a Monday, 10:00 in the site's timezone
+NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.:-]{0,63}$")  # as server.events.Name
+LANGUAGE = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*")
+MAX_VALUES = 50  # attributes or properties per event, as server.events.Properties
+
+
+@dataclass(frozen=True)
+class Step:
+    where: str  # file:line:col of the step
+    kind: str  # one of STEP_KINDS
+    fields: dict[str, Any]  # page_view: url, referrer; event: name, properties; set: attributes; signal: signals
+    at: int | None = None  # seconds after the previous step; None: one second after it
+    expect: tuple[str, ...] | None = None  # rule ids expected to show; None: not checked
+
+
+@dataclass(frozen=True)
+class RuleTest:
+    name: str
+    site: str  # the site's key
+    file: str  # the test file's path
+    where: str  # file:line:col of the test
+    start: float  # seconds since the epoch
+    steps: tuple[Step, ...]
+    visit: Visit = Visit()
+    attributes: dict[str, Any] | None = None  # set before the first step
+
+    @property
+    def id(self) -> str:
+        return f"{self.site}/{Path(self.file).name}::{self.name}"
+
+
+def find_test_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.name.endswith((".test.yaml", ".test.yml")) and p.is_file())
+
+
+def parse_test_file(path: Path, site: Site, rules: RuleSet, problems: Problems) -> list[RuleTest]:
+    """The tests in `path`, or none if it holds any mistake (all reported into `problems`)."""
+    before = len(problems)
+    root = parse_file(path, problems)
+    if root is None or root.value is None:
+        return []
+    if not root.is_mapping() or "tests" not in root.value:
+        problems.add(root, "a test file holds 'tests:', a list of tests")
+        return []
+    parser = _Parser(problems, site, rules, str(path))
+    parser.check_keys(root, ("tests",))
+    items = root.value["tests"]
+    if not items.is_list() or not items.value:
+        problems.add(items, "'tests' must be a list of tests, each with a name and steps")
+        return []
+    tests = [parser.test(item) for item in items.value]
+    return [t for t in tests if t is not None] if len(problems) == before else []
+
+
+class _Parser:
+    def __init__(self, problems: Problems, site: Site, rules: RuleSet, file: str):
+        self.problems, self.site, self.rules, self.file = problems, site, rules, file
+        self.origin = min(site.origins) if site.origins else "https://shop.example"
+        self.names: dict[str, str] = {}  # test name -> where it was first defined
+        self.name: str | None = None  # of the test being parsed, and the step: they prefix every message
+        self.step_number: int | None = None
+
+    def error(self, node: Node, message: str) -> None:
+        label = [f'test "{self.name}"'] if self.name else []
+        if self.step_number:
+            label.append(f"step {self.step_number}")
+        self.problems.add(node, f"{' '.join(label)}: {message}" if label else message)
+
+    def check_keys(self, node: Node, allowed: tuple[str, ...], what: str = "key") -> int:
+        unknown = [key for key in node.value if key not in allowed]
+        for key in unknown:
+            self.error(node.value[key], f"unknown {what} '{key}'{suggest(key, allowed)}")
+        return len(unknown)
+
+    def test(self, node: Node) -> RuleTest | None:
+        self.name = self.step_number = None
+        if not node.is_mapping():
+            self.error(node, f"each test must be a mapping with name and steps, not {type_name(node.value)}")
+            return None
+        name_node = node.value.get("name")
+        name = name_node.value if name_node is not None else None
+        if name_node is None:
+            self.error(node, "a test needs a 'name', e.g. name: coupon on the second pricing view")
+        elif not isinstance(name, str) or not name.strip():
+            self.error(name_node, f"a test's name must be text, not {type_name(name)}")
+        elif name in self.names:
+            self.error(name_node, f'duplicate test name "{name}" (first defined at {self.names[name]})')
+        else:
+            self.names[name] = name_node.where
+        self.name = name if isinstance(name, str) else None
+        self.check_keys(node, TEST_KEYS)
+        visit, attributes = self.visitor(node.value.get("visitor"))
+        start = self.start(node.value.get("start"))
+        steps = self.steps(node.value.get("steps"), node)
+        if not isinstance(name, str) or start is None or steps is None:
+            return None
+        return RuleTest(name=name, site=self.site.key, file=self.file, where=node.where, start=start,
+                        steps=steps, visit=visit, attributes=attributes)
+
+    def visitor(self, node: Node | None) -> tuple[Visit, dict[str, Any] | None]:
+        """`language` and `device` are what the request says; every other key is an attribute."""
+        language, device = self.site.language, "desktop"  # a desktop browser set to the site's language
+        if node is None:
+            return Visit(device, language), None
+        if not node.is_mapping():
+            self.error(node, f"visitor takes a mapping such as {{language: ja, device: mobile}}, not {type_name(node.value)}")
+            return Visit(device, language), None
+        entries = dict(node.value)
+        if "language" in entries:
+            item = entries.pop("language")
+            if isinstance(item.value, str) and LANGUAGE.fullmatch(item.value):
+                language = item.value.lower()
+            else:
+                self.error(item, f"'{item.value}' is not a language tag such as ja or en-US")
+        if "device" in entries:
+            item = entries.pop("device")
+            if item.value in DEVICES:
+                device = item.value
+            else:
+                self.error(item, f"device '{item.value}' is not one of: {', '.join(DEVICES)}")
+        return Visit(device, language), self.values(entries, node, "visitor") if entries else None
+
+    def start(self, node: Node | None) -> float | None:
+        """Seconds since the epoch; a date-time without an offset is in the site's timezone."""
+        value = DEFAULT_START if node is None else node.value
+        if isinstance(value, date) and not isinstance(value, datetime):
+            value = datetime(value.year, value.month, value.day)
+        if not isinstance(value, datetime):
+            try:
+                value = datetime.fromisoformat(str(value))
+            except ValueError:
+                self.error(node, f"start '{value}' is not a date-time; write e.g. \"2026-03-02 10:00\" (in the site's timezone)")
+                return None
+        return (value if value.tzinfo else value.replace(tzinfo=self.site.timezone)).timestamp()
+
+    def steps(self, node: Node | None, test: Node) -> tuple[Step, ...] | None:
+        if node is None:
+            self.error(test, "a test needs 'steps', e.g. steps: [{page_view: /pricing, expect: []}]")
+            return None
+        if not node.is_list() or not node.value:
+            self.error(node, "'steps' must be a list of steps, e.g. [{page_view: /pricing, expect: []}]")
+            return None
+        steps, after_page_view = [], False
+        for number, item in enumerate(node.value, 1):
+            self.step_number = number
+            steps.append(self.step(item, after_page_view))
+            after_page_view = after_page_view or (item.is_mapping() and "page_view" in item.value)
+        self.step_number = None
+        return None if None in steps else tuple(steps)
+
+    def step(self, node: Node, after_page_view: bool) -> Step | None:
+        if not node.is_mapping():
+            self.error(node, f"a step is a mapping such as {{page_view: /pricing, expect: []}}, not {type_name(node.value)}")
+            return None
+        unknown = self.check_keys(node, STEP_KEYS)
+        kinds = [kind for kind in STEP_KINDS if kind in node.value]
+        if len(kinds) > 1:
+            self.error(node.value[kinds[1]], f"a step does one thing, but this one has {' and '.join(kinds)}; split it in steps")
+        elif not kinds and not unknown:
+            self.error(node, f"a step needs one of: {', '.join(STEP_KINDS)}")
+        elif kinds == ["signal"] and not after_page_view:
+            self.error(node.value["signal"], "signals come from a page: put a page_view step before this one")
+        at = self.at(node.value.get("at"))
+        expect = self.expect(node.value.get("expect")) if "expect" in node.value else None
+        fields = getattr(self, kinds[0])(node.value[kinds[0]]) if len(kinds) == 1 else None
+        if fields is None or at is False or expect is False:
+            return None
+        return Step(node.where, kinds[0], fields, at, expect)
+
+    def at(self, node: Node | None) -> int | None | bool:
+        if node is None:
+            return None
+        if not isinstance(node.value, str) or not node.value.startswith("+"):
+            self.error(node, f"at takes the time since the previous step, written with '+', e.g. +30s, +10m, +2h, +7d; not '{node.value}'")
+            return False
+        try:
+            return parse_duration(node.value[1:])
+        except ValueError as error:
+            self.error(node, str(error))
+            return False
+
+    def expect(self, node: Node) -> tuple[str, ...] | bool:
+        items = node.value if node.is_list() else [node]
+        ids = tuple(item.value for item in items)
+        ok = True
+        for item in items:
+            if not isinstance(item.value, str):
+                self.error(item, f"expect takes a list of rule ids ([] for none), not {type_name(item.value)}")
+                ok = False
+            elif item.value not in self.rules.by_id:
+                self.error(item, f"unknown rule id '{item.value}'{suggest(item.value, self.rules.by_id)};"
+                                 " a rule with enabled: false never shows, so it cannot be expected")
+                ok = False
+        if len(ids) > 1:
+            self.error(node, "at most one engagement shows at a time; expect one rule id, or [] for none")
+            ok = False
+        return ids if ok else False
+
+    def page_view(self, node: Node) -> dict[str, Any] | None:
+        url_node, referrer, utm = node, None, None
+        if node.is_mapping():
+            self.check_keys(node, ("url", "referrer", "utm"))
+            url_node, referrer, utm = (node.value.get(key) for key in ("url", "referrer", "utm"))
+            if url_node is None:
+                self.error(node, "page_view needs 'url', e.g. {url: /pricing, referrer: 'https://www.google.com/'}")
+                return None
+        url = url_node.value
+        if not isinstance(url, str) or not url.startswith(("/", "http://", "https://")):
+            self.error(url_node, f"page_view takes a path such as /pricing or a full URL, not '{url}'")
+            return None
+        if url.startswith("/"):
+            url = self.origin + url
+        if referrer is not None and not isinstance(referrer.value, str):
+            self.error(referrer, f"referrer must be a URL, not {type_name(referrer.value)}")
+            return None
+        if utm is not None:
+            query = self.utm(utm)
+            if query is None:
+                return None
+            url += ("&" if "?" in url else "?") + query
+        return {"url": url, "referrer": referrer.value if referrer is not None else ""}
+
+    def utm(self, node: Node) -> str | None:
+        if not node.is_mapping() or not node.value:
+            self.error(node, "utm takes a mapping such as {source: line, medium: social, campaign: spring}")
+            return None
+        if self.check_keys(node, UTM_KEYS):
+            return None
+        return urlencode({f"utm_{key}": str(child.value) for key, child in node.value.items()})
+
+    def event(self, node: Node) -> dict[str, Any] | None:
+        name_node, properties = node, None
+        if node.is_mapping():
+            self.check_keys(node, ("name", "properties"))
+            name_node, properties = node.value.get("name"), node.value.get("properties")
+            if name_node is None:
+                self.error(node, "event needs 'name', e.g. {name: add_to_cart, properties: {price: 4800}}")
+                return None
+        if not isinstance(name_node.value, str) or not NAME.match(name_node.value):
+            self.error(name_node, f"'{name_node.value}' is not an event name (letters, digits, '_', '.', ':', '-')")
+            return None
+        values = {} if properties is None else self.values(properties.value, properties, "properties")
+        return None if values is None else {"name": name_node.value, "properties": values}
+
+    def set(self, node: Node) -> dict[str, Any] | None:
+        attributes = self.values(node.value, node, "set")
+        return None if attributes is None else {"attributes": attributes}
+
+    def values(self, entries: Any, node: Node, key: str) -> dict[str, Any] | None:
+        """Attributes or properties: names mapped to text, numbers, true/false, null or lists of those."""
+        if not isinstance(entries, dict) or not entries:
+            self.error(node, f"{key} takes a mapping of names to values, e.g. {{cart_value: 5000}}")
+            return None
+        ok = len(entries) <= MAX_VALUES
+        if not ok:
+            self.error(node, f"{key} has {len(entries)} values; the limit is {MAX_VALUES}")
+        for name, child in entries.items():
+            value = child.plain()
+            if not NAME.match(name):
+                self.error(child, f"'{name}' is not a valid name (letters, digits, '_', '.', ':', '-')")
+                ok = False
+            elif not _scalar(value) and not (isinstance(value, list) and all(_scalar(v) for v in value)):
+                self.error(child, f"'{name}' must be text, a number, true/false, null or a list of those, not {type_name(value)}")
+                ok = False
+        return {name: child.plain() for name, child in entries.items()} if ok else None
+
+    def signal(self, node: Node) -> dict[str, Any] | None:
+        if not node.is_mapping() or not node.value:
+            self.error(node, "signal takes a mapping such as {time_on_page: 45s}, {scroll: 50%} or {exit_intent: true}")
+            return None
+        if self.check_keys(node, SIGNALS, what="signal"):
+            return None
+        signals = {name: self.signal_value(name, child) for name, child in node.value.items()}
+        return None if None in signals.values() else {"signals": signals}
+
+    def signal_value(self, name: str, node: Node) -> float | None:
+        value = node.value
+        if name == "exit_intent":
+            if value is not True:
+                self.error(node, "exit_intent takes true")
+                return None
+            return 1.0
+        if name == "scroll":
+            number = value.strip()[:-1] if isinstance(value, str) and value.strip().endswith("%") else value
+            try:
+                percent = float(number) if not isinstance(number, bool) else -1
+            except (TypeError, ValueError):
+                percent = -1
+            if not 0 <= percent <= 100:
+                self.error(node, "scroll takes a percentage from 0% to 100%, e.g. 50%")
+                return None
+            return percent
+        try:
+            return float(parse_duration(value))
+        except ValueError as error:
+            self.error(node, str(error))
+            return None
+
+
+def _scalar(value: Any) -> bool:
+    return value is None or isinstance(value, (str, int, float, bool))
