@@ -108,7 +108,8 @@ async def _render(rule: Rule, facts: Facts, rules: RuleSet, visitor_id: str, now
 
 
 def scope(facts: Facts, coupon: Coupon | None) -> dict[str, Any]:
-    """What templates can use: visitor (attributes first), page, coupon and site."""
+    """What templates can use: visitor (its attributes, which win over the built-in sessions,
+    returning, device and language of the same name), page, coupon and site."""
     state, site = facts.state, facts.site
     visitor = {"sessions": state.sessions, "returning": state.sessions > 1, "device": state.device,
                "language": state.language, **state.attributes}

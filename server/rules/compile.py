@@ -120,10 +120,14 @@ def _rule(node: Node, order: int, site: Site, first_seen: dict, problems: Proble
     limit = _limit(entries.get("limit"), ctx)
     if len(problems) > before or not enabled:
         return None
-    events = frozenset()
-    for part in when.parts:
-        if isinstance(part, c.EventName):
-            events = part.names
+    events = _conjunctive_events(when)
+    if _has_properties_without_event(when, events):
+        ctx.error(when_node, "'properties' tests the current custom event, so the rule also needs 'event: NAME'")
+        return None
+    if events and c.signals_of(when) - {"time_on_site"}:
+        ctx.error(when_node, "a rule with 'event:' runs when that custom event arrives, never on a client signal; "
+                             "split it into two rules")
+        return None
     thresholds: dict[str, set[float]] = {}
     c.thresholds_of(when, thresholds)
     return Rule(
@@ -136,13 +140,34 @@ def _rule(node: Node, order: int, site: Site, first_seen: dict, problems: Proble
     )
 
 
+def _conjunctive_events(condition: c.All) -> frozenset[str]:
+    """Event names every match needs: `event:` at the top level or under (nested) `all:`."""
+    names = None
+    for part in condition.parts:
+        found = part.names if isinstance(part, c.EventName) else (
+            _conjunctive_events(part) if isinstance(part, c.All) else None)
+        if found:
+            names = found if names is None else names & found
+    return names or frozenset()
+
+
 def _has_nested_event(when: c.All) -> bool:
-    def walk(cond, top):
+    """`event:` under `any:` or `not:`: such a rule must be evaluated on every custom event."""
+    def walk(cond, conjunctive):
         if isinstance(cond, c.EventName):
-            return not top
+            return not conjunctive
         inner = list(getattr(cond, "parts", ())) + ([cond.part] if isinstance(cond, c.Not) else [])
-        return any(walk(part, top and isinstance(cond, c.All)) for part in inner)
+        return any(walk(part, conjunctive and isinstance(cond, c.All)) for part in inner)
     return any(walk(part, True) for part in when.parts)
+
+
+def _has_properties_without_event(when: c.All, events: frozenset[str]) -> bool:
+    def walk(cond):
+        if isinstance(cond, c.Properties):
+            return True
+        inner = list(getattr(cond, "parts", ())) + ([cond.part] if isinstance(cond, c.Not) else [])
+        return any(walk(part) for part in inner)
+    return not events and not _has_nested_event(when) and walk(when)
 
 
 def _conjunction(node: Node, ctx: _Context) -> c.All | None:
@@ -208,6 +233,9 @@ def _page(node, ctx, key):
 
 def _event(node, ctx, key):
     items = node.value if node.is_list() else [node]
+    if not items:
+        ctx.error(node, "an empty list of events matches nothing")
+        return None
     names = set()
     for item in items:
         if not isinstance(item.value, str) or not re.match(r"^[A-Za-z0-9_][A-Za-z0-9_.:-]{0,63}$", item.value):
@@ -324,6 +352,9 @@ def _returning(node, ctx, key):
 
 def _device(node, ctx, key):
     items = node.value if node.is_list() else [node]
+    if not items:
+        ctx.error(node, f"an empty list of devices matches nothing; use {', '.join(DEVICES)}")
+        return None
     bad = [i for i in items if i.value not in DEVICES]
     for item in bad:
         ctx.error(item, f"device '{item.value}' is not one of: {', '.join(DEVICES)}")
@@ -332,6 +363,9 @@ def _device(node, ctx, key):
 
 def _language(node, ctx, key):
     items = node.value if node.is_list() else [node]
+    if not items:
+        ctx.error(node, "an empty list of languages matches nothing")
+        return None
     bad = [i for i in items if not isinstance(i.value, str) or not re.fullmatch(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*", i.value)]
     for item in bad:
         ctx.error(item, f"'{item.value}' is not a language tag such as ja or en-US")
@@ -352,6 +386,8 @@ def _utm(node, ctx, key):
     check_keys(node, ("source", "medium", "campaign", "term", "content"), ctx.problems, ctx.rule)
     regexes = {k: glob_regex(str(v.value)) for k, v in node.value.items()
                if k in ("source", "medium", "campaign", "term", "content")}
+    if not node.value:
+        ctx.error(node, "utm needs at least one of source, medium, campaign, term, content")
     return c.Utm(regexes) if regexes else None
 
 
@@ -388,16 +424,23 @@ def _when(node: Node | None, ctx: _Context, end: bool):
     if node is None:
         return None
     value = node.value
-    if isinstance(value, datetime):
-        return value.replace(tzinfo=None)
-    if isinstance(value, date):
+    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
+        try:
+            value = date.fromisoformat(value.strip())  # a quoted date is still a whole day
+        except ValueError:
+            pass
+    if isinstance(value, date) and not isinstance(value, datetime):
         moment = datetime(value.year, value.month, value.day)
         return moment + timedelta(days=1) if end else moment
     try:
-        return datetime.fromisoformat(str(value)).replace(tzinfo=None)
+        moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
     except ValueError:
+        moment = None
+    if moment is None:
         ctx.error(node, f"'{value}' is not a date; write 2026-12-01 or '2026-12-01 18:00'")
         return False
+    # A time with an offset is converted to the site's time; without one it is site time.
+    return moment.astimezone(ctx.site.timezone).replace(tzinfo=None) if moment.tzinfo else moment
 
 
 def _seconds_signal(node, ctx, key):

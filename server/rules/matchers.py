@@ -21,7 +21,8 @@ class PathMatcher:
     def __init__(self, patterns: tuple[str, ...]):
         self.patterns = patterns
         parts = [p[3:] if p.startswith("re:") else fnmatch.translate(p).removesuffix(r"\Z") for p in patterns]
-        self._regex = re.compile("|".join(f"(?:{part})" for part in parts) + "$" if len(parts) > 1 else parts[0] + "$")
+        # Anchored as a whole: every alternative must match the entire path.
+        self._regex = re.compile("(?:" + "|".join(f"(?:{part})" for part in parts) + r")\Z")
         self._cache: dict[str, bool] = {}
 
     def matches(self, path: str) -> bool:
