@@ -1,9 +1,10 @@
 """The event path without HTTP: a decoded batch in, the visitor's updated state stored, a reply out.
 
 Per batch: one read of the visitor's state, the events applied in-process, one
-compare-and-set write. A conflicting write (the same visitor in another tab or process)
-re-reads and re-applies, so nothing is lost or double counted. Events are acknowledged only
-after the write succeeded.
+compare-and-set write, and, only when the batch decided to show a rule or carried new
+feedback, one pipelined update of the rules' daily counters (:mod:`server.stats`). A
+conflicting write (the same visitor in another tab or process) re-reads and re-applies, so
+nothing is lost or double counted. Events are acknowledged only after the write succeeded.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from server.events import Batch, Event
 from server.identity import VisitorIds
 from server.rules.engine import RuleSet
 from server.sites import Site
+from server.stats import counts_of
 from server.store.base import Store, StoreUnavailable
 from server.tracking import Visit, apply
 from server.visitor import VisitorState, decode, encode
@@ -69,7 +71,20 @@ class Ingest:
         reply = Reply(visitor=token, acked=[e.id for e in events], duplicates=applied.duplicates, expired=applied.expired)
         if outcome is not None:
             reply.show, reply.watch = outcome.show, outcome.watch
+            decided = outcome.rule.id if outcome.show is not None and outcome.rule is not None else None
+            await self._count(site, counts_of(site, decided, applied.new, now))
         return reply
+
+    async def _count(self, site: Site, counts: dict[tuple[str, str, str], int]) -> None:
+        """Add to the rules' daily counters: best effort, after the state is safely written."""
+        if not counts:
+            return  # a batch of page views only: no third round trip
+        try:
+            await self.store.add_counts(site.key, counts)
+        except StoreUnavailable as error:
+            # The events are stored and the decision claimed: losing a count beats refusing the
+            # batch, whose retry would be a duplicate and not counted anyway.
+            log.warning("site %s: rule counters not updated: %s", site.key, error)
 
     async def profile(self, site: Site, visitor_id: str) -> VisitorState | None:
         blob, _ = await self.store.load_visitor(site.key, visitor_id)

@@ -7,6 +7,7 @@ environment (tests pass their own mapping) and hands the result to
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -42,6 +43,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("session_timeout", 1800, "Seconds without activity after which a visitor's next event starts a new session."),
     Setting("reload_interval", 1.0, "Seconds between checks of the rules folder for changes."),
     Setting("log_level", "info", "Log level: debug, info, warning or error."),
+    Setting("site_secrets", "", "Secrets of the server-to-server API (coupon redeem, rule stats), per site: "
+            "`site=secret,site2=secret2`, each secret at least 16 characters. Empty: that API answers 403."),
 )
 
 
@@ -56,6 +59,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     session_timeout: int = 1800
     reload_interval: float = 1.0
     log_level: str = "info"
+    site_secrets: str = ""
 
     def replace(self, **changes: object) -> "Settings":
         """A copy with `changes` applied (None values are ignored), validated like the environment."""
@@ -63,12 +67,18 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         merged.update({k: v for k, v in changes.items() if v is not None})
         return _validate(merged, source=lambda name: FLAGS.get(name, f"--{name.replace('_', '-')}"))
 
+    def secrets_by_site(self) -> dict[str, str]:
+        """`site_secrets` as site key -> secret (already validated)."""
+        return parse_site_secrets(self.site_secrets, "IRASSHAI_SITE_SECRETS")
+
     def to_env(self) -> dict[str, str]:
         """The environment that reproduces these settings (for worker processes)."""
         return {s.env: str(getattr(self, s.name)) for s in SETTINGS}
 
 
 _LOG_LEVELS = ("debug", "info", "warning", "error")
+SITE_KEY = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")  # server.sites.SITE_KEY, not imported: settings load first
+MIN_SITE_SECRET = 16
 FLAGS = {"redis_url": "--redis", "rules_dir": "--rules"}  # where a flag is not the setting's name
 
 
@@ -80,6 +90,30 @@ def load(environ: Mapping[str, str]) -> Settings:
         default = values[name]
         values[name] = _parse(text, type(default), lambda: next(s.env for s in SETTINGS if s.name == name))
     return _validate(values, source=lambda name: "IRASSHAI_" + name.upper())
+
+
+def parse_site_secrets(text: str, name: str) -> dict[str, str]:
+    """`site=secret,site2=secret2` as a dict. Errors name the variable and the entry by number,
+    never its text: a mistyped entry may be all secret."""
+    expected = "expected site=secret,site2=secret2"
+    secrets: dict[str, str] = {}
+    entries: dict[str, int] = {}
+    for number, entry in enumerate(text.split(","), start=1):
+        if not entry.strip():
+            continue
+        site, equals, secret = (part.strip() for part in entry.partition("="))
+        if not equals:
+            raise SettingsError(f"setting {name} has entry {number} without '='; {expected}")
+        if not SITE_KEY.match(site):
+            raise SettingsError(f"setting {name} has entry {number} that does not start with a site key "
+                                f"(lower-case letters, digits, '-' or '_'); {expected}")
+        if site in secrets:
+            raise SettingsError(f"setting {name} has entries {entries[site]} and {number} for the same site; {expected}")
+        if len(secret) < MIN_SITE_SECRET:
+            raise SettingsError(f"setting {name} has entry {number} with a secret shorter than {MIN_SITE_SECRET} "
+                                f"characters; {expected}, each secret long and random")
+        secrets[site], entries[site] = secret, number
+    return secrets
 
 
 def _parse(text: str, kind: type, env_name) -> object:
@@ -108,5 +142,6 @@ def _validate(values: dict, source) -> Settings:
     url = str(values["redis_url"])
     if url and not url.startswith(("redis://", "rediss://", "unix://")):
         raise SettingsError(f"setting {source('redis_url')} has value {url!r}; expected a redis://, rediss:// or unix:// URL")
+    parse_site_secrets(str(values["site_secrets"]), source("site_secrets"))
     values["log_level"] = str(values["log_level"]).lower()
     return msgspec.convert(values, Settings)

@@ -6,6 +6,9 @@
 Visitor state is an opaque blob with a version: :meth:`load_visitor` reads both,
 :meth:`save_visitor` writes only if the version is unchanged (compare-and-set), so two
 requests for the same visitor, in two tabs or two processes, never overwrite each other.
+
+Beside visitors, the store keeps coupon pools (who got which code, which were redeemed) and
+per-rule daily counters (:meth:`add_counts`), which a console reads back by day.
 """
 
 from __future__ import annotations
@@ -37,6 +40,12 @@ class Store(Protocol):
 
     async def redeem_code(self, site: str, pool: str, code: str, now: int) -> str:
         """"ok", "redeemed" (already) or "unknown" (never given out in this pool)."""
+
+    async def add_counts(self, site: str, counts: dict[tuple[str, str, str], int]) -> None:
+        """Add to the counters: (day "YYYY-MM-DD", rule id, kind) -> how many. Kept 400 days."""
+
+    async def read_counts(self, site: str, days: list[str]) -> dict[str, dict[str, dict[str, int]]]:
+        """Every day asked for -> rule id -> kind -> count; only counted kinds (a day with none: {})."""
 
     async def ping(self) -> None:
         """Return if the store answers; raise StoreUnavailable otherwise."""

@@ -1,7 +1,8 @@
 """Every Redis key Irasshai uses, built here and nowhere else.
 
 Keys are hash-tagged so that everything one Lua script or transaction touches lands in one
-Redis Cluster slot: a visitor's keys share the tag ``{site:visitor}``.
+Redis Cluster slot: a visitor's keys share the tag ``{site:visitor}``, a coupon pool's
+``{site:coupons:pool}``, a site's daily counters ``{site:stats}``. Every key has a TTL.
 """
 
 PREFIX = "irs"
@@ -38,3 +39,12 @@ def pool_visitors(site: str, pool: str) -> str:
 def pool_redeemed(site: str, pool: str) -> str:
     """HASH code -> second it was redeemed."""
     return _pool(site, pool) + ":redeemed"
+
+
+# A site's counters share the tag {site:stats}: one slot per site, so one pipeline may touch many days.
+STATS_TTL = 400 * 86400  # refreshed on every count: a year of daily numbers, and a month to spare
+
+
+def stats(site: str, day: str) -> str:
+    """HASH "rule|kind" -> count, for one day ("2026-11-22") in the site's timezone."""
+    return f"{PREFIX}:{{{site}:stats}}:{day}"

@@ -11,6 +11,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from server.store.keys import STATS_TTL
+
 
 class MemoryStore:
     def __init__(self, clock: Callable[[], float] = time.time):
@@ -18,6 +20,7 @@ class MemoryStore:
         self._visitors: dict[tuple[str, str], tuple[int, bytes, float]] = {}
         self._writes = 0
         self._pools: dict[tuple[str, str], _Pool] = {}
+        self._counts: dict[tuple[str, str], tuple[float, dict[tuple[str, str], int]]] = {}  # (site, day)
 
     async def load_visitor(self, site: str, visitor_id: str) -> tuple[bytes | None, int]:
         entry = self._visitors.get((site, visitor_id))
@@ -77,6 +80,26 @@ class MemoryStore:
             return "redeemed"
         state.redeemed[code] = now
         return "ok"
+
+    async def add_counts(self, site: str, counts: dict[tuple[str, str, str], int]) -> None:
+        expires = self._clock() + STATS_TTL
+        for (day, rule, kind), amount in counts.items():
+            day_counts = self._day_counts(site, day)
+            day_counts[rule, kind] = day_counts.get((rule, kind), 0) + amount
+            self._counts[site, day] = (expires, day_counts)
+
+    async def read_counts(self, site: str, days: list[str]) -> dict[str, dict[str, dict[str, int]]]:
+        result: dict[str, dict[str, dict[str, int]]] = {}
+        for day in days:
+            rules: dict[str, dict[str, int]] = result.setdefault(day, {})
+            for (rule, kind), amount in self._day_counts(site, day).items():
+                rules.setdefault(rule, {})[kind] = amount
+        return result
+
+    def _day_counts(self, site: str, day: str) -> dict[tuple[str, str], int]:
+        """The day's counters, a new empty dict once they expired."""
+        entry = self._counts.get((site, day))
+        return entry[1] if entry is not None and entry[0] > self._clock() else {}
 
     async def ping(self) -> None:
         return None

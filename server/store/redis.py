@@ -1,7 +1,8 @@
 """The Redis store (redis-py asyncio with hiredis): production, shared by many processes.
 
-Reading a visitor is one HMGET; writing is one Lua compare-and-set. Every key comes from
-:mod:`server.store.keys` and gets a TTL.
+Reading a visitor is one HMGET; writing is one Lua compare-and-set; adding to the daily
+counters is one pipelined MULTI of HINCRBYs. Every key comes from :mod:`server.store.keys`
+and gets a TTL.
 """
 
 from __future__ import annotations
@@ -68,6 +69,36 @@ class RedisStore:
         except RedisError as error:
             raise StoreUnavailable(f"Redis at {self.url} is unreachable: {error}") from None
         return result.decode()
+
+    async def add_counts(self, site: str, counts: dict[tuple[str, str, str], int]) -> None:
+        # MULTI/EXEC so that a counter never exists without its EXPIRE; still one round trip.
+        pipe = self._client.pipeline(transaction=True)
+        days = set()
+        for (day, rule, kind), amount in counts.items():
+            pipe.hincrby(keys.stats(site, day), f"{rule}|{kind}", amount)
+            days.add(day)
+        for day in sorted(days):
+            pipe.expire(keys.stats(site, day), keys.STATS_TTL)
+        try:
+            await pipe.execute()
+        except RedisError as error:
+            raise StoreUnavailable(f"Redis at {self.url} is unreachable: {error}") from None
+
+    async def read_counts(self, site: str, days: list[str]) -> dict[str, dict[str, dict[str, int]]]:
+        pipe = self._client.pipeline(transaction=False)
+        for day in days:
+            pipe.hgetall(keys.stats(site, day))
+        try:
+            found = await pipe.execute()
+        except RedisError as error:
+            raise StoreUnavailable(f"Redis at {self.url} is unreachable: {error}") from None
+        result: dict[str, dict[str, dict[str, int]]] = {}
+        for day, fields in zip(days, found):
+            rules: dict[str, dict[str, int]] = result.setdefault(day, {})
+            for field, amount in fields.items():
+                rule, _, kind = field.decode().rpartition("|")
+                rules.setdefault(rule, {})[kind] = int(amount)
+        return result
 
     async def ping(self) -> None:
         try:

@@ -108,3 +108,125 @@ async def test_an_unreachable_redis_raises_store_unavailable_with_the_reason():
 def test_visitor_keys_are_hash_tagged_per_site_and_visitor():
     key = keys.visitor("demo", "abc")
     assert key.count("{") == 1 and "{demo:abc}" in key
+
+
+# Rule counters: (day, rule, kind) -> count, added up per site and day, read back by day.
+
+async def test_counts_add_up_across_calls_and_read_back_by_day(store):
+    await store.add_counts("demo", {("2026-11-22", "hello", "decided"): 1, ("2026-11-22", "hello", "shown"): 2})
+    await store.add_counts("demo", {("2026-11-22", "hello", "shown"): 1, ("2026-11-23", "hello", "clicked"): 1,
+                                    ("2026-11-22", "bye.v2", "dismissed"): 1})
+    assert await store.read_counts("demo", ["2026-11-22", "2026-11-23", "2026-11-24"]) == {
+        "2026-11-22": {"hello": {"decided": 1, "shown": 3}, "bye.v2": {"dismissed": 1}},
+        "2026-11-23": {"hello": {"clicked": 1}},
+        "2026-11-24": {},
+    }
+
+
+async def test_counts_are_kept_per_site(store):
+    await store.add_counts("shop-a", {("2026-11-22", "hello", "shown"): 1})
+    assert await store.read_counts("shop-b", ["2026-11-22"]) == {"2026-11-22": {}}
+
+
+async def test_redis_counters_expire_after_400_days(redis_url):
+    store = RedisStore(redis_url)
+    await store.add_counts("demo", {("2026-11-22", "hello", "shown"): 1, ("2026-11-23", "hello", "shown"): 1})
+    client = redis_sync.Redis.from_url(redis_url)
+    for day in ("2026-11-22", "2026-11-23"):
+        assert 399 * 86400 < client.ttl(keys.stats("demo", day)) <= keys.STATS_TTL
+    assert client.hgetall(keys.stats("demo", "2026-11-22")) == {b"hello|shown": b"1"}
+    client.close()
+    await store.close()
+
+
+async def test_memory_counters_expire_after_400_days():
+    store = MemoryStore(clock=Clock())
+    await store.add_counts("demo", {("2026-11-22", "hello", "shown"): 1})
+    store._clock.now += keys.STATS_TTL + 1
+    assert await store.read_counts("demo", ["2026-11-22"]) == {"2026-11-22": {}}
+
+
+def test_stats_keys_are_hash_tagged_per_site():
+    assert keys.stats("demo", "2026-11-22") == "irs:{demo:stats}:2026-11-22"
+
+
+# Coupon pools: one code per visitor, the same one again; a unique code never goes to two visitors.
+
+async def test_a_listed_code_goes_to_one_visitor_who_gets_it_again(store):
+    assert await store.seed_codes("demo", "welcome", ["W-AAA", "W-BBB"]) == 2
+    first = await store.claim_code("demo", "welcome", "v1", "list", "", 500)
+    code, _, expires_at = first.partition("|")
+    assert code in ("W-AAA", "W-BBB") and expires_at == "500"
+    assert await store.claim_code("demo", "welcome", "v1", "list", "", 999) == first  # the first expiry stays
+    second = await store.claim_code("demo", "welcome", "v2", "list", "", 0)
+    assert second.partition("|")[0] == ({"W-AAA", "W-BBB"} - {code}).pop()
+
+
+async def test_an_exhausted_list_gives_none_but_keeps_earlier_codes(store):
+    await store.seed_codes("demo", "welcome", ["W-AAA"])
+    assert await store.claim_code("demo", "welcome", "v1", "list", "", 0) == "W-AAA|0"
+    assert await store.claim_code("demo", "welcome", "v2", "list", "", 0) is None
+    assert await store.claim_code("demo", "welcome", "v1", "list", "", 0) == "W-AAA|0"
+
+
+async def test_a_new_code_is_recorded_once_and_taken_for_anyone_else(store):
+    assert await store.claim_code("demo", "vip", "v1", "new", "IRS-ABCDEFGH", 0) == "IRS-ABCDEFGH|0"
+    assert await store.claim_code("demo", "vip", "v1", "new", "IRS-OTHER123", 0) == "IRS-ABCDEFGH|0"
+    assert await store.claim_code("demo", "vip", "v2", "new", "IRS-ABCDEFGH", 0) == "taken"
+    assert await store.claim_code("demo", "vip", "v2", "new", "IRS-ZZZZZZZZ", 0) == "IRS-ZZZZZZZZ|0"
+
+
+async def test_a_shared_code_goes_to_everyone(store):
+    assert await store.claim_code("demo", "spring", "v1", "shared", "SPRING10", 100) == "SPRING10|100"
+    assert await store.claim_code("demo", "spring", "v2", "shared", "SPRING10", 200) == "SPRING10|200"
+    assert await store.claim_code("demo", "spring", "v1", "shared", "SPRING10", 300) == "SPRING10|100"
+
+
+async def test_seeding_is_idempotent_and_skips_codes_given_out(store):
+    assert await store.seed_codes("demo", "welcome", ["W-AAA", "W-BBB"]) == 2
+    assert await store.seed_codes("demo", "welcome", ["W-AAA", "W-BBB"]) == 0
+    code = (await store.claim_code("demo", "welcome", "v1", "list", "", 0)).partition("|")[0]
+    # A reload seeds the file again: the code given out must not come back.
+    assert await store.seed_codes("demo", "welcome", ["W-AAA", "W-BBB", "W-CCC"]) == 1
+    others = {(await store.claim_code("demo", "welcome", v, "list", "", 0)).partition("|")[0] for v in ("v2", "v3")}
+    assert others == {"W-AAA", "W-BBB", "W-CCC"} - {code}
+    assert await store.claim_code("demo", "welcome", "v4", "list", "", 0) is None
+
+
+async def test_pools_are_kept_per_site_and_pool(store):
+    await store.seed_codes("shop-a", "welcome", ["W-AAA"])
+    assert await store.claim_code("shop-b", "welcome", "v1", "list", "", 0) is None
+    assert await store.claim_code("shop-a", "other", "v1", "list", "", 0) is None
+
+
+async def test_a_code_given_out_is_redeemed_once(store):
+    await store.seed_codes("demo", "welcome", ["W-AAA", "W-BBB"])
+    code = (await store.claim_code("demo", "welcome", "v1", "list", "", 0)).partition("|")[0]
+    await store.claim_code("demo", "vip", "v1", "new", "IRS-ABCDEFGH", 0)
+    assert await store.redeem_code("demo", "welcome", code, 1000) == "ok"
+    assert await store.redeem_code("demo", "welcome", code, 1001) == "redeemed"
+    assert await store.redeem_code("demo", "vip", "IRS-ABCDEFGH", 1000) == "ok"
+
+
+async def test_a_code_never_given_out_is_unknown(store):
+    await store.seed_codes("demo", "welcome", ["W-AAA"])
+    assert await store.redeem_code("demo", "welcome", "W-AAA", 1000) == "unknown"  # seeded, not given out
+    assert await store.redeem_code("demo", "welcome", "NOPE", 1000) == "unknown"
+    await store.claim_code("demo", "welcome", "v1", "list", "", 0)
+    assert await store.redeem_code("demo", "other", "W-AAA", 1000) == "unknown"  # another pool's code
+
+
+async def test_redis_pool_keys_expire(redis_url):
+    store = RedisStore(redis_url)
+    await store.seed_codes("demo", "welcome", ["W-AAA", "W-BBB"])
+    await store.claim_code("demo", "welcome", "v1", "list", "", 0)
+    await store.redeem_code("demo", "welcome", (await store.claim_code("demo", "welcome", "v1", "list", "", 0))
+                            .partition("|")[0], 1000)
+    client = redis_sync.Redis.from_url(redis_url)
+    pool_keys = [keys.pool_available("demo", "welcome"), keys.pool_owners("demo", "welcome"),
+                 keys.pool_visitors("demo", "welcome"), keys.pool_redeemed("demo", "welcome")]
+    assert sorted(k.decode() for k in client.keys("*")) == sorted(pool_keys)
+    for key in pool_keys:
+        assert 399 * 86400 < client.ttl(key) <= keys.POOL_TTL, key
+    client.close()
+    await store.close()

@@ -1,0 +1,48 @@
+"""What each rule achieved, per day in the site's timezone: the counters a console reads.
+
+``decided``: the server chose to show the rule (its reply carried ``show`` and the visitor's
+state was written). ``shown``, ``clicked``, ``dismissed``, ``copied``: the widget reported it
+in a ``feedback`` event. An impression is ``shown``, not ``decided``: a visitor may leave
+before the popup appears. Only new events count, so a retried batch is counted once.
+Feedback for a rule id no longer in the rules still counts (a reload may have renamed it).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from server.events import Event, Feedback
+from server.sites import Site
+from server.tracking import event_time
+
+KINDS = ("decided", "shown", "clicked", "dismissed", "copied")
+MAX_DAYS = 400  # as long as the store keeps a day's counters
+
+
+def day_of(timestamp: float, site: Site) -> str:
+    return datetime.fromtimestamp(timestamp, site.timezone).strftime("%Y-%m-%d")
+
+
+def counts_of(site: Site, decided: str | None, events: list[Event], now: float) -> dict[tuple[str, str, str], int]:
+    """(day, rule, kind) -> how many, for one batch: the rule decided now and the new feedback events."""
+    counts: dict[tuple[str, str, str], int] = {}
+    if decided is not None:
+        counts[day_of(now, site), decided, "decided"] = 1
+    for event in events:
+        if isinstance(event, Feedback):
+            # The day it happened on screen (a retried batch may arrive after midnight).
+            key = (day_of(event_time(event, now), site), event.rule, event.action)
+            counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
+def last_days(site: Site, now: float, days: int) -> list[str]:
+    """The last `days` days in the site's timezone, oldest first, ending today."""
+    today = datetime.fromtimestamp(now, site.timezone).date()
+    return [(today - timedelta(days=back)).isoformat() for back in range(days - 1, -1, -1)]
+
+
+def report(counts: dict[str, dict[str, dict[str, int]]]) -> dict[str, dict[str, dict[str, int]]]:
+    """Every rule of every day with all five kinds (0 when not counted), rules sorted by id."""
+    return {day: {rule: {kind: rules[rule].get(kind, 0) for kind in KINDS} for rule in sorted(rules)}
+            for day, rules in counts.items()}
