@@ -87,9 +87,16 @@ async def _render(rule: Rule, facts: Facts, rules: RuleSet, visitor_id: str, now
     site = rules.site
     coupon = None
     if rule.action.pool is not None:
-        coupon = await coupons.code_for(site, site.coupons[rule.action.pool], visitor_id, now)
+        pool = site.coupons[rule.action.pool]
+        try:  # a text that cannot render must not use up a unique code
+            rule.action.render(scope(facts, Coupon(pool.code or pool.prefix + "X" * pool.length, pool.discount, 0)))
+        except RenderError as error:
+            log.warning("site %s: rule %s skipped: its text did not render: %s", site.key, rule.id, error)
+            return None
+        coupon = await coupons.code_for(site, pool, visitor_id, now)
         if coupon is None:
-            log.warning("site %s: rule %s skipped: coupon pool '%s' is exhausted", site.key, rule.id, rule.action.pool)
+            log.warning("site %s: rule %s skipped: coupon pool '%s' has no code for this visitor "
+                        "(exhausted, or their code has expired)", site.key, rule.id, rule.action.pool)
             return None
     try:
         show = rule.action.render(scope(facts, coupon))

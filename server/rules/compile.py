@@ -101,6 +101,8 @@ def _rule(node: Node, order: int, site: Site, first_seen: dict, problems: Proble
     check_keys(node, RULE_KEYS, problems, label)
     if rule_id is None:
         problems.add(node, "rule needs an 'id'")
+    elif isinstance(rule_id, bool):
+        ctx.error(entries["id"], "YAML reads this id as true/false; put it in quotes, e.g. id: \"off\"")
     elif not isinstance(rule_id, str) or not RULE_ID.match(rule_id):
         ctx.error(entries["id"], "id must be 1 to 64 letters, digits, '-', '_' or '.', starting with a letter or digit")
     elif rule_id in first_seen:
@@ -124,16 +126,16 @@ def _rule(node: Node, order: int, site: Site, first_seen: dict, problems: Proble
     if _has_properties_without_event(when, events):
         ctx.error(when_node, "'properties' tests the current custom event, so the rule also needs 'event: NAME'")
         return None
-    if events and c.signals_of(when) - {"time_on_site"}:
+    if events and c.awaited_signals(when) - {"time_on_site"}:
         ctx.error(when_node, "a rule with 'event:' runs when that custom event arrives, never on a client signal; "
                              "split it into two rules")
         return None
     thresholds: dict[str, set[float]] = {}
-    c.thresholds_of(when, thresholds)
+    c.thresholds_of(when, thresholds, awaited=True)
     return Rule(
         id=rule_id, order=order, where=node.where, when=when, action=action, limit=limit, priority=priority,
         description=description.value if description else "", events=events,
-        nested_events=_has_nested_event(when), signals=frozenset(c.signals_of(when)),
+        nested_events=_has_nested_event(when), signals=frozenset(c.awaited_signals(when)),
         thresholds={k: frozenset(v) for k, v in thresholds.items()},
         page=next((p.matcher for p in when.parts if isinstance(p, c.Page)), None),
         rest=c.All(tuple(p for p in when.parts if not isinstance(p, c.Page))),
@@ -254,7 +256,8 @@ def _counted(node: Node, ctx: _Context, key: str, extra: tuple[str, ...]):
     at_least = _integer(node.value.get("at_least"), None, ctx, "at_least", minimum=0)
     at_most = _integer(node.value.get("at_most"), None, ctx, "at_most", minimum=0)
     if at_least is None and at_most is None:
-        ctx.error(node, f"'{key}' needs at_least or at_most")
+        if "at_least" not in node.value and "at_most" not in node.value:
+            ctx.error(node, f"'{key}' needs at_least or at_most")
         return None
     if at_least is not None and at_most is not None and at_least > at_most:
         ctx.error(node, f"at_least ({at_least}) is greater than at_most ({at_most}), so this can never hold")
@@ -330,7 +333,8 @@ def _value_test(node: Node, ctx: _Context) -> ValueTest | None:
         elif op in OPERATORS:
             tests.append((op, child.plain()))
     if not tests and exists is None:
-        ctx.error(node, "no operator given; use a value or one of: " + ", ".join(allowed))
+        if not node.value:
+            ctx.error(node, "no operator given; use a value or one of: " + ", ".join(allowed))
         return None
     return ValueTest(tuple(tests), exists)
 
@@ -489,7 +493,7 @@ def _limit(node: Node | None, ctx: _Context) -> Limit:
     within = _duration(node.value.get("within"), ctx)
     if within is not None and per_visitor is None:
         ctx.error(node.value["within"], "within goes with per_visitor (N times per visitor within a period)")
-    if per_visitor is None and per_session is None:
+    if "per_visitor" not in node.value and "per_session" not in node.value:
         ctx.error(node, "limit needs per_visitor or per_session")
     return Limit(per_visitor, within, per_session)
 

@@ -364,10 +364,19 @@ def signals_of(condition: Condition) -> set[str]:
     return found
 
 
-def thresholds_of(condition: Condition, into: dict[str, set[float]]) -> None:
-    if isinstance(condition, ClientSignal):
+def awaited_signals(condition: Condition) -> set[str]:
+    """Client signals whose arrival can make `condition` hold (not those only under `not:`)."""
+    found: dict[str, set[float]] = {}
+    thresholds_of(condition, found, awaited=True)
+    return set(found)
+
+
+def thresholds_of(condition: Condition, into: dict[str, set[float]], awaited: bool = False,
+                  positive: bool = True) -> None:
+    """Each signal's thresholds; with `awaited`, only where reaching it can make the rule hold."""
+    if isinstance(condition, ClientSignal) and (positive or not awaited):
         into.setdefault(condition.name, set()).add(condition.threshold)
     for part in getattr(condition, "parts", ()):
-        thresholds_of(part, into)
+        thresholds_of(part, into, awaited, positive)
     if isinstance(condition, Not):
-        thresholds_of(condition.part, into)
+        thresholds_of(condition.part, into, awaited, not positive)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from server.rules.compile import Rule
-from server.rules.conditions import Facts, signals_of
+from server.rules.conditions import Facts, awaited_signals
 from server.sites import Site
 from server.visitor import MAX_ENGAGEMENTS, Engagement, VisitorState
 
@@ -68,7 +68,7 @@ class RuleSet:
                 self.watchers.append(rule)
         # For watching: the conditions that hold or not without any client signal (the top-level
         # page is checked by the per-path lists already).
-        self._static = {rule.id: tuple(p for p in rule.rest.parts if not signals_of(p)) for rule in self.watchers}
+        self._static = {rule.id: tuple(p for p in rule.rest.parts if not awaited_signals(p)) for rule in self.watchers}
         self._plans: dict[str, _WatchPlan] = {}
         self._paths: dict[tuple[str, str], list[Rule]] = {}
 

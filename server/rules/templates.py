@@ -8,6 +8,7 @@ is plain text: the widget puts it into the page with ``textContent``, never as H
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from jinja2 import StrictUndefined, TemplateSyntaxError, nodes
@@ -39,16 +40,26 @@ def _yen(value: Any) -> str:
 
 
 class _Sandbox(SandboxedEnvironment):
-    intercepted_binops = frozenset({"*", "**"})
+    intercepted_binops = frozenset({"*", "**", "%"})
 
     def call_binop(self, context, operator, left, right):
-        if operator == "**" and (not isinstance(right, (int, float)) or abs(right) > 64):
-            raise SecurityError("exponent too large")
+        if operator == "%" and isinstance(left, str):
+            raise SecurityError("string formatting with % is not allowed")
+        if operator == "**":
+            if not _is_number(left) or not _is_number(right) or abs(right) > 64 or (
+                    abs(left) > 1 and abs(right) * math.log2(abs(left)) > 256):
+                raise SecurityError("power too large")
         if operator == "*":
+            if isinstance(left, (list, tuple)) or isinstance(right, (list, tuple)):
+                raise SecurityError("repeating lists is not allowed")
             for seq, times in ((left, right), (right, left)):
-                if isinstance(seq, (str, list, tuple)) and isinstance(times, int) and len(seq) * times > MAX_REPEAT:
+                if isinstance(seq, str) and isinstance(times, int) and len(seq) * times > MAX_REPEAT:
                     raise SecurityError("result too long")
         return super().call_binop(context, operator, left, right)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 _env = _Sandbox(undefined=StrictUndefined, autoescape=False, finalize=lambda v: "" if v is None else v)
@@ -64,7 +75,7 @@ class Template:
 
     def __init__(self, source: str):
         self.source = source
-        self._template = _env.from_string(source) if ("{{" in source or "{%" in source) else None
+        self._template = _env.from_string(source) if ("{{" in source or "{%" in source or "{#" in source) else None
 
     def render(self, scope: dict[str, Any]) -> str:
         if self._template is None:
@@ -87,6 +98,8 @@ def compile_template(source: str) -> tuple[Template | None, str | None]:
     for node_type, what in _FORBIDDEN.items():
         if tree.find(node_type) is not None:
             return None, f"template uses {what}, which rule texts do not allow"
+    if tree.find(nodes.Call) is not None:
+        return None, "template calls a function or method, which rule texts do not allow; use filters such as | upper"
     for node in tree.find_all(nodes.Filter):
         if node.name not in ALLOWED_FILTERS:
             return None, f"template uses filter '{node.name}', which rule texts do not allow; allowed: {', '.join(sorted(ALLOWED_FILTERS))}"
