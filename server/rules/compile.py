@@ -266,24 +266,21 @@ def _counted(node: Node, ctx: _Context, key: str, extra: tuple[str, ...]):
     return c.Count(at_least, at_most), within
 
 
-def _page_views(node, ctx, key):
-    counted = _counted(node, ctx, key, ("page",))
-    if counted is None:
-        return None
-    matcher = _matcher(node.value["page"], ctx) if "page" in node.value else None
-    if "page" in node.value and matcher is None:
-        return None
-    return c.PageViews(matcher, *counted)
+def _counted_pages(kind):
+    """page_views and sessions: a count of things, optionally only on pages matching `page`."""
+    def compile_counted(node, ctx, key):
+        counted = _counted(node, ctx, key, ("page",))
+        if counted is None:
+            return None
+        matcher = _matcher(node.value["page"], ctx) if "page" in node.value else None
+        if "page" in node.value and matcher is None:
+            return None
+        return kind(matcher, *counted)
+    return compile_counted
 
 
-def _sessions(node, ctx, key):
-    counted = _counted(node, ctx, key, ("page",))
-    if counted is None:
-        return None
-    matcher = _matcher(node.value["page"], ctx) if "page" in node.value else None
-    if "page" in node.value and matcher is None:
-        return None
-    return c.Sessions(matcher, *counted)
+_page_views = _counted_pages(c.PageViews)
+_sessions = _counted_pages(c.Sessions)
 
 
 def _events(node, ctx, key):
