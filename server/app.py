@@ -79,12 +79,13 @@ def create_app(settings: Settings, *, config: Config | None = None, store: Store
 
     app = Starlette(
         routes=[
-            *(Route("/" + name, asset_endpoint(asset), methods=["GET", "HEAD"])
-              for name, asset in (assets or load_assets()).items()),
+            # The event route first: it is the hot path, and routes are tried in order.
             Route("/v1/sites/{site}/events", events.post_events, methods=["POST"]),
             Route("/v1/sites/{site}/events", events.preflight, methods=["OPTIONS"]),
             Route("/v1/coupons/redeem", coupons.redeem, methods=["POST"]),
             Route("/v1/sites/{site}/stats", stats.get_stats, methods=["GET"]),
+            *(Route("/" + name, asset_endpoint(asset), methods=["GET", "HEAD"])
+              for name, asset in (assets or load_assets()).items()),
             Route("/healthz", health.healthz),
             Route("/readyz", health.readyz),
         ],

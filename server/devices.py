@@ -8,17 +8,30 @@ _TABLET = re.compile(r"iPad|Tablet|PlayBook|Silk|Kindle|Android(?!.*Mobile)", re
 _MOBILE = re.compile(r"Mobi|iPhone|iPod|Android.*Mobile|Windows Phone|BlackBerry|Opera Mini", re.I)
 
 
+_known: dict[str, str] = {}  # a site sees few distinct User-Agents: answer each once
+
+
 def device_type(user_agent: str) -> str:
     """'mobile', 'tablet' or 'desktop', from the User-Agent (iPadOS, which claims a Mac, counts as desktop)."""
-    if _TABLET.search(user_agent):
-        return "tablet"
-    if _MOBILE.search(user_agent):
-        return "mobile"
-    return "desktop"
+    found = _known.get(user_agent)
+    if found is None:
+        if _TABLET.search(user_agent):
+            found = "tablet"
+        elif _MOBILE.search(user_agent):
+            found = "mobile"
+        else:
+            found = "desktop"
+        if len(_known) >= 4096:
+            _known.clear()
+        _known[user_agent] = found
+    return found
+
+
+_LANGUAGE_TAG = re.compile(r"[a-z]{2,3}(-[a-z0-9]{1,8})*")
 
 
 def language(reported: str, accept_language: str) -> str:
     """The visitor's main language tag, lower-case (``ja``, ``en-us``), or ''."""
     tag = reported or accept_language.split(",")[0].split(";")[0]
     tag = tag.strip().lower().replace("_", "-")
-    return tag if re.fullmatch(r"[a-z]{2,3}(-[a-z0-9]{1,8})*", tag) else ""
+    return tag if _LANGUAGE_TAG.fullmatch(tag) else ""

@@ -75,11 +75,17 @@ async def _read_body(request: Request, limit: int) -> bytes:
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise BadBatch(f"batch is {declared} bytes; the limit is {limit}", status=413)
     chunks, size = [], 0
-    async for chunk in request.stream():
+    while True:  # straight from the ASGI channel: Request.stream() costs more than the batch's decoding
+        message = await request.receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect()
+        chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
             raise BadBatch(f"batch is over {limit} bytes", status=413)
         chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
     if not size:
         raise BadBatch("empty body; send a JSON batch of events")
     return b"".join(chunks)
