@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from server.coupons.pools import CouponPool
-from server.events import Event, PageView, Signal, Track
+from server.events import Event, PageView, SetAttributes, Signal, Track
 from server.rules.compile import Rule
 from server.rules.conditions import Facts
 from server.rules.engine import RuleSet, Trigger, claim
@@ -76,9 +76,13 @@ async def engage(state: VisitorState, events: list[Event], rules: RuleSet, now: 
         claim(state, rule, now)
         outcome.show, outcome.rule = show, rule
         break
-    last_page = next((t.path for t in reversed(triggers) if t.kind == "page_view"), None)
-    if last_page is not None:
-        outcome.watch = rules.watch(state, last_page, now, visitor_id)
+    # What to watch changes with a page view, and also when the visitor's state changed on the
+    # page (an add-to-cart in a single-page shop can make an exit-intent offer possible).
+    page = next((t.path for t in reversed(triggers) if t.kind == "page_view"), None)
+    if page is None and any(isinstance(e, (Track, SetAttributes)) for e in events) and state.page_views:
+        page = next(reversed(state.page_views))  # the page viewed last
+    if page is not None:
+        outcome.watch = rules.watch(state, page, now, visitor_id)
     return outcome
 
 

@@ -9,7 +9,7 @@
   var prefix = "irasshai:" + site + ":";
   var MAX_QUEUE = 500, MAX_BATCH = 50;
   var storage = window.localStorage;
-  var inFlight = false, timer = 0, backoff = 0, lastUrl = "";
+  var inFlight = false, flushTimer = 0, backoff = 0, lastUrl = "", pageStart = Date.now();
 
   function warn(message) {
     window.console && console.warn("Irasshai: " + message);
@@ -52,8 +52,8 @@
   }
 
   function schedule(delay) {
-    clearTimeout(timer);
-    timer = setTimeout(flush, delay);
+    clearTimeout(flushTimer);
+    flushTimer = setTimeout(flush, delay);
   }
 
   function body(events) {
@@ -103,8 +103,12 @@
   function accepted(reply) {
     if (reply.visitor) put("visitor", reply.visitor);
     forget(reply.acked || []);
-    if (reply.watch) watch(reply.watch);
-    if (reply.show) show(reply.show);
+    try {
+      if (reply.watch) watch(reply.watch);
+      if (reply.show) show(reply.show);
+    } catch (e) {
+      warn("could not show an engagement: " + e);
+    }
   }
 
   // On leaving, hand what is left to the browser; it stays queued until a reply acknowledges
@@ -124,6 +128,9 @@
     var url = here();
     if (url === lastUrl) return;
     watch({});
+    reached = {};
+    reported = {};
+    pageStart = Date.now();
     record({ type: "page_view", url: url, title: document.title.slice(0, 512),
              referrer: (lastUrl || document.referrer).slice(0, 2048) });
     lastUrl = url;
@@ -149,21 +156,21 @@
     stops.push(function () { target.removeEventListener(type, handler); });
   }
 
-  function timer(seconds, handler) {
-    var id = setTimeout(handler, seconds * 1000);
+  function after(milliseconds, handler) {
+    var id = setTimeout(handler, Math.max(milliseconds, 0));
     stops.push(function () { clearTimeout(id); });
   }
 
+  // Called with each reply that says what to watch (a page view's, or a later one when the
+  // visitor's state changed); timers count from the page's start, not from the reply.
   function watch(wanted) {
     while (stops.length) stops.pop()();
-    reached = {};
-    reported = {};
     (wanted.time_on_page || []).forEach(function (s) {
-      timer(s, function () { report("time_on_page", s); });
+      after(s * 1000 - (Date.now() - pageStart), function () { report("time_on_page", s); });
     });
     // The server sends time on site as the seconds left from now; it measures the rest itself.
     (wanted.time_on_site || []).forEach(function (s) {
-      timer(s, function () { report("time_on_site", s); });
+      after(s * 1000, function () { report("time_on_site", s); });
     });
     var scrolls = wanted.scroll || [];
     if (scrolls.length) {
@@ -236,6 +243,7 @@
 
   // Only http(s) links, resolved against the page: a rule can never run javascript: URLs.
   function safeUrl(url) {
+    if (!url) return "";
     try {
       var parsed = new URL(url, location.href);
       return /^https?:$/.test(parsed.protocol) ? parsed.href : "";
