@@ -96,12 +96,28 @@ class BadBatch(Exception):
         self.status = status
 
 
+class _WholeBatch(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    """The same batch, decoded in one pass (when no event can be over the size limit)."""
+
+    events: Annotated[list[Event], Meta(min_length=1, max_length=MAX_EVENTS_PER_BATCH)]
+    visitor: Annotated[str, Meta(max_length=200)] | None = None
+    context: Context = Context()
+
+
 _batch_decoder = msgspec.json.Decoder(Batch)
 _event_decoder = msgspec.json.Decoder(Event)
+_whole_decoder = msgspec.json.Decoder(_WholeBatch)
 
 
 def decode_batch(body: bytes) -> tuple[Batch, list[Event]]:
     """Decode and validate a request body; raise BadBatch naming what is wrong and where."""
+    if len(body) <= MAX_EVENT_BYTES:
+        # Most batches: one pass. Any mistake is decoded again below for its precise message.
+        try:
+            whole = _whole_decoder.decode(body)
+            return Batch(events=[], visitor=whole.visitor, context=whole.context), whole.events
+        except msgspec.DecodeError:
+            pass
     try:
         batch = _batch_decoder.decode(body)
     except msgspec.ValidationError as error:

@@ -7,6 +7,7 @@ Duplicated event ids are skipped, so a retried batch is counted once.
 from __future__ import annotations
 
 import bisect
+import functools
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlsplit
 
@@ -47,8 +48,9 @@ class Applied:
     expired: int = 0
 
 
+@functools.lru_cache(maxsize=4096)
 def split_url(url: str) -> tuple[str, dict[str, str]]:
-    """The path of `url` (no query) and its UTM parameters."""
+    """The path of `url` (no query) and its UTM parameters (shared between calls: copy to keep)."""
     parts = urlsplit(url)
     path = parts.path or "/"
     utm = {}
@@ -122,6 +124,7 @@ def _touch(state: VisitorState, ts: int, event: Event, session_timeout: int) -> 
         landing, utm, referrer = "", {}, ""
         if isinstance(event, PageView):
             landing, utm = split_url(event.url)
+            utm = dict(utm)
             referrer = event.referrer
         state.session_log.append(SessionRecord(state.sessions, ts, ts, landing, referrer, utm))
         del state.session_log[:-MAX_SESSIONS]

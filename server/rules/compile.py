@@ -47,6 +47,10 @@ class Rule:
     thresholds: dict[str, frozenset[float]] = field(default_factory=dict)
     page: PathMatcher | None = None  # the top-level `page:` matcher, if any
     rest: c.All = c.All(())  # `when` without the top-level `page:`, which the index checks once per path
+    rank: tuple[int, int] = (0, 0)  # decision order: higher priority first, then file order (set below)
+
+    def __post_init__(self):
+        object.__setattr__(self, "rank", (-self.priority, self.order))
 
 
 def rule_files(folder: Path) -> list[Path]:

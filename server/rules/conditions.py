@@ -22,7 +22,7 @@ CLIENT_SIGNALS = ("time_on_page", "time_on_site", "scroll", "exit_intent", "idle
 class Facts:
     """Everything conditions can see while one event is evaluated."""
 
-    __slots__ = ("state", "now", "path", "event", "properties", "signals", "visitor_id", "site", "_local")
+    __slots__ = ("state", "now", "path", "event", "properties", "signals", "visitor_id", "site", "_local", "_bucket")
 
     def __init__(self, state: VisitorState, now: float, path: str, site: Site, visitor_id: str,
                  event: str | None = None, properties: dict | None = None, signals: dict | None = None):
@@ -35,6 +35,14 @@ class Facts:
         self.properties = properties or {}
         self.signals = signals or {}  # client signals reached on this page: name -> value
         self._local = None
+        self._bucket = -1
+
+    @property
+    def bucket(self) -> int:
+        """The visitor's place in 0..9999 (see Sample), computed once per evaluation."""
+        if self._bucket < 0:
+            self._bucket = bucket(self.visitor_id)
+        return self._bucket
 
     @property
     def local(self) -> datetime:
@@ -270,7 +278,11 @@ class Utm(Condition):
     def test(self, facts: Facts) -> bool:
         session = facts.state.session
         utm = session.utm if session is not None else {}
-        return all(regex.match(utm.get(key, "")) is not None and key in utm for key, regex in self.regexes.items())
+        for key, regex in self.regexes.items():
+            value = utm.get(key)
+            if value is None or regex.match(value) is None:
+                return False
+        return True
 
 
 class OpenHours(Condition):
@@ -346,7 +358,7 @@ class Sample(Condition):
         self.per_10000 = int(round(percent * 100))
 
     def test(self, facts: Facts) -> bool:
-        return bucket(facts.visitor_id) < self.per_10000
+        return facts.bucket < self.per_10000
 
 
 def bucket(visitor_id: str) -> int:

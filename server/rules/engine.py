@@ -40,7 +40,7 @@ class _WatchPlan:
 
 
 def _rank(rule: Rule) -> tuple[int, int]:
-    return (-rule.priority, rule.order)
+    return rule.rank
 
 
 class RuleSet:
