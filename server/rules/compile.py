@@ -296,7 +296,8 @@ def _events(node, ctx, key):
         ctx.error(name or node, "'events' needs 'name', the custom event to count (e.g. add_to_cart)")
         return None
     where = _value_tests(node.value["where"], ctx, "where") if "where" in node.value else {}
-    return None if where is None else c.Events(name.value, *counted, where)
+    where_key = repr(sorted(node.value["where"].plain().items())) if "where" in node.value else ""
+    return None if where is None else c.Events(name.value, *counted, where, where_key)
 
 
 def _value_tests(node: Node, ctx: _Context, key: str) -> dict[str, ValueTest] | None:

@@ -22,7 +22,8 @@ CLIENT_SIGNALS = ("time_on_page", "time_on_site", "scroll", "exit_intent", "idle
 class Facts:
     """Everything conditions can see while one event is evaluated."""
 
-    __slots__ = ("state", "now", "path", "event", "properties", "signals", "visitor_id", "site", "_local", "_bucket")
+    __slots__ = ("state", "now", "path", "event", "properties", "signals", "visitor_id", "site", "_local", "_bucket",
+                 "counts")
 
     def __init__(self, state: VisitorState, now: float, path: str, site: Site, visitor_id: str,
                  event: str | None = None, properties: dict | None = None, signals: dict | None = None):
@@ -36,6 +37,9 @@ class Facts:
         self.signals = signals or {}  # client signals reached on this page: name -> value
         self._local = None
         self._bucket = -1
+        # Counts of page views, sessions and events, by what is counted: many rules count the
+        # same thing (e.g. views of /products/* in 7 days), and it is counted once per event.
+        self.counts: dict[tuple, int] = {}
 
     @property
     def bucket(self) -> int:
@@ -142,11 +146,15 @@ class PageViews(Condition):
         self.matcher, self.count, self.within = matcher, count, within
 
     def test(self, facts: Facts) -> bool:
-        since = None if self.within is None else facts.now - self.within
-        total = 0
-        for path, views in facts.state.page_views.items():
-            if self.matcher is None or self.matcher.matches(path):
-                total += views.total if since is None else len(views.recent) - bisect.bisect_right(views.recent, since)
+        key = ("page_views", self.matcher.patterns if self.matcher else None, self.within)
+        total = facts.counts.get(key)
+        if total is None:
+            since = None if self.within is None else facts.now - self.within
+            total = 0
+            for path, views in facts.state.page_views.items():
+                if self.matcher is None or self.matcher.matches(path):
+                    total += views.total if since is None else len(views.recent) - bisect.bisect_right(views.recent, since)
+            facts.counts[key] = total
         return self.count.holds(total)
 
 
@@ -161,33 +169,42 @@ class Sessions(Condition):
         state = facts.state
         if self.matcher is None and self.within is None:
             return self.count.holds(state.sessions)
-        since = None if self.within is None else facts.now - self.within
-        total = 0
-        for session in state.session_log:
-            if since is not None and session.last <= since:
-                continue
-            if self.matcher is None or any(self.matcher.matches(path) for path in session.paths):
-                total += 1
+        key = ("sessions", self.matcher.patterns if self.matcher else None, self.within)
+        total = facts.counts.get(key)
+        if total is None:
+            since = None if self.within is None else facts.now - self.within
+            total = 0
+            for session in state.session_log:
+                if since is not None and session.last <= since:
+                    continue
+                if self.matcher is None or any(self.matcher.matches(path) for path in session.paths):
+                    total += 1
+            facts.counts[key] = total
         return self.count.holds(total)
 
 
 class Events(Condition):
-    __slots__ = ("name", "count", "within", "where")
+    __slots__ = ("name", "count", "within", "where", "key")
     cost = 10
 
-    def __init__(self, name: str, count: Count, within: int | None, where: dict[str, ValueTest]):
+    def __init__(self, name: str, count: Count, within: int | None, where: dict[str, ValueTest],
+                 where_key: str = ""):
         self.name, self.count, self.within, self.where = name, count, within, where
+        self.key = ("events", name, within, where_key)  # where_key: the `where:` as written
 
     def test(self, facts: Facts) -> bool:
         state = facts.state
         if self.within is None and not self.where:
             return self.count.holds(state.event_counts.get(self.name, 0))
-        since = -1 if self.within is None else facts.now - self.within
-        total = 0
-        for event in state.recent_events:
-            if event.name == self.name and event.ts > since and all(
-                    test(event.properties.get(key, MISSING)) for key, test in self.where.items()):
-                total += 1
+        total = facts.counts.get(self.key)
+        if total is None:
+            since = -1 if self.within is None else facts.now - self.within
+            total = 0
+            for event in state.recent_events:
+                if event.name == self.name and event.ts > since and all(
+                        test(event.properties.get(key, MISSING)) for key, test in self.where.items()):
+                    total += 1
+            facts.counts[self.key] = total
         return self.count.holds(total)
 
 
