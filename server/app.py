@@ -7,6 +7,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -16,7 +17,7 @@ from starlette.routing import Route
 from server.config import Config, Live, load_config
 from server.identity import VisitorIds
 from server.ingest import Ingest
-from server.reloader import Reloader
+from server.reloader import Reloader, snapshot
 from server.settings import Settings
 from server.store.base import Store, StoreUnavailable
 from server.store.memory import MemoryStore
@@ -48,6 +49,7 @@ def create_app(settings: Settings, *, config: Config | None = None, store: Store
                reload: bool = True, transform: Callable[[Config], Config] | None = None) -> Starlette:
     """The server. Rules come from `config` or `settings.rules_dir`, and (with `reload`) are
     reloaded from `settings.rules_dir` when it changes, passed through `transform` if given."""
+    seen = snapshot(Path(settings.rules_dir))  # before loading: an edit from now on is noticed
     if config is None:
         config, problems = load_config(settings.rules_dir)
         if config is None:
@@ -68,7 +70,7 @@ def create_app(settings: Settings, *, config: Config | None = None, store: Store
         await seed_pools(live.config)
         watcher = None
         if reload:
-            reloader = Reloader(settings.rules_dir, live, settings.reload_interval, transform, seed_pools)
+            reloader = Reloader(settings.rules_dir, live, settings.reload_interval, transform, seed_pools, seen)
             watcher = asyncio.create_task(reloader.run())
         try:
             yield

@@ -32,13 +32,15 @@ def snapshot(rules_dir: Path) -> tuple:
 class Reloader:
     def __init__(self, rules_dir: str | Path, live: Live, interval: float,
                  transform: Callable[[Config], Config] | None = None,
-                 on_change: Callable[[Config], Awaitable[None]] | None = None):
+                 on_change: Callable[[Config], Awaitable[None]] | None = None, seen: tuple | None = None):
+        """`seen`: the snapshot taken before the live configuration was loaded, so that an edit
+        made while the server started is still noticed."""
         self.rules_dir = Path(rules_dir)
         self.on_change = on_change
         self.live = live
         self.interval = interval
         self.transform = transform
-        self._seen = snapshot(self.rules_dir)
+        self._seen = snapshot(self.rules_dir) if seen is None else seen
 
     async def run(self) -> None:
         while True:
