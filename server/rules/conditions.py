@@ -383,16 +383,6 @@ def bucket(visitor_id: str) -> int:
     return int.from_bytes(hashlib.blake2b(visitor_id.encode(), digest_size=4).digest(), "big") % 10000
 
 
-def signals_of(condition: Condition) -> set[str]:
-    """Every client signal `condition` mentions, however deeply nested."""
-    found = set(condition.signals)
-    for part in getattr(condition, "parts", ()):
-        found |= signals_of(part)
-    if isinstance(condition, Not):
-        found |= signals_of(condition.part)
-    return found
-
-
 def awaited_signals(condition: Condition) -> set[str]:
     """Client signals whose arrival can make `condition` hold (not those only under `not:`)."""
     found: dict[str, set[float]] = {}
