@@ -21,13 +21,13 @@ import yaml
 
 from server.config import load_config
 from server.engage import Coupon, scope
+from server.rule_test_files import STEP_KEYS, TEST_KEYS
+from server.rule_tests import collect, run
 from server.rules.actions import KINDS, SPEC, STYLES
 from server.rules.compile import CONDITIONS, DEVICES, RULE_KEYS
 from server.rules.conditions import Facts
 from server.rules.matchers import OPERATORS
 from server.rules.templates import ALLOWED_FILTERS, compile_template
-from server.rules.testfile import STEP_KEYS, TEST_KEYS
-from server.rules.testing import collect, run
 from server.sites import Site
 from server.visitor import VisitorState
 from server.yamlsource import Problems

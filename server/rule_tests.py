@@ -20,7 +20,7 @@ from server.config import Config
 from server.events import BadBatch, Event, PageView, SetAttributes, Signal, Track, decode_batch
 from server.identity import VisitorIds
 from server.ingest import Ingest, Reply
-from server.rules.testfile import RuleTest, Step, find_test_files, parse_test_file
+from server.rule_test_files import RuleTest, Step, find_test_files, parse_test_file
 from server.settings import Settings
 from server.store.memory import MemoryStore
 from server.yamlsource import Problems
