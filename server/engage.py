@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from server.coupons.coupon import Coupon
 from server.coupons.pools import CouponPool
 from server.events import Event, PageView, SetAttributes, Signal, Track
 from server.rules.compile import Rule
@@ -24,13 +25,6 @@ from server.visitor import VisitorState
 
 log = logging.getLogger("irasshai.rules")
 MAX_TRIES = 5  # rules skipped (bad template, empty pool) before giving up for this batch
-
-
-@dataclass(frozen=True)
-class Coupon:
-    code: str
-    discount: str = ""
-    expires_at: int = 0  # seconds since the epoch; 0: no expiry
 
 
 class Coupons(Protocol):

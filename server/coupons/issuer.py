@@ -10,8 +10,8 @@ from __future__ import annotations
 import logging
 import secrets
 
+from server.coupons.coupon import Coupon
 from server.coupons.pools import CouponPool
-from server.engage import Coupon
 from server.sites import Site
 from server.store.base import Store
 

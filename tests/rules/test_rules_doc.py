@@ -20,7 +20,8 @@ import pytest
 import yaml
 
 from server.config import load_config
-from server.engage import Coupon, scope
+from server.coupons.coupon import Coupon
+from server.engage import scope
 from server.rule_test_files import STEP_KEYS, TEST_KEYS
 from server.rule_tests import collect, run
 from server.rules.actions import KINDS, SPEC, STYLES
