@@ -15,9 +15,9 @@ from typing import Any, Protocol
 from server.coupons.coupon import Coupon
 from server.coupons.pools import CouponPool
 from server.events import Event, PageView, SetAttributes, Signal, Track
-from server.rules.compile import Rule
 from server.rules.conditions import Facts
 from server.rules.engine import RuleSet, Trigger, claim
+from server.rules.model import Rule
 from server.rules.templates import RenderError
 from server.sites import Site
 from server.tracking import split_url
@@ -72,7 +72,7 @@ async def engage(state: VisitorState, events: list[Event], rules: RuleSet, now: 
         break
     # What to watch changes with a page view, and also when the visitor's state changed on the
     # page (an add-to-cart in a single-page shop can make an exit-intent offer possible).
-    page = next((t.path for t in reversed(triggers) if t.kind == "page_view"), None)
+    page = next((t.path for t in reversed(triggers) if t.cause == "page_view"), None)
     if page is None and any(isinstance(e, (Track, SetAttributes)) for e in events) and state.page_views:
         page = next(reversed(state.page_views))  # the page viewed last
     if page is not None:

@@ -112,12 +112,12 @@ class _Visitor:
 
     def events(self, step: Step) -> list[Event]:
         fields, ts = step.fields, self.millis()
-        if step.kind == "page_view":
+        if step.sends == "page_view":
             self.url, self.reached = fields["url"], {}
             return [PageView(self.event_id(), ts, fields["url"], referrer=fields["referrer"])]
-        if step.kind == "event":
+        if step.sends == "event":
             return [Track(self.event_id(), ts, fields["name"], fields["properties"], url=self.url)]
-        if step.kind == "set":
+        if step.sends == "set":
             return [SetAttributes(self.event_id(), ts, fields["attributes"])]
         self.reached.update(fields["signals"])
         return [Signal(self.event_id(), ts, name, self.url, value, dict(self.reached))

@@ -13,10 +13,11 @@ from datetime import datetime, timedelta
 
 from server.events import Event, Feedback
 from server.sites import Site
+from server.store.keys import KEEP_DAYS
 from server.tracking import event_time
 
 KINDS = ("decided", "shown", "clicked", "dismissed", "copied")
-MAX_DAYS = 400  # as long as the store keeps a day's counters
+MAX_DAYS = KEEP_DAYS  # as long as the store keeps a day's counters
 
 
 def day_of(timestamp: float, site: Site) -> str:
