@@ -50,18 +50,18 @@ class MemoryStore:
     def _pool(self, site: str, pool: str) -> "_Pool":
         return self._pools.setdefault((site, pool), _Pool())
 
-    async def claim_code(self, site: str, pool: str, visitor_id: str, mode: str, code: str, expires_at: int) -> str | None:
+    async def claim_code(self, site: str, pool: str, visitor_id: str, kind: str, code: str, expires_at: int) -> str | None:
         state = self._pool(site, pool)
         if visitor_id in state.visitors:
             return state.visitors[visitor_id]
-        if mode == "list":
+        if kind == "list":
             if not state.available:
                 return None
             code = state.available.pop(0)
-        elif mode == "new":
+        elif kind == "generated":
             if code in state.owners:
                 return "taken"
-        if mode != "shared":
+        if kind != "shared":
             state.owners[code] = visitor_id
         assignment = state.visitors[visitor_id] = f"{code}|{expires_at}"
         return assignment

@@ -44,10 +44,10 @@ class RedisStore:
             raise StoreUnavailable(f"Redis at {self.url} is unreachable: {error}") from None
         return bool(stored)
 
-    async def claim_code(self, site: str, pool: str, visitor_id: str, mode: str, code: str, expires_at: int) -> str | None:
+    async def claim_code(self, site: str, pool: str, visitor_id: str, kind: str, code: str, expires_at: int) -> str | None:
         pool_keys = [keys.pool_available(site, pool), keys.pool_owners(site, pool), keys.pool_visitors(site, pool)]
         try:
-            found = await self._claim_code(keys=pool_keys, args=[visitor_id, mode, code, expires_at, keys.POOL_TTL])
+            found = await self._claim_code(keys=pool_keys, args=[visitor_id, kind, code, expires_at, keys.POOL_TTL])
         except RedisError as error:
             raise StoreUnavailable(f"Redis at {self.url} is unreachable: {error}") from None
         return found.decode() if found else None
