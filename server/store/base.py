@@ -42,10 +42,10 @@ class Store(Protocol):
         """"ok", "redeemed" (already) or "unknown" (never given out in this pool)."""
 
     async def add_counts(self, site: str, counts: dict[tuple[str, str, str], int]) -> None:
-        """Add to the counters: (day "YYYY-MM-DD", rule id, kind) -> how many. Kept keys.KEEP_DAYS (400) days."""
+        """Add to the counters: (day "YYYY-MM-DD", rule id, counter) -> how many. Kept keys.KEEP_DAYS (400) days."""
 
     async def read_counts(self, site: str, days: list[str]) -> dict[str, dict[str, dict[str, int]]]:
-        """Every day asked for -> rule id -> kind -> count; only counted kinds (a day with none: {})."""
+        """Every day asked for -> rule id -> counter -> count; only counted ones (a day with none: {})."""
 
     async def ping(self) -> None:
         """Return if the store answers; raise StoreUnavailable otherwise."""

@@ -49,5 +49,5 @@ STATS_TTL = KEEP_DAYS * 86400  # refreshed on every count
 
 
 def stats(site: str, day: str) -> str:
-    """HASH "rule|kind" -> count, for one day ("2026-11-22") in the site's timezone."""
+    """HASH "rule|counter" -> count, for one day ("2026-11-22") in the site's timezone."""
     return f"{PREFIX}:{{{site}:stats}}:{day}"

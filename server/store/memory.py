@@ -83,17 +83,17 @@ class MemoryStore:
 
     async def add_counts(self, site: str, counts: dict[tuple[str, str, str], int]) -> None:
         expires = self._clock() + STATS_TTL
-        for (day, rule, kind), amount in counts.items():
+        for (day, rule, counter), amount in counts.items():
             day_counts = self._day_counts(site, day)
-            day_counts[rule, kind] = day_counts.get((rule, kind), 0) + amount
+            day_counts[rule, counter] = day_counts.get((rule, counter), 0) + amount
             self._counts[site, day] = (expires, day_counts)
 
     async def read_counts(self, site: str, days: list[str]) -> dict[str, dict[str, dict[str, int]]]:
         result: dict[str, dict[str, dict[str, int]]] = {}
         for day in days:
             rules: dict[str, dict[str, int]] = result.setdefault(day, {})
-            for (rule, kind), amount in self._day_counts(site, day).items():
-                rules.setdefault(rule, {})[kind] = amount
+            for (rule, counter), amount in self._day_counts(site, day).items():
+                rules.setdefault(rule, {})[counter] = amount
         return result
 
     def _day_counts(self, site: str, day: str) -> dict[tuple[str, str], int]:

@@ -74,8 +74,8 @@ class RedisStore:
         # MULTI/EXEC so that a counter never exists without its EXPIRE; still one round trip.
         pipe = self._client.pipeline(transaction=True)
         days = set()
-        for (day, rule, kind), amount in counts.items():
-            pipe.hincrby(keys.stats(site, day), f"{rule}|{kind}", amount)
+        for (day, rule, counter), amount in counts.items():
+            pipe.hincrby(keys.stats(site, day), f"{rule}|{counter}", amount)
             days.add(day)
         for day in sorted(days):
             pipe.expire(keys.stats(site, day), keys.STATS_TTL)
@@ -96,8 +96,8 @@ class RedisStore:
         for day, fields in zip(days, found):
             rules: dict[str, dict[str, int]] = result.setdefault(day, {})
             for field, amount in fields.items():
-                rule, _, kind = field.decode().rpartition("|")
-                rules.setdefault(rule, {})[kind] = int(amount)
+                rule, _, counter = field.decode().rpartition("|")
+                rules.setdefault(rule, {})[counter] = int(amount)
         return result
 
     async def ping(self) -> None:
