@@ -145,7 +145,7 @@ def _counted(node: Node, checking: Checking, key: str, extra: tuple[str, ...]):
     return Count(at_least, at_most), within
 
 
-def _counted_pages(kind):
+def _counted_pages(condition):
     """page_views and sessions: a count of things, optionally only on pages matching `page`."""
     def compile_counted(node, checking, key):
         counted = _counted(node, checking, key, ("page",))
@@ -154,7 +154,7 @@ def _counted_pages(kind):
         matcher = _matcher(node.value["page"], checking) if "page" in node.value else None
         if "page" in node.value and matcher is None:
             return None
-        return kind(matcher, *counted)
+        return condition(matcher, *counted)
     return compile_counted
 
 
