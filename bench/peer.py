@@ -153,9 +153,9 @@ def facts(state: VisitorState, trigger: Trigger, now: float, site, visitor_id: s
     session = state.session
     local = datetime.fromtimestamp(now, site.timezone)
     return {
-        "kind": trigger.kind, "path": trigger.path, "now": now,
-        "event": trigger.name if trigger.kind == "track" else None,
-        "signal": trigger.name if trigger.kind == "signal" else None,
+        "kind": trigger.cause, "path": trigger.path, "now": now,
+        "event": trigger.name if trigger.cause == "track" else None,
+        "signal": trigger.name if trigger.cause == "signal" else None,
         "properties": trigger.properties or {}, "signals": trigger.signals or {},
         "attributes": state.attributes, "device": state.device, "language": state.language,
         "sessions": state.sessions,

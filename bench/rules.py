@@ -149,7 +149,7 @@ class Ours:
     def __init__(self, size: int, cases: list[Case]):
         self.rules = compiled(size)
         self.cases = cases
-        self.page_views = [c for c in cases if c.trigger.kind == "page_view"]
+        self.page_views = [c for c in cases if c.trigger.cause == "page_view"]
         self.samples: dict[str, list[int]] = {"decide": [], "watch": [], "evaluate": []}
         self.best = {"decide": [math.inf] * len(cases), "watch": [math.inf] * len(self.page_views),
                      "evaluate": [math.inf] * len(cases)}
@@ -162,7 +162,7 @@ class Ours:
 
     def evaluate(self, case: Case):
         self.decide(case)
-        if case.trigger.kind == "page_view":
+        if case.trigger.cause == "page_view":
             self.watch(case)
 
     def time(self, calls: int) -> None:
@@ -172,8 +172,8 @@ class Ours:
     def summary(self) -> dict:
         found = {"rules": len(self.rules), **{name: _summary(self.samples[name], self.best[name]) for name in self.samples}}
         found["best_by_kind"] = {kind: statistics.median(best for case, best in zip(self.cases, self.best["evaluate"], strict=True)
-                                                         if case.trigger.kind == kind) / 1000
-                                 for kind in ("page_view", "track") if any(c.trigger.kind == kind for c in self.cases)}
+                                                         if case.trigger.cause == kind) / 1000
+                                 for kind in ("page_view", "track") if any(c.trigger.cause == kind for c in self.cases)}
         return found
 
 
@@ -217,7 +217,7 @@ def run(sizes: tuple[int, ...], visitors: int, calls: int, peer_seconds: float, 
     """Every size, timed in `blocks` interleaved blocks (10, 100, 1000, 10, 100, …) so that a busy
     moment of the machine does not land on one size only; then the peer, size by size."""
     cases = build_cases(visitors)
-    kinds = {kind: sum(1 for c in cases if c.trigger.kind == kind) for kind in ("page_view", "track")}
+    kinds = {kind: sum(1 for c in cases if c.trigger.cause == kind) for kind in ("page_view", "track")}
     say(f"rules: {len(cases)} events from {visitors} visitors ({kinds['page_view']} page views, {kinds['track']} custom events)")
     clock = time.perf_counter_ns
     overhead = min(second - first for first, second in ((clock(), clock()) for _ in range(1000))) / 1000

@@ -156,7 +156,7 @@ def rules_command(args) -> int:
         counts = ", ".join(f"{key}: {len(rules)} rule(s)" for key, rules in config.rules.items())
         print(f"ok: {len(config.sites)} site(s) ({counts})")
         return 0
-    from server.rules.testing import run_tests
+    from server.rule_tests import run_tests
 
     return run_tests(Path(args.rules_dir), config, out=sys.stdout)
 

@@ -11,8 +11,8 @@ import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from server.rules.compile import compile_site_rules
 from server.rules.engine import RuleSet
+from server.rules.read import read_site_rules
 from server.sites import SITE_FILE, Site, load_site
 from server.yamlsource import Problems
 
@@ -47,7 +47,7 @@ def load_config(rules_dir: str | Path) -> tuple[Config | None, Problems]:
         site = load_site(folder, problems)
         if site is not None:
             sites[site.key] = site
-            rules[site.key] = RuleSet(site, compile_site_rules(folder, site, problems))
+            rules[site.key] = RuleSet(site, read_site_rules(folder, site, problems))
     if not sites and not problems:
         problems.add_at(f"{rules_dir}:1:1", f"no sites found; add {rules_dir}/<site>/{SITE_FILE}")
     if problems:

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import re
 
+from server.names import is_language_tag
+
+DEVICES = ("mobile", "tablet", "desktop")  # what device_type answers, and what rules may test
+
 _TABLET = re.compile(r"iPad|Tablet|PlayBook|Silk|Kindle|Android(?!.*Mobile)", re.I)
 _MOBILE = re.compile(r"Mobi|iPhone|iPod|Android.*Mobile|Windows Phone|BlackBerry|Opera Mini", re.I)
 
@@ -27,11 +31,8 @@ def device_type(user_agent: str) -> str:
     return found
 
 
-_LANGUAGE_TAG = re.compile(r"[a-z]{2,3}(-[a-z0-9]{1,8})*")
-
-
 def language(reported: str, accept_language: str) -> str:
     """The visitor's main language tag, lower-case (``ja``, ``en-us``), or ''."""
     tag = reported or accept_language.split(",")[0].split(";")[0]
     tag = tag.strip().lower().replace("_", "-")
-    return tag if _LANGUAGE_TAG.fullmatch(tag) else ""
+    return tag if is_language_tag(tag) else ""

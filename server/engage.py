@@ -12,11 +12,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from server.coupons.coupon import Coupon
 from server.coupons.pools import CouponPool
 from server.events import Event, PageView, SetAttributes, Signal, Track
-from server.rules.compile import Rule
 from server.rules.conditions import Facts
 from server.rules.engine import RuleSet, Trigger, claim
+from server.rules.model import Rule
 from server.rules.templates import RenderError
 from server.sites import Site
 from server.tracking import split_url
@@ -24,13 +25,6 @@ from server.visitor import VisitorState
 
 log = logging.getLogger("irasshai.rules")
 MAX_TRIES = 5  # rules skipped (bad template, empty pool) before giving up for this batch
-
-
-@dataclass(frozen=True)
-class Coupon:
-    code: str
-    discount: str = ""
-    expires_at: int = 0  # seconds since the epoch; 0: no expiry
 
 
 class Coupons(Protocol):
@@ -78,7 +72,7 @@ async def engage(state: VisitorState, events: list[Event], rules: RuleSet, now: 
         break
     # What to watch changes with a page view, and also when the visitor's state changed on the
     # page (an add-to-cart in a single-page shop can make an exit-intent offer possible).
-    page = next((t.path for t in reversed(triggers) if t.kind == "page_view"), None)
+    page = next((t.path for t in reversed(triggers) if t.cause == "page_view"), None)
     if page is None and any(isinstance(e, (Track, SetAttributes)) for e in events) and state.page_views:
         page = next(reversed(state.page_views))  # the page viewed last
     if page is not None:

@@ -13,12 +13,14 @@ from typing import Annotated, Literal, Union
 import msgspec
 from msgspec import Meta
 
+from server.names import EVENT_NAME
+
 MAX_BATCH_BYTES = 256 * 1024
 MAX_EVENT_BYTES = 32 * 1024
 MAX_EVENTS_PER_BATCH = 200
 
 EventId = Annotated[str, Meta(pattern=r"^[A-Za-z0-9_-]{8,64}$")]
-Name = Annotated[str, Meta(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.:-]{0,63}$")]
+Name = Annotated[str, Meta(pattern=EVENT_NAME)]
 Url = Annotated[str, Meta(max_length=2048)]
 Millis = Annotated[int, Meta(ge=0)]
 Scalar = Union[str, int, float, bool, None]

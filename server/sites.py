@@ -14,13 +14,12 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from server.coupons.pools import CouponPool, parse_pools
-from server.durations import parse_duration
+from server.names import DAY_NAMES, DAYS
+from server.scalars import read_duration
 from server.yamlsource import Node, Problems, check_keys, parse_file, type_name
 
 SITE_FILE = "site.yaml"
 SITE_KEY = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
-DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-_DAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 LANGUAGES = ("ja", "en")
 DEFAULT_RETENTION = 90 * 86400
 DEFAULT_GAP = 60
@@ -82,8 +81,8 @@ def load_site(folder: Path, problems: Problems) -> Site | None:
     timezone = _timezone(entries.get("timezone"), problems)
     language = _choice(entries.get("language"), LANGUAGES, "ja", problems)
     hours = parse_hours(entries["business_hours"], problems) if "business_hours" in entries else None
-    retention = _duration(entries.get("retention"), DEFAULT_RETENTION, problems, minimum=86400)
-    gap = _duration(entries.get("engagement_gap"), DEFAULT_GAP, problems, minimum=0)
+    retention = read_duration(entries.get("retention"), problems.add, minimum=86400, default=DEFAULT_RETENTION)
+    gap = read_duration(entries.get("engagement_gap"), problems.add, default=DEFAULT_GAP)
     coupons = _coupons(entries.get("coupons"), folder, problems)
     name = entries.get("name")
     if name is not None and not isinstance(name.value, str):
@@ -108,7 +107,7 @@ def parse_hours(node: Node, problems: Problems, rule: str | None = None) -> Hour
         days = set()
         for item in items:
             word = item.value.lower() if isinstance(item.value, str) else None
-            word = word[:3] if word in _DAY_NAMES else word
+            word = word[:3] if word in DAY_NAMES else word
             if word not in DAYS:
                 problems.add(item, f"'{item.value}' is not a day; use {', '.join(DAYS)}", rule)
             else:
@@ -174,19 +173,6 @@ def _choice(node: Node | None, choices, default: str, problems: Problems) -> str
         problems.add(node, f"'{node.value}' is not one of: {', '.join(choices)}")
         return default
     return node.value
-
-
-def _duration(node: Node | None, default: int, problems: Problems, minimum: int) -> int:
-    if node is None:
-        return default
-    try:
-        seconds = parse_duration(node.value)
-    except ValueError as error:
-        problems.add(node, str(error))
-        return default
-    if seconds < minimum:
-        problems.add(node, f"'{node.value}' is too short; the minimum is {minimum // 86400 or minimum}{'d' if minimum >= 86400 else 's'}")
-    return seconds
 
 
 def _coupons(node: Node | None, folder: Path, problems: Problems) -> dict[str, CouponPool]:

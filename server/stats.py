@@ -13,10 +13,11 @@ from datetime import datetime, timedelta
 
 from server.events import Event, Feedback
 from server.sites import Site
+from server.store.keys import KEEP_DAYS
 from server.tracking import event_time
 
-KINDS = ("decided", "shown", "clicked", "dismissed", "copied")
-MAX_DAYS = 400  # as long as the store keeps a day's counters
+COUNTERS = ("decided", "shown", "clicked", "dismissed", "copied")
+MAX_DAYS = KEEP_DAYS  # as long as the store keeps a day's counters
 
 
 def day_of(timestamp: float, site: Site) -> str:
@@ -24,7 +25,7 @@ def day_of(timestamp: float, site: Site) -> str:
 
 
 def counts_of(site: Site, decided: str | None, events: list[Event], now: float) -> dict[tuple[str, str, str], int]:
-    """(day, rule, kind) -> how many, for one batch: the rule decided now and the new feedback events."""
+    """(day, rule, counter) -> how many, for one batch: the rule decided now and the new feedback events."""
     counts: dict[tuple[str, str, str], int] = {}
     if decided is not None:
         counts[day_of(now, site), decided, "decided"] = 1
@@ -43,6 +44,6 @@ def last_days(site: Site, now: float, days: int) -> list[str]:
 
 
 def report(counts: dict[str, dict[str, dict[str, int]]]) -> dict[str, dict[str, dict[str, int]]]:
-    """Every rule of every day with all five kinds (0 when not counted), rules sorted by id."""
-    return {day: {rule: {kind: rules[rule].get(kind, 0) for kind in KINDS} for rule in sorted(rules)}
+    """Every rule of every day with all five counters (0 when not counted), rules sorted by id."""
+    return {day: {rule: {counter: rules[rule].get(counter, 0) for counter in COUNTERS} for rule in sorted(rules)}
             for day, rules in counts.items()}

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlsplit
 
 from server.events import Event, Feedback, PageView, SetAttributes, Track
+from server.names import UTM_KEYS
 from server.visitor import (
     MAX_ATTRIBUTES,
     MAX_PATHS,
@@ -28,7 +29,6 @@ from server.visitor import (
 
 DEDUP_WINDOW = 48 * 3600  # event ids are remembered this long after they were stored
 MAX_EVENT_AGE = 24 * 3600  # older events are acknowledged but dropped: their ids may be forgotten
-UTM_KEYS = ("source", "medium", "campaign", "term", "content")
 
 
 @dataclass(frozen=True)

@@ -81,7 +81,3 @@ def encode(state: VisitorState) -> bytes:
 def decode(blob: bytes | None) -> VisitorState:
     return VisitorState() if not blob else _decoder.decode(blob)
 
-
-def to_profile(state: VisitorState) -> dict[str, Any]:
-    """The state as plain JSON-able data, for tests, debugging and (later) data export."""
-    return msgspec.to_builtins(state)

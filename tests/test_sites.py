@@ -282,9 +282,9 @@ def test_the_three_kinds_of_coupon_pool_load(tmp_path):
     site, problems = load(folder)
     assert problems == []
     spring, unique, generated, plain = (site.coupons[name] for name in ("spring", "unique", "generated", "plain"))
-    assert (spring.kind, spring.code, spring.expires_after, spring.discount) == ("code", "SPRING10", 7 * 86400, "10%オフ")
-    assert (unique.kind, unique.codes, unique.expires_after) == ("codes", ("AAA-111", "BBB-222"), 0)
-    assert (generated.kind, generated.prefix, generated.length, generated.discount) == ("generate", "IRS-", 10, "500")
+    assert (spring.kind, spring.code, spring.expires_after, spring.discount) == ("shared", "SPRING10", 7 * 86400, "10%オフ")
+    assert (unique.kind, unique.codes, unique.expires_after) == ("list", ("AAA-111", "BBB-222"), 0)
+    assert (generated.kind, generated.prefix, generated.length, generated.discount) == ("generated", "IRS-", 10, "500")
     assert (plain.prefix, plain.length) == ("", 8)
 
 

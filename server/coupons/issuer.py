@@ -10,8 +10,8 @@ from __future__ import annotations
 import logging
 import secrets
 
+from server.coupons.coupon import Coupon
 from server.coupons.pools import CouponPool
-from server.engage import Coupon
 from server.sites import Site
 from server.store.base import Store
 
@@ -30,16 +30,14 @@ class StoreCoupons:
 
     async def code_for(self, site: Site, pool: CouponPool, visitor_id: str, now: float) -> Coupon | None:
         expires_at = int(now) + pool.expires_after if pool.expires_after else 0
-        if pool.kind == "code":
-            found = await self.store.claim_code(site.key, pool.name, visitor_id, "shared", pool.code, expires_at)
-        elif pool.kind == "codes":
-            found = await self.store.claim_code(site.key, pool.name, visitor_id, "list", "", expires_at)
-        else:
+        if pool.kind == "generated":
             found = "taken"
             for _ in range(GENERATE_TRIES):
-                found = await self.store.claim_code(site.key, pool.name, visitor_id, "new", generate_code(pool), expires_at)
+                found = await self.store.claim_code(site.key, pool.name, visitor_id, pool.kind, generate_code(pool), expires_at)
                 if found != "taken":
                     break
+        else:  # "shared": the pool's one code; "list": the store takes one of the file's
+            found = await self.store.claim_code(site.key, pool.name, visitor_id, pool.kind, pool.code, expires_at)
         if found is None or found == "taken":
             return None
         code, _, expiry = found.partition("|")
@@ -52,7 +50,7 @@ class StoreCoupons:
         """Make every codes file's unused codes available (at start-up and after each reload)."""
         for site in sites.values():
             for pool in site.coupons.values():
-                if pool.kind == "codes":
+                if pool.kind == "list":
                     added = await self.store.seed_codes(site.key, pool.name, list(pool.codes))
                     if added:
                         log.info("site %s: coupon pool %s: %d new codes available", site.key, pool.name, added)
@@ -60,7 +58,7 @@ class StoreCoupons:
     async def redeem(self, site: Site, code: str, now: float) -> tuple[str, str | None]:
         """("ok" | "redeemed" | "unknown" | "shared", pool name)."""
         for pool in site.coupons.values():
-            if pool.kind == "code":
+            if pool.kind == "shared":
                 if code == pool.code:
                     return "shared", pool.name
                 continue

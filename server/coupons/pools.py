@@ -1,9 +1,10 @@
 """Coupon pools as declared under ``coupons:`` in site.yaml.
 
-Three kinds: one shared code (``code: SPRING10``), a file of unique codes
-(``codes_file: spring10.txt``, one per line, next to site.yaml), or generated codes
-(``generate: {prefix: IRS-, length: 8}``). Any pool may add ``expires_after`` and
-``discount`` text.
+Three kinds (:data:`POOL_KINDS`), one vocabulary from site.yaml to the store's Lua: "shared",
+one code for everyone (``code: SPRING10``); "list", unique codes from a file
+(``codes_file: spring10.txt``, one per line, next to site.yaml); "generated", unique codes
+made on demand (``generate: {prefix: IRS-, length: 8}``). Any pool may add
+``expires_after`` and ``discount`` text.
 """
 
 from __future__ import annotations
@@ -12,18 +13,20 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from server.durations import parse_duration
+from server.scalars import read_duration, read_integer
 from server.yamlsource import Node, Problems, check_keys, type_name
 
 POOL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")
 CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{2,63}$")
-_KEYS = ("code", "codes_file", "generate", "expires_after", "discount")
+# Each kind of pool, and the site.yaml key that declares it.
+POOL_KINDS = {"shared": "code", "list": "codes_file", "generated": "generate"}
+_KEYS = tuple(POOL_KINDS.values()) + ("expires_after", "discount")
 
 
 @dataclass(frozen=True)
 class CouponPool:
     name: str
-    kind: str  # "code" (one shared code), "codes" (unique codes from a file), "generate"
+    kind: str  # one of POOL_KINDS: "shared", "list" or "generated"
     code: str = ""
     codes: tuple[str, ...] = ()
     prefix: str = ""
@@ -52,33 +55,31 @@ def _pool(name: str, spec: Node, folder: Path, problems: Problems) -> CouponPool
         problems.add(spec, f"coupon pool '{name}' must be a mapping with one of code, codes_file or generate")
         return None
     check_keys(spec, _KEYS, problems, what="coupon pool key")
-    kinds = [k for k in ("code", "codes_file", "generate") if k in spec.value]
-    if len(kinds) != 1:
+    declared = [key for key in POOL_KINDS.values() if key in spec.value]
+    if len(declared) != 1:
         problems.add(spec, f"coupon pool '{name}' needs exactly one of code, codes_file or generate"
-                     + (f" (it has {', '.join(kinds)})" if kinds else ""))
+                     + (f" (it has {', '.join(declared)})" if declared else ""))
         return None
     extra = {}
-    if "expires_after" in spec.value:
-        try:
-            extra["expires_after"] = parse_duration(spec.value["expires_after"].value)
-        except ValueError as error:
-            problems.add(spec.value["expires_after"], str(error))
+    expires_after = read_duration(spec.value.get("expires_after"), problems.add)
+    if expires_after is not None:
+        extra["expires_after"] = expires_after
     if "discount" in spec.value:
         discount = spec.value["discount"]
         if not isinstance(discount.value, (str, int)) or isinstance(discount.value, bool):
             problems.add(discount, f"'discount' must be text such as '10%オフ', not {type_name(discount.value)}")
         else:
             extra["discount"] = str(discount.value)
-    kind = kinds[0]
-    value = spec.value[kind]
-    if kind == "code":
+    key = declared[0]
+    value = spec.value[key]
+    if key == "code":
         if not isinstance(value.value, str) or not CODE.match(value.value):
             problems.add(value, f"code '{value.value}' must be 3 to 64 letters, digits, '-' or '_'")
             return None
-        return CouponPool(name, "code", code=value.value, **extra)
-    if kind == "codes_file":
+        return CouponPool(name, "shared", code=value.value, **extra)
+    if key == "codes_file":
         codes = _read_codes(value, folder, problems)
-        return None if codes is None else CouponPool(name, "codes", codes=codes, **extra)
+        return None if codes is None else CouponPool(name, "list", codes=codes, **extra)
     return _generated(name, value, problems, extra)
 
 
@@ -118,14 +119,11 @@ def _generated(name: str, node: Node, problems: Problems, extra: dict) -> Coupon
     prefix = node.value.get("prefix")
     length = node.value.get("length")
     prefix_text = "" if prefix is None else prefix.value
-    size = 8 if length is None else length.value
     ok = True
     if not isinstance(prefix_text, str) or not re.match(r"^[A-Za-z0-9_-]{0,16}$", prefix_text):
         problems.add(prefix, "prefix must be up to 16 letters, digits, '-' or '_'")
         ok = False
-    if not isinstance(size, int) or isinstance(size, bool) or not 6 <= size <= 32:
-        problems.add(length or node, "length must be a whole number from 6 to 32")
-        ok = False
-    if not ok:
+    size = 8 if length is None else read_integer(length, problems.add, "length", minimum=6, maximum=32)
+    if not ok or size is None:
         return None
-    return CouponPool(name, "generate", prefix=prefix_text, length=size, **extra)
+    return CouponPool(name, "generated", prefix=prefix_text, length=size, **extra)

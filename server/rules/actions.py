@@ -14,11 +14,11 @@ from urllib.parse import urlsplit
 from server.rules.templates import Template, compile_template
 from server.yamlsource import Node, Problems, check_keys, type_name
 
-KINDS = ("chat", "coupon", "message")
+ACTION_TYPES = ("chat", "coupon", "message")
 STYLES = ("modal", "banner", "toast")
 MAX_TEXT = 1000
 
-# For each action: key -> "text" (a template), "url", or a nested mapping of the same.
+# For each action type: key -> its shape: "text" (a template), "url", "style", "pool", or a nested mapping of the same.
 SPEC: dict[str, dict[str, Any]] = {
     "chat": {"text": "text", "agent": {"name": "text", "avatar": "url"}, "button": {"label": "text", "url": "url"}},
     "coupon": {"pool": "pool", "title": "text", "text": "text", "button": {"label": "text"}},
@@ -30,14 +30,14 @@ REQUIRED = {"chat": ("text",), "coupon": ("pool",), "message": ()}
 
 @dataclass(frozen=True)
 class Action:
-    kind: str
+    type: str  # chat, coupon or message: the widget's `type`
     templates: dict[tuple[str, ...], Template]  # ("agent", "name") -> template
     static: dict[tuple[str, ...], Any]  # URLs, the style, the pool
     pool: str | None = None
 
     def render(self, scope: dict[str, Any]) -> dict[str, Any]:
         """The action for the widget, texts rendered; RenderError if a template fails."""
-        out: dict[str, Any] = {"type": self.kind}
+        out: dict[str, Any] = {"type": self.type}
         for path, value in self.static.items():
             _put(out, path, value)
         for path, template in self.templates.items():
@@ -71,73 +71,73 @@ def compile_action(node: Node | None, parent: Node, site_pools, problems: Proble
     if not node.is_mapping():
         problems.add(node, f"'show' must be a mapping with one of: chat, coupon, message; not {type_name(node.value)}", rule)
         return None
-    check_keys(node, KINDS, problems, rule, what="action")
-    kinds = [k for k in KINDS if k in node.value]
-    if len(kinds) != 1:
-        if len(kinds) > 1:
-            problems.add(node, f"'show' takes exactly one action; found {' and '.join(kinds)}", rule)
-        elif not [k for k in node.value if k not in KINDS]:
+    check_keys(node, ACTION_TYPES, problems, rule, what="action")
+    found = [k for k in ACTION_TYPES if k in node.value]
+    if len(found) != 1:
+        if len(found) > 1:
+            problems.add(node, f"'show' takes exactly one action; found {' and '.join(found)}", rule)
+        elif not [k for k in node.value if k not in ACTION_TYPES]:
             problems.add(node, "'show' needs one of: chat, coupon, message", rule)
         return None
-    kind = kinds[0]
-    body = node.value[kind]
-    if kind == "chat" and isinstance(body.value, str):
+    action_type = found[0]
+    body = node.value[action_type]
+    if action_type == "chat" and isinstance(body.value, str):
         body = Node({"text": body}, body.file, body.line, body.col)  # `chat: こんにちは` is short for text
     if not body.is_mapping():
-        problems.add(body, f"'{kind}' must be a mapping, not {type_name(body.value)}", rule)
+        problems.add(body, f"'{action_type}' must be a mapping, not {type_name(body.value)}", rule)
         return None
     templates: dict = {}
     static: dict = {}
     before = len(problems)
-    _walk(body, SPEC[kind], (), templates, static, site_pools, problems, rule)
-    for key in REQUIRED[kind]:
+    _walk(body, SPEC[action_type], (), templates, static, site_pools, problems, rule)
+    for key in REQUIRED[action_type]:
         if key not in body.value:
-            problems.add(body, f"'{kind}' needs '{key}'", rule)
-    if kind == "message" and "title" not in body.value and "text" not in body.value:
+            problems.add(body, f"'{action_type}' needs '{key}'", rule)
+    if action_type == "message" and "title" not in body.value and "text" not in body.value:
         problems.add(body, "'message' needs a 'title' or a 'text'", rule)
-    if kind == "message":
+    if action_type == "message":
         static.setdefault(("style",), "toast")
     if len(problems) > before:
         return None
-    return Action(kind, templates, static, pool=static.get(("pool",)))
+    return Action(action_type, templates, static, pool=static.get(("pool",)))
 
 
 def _walk(node: Node, spec: dict, prefix: tuple, templates: dict, static: dict, pools, problems: Problems,
           rule: str) -> None:
     check_keys(node, spec, problems, rule)
     for key, child in node.value.items():
-        kind = spec.get(key)
+        shape = spec.get(key)
         path = prefix + (key,)
-        if kind is None:
+        if shape is None:
             continue
-        if isinstance(kind, dict):
+        if isinstance(shape, dict):
             if key == "button" and isinstance(child.value, str):
                 child = Node({"label": child}, child.file, child.line, child.col)  # `button: 相談する`
             if not child.is_mapping():
-                problems.add(child, f"'{key}' must be a mapping with {', '.join(kind)}", rule)
+                problems.add(child, f"'{key}' must be a mapping with {', '.join(shape)}", rule)
                 continue
-            _walk(child, kind, path, templates, static, pools, problems, rule)
+            _walk(child, shape, path, templates, static, pools, problems, rule)
         elif not isinstance(child.value, (str, int, float)) or isinstance(child.value, bool):
             problems.add(child, f"'{key}' must be text, not {type_name(child.value)}", rule)
-        elif kind == "text":
+        elif shape == "text":
             text = str(child.value)
             template, error = compile_template(text) if len(text) <= MAX_TEXT else (None, f"text over {MAX_TEXT} characters")
             if error:
                 problems.add(child, error, rule)
             else:
                 templates[path] = template
-        elif kind == "url":
+        elif shape == "url":
             error = check_url(str(child.value))
             if error:
                 problems.add(child, error, rule)
             else:
                 static[path] = str(child.value)
-        elif kind == "style":
+        elif shape == "style":
             if child.value not in STYLES:
                 problems.add(child, f"style '{child.value}' is not one of: {', '.join(STYLES)}", rule)
             else:
                 static[path] = child.value
-        elif kind == "pool":
+        elif shape == "pool":
             if child.value not in pools:
                 known = ", ".join(sorted(pools)) or "none; declare pools under 'coupons' in site.yaml"
                 problems.add(child, f"unknown coupon pool '{child.value}' (pools: {known})", rule)

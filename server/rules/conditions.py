@@ -16,9 +16,6 @@ from server.rules.matchers import MISSING, PathMatcher, ValueTest
 from server.sites import Hours, Site
 from server.visitor import VisitorState
 
-CLIENT_SIGNALS = ("time_on_page", "time_on_site", "scroll", "exit_intent", "idle")
-
-
 class Facts:
     """Everything conditions can see while one event is evaluated."""
 
@@ -58,14 +55,13 @@ class Facts:
 
 class Condition:
     __slots__ = ()
-    signals: tuple[str, ...] = ()  # client signals this condition waits for
     cost = 5  # rough relative cost of test(): conjunctions test cheap conditions first
 
     def test(self, facts: Facts) -> bool:
         raise NotImplementedError
 
 
-class All(Condition):
+class AllOf(Condition):
     __slots__ = ("parts",)
 
     def __init__(self, parts: tuple[Condition, ...]):
@@ -79,7 +75,7 @@ class All(Condition):
         return True
 
 
-class Any_(Condition):
+class AnyOf(Condition):
     __slots__ = ("parts",)
 
     def __init__(self, parts: tuple[Condition, ...]):
@@ -340,10 +336,6 @@ class ClientSignal(Condition):
     def __init__(self, name: str, threshold: float):
         self.name, self.threshold = name, threshold
 
-    @property
-    def signals(self) -> tuple[str, ...]:
-        return (self.name,)
-
     def test(self, facts: Facts) -> bool:
         return facts.signals.get(self.name, 0) >= self.threshold
 
@@ -386,16 +378,15 @@ def bucket(visitor_id: str) -> int:
 def awaited_signals(condition: Condition) -> set[str]:
     """Client signals whose arrival can make `condition` hold (not those only under `not:`)."""
     found: dict[str, set[float]] = {}
-    thresholds_of(condition, found, awaited=True)
+    thresholds_of(condition, found)
     return set(found)
 
 
-def thresholds_of(condition: Condition, into: dict[str, set[float]], awaited: bool = False,
-                  positive: bool = True) -> None:
-    """Each signal's thresholds; with `awaited`, only where reaching it can make the rule hold."""
-    if isinstance(condition, ClientSignal) and (positive or not awaited):
+def thresholds_of(condition: Condition, into: dict[str, set[float]], positive: bool = True) -> None:
+    """Each client signal's thresholds where reaching it can make `condition` hold (not under `not:`)."""
+    if isinstance(condition, ClientSignal) and positive:
         into.setdefault(condition.name, set()).add(condition.threshold)
     for part in getattr(condition, "parts", ()):
-        thresholds_of(part, into, awaited, positive)
+        thresholds_of(part, into, positive)
     if isinstance(condition, Not):
-        thresholds_of(condition.part, into, awaited, not positive)
+        thresholds_of(condition.part, into, not positive)

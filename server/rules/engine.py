@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from server.rules.compile import Rule
 from server.rules.conditions import Facts, awaited_signals
+from server.rules.model import Rule
 from server.sites import Site
 from server.visitor import MAX_ENGAGEMENTS, Engagement, VisitorState
 
@@ -23,7 +23,7 @@ WAKE_ONLY = frozenset({"time_on_site"})  # signals the server can also evaluate 
 class Trigger:
     """One event of the batch that can make a rule fire."""
 
-    kind: str  # "page_view", "track" or "signal"
+    cause: str  # "page_view", "track" or "signal"
     path: str
     name: str = ""  # the custom event's or the signal's name
     properties: dict | None = None
@@ -68,7 +68,7 @@ class RuleSet:
                 self.watchers.append(rule)
         # For watching: the conditions that hold or not without any client signal (the top-level
         # page is checked by the per-path lists already).
-        self._static = {rule.id: tuple(p for p in rule.rest.parts if not awaited_signals(p)) for rule in self.watchers}
+        self._static = {rule.id: tuple(p for p in rule.beyond_page.parts if not awaited_signals(p)) for rule in self.watchers}
         self._plans: dict[str, _WatchPlan] = {}
         self._paths: dict[tuple[str, str], list[Rule]] = {}
 
@@ -87,9 +87,9 @@ class RuleSet:
 
     def candidates_for(self, trigger: Trigger) -> list[Rule]:
         """The rules `trigger` can affect, in decision order; their top-level `page:` already matches."""
-        if trigger.kind == "page_view":
+        if trigger.cause == "page_view":
             return self._for_path("page", self.on_page, trigger.path)
-        if trigger.kind == "track":
+        if trigger.cause == "track":
             key = "event:" + trigger.name
             found = self._paths.get((key, trigger.path))
             if found is None:
@@ -111,14 +111,14 @@ class RuleSet:
         limits = Limits(state, now)
         found: list[tuple[tuple[int, int], Rule, Facts]] = []
         for trigger in triggers:
-            facts = Facts(state, now, trigger.path, self.site, visitor_id, event=trigger.name if trigger.kind == "track" else None,
+            facts = Facts(state, now, trigger.path, self.site, visitor_id, event=trigger.name if trigger.cause == "track" else None,
                           properties=trigger.properties, signals=trigger.signals)
             for rule in self.candidates_for(trigger):
                 if rule.id in exclude:
                     continue
                 if found and _rank(rule) >= found[0][0]:
                     break  # nothing later in this list can beat the best so far
-                if limits.allow(rule) and rule.rest.test(facts):
+                if limits.allow(rule) and rule.beyond_page.test(facts):
                     found.append((_rank(rule), rule, facts))
                     found.sort(key=lambda item: item[0])
                     break

@@ -2,8 +2,8 @@
 
 VS Code's YAML extension (and any editor speaking the YAML language server) uses it to
 complete keys and flag mistakes while a marketer types. It describes the same language as
-:mod:`server.rules.compile`, built from the same tables (conditions, rule keys, actions,
-operators, devices), so a key added there without a shape here fails the tests. The checker
+:mod:`server.rules.read` and :mod:`server.rules.compile`, built from the same tables (conditions,
+rule keys, actions, operators, devices, names), so a key added there without a shape here fails the tests. The checker
 stays the judge: it also knows the site (coupon pools, business hours) and what no schema
 can say (``at_least`` not above ``at_most``, a template that compiles).
 """
@@ -13,22 +13,20 @@ from __future__ import annotations
 from typing import Any
 
 from server.coupons.pools import POOL_NAME
-from server.rules.actions import KINDS, MAX_TEXT, REQUIRED, SPEC, STYLES
-from server.rules.compile import CONDITIONS, DEVICES, RULE_ID
+from server.devices import DEVICES
+from server.names import DAY_NAMES, DAYS, EVENT_NAME, LANGUAGE_TAG, UTM_KEYS
+from server.rules.actions import ACTION_TYPES, MAX_TEXT, REQUIRED, SPEC, STYLES
+from server.rules.compile import CONDITIONS
 from server.rules.matchers import OPERATORS
-from server.sites import DAYS
-from server.tracking import UTM_KEYS
+from server.rules.model import RULE_ID
 
 SCHEMA_URI = "http://json-schema.org/draft-07/schema#"
 DURATION = r"^\d*[1-9]\d*[smhdw]$"  # 0s is refused too: a duration of 0 never passes
 PERCENT = r"^(100(\.0+)?|\d{1,2}(\.\d+)?)%$"
-EVENT_NAME = r"^[A-Za-z0-9_][A-Za-z0-9_.:-]{0,63}$"  # as in compile._event and the wire format
-LANGUAGE_TAG = r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$"
 PAGE_PATTERN = r"^(/|\*|re:)"
 URL = r"^(/(?!/)|[Hh][Tt][Tt][Pp][Ss]?://[^/?#\s]+)"
 CLOCK = r"^([01]?\d|2[0-3]):[0-5]\d$|^24:00$"
 DATE = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$"
-_FULL_DAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
 def _ref(name: str, description: str) -> dict:
@@ -75,7 +73,7 @@ def _hours() -> dict:
     clock = {"anyOf": [{"type": "string", "pattern": CLOCK},
                        {"type": "integer", "minimum": 0, "maximum": 1440}],  # YAML 1.1 reads 09:00 as 540
              "description": 'A time of day "HH:MM" in the site\'s timezone; quote it: "09:00".'}
-    any_case = "|".join(_any_case(day) for day in DAYS + _FULL_DAY_NAMES)
+    any_case = "|".join(_any_case(day) for day in DAYS + DAY_NAMES)
     day = {"anyOf": [{"enum": list(DAYS)}, {"type": "string", "pattern": f"^({any_case})$"}]}
     return {
         "description": "Now is within these hours, in the site's timezone. 'business' means business_hours "
@@ -184,31 +182,31 @@ _ACTION_HELP: dict[str, str] = {
 }
 
 
-def _action_value(kind: Any, key: str) -> dict:
+def _action_value(shape: Any, key: str) -> dict:
     help_text = _ACTION_HELP[key]
-    if isinstance(kind, dict):
+    if isinstance(shape, dict):
         mapping = {"type": "object", "additionalProperties": False,
-                   "properties": {k: _action_value(v, k) for k, v in kind.items()}}
+                   "properties": {k: _action_value(v, k) for k, v in shape.items()}}
         if key == "button":
             return {"description": help_text, "anyOf": [{"type": "string", "maxLength": MAX_TEXT}, mapping]}
         return {"description": help_text, **mapping}
-    if kind == "text":
+    if shape == "text":
         return {"type": ["string", "number"], "maxLength": MAX_TEXT, "description": help_text}
-    if kind == "url":
+    if shape == "url":
         return {"type": "string", "pattern": URL, "description": help_text}
-    if kind == "style":
+    if shape == "style":
         return {"enum": list(STYLES), "default": "toast", "description": help_text}
-    if kind == "pool":
+    if shape == "pool":
         return {"type": "string", "pattern": POOL_NAME.pattern, "description": help_text}
-    raise ValueError(f"no schema for action value kind {kind!r} (key {key!r})")
+    raise ValueError(f"no schema for action value shape {shape!r} (key {key!r})")
 
 
-def _action(kind: str) -> dict:
-    body = _action_value(SPEC[kind], kind)
-    body["required"] = list(REQUIRED[kind])
-    if kind == "message":
+def _action(action_type: str) -> dict:
+    body = _action_value(SPEC[action_type], action_type)
+    body["required"] = list(REQUIRED[action_type])
+    if action_type == "message":
         body["anyOf"] = [{"required": ["title"]}, {"required": ["text"]}]
-    if kind == "chat":
+    if action_type == "chat":
         return {"description": body.pop("description"),
                 "anyOf": [{"type": "string", "maxLength": MAX_TEXT}, body]}
     return body
@@ -229,7 +227,7 @@ def rule_file_schema() -> dict:
             "when": _ref("conditions", "Conditions that must all hold (none: always)."),
             "show": {"type": "object", "additionalProperties": False, "minProperties": 1, "maxProperties": 1,
                      "description": "What to show: exactly one of chat, coupon, message.",
-                     "properties": {kind: _action(kind) for kind in KINDS}},
+                     "properties": {action_type: _action(action_type) for action_type in ACTION_TYPES}},
             "limit": {"type": "object", "additionalProperties": False,
                       "description": "How often the rule may show (default: once per session).",
                       "anyOf": [{"required": ["per_visitor"]}, {"required": ["per_session"]}],

@@ -27,12 +27,12 @@ class Store(Protocol):
     async def save_visitor(self, site: str, visitor_id: str, blob: bytes, version: int, ttl: int) -> bool:
         """Store `blob` if the version is still `version`; keep it `ttl` seconds. False on conflict."""
 
-    async def claim_code(self, site: str, pool: str, visitor_id: str, mode: str, code: str, expires_at: int) -> str | None:
+    async def claim_code(self, site: str, pool: str, visitor_id: str, kind: str, code: str, expires_at: int) -> str | None:
         """The visitor's "code|expires_at" in `pool`, assigning one if they have none.
 
-        `mode` "list" takes an unused unique code (None when none are left); "new" records
-        `code` as this visitor's ("taken" if it already belongs to someone else); "shared"
-        records the pool's one code. Atomic: a unique code never goes to two visitors.
+        By the pool's `kind` (server.coupons.pools.POOL_KINDS): "list" takes an unused unique code
+        (None when none are left); "generated" records `code` as this visitor's ("taken" if it
+        already belongs to someone else); "shared" records the pool's one code, `code`. Atomic: a unique code never goes to two visitors.
         """
 
     async def seed_codes(self, site: str, pool: str, codes: list[str]) -> int:
@@ -42,10 +42,10 @@ class Store(Protocol):
         """"ok", "redeemed" (already) or "unknown" (never given out in this pool)."""
 
     async def add_counts(self, site: str, counts: dict[tuple[str, str, str], int]) -> None:
-        """Add to the counters: (day "YYYY-MM-DD", rule id, kind) -> how many. Kept 400 days."""
+        """Add to the counters: (day "YYYY-MM-DD", rule id, counter) -> how many. Kept keys.KEEP_DAYS (400) days."""
 
     async def read_counts(self, site: str, days: list[str]) -> dict[str, dict[str, dict[str, int]]]:
-        """Every day asked for -> rule id -> kind -> count; only counted kinds (a day with none: {})."""
+        """Every day asked for -> rule id -> counter -> count; only counted ones (a day with none: {})."""
 
     async def ping(self) -> None:
         """Return if the store answers; raise StoreUnavailable otherwise."""

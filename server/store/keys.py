@@ -6,6 +6,9 @@ Redis Cluster slot: a visitor's keys share the tag ``{site:visitor}``, a coupon 
 """
 
 PREFIX = "irs"
+# Coupon pools and daily counters: a year of them, and a month to spare. Refreshed on every
+# write, so a pool in use never expires. (server/stats.py reports at most this many days.)
+KEEP_DAYS = 400
 
 
 def visitor(site: str, visitor_id: str) -> str:
@@ -14,7 +17,7 @@ def visitor(site: str, visitor_id: str) -> str:
 
 
 # A coupon pool's keys share the tag {site:coupons:pool}, so one Lua script may touch them all.
-POOL_TTL = 400 * 86400  # refreshed on every seed and claim: a pool in use never expires
+POOL_TTL = KEEP_DAYS * 86400  # refreshed on every seed and claim: a pool in use never expires
 
 
 def _pool(site: str, pool: str) -> str:
@@ -42,9 +45,9 @@ def pool_redeemed(site: str, pool: str) -> str:
 
 
 # A site's counters share the tag {site:stats}: one slot per site, so one pipeline may touch many days.
-STATS_TTL = 400 * 86400  # refreshed on every count: a year of daily numbers, and a month to spare
+STATS_TTL = KEEP_DAYS * 86400  # refreshed on every count
 
 
 def stats(site: str, day: str) -> str:
-    """HASH "rule|kind" -> count, for one day ("2026-11-22") in the site's timezone."""
+    """HASH "rule|counter" -> count, for one day ("2026-11-22") in the site's timezone."""
     return f"{PREFIX}:{{{site}:stats}}:{day}"

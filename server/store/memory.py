@@ -50,18 +50,18 @@ class MemoryStore:
     def _pool(self, site: str, pool: str) -> "_Pool":
         return self._pools.setdefault((site, pool), _Pool())
 
-    async def claim_code(self, site: str, pool: str, visitor_id: str, mode: str, code: str, expires_at: int) -> str | None:
+    async def claim_code(self, site: str, pool: str, visitor_id: str, kind: str, code: str, expires_at: int) -> str | None:
         state = self._pool(site, pool)
         if visitor_id in state.visitors:
             return state.visitors[visitor_id]
-        if mode == "list":
+        if kind == "list":
             if not state.available:
                 return None
             code = state.available.pop(0)
-        elif mode == "new":
+        elif kind == "generated":
             if code in state.owners:
                 return "taken"
-        if mode != "shared":
+        if kind != "shared":
             state.owners[code] = visitor_id
         assignment = state.visitors[visitor_id] = f"{code}|{expires_at}"
         return assignment
@@ -83,17 +83,17 @@ class MemoryStore:
 
     async def add_counts(self, site: str, counts: dict[tuple[str, str, str], int]) -> None:
         expires = self._clock() + STATS_TTL
-        for (day, rule, kind), amount in counts.items():
+        for (day, rule, counter), amount in counts.items():
             day_counts = self._day_counts(site, day)
-            day_counts[rule, kind] = day_counts.get((rule, kind), 0) + amount
+            day_counts[rule, counter] = day_counts.get((rule, counter), 0) + amount
             self._counts[site, day] = (expires, day_counts)
 
     async def read_counts(self, site: str, days: list[str]) -> dict[str, dict[str, dict[str, int]]]:
         result: dict[str, dict[str, dict[str, int]]] = {}
         for day in days:
             rules: dict[str, dict[str, int]] = result.setdefault(day, {})
-            for (rule, kind), amount in self._day_counts(site, day).items():
-                rules.setdefault(rule, {})[kind] = amount
+            for (rule, counter), amount in self._day_counts(site, day).items():
+                rules.setdefault(rule, {})[counter] = amount
         return result
 
     def _day_counts(self, site: str, day: str) -> dict[tuple[str, str], int]:

@@ -44,10 +44,10 @@ class RedisStore:
             raise StoreUnavailable(f"Redis at {self.url} is unreachable: {error}") from None
         return bool(stored)
 
-    async def claim_code(self, site: str, pool: str, visitor_id: str, mode: str, code: str, expires_at: int) -> str | None:
+    async def claim_code(self, site: str, pool: str, visitor_id: str, kind: str, code: str, expires_at: int) -> str | None:
         pool_keys = [keys.pool_available(site, pool), keys.pool_owners(site, pool), keys.pool_visitors(site, pool)]
         try:
-            found = await self._claim_code(keys=pool_keys, args=[visitor_id, mode, code, expires_at, keys.POOL_TTL])
+            found = await self._claim_code(keys=pool_keys, args=[visitor_id, kind, code, expires_at, keys.POOL_TTL])
         except RedisError as error:
             raise StoreUnavailable(f"Redis at {self.url} is unreachable: {error}") from None
         return found.decode() if found else None
@@ -74,8 +74,8 @@ class RedisStore:
         # MULTI/EXEC so that a counter never exists without its EXPIRE; still one round trip.
         pipe = self._client.pipeline(transaction=True)
         days = set()
-        for (day, rule, kind), amount in counts.items():
-            pipe.hincrby(keys.stats(site, day), f"{rule}|{kind}", amount)
+        for (day, rule, counter), amount in counts.items():
+            pipe.hincrby(keys.stats(site, day), f"{rule}|{counter}", amount)
             days.add(day)
         for day in sorted(days):
             pipe.expire(keys.stats(site, day), keys.STATS_TTL)
@@ -96,8 +96,8 @@ class RedisStore:
         for day, fields in zip(days, found):
             rules: dict[str, dict[str, int]] = result.setdefault(day, {})
             for field, amount in fields.items():
-                rule, _, kind = field.decode().rpartition("|")
-                rules.setdefault(rule, {})[kind] = int(amount)
+                rule, _, counter = field.decode().rpartition("|")
+                rules.setdefault(rule, {})[counter] = int(amount)
         return result
 
     async def ping(self) -> None:

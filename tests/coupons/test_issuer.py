@@ -23,9 +23,9 @@ from server.store.redis import RedisStore
 pytestmark = pytest.mark.anyio
 
 NOW = 1_800_000_000.0
-WELCOME = CouponPool("welcome", "codes", codes=("W-AAA", "W-BBB", "W-CCC"), discount="500円オフ")
-SPRING = CouponPool("spring10", "code", code="SPRING10", expires_after=7 * 86400)
-VIP = CouponPool("vip", "generate", prefix="IRS-", length=10)
+WELCOME = CouponPool("welcome", "list", codes=("W-AAA", "W-BBB", "W-CCC"), discount="500円オフ")
+SPRING = CouponPool("spring10", "shared", code="SPRING10", expires_after=7 * 86400)
+VIP = CouponPool("vip", "generated", prefix="IRS-", length=10)
 
 
 def make_site(*pools: CouponPool) -> Site:
@@ -108,7 +108,7 @@ async def test_redeem_marks_a_given_code_once_and_verifies_a_shared_one(coupons)
 
 PROCESSES = 4
 VISITORS = 200
-UNIQUE = CouponPool("launch", "codes", codes=tuple(f"LAUNCH-{i:03d}" for i in range(50)))
+UNIQUE = CouponPool("launch", "list", codes=tuple(f"LAUNCH-{i:03d}" for i in range(50)))
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Rule files compiled (server/rules/compile.py), as `load_config` and `irasshai rules check` see them.
+"""Rule files read and compiled (server/rules/read.py, server/rules/compile.py), as `load_config` and `irasshai rules check` see them.
 
 Every rule file next to site.yaml holds `rules:`, a list of rules with an id, conditions under
 `when:`, one action under `show:` and optionally a `limit:`. Every mistake in every file comes

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from server.config import load_config
-from server.rules.testing import collect, run
+from server.rule_tests import collect, run
 from server.yamlsource import Problems
 from tests.conftest import ROOT
 

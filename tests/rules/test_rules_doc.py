@@ -20,14 +20,17 @@ import pytest
 import yaml
 
 from server.config import load_config
-from server.engage import Coupon, scope
-from server.rules.actions import KINDS, SPEC, STYLES
-from server.rules.compile import CONDITIONS, DEVICES, RULE_KEYS
+from server.coupons.coupon import Coupon
+from server.devices import DEVICES
+from server.engage import scope
+from server.rule_test_files import STEP_KEYS, TEST_KEYS
+from server.rule_tests import collect, run
+from server.rules.actions import ACTION_TYPES, SPEC, STYLES
+from server.rules.compile import CONDITIONS
 from server.rules.conditions import Facts
 from server.rules.matchers import OPERATORS
+from server.rules.read import RULE_KEYS
 from server.rules.templates import ALLOWED_FILTERS, compile_template
-from server.rules.testfile import STEP_KEYS, TEST_KEYS
-from server.rules.testing import collect, run
 from server.sites import Site
 from server.visitor import VisitorState
 from server.yamlsource import Problems
@@ -60,8 +63,8 @@ def _template_names() -> set[str]:
 NAMES = {
     "condition": set(CONDITIONS),
     "rule key": set(RULE_KEYS),
-    "action": set(KINDS),
-    "action key": set().union(*(_action_keys(SPEC[kind]) for kind in KINDS)),
+    "action": set(ACTION_TYPES),
+    "action key": set().union(*(_action_keys(SPEC[kind]) for kind in ACTION_TYPES)),
     "limit key": {"per_visitor", "within", "per_session"},
     "operator": set(OPERATORS) | {"exists"},
     "style": set(STYLES),

@@ -26,9 +26,11 @@ import pytest
 import yaml
 
 from server.config import load_config
-from server.rules.actions import KINDS, SPEC, STYLES
-from server.rules.compile import CONDITIONS, DEVICES, RULE_KEYS, rule_files
+from server.devices import DEVICES
+from server.rules.actions import ACTION_TYPES, SPEC, STYLES
+from server.rules.compile import CONDITIONS
 from server.rules.matchers import OPERATORS
+from server.rules.read import RULE_KEYS, rule_files
 from server.rules.schema import rule_file_schema
 from tests.conftest import ROOT
 from tests.helpers import SHOP, write_site
@@ -185,7 +187,7 @@ def test_every_rule_key_has_a_described_shape_and_id_and_show_are_required():
 
 def test_every_action_and_action_key_has_a_described_shape():
     show = _rule()["properties"]["show"]
-    assert set(show["properties"]) == set(KINDS)
+    assert set(show["properties"]) == set(ACTION_TYPES)
     assert show["minProperties"] == show["maxProperties"] == 1
 
     def walk(spec: dict, schema: dict, where: str) -> None:
@@ -197,7 +199,7 @@ def test_every_action_and_action_key_has_a_described_shape():
             if isinstance(kind, dict):
                 walk(kind, child, f"{where}.{key}")
 
-    for kind in KINDS:
+    for kind in ACTION_TYPES:
         walk(SPEC[kind], show["properties"][kind], kind)
     assert show["properties"]["message"]["properties"]["style"]["enum"] == list(STYLES)
 

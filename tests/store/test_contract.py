@@ -170,10 +170,10 @@ async def test_an_exhausted_list_gives_none_but_keeps_earlier_codes(store):
 
 
 async def test_a_new_code_is_recorded_once_and_taken_for_anyone_else(store):
-    assert await store.claim_code("demo", "vip", "v1", "new", "IRS-ABCDEFGH", 0) == "IRS-ABCDEFGH|0"
-    assert await store.claim_code("demo", "vip", "v1", "new", "IRS-OTHER123", 0) == "IRS-ABCDEFGH|0"
-    assert await store.claim_code("demo", "vip", "v2", "new", "IRS-ABCDEFGH", 0) == "taken"
-    assert await store.claim_code("demo", "vip", "v2", "new", "IRS-ZZZZZZZZ", 0) == "IRS-ZZZZZZZZ|0"
+    assert await store.claim_code("demo", "vip", "v1", "generated", "IRS-ABCDEFGH", 0) == "IRS-ABCDEFGH|0"
+    assert await store.claim_code("demo", "vip", "v1", "generated", "IRS-OTHER123", 0) == "IRS-ABCDEFGH|0"
+    assert await store.claim_code("demo", "vip", "v2", "generated", "IRS-ABCDEFGH", 0) == "taken"
+    assert await store.claim_code("demo", "vip", "v2", "generated", "IRS-ZZZZZZZZ", 0) == "IRS-ZZZZZZZZ|0"
 
 
 async def test_a_shared_code_goes_to_everyone(store):
@@ -202,7 +202,7 @@ async def test_pools_are_kept_per_site_and_pool(store):
 async def test_a_code_given_out_is_redeemed_once(store):
     await store.seed_codes("demo", "welcome", ["W-AAA", "W-BBB"])
     code = (await store.claim_code("demo", "welcome", "v1", "list", "", 0)).partition("|")[0]
-    await store.claim_code("demo", "vip", "v1", "new", "IRS-ABCDEFGH", 0)
+    await store.claim_code("demo", "vip", "v1", "generated", "IRS-ABCDEFGH", 0)
     assert await store.redeem_code("demo", "welcome", code, 1000) == "ok"
     assert await store.redeem_code("demo", "welcome", code, 1001) == "redeemed"
     assert await store.redeem_code("demo", "vip", "IRS-ABCDEFGH", 1000) == "ok"

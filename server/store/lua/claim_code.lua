@@ -2,11 +2,12 @@
 -- KEYS[1]: pool_available (SET)   KEYS[2]: pool_owners (HASH code -> visitor)
 -- KEYS[3]: pool_visitors (HASH visitor -> "code|expires_at")
 -- ARGV[1]: visitor id
--- ARGV[2]: mode: "list" (take a unique code from KEYS[1]), "new" (record ARGV[3], unique), "shared" (ARGV[3] for all)
--- ARGV[3]: the code for "new" and "shared"
+-- ARGV[2]: the pool's kind: "list" (take a unique code from KEYS[1]), "generated" (record ARGV[3], unique),
+--          "shared" (ARGV[3] for all)
+-- ARGV[3]: the code for "generated" and "shared"
 -- ARGV[4]: expires_at for a new assignment (seconds; 0 = never)
 -- ARGV[5]: time to live of the pool's keys (seconds)
--- Returns "code|expires_at"; false when the list is exhausted; "taken" when a "new" code already belongs to someone.
+-- Returns "code|expires_at"; false when the list is exhausted; "taken" when a "generated" code already belongs to someone.
 local existing = redis.call('HGET', KEYS[3], ARGV[1])
 if existing then
   return existing
@@ -18,7 +19,7 @@ if ARGV[2] == 'list' then
     return false
   end
   redis.call('HSET', KEYS[2], code, ARGV[1])
-elseif ARGV[2] == 'new' then
+elseif ARGV[2] == 'generated' then
   if redis.call('HSETNX', KEYS[2], ARGV[3], ARGV[1]) == 0 then
     return 'taken'
   end

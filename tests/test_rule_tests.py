@@ -1,4 +1,4 @@
-"""Rule tests (server/rules/testing.py, server/rules/testfile.py): `irasshai rules test DIR`.
+"""Rule tests (server/rule_tests.py, server/rule_test_files.py): `irasshai rules test DIR`.
 
 Every ``<site>/*.test.yaml`` holds tests: a visitor's steps (page_view, event, set, signal)
 on a fixed clock that starts on Monday 2026-03-02 at 10:00 in the site's timezone (or at
@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 from server.config import load_config
-from server.rules.testing import collect, run, run_tests
+from server.rule_tests import collect, run, run_tests
 from server.yamlsource import Problems
 from tests.conftest import ROOT
 from tests.helpers import write_site

@@ -20,7 +20,7 @@ from server.config import Config
 from server.events import BadBatch, Event, PageView, SetAttributes, Signal, Track, decode_batch
 from server.identity import VisitorIds
 from server.ingest import Ingest, Reply
-from server.rules.testfile import RuleTest, Step, find_test_files, parse_test_file
+from server.rule_test_files import RuleTest, Step, find_test_files, parse_test_file
 from server.settings import Settings
 from server.store.memory import MemoryStore
 from server.yamlsource import Problems
@@ -112,12 +112,12 @@ class _Visitor:
 
     def events(self, step: Step) -> list[Event]:
         fields, ts = step.fields, self.millis()
-        if step.kind == "page_view":
+        if step.sends == "page_view":
             self.url, self.reached = fields["url"], {}
             return [PageView(self.event_id(), ts, fields["url"], referrer=fields["referrer"])]
-        if step.kind == "event":
+        if step.sends == "event":
             return [Track(self.event_id(), ts, fields["name"], fields["properties"], url=self.url)]
-        if step.kind == "set":
+        if step.sends == "set":
             return [SetAttributes(self.event_id(), ts, fields["attributes"])]
         self.reached.update(fields["signals"])
         return [Signal(self.event_id(), ts, name, self.url, value, dict(self.reached))

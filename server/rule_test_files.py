@@ -8,35 +8,34 @@ at that step. A file with any mistake yields no tests, and every mistake comes b
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, get_args
 from urllib.parse import urlencode
 
+from server.devices import DEVICES
 from server.durations import parse_duration
 from server.events import SignalName
-from server.rules.compile import DEVICES
+from server.names import UTM_KEYS, is_event_name, is_language_tag
 from server.rules.engine import RuleSet
+from server.scalars import read_duration, read_percent
 from server.sites import Site
-from server.tracking import UTM_KEYS, Visit
+from server.tracking import Visit
 from server.yamlsource import Node, Problems, parse_file, suggest, type_name
 
 TEST_KEYS = ("name", "visitor", "start", "steps")
-STEP_KINDS = ("page_view", "event", "set", "signal")
-STEP_KEYS = ("at",) + STEP_KINDS + ("expect",)
+SENDS = ("page_view", "event", "set", "signal")  # what a step sends: it has exactly one of these keys
+STEP_KEYS = ("at",) + SENDS + ("expect",)
 SIGNALS = get_args(SignalName)
 DEFAULT_START = datetime(2026, 3, 2, 10, 0)  # a Monday, 10:00 in the site's timezone
-NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.:-]{0,63}$")  # as server.events.Name
-LANGUAGE = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*")
 MAX_VALUES = 50  # attributes or properties per event, as server.events.Properties
 
 
 @dataclass(frozen=True)
 class Step:
     where: str  # file:line:col of the step
-    kind: str  # one of STEP_KINDS
+    sends: str  # one of SENDS
     fields: dict[str, Any]  # page_view: url, referrer; event: name, properties; set: attributes; signal: signals
     at: int | None = None  # seconds after the previous step; None: one second after it
     expect: tuple[str, ...] | None = None  # rule ids expected to show; None: not checked
@@ -137,7 +136,7 @@ class _Parser:
         entries = dict(node.value)
         if "language" in entries:
             item = entries.pop("language")
-            if isinstance(item.value, str) and LANGUAGE.fullmatch(item.value):
+            if is_language_tag(item.value):
                 language = item.value.lower()
             else:
                 self.error(item, f"'{item.value}' is not a language tag such as ja or en-US")
@@ -182,19 +181,19 @@ class _Parser:
             self.error(node, f"a step is a mapping such as {{page_view: /pricing, expect: []}}, not {type_name(node.value)}")
             return None
         unknown = self.check_keys(node, STEP_KEYS)
-        kinds = [kind for kind in STEP_KINDS if kind in node.value]
-        if len(kinds) > 1:
-            self.error(node.value[kinds[1]], f"a step does one thing, but this one has {' and '.join(kinds)}; split it in steps")
-        elif not kinds and not unknown:
-            self.error(node, f"a step needs one of: {', '.join(STEP_KINDS)}")
-        elif kinds == ["signal"] and not after_page_view:
+        sends = [key for key in SENDS if key in node.value]
+        if len(sends) > 1:
+            self.error(node.value[sends[1]], f"a step does one thing, but this one has {' and '.join(sends)}; split it in steps")
+        elif not sends and not unknown:
+            self.error(node, f"a step needs one of: {', '.join(SENDS)}")
+        elif sends == ["signal"] and not after_page_view:
             self.error(node.value["signal"], "signals come from a page: put a page_view step before this one")
         at = self.at(node.value.get("at"))
         expect = self.expect(node.value.get("expect")) if "expect" in node.value else None
-        fields = getattr(self, kinds[0])(node.value[kinds[0]]) if len(kinds) == 1 else None
+        fields = getattr(self, sends[0])(node.value[sends[0]]) if len(sends) == 1 else None
         if fields is None or at is False or expect is False:
             return None
-        return Step(node.where, kinds[0], fields, at, expect)
+        return Step(node.where, sends[0], fields, at, expect)
 
     def at(self, node: Node | None) -> int | None | bool:
         if node is None:
@@ -265,7 +264,7 @@ class _Parser:
             if name_node is None:
                 self.error(node, "event needs 'name', e.g. {name: add_to_cart, properties: {price: 4800}}")
                 return None
-        if not isinstance(name_node.value, str) or not NAME.match(name_node.value):
+        if not is_event_name(name_node.value):
             self.error(name_node, f"'{name_node.value}' is not an event name (letters, digits, '_', '.', ':', '-')")
             return None
         values = {} if properties is None else self.values(properties.value, properties, "properties")
@@ -285,7 +284,7 @@ class _Parser:
             self.error(node, f"{key} has {len(entries)} values; the limit is {MAX_VALUES}")
         for name, child in entries.items():
             value = child.plain()
-            if not NAME.match(name):
+            if not is_event_name(name):
                 self.error(child, f"'{name}' is not a valid name (letters, digits, '_', '.', ':', '-')")
                 ok = False
             elif not _scalar(value) and not (isinstance(value, list) and all(_scalar(v) for v in value)):
@@ -310,20 +309,9 @@ class _Parser:
                 return None
             return 1.0
         if name == "scroll":
-            number = value.strip()[:-1] if isinstance(value, str) and value.strip().endswith("%") else value
-            try:
-                percent = float(number) if not isinstance(number, bool) else -1
-            except (TypeError, ValueError):
-                percent = -1
-            if not 0 <= percent <= 100:
-                self.error(node, "scroll takes a percentage from 0% to 100%, e.g. 50%")
-                return None
-            return percent
-        try:
-            return float(parse_duration(value))
-        except ValueError as error:
-            self.error(node, str(error))
-            return None
+            return read_percent(node, self.error, "scroll")
+        seconds = read_duration(node, self.error)
+        return None if seconds is None else float(seconds)
 
 
 def _scalar(value: Any) -> bool:

@@ -1,0 +1,79 @@
+"""Single values as people write them in YAML: whole numbers, true/false, durations, percentages.
+
+Rule files, site.yaml, coupon pools and rule test files all read them here, so each is
+written and explained the same way everywhere. Every reader takes the node and
+``report(node, message)``, which puts the mistake where its file wants it (a rule file adds
+the rule's id, a test file the test and step); it returns the value, or ``default`` when the
+node is missing or after reporting why it is not a value of that kind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from server.durations import format_duration, parse_duration
+from server.yamlsource import Node, type_name
+
+Report = Callable[[Node, str], Any]
+
+
+def read_integer(node: Node | None, report: Report, name: str, minimum: int | None = None,
+                 maximum: int | None = None, default: int | None = None) -> int | None:
+    if node is None:
+        return default
+    value = node.value
+    whole = isinstance(value, int) and not isinstance(value, bool)
+    if maximum is not None:
+        if not whole or not minimum <= value <= maximum:
+            report(node, f"{name} must be a whole number from {minimum} to {maximum}")
+            return default
+        return value
+    if not whole:
+        report(node, f"{name} must be a whole number, not {type_name(value)}")
+        return default
+    if minimum is not None and value < minimum:
+        report(node, f"{name} must be at least {minimum}")
+        return default
+    return value
+
+
+def read_boolean(node: Node | None, report: Report, default: bool | None = None) -> bool | None:
+    if node is None:
+        return default
+    if not isinstance(node.value, bool):
+        report(node, f"expected true or false, not {type_name(node.value)}")
+        return default
+    return node.value
+
+
+def read_duration(node: Node | None, report: Report, minimum: int = 0, default: int | None = None) -> int | None:
+    """Seconds (``30s``, ``7d``), at least `minimum`."""
+    if node is None:
+        return default
+    try:
+        seconds = parse_duration(node.value)
+    except ValueError as error:
+        report(node, str(error))
+        return default
+    if seconds < minimum:
+        report(node, "a duration of 0 never passes; use at least 1s" if minimum == 1
+               else f"'{node.value}' is too short; the minimum is {format_duration(minimum)}")
+        return default
+    return seconds
+
+
+def read_percent(node: Node | None, report: Report, name: str, default: float | None = None) -> float | None:
+    """A percentage from 0 to 100, written ``50%`` or ``50``."""
+    if node is None:
+        return default
+    value = node.value
+    if isinstance(value, str) and value.strip().endswith("%"):
+        try:
+            value = float(value.strip()[:-1])
+        except ValueError:
+            value = None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 100:
+        report(node, f"{name} takes a percentage from 0% to 100%, e.g. 50%")
+        return default
+    return float(value)

@@ -1,0 +1,137 @@
+"""Imports run one way (docs/architecture.md, "Layers"): down the table below, never up, never in a circle.
+
+Every module under server/ belongs to exactly one layer of :data:`LAYERS` (lowest first). A
+module may import modules of its own layer and of the layers below it; an import of a higher
+layer, a module in no layer, or a cycle of imports fails the test, and the failure lists every
+offending import as ``server/file.py:line: a (layer) imports b (higher layer)``. Imports inside
+functions count the same as those at the top of a file.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from tests.conftest import ROOT
+
+# Lowest first. A name stands for that module and, for a package, everything in it.
+LAYERS: list[tuple[str, tuple[str, ...]]] = [
+    ("foundations", ("server.names", "server.durations", "server.yamlsource", "server.settings",
+                     "server.devices", "server.identity", "server.__init__")),
+    ("readers", ("server.scalars",)),
+    ("store", ("server.store",)),
+    ("model", ("server.events", "server.visitor", "server.coupons.pools", "server.coupons.coupon",
+               "server.sites", "server.coupons.__init__")),
+    ("conditions and actions", ("server.rules.matchers", "server.rules.conditions", "server.rules.templates",
+                                "server.rules.actions", "server.rules.__init__")),
+    ("rule model", ("server.rules.model",)),
+    ("rule engine", ("server.rules.engine",)),
+    ("rule files", ("server.rules.compile", "server.rules.read", "server.rules.schema")),
+    ("tracking", ("server.tracking", "server.stats", "server.coupons.issuer")),
+    ("engage", ("server.engage",)),
+    ("ingest", ("server.ingest",)),
+    ("loading", ("server.config", "server.reloader", "server.rule_test_files", "server.rule_tests")),
+    ("web", ("server.web",)),
+    ("app", ("server.app",)),
+    ("command", ("server.cli", "server.__main__")),
+]
+
+
+def module_name(path: Path) -> str:
+    return ".".join(path.relative_to(ROOT).with_suffix("").parts)
+
+
+def layer_of(module: str) -> int | None:
+    for index, (_, names) in enumerate(LAYERS):
+        for name in names:
+            if module == name or module.startswith(name + ".") or module == name.removesuffix(".__init__"):
+                return index
+    return None
+
+
+def imports_of(path: Path, modules: set[str]) -> list[tuple[int, str]]:
+    """(line, module) for every `server.*` import in the file, at any depth, as the modules they load."""
+    package = module_name(path).rsplit(".", 1)[0] if path.name != "__init__.py" else module_name(path.parent / "x")
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, alias.name) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = package.split(".")
+                base = ".".join(parts[: len(parts) - node.level + 1] + ([base] if base else []))
+            for alias in node.names:
+                # `from server.rules import conditions` loads the module server.rules.conditions.
+                inner = f"{base}.{alias.name}"
+                found.append((node.lineno, inner if inner in modules else base))
+    return [(line, name) for line, name in found if name == "server" or name.startswith("server.")]
+
+
+def graph() -> tuple[dict[str, Path], dict[str, list[tuple[int, str]]]]:
+    files = {module_name(path): path for path in sorted((ROOT / "server").rglob("*.py"))}
+    names = set(files) | {name.removesuffix(".__init__") for name in files}
+    edges = {module: imports_of(path, names) for module, path in files.items()}
+    return files, edges
+
+
+def cycles(edges: dict[str, list[tuple[int, str]]]) -> list[list[str]]:
+    """Strongly connected groups of more than one module (Tarjan), each a cycle of imports."""
+    targets = {m: sorted({t.removesuffix(".__init__") for _, t in e}) for m, e in edges.items()}
+    targets = {m.removesuffix(".__init__"): t for m, t in targets.items()}
+    index, low, stack, on_stack, groups = {}, {}, [], set(), []
+
+    def visit(module: str) -> None:
+        index[module] = low[module] = len(index)
+        stack.append(module)
+        on_stack.add(module)
+        for target in targets.get(module, ()):
+            if target not in targets:
+                continue
+            if target not in index:
+                visit(target)
+                low[module] = min(low[module], low[target])
+            elif target in on_stack:
+                low[module] = min(low[module], index[target])
+        if low[module] == index[module]:
+            group = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                group.append(member)
+                if member == module:
+                    break
+            if len(group) > 1 or module in targets.get(module, ()):
+                groups.append(sorted(group))
+
+    for module in sorted(targets):
+        if module not in index:
+            visit(module)
+    return groups
+
+
+def test_every_module_is_in_a_layer():
+    files, _ = graph()
+    missing = [f"{path.relative_to(ROOT)}: {module} is in no layer; add it to LAYERS in tests/test_layers.py"
+               for module, path in files.items() if layer_of(module) is None]
+    assert not missing, "\n" + "\n".join(missing)
+
+
+def test_no_module_imports_a_higher_layer():
+    files, edges = graph()
+    upward = []
+    for module, found in edges.items():
+        mine = layer_of(module)
+        for line, target in found:
+            theirs = layer_of(target)
+            if mine is not None and theirs is not None and theirs > mine:
+                upward.append(f"{files[module].relative_to(ROOT)}:{line}: {module} ({LAYERS[mine][0]}) "
+                              f"imports {target} ({LAYERS[theirs][0]}, higher)")
+    print("\n".join(upward))
+    assert not upward, "imports that run back up:\n" + "\n".join(upward)
+
+
+def test_no_import_cycles():
+    _, edges = graph()
+    found = cycles(edges)
+    assert not found, "import cycles:\n" + "\n".join(" → ".join(group) for group in found)
