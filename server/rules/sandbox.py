@@ -6,7 +6,7 @@ keeps the statements to `{{ }}`, `{% if %}` and `{% set %}`; this module bounds 
 - **Data only.** ``visitor.items`` is the visitor's attribute ``items`` (or undefined), never
   the dict's method: a dot or a subscript reads a mapping's keys and a list's or text's
   positions, nothing else. No method, class or function can be reached, so none can be shown.
-- **Bounded.** Every value a template builds — with ``~``, ``+``, ``*``, ``**`` or ``join`` —
+- **Bounded.** Every value a template builds — with an operator, ``~``, ``join`` or ``string`` —
   is checked against a size before or right after it is built: texts and lists up to
   MAX_VALUE, numbers up to MAX_BITS. Without loops, and with `set` unable to build on itself,
   a render does at most one such step per operator in the template.
@@ -78,6 +78,11 @@ def _round(value: Any, precision: Any = 0, method: str = "common") -> float:
     return do_round(value, precision, method)
 
 
+def _string(value: Any) -> str:
+    """Jinja's string: a list or mapping written out is a text the template builds, so it is capped."""
+    return value if isinstance(value, str) else bounded(str(value))
+
+
 def _finalize(value: Any) -> Any:
     if value is None:
         return ""
@@ -142,5 +147,5 @@ class Sandbox(SandboxedEnvironment):
 
 environment = Sandbox(undefined=StrictUndefined, autoescape=False, finalize=_finalize)
 environment.filters = {name: f for name, f in environment.filters.items() if name in ALLOWED_FILTERS}
-environment.filters.update(yen=_yen, join=_join, round=_round)
+environment.filters.update(yen=_yen, join=_join, round=_round, string=_string)
 environment.globals = {}

@@ -299,6 +299,7 @@ NESTED_JOIN = "{{ " + "[1, 1, 1] | join(" * 25 + "'ab'" + ")" * 25 + " | length 
     ("{{ ('a' * 1000 + 'b') | length }}", {}, "result too long"),
     ("{{ (visitor.tags + visitor.tags) | length }}", {"visitor": {"tags": list(range(600))}}, "result too long"),
     ("{{ (2 ** 64 * 2 ** 64 * 2 ** 64 * 2 ** 64 * 2 ** 64) > 0 }}", {}, "number too large"),
+    ("{{ visitor.tags | string | length }}", {"visitor": {"tags": ["x" * 900, "y" * 900]}}, "result too long"),
     ("{{ 1.5 | round(200, 'ceil') }}", {}, "round takes a precision from -20 to 20"),  # builds 10**200
     ("{{ 1234 | round(-200) }}", {}, "round takes a precision from -20 to 20"),
 ])
