@@ -432,6 +432,7 @@ def test_an_unknown_coupon_pool_on_a_site_without_pools_says_where_to_declare_th
         f"{at(text, 'pool')}: rule \"r\": unknown coupon pool 'spring10' (pools: none; declare pools under 'coupons' in site.yaml)"]
 
 
+HINT = ", which rule texts do not allow; use {{ value }}, {% if %} and {% set name = value %} (template line 1)"
 ALLOWED = "abs, capitalize, count, d, default, first, float, int, join, last, length, lower, round, string, title, trim, truncate, upper, yen"
 
 
@@ -440,17 +441,22 @@ ALLOWED = "abs, capitalize, count, d, default, first, float, int, join, last, le
      "template does not compile: unexpected end of template, expected 'end of print statement'. (template line 1)"),
     ("{chat: {text: hi, agent: {name: '{{ }}'}}}", "name",
      "template does not compile: Expected an expression, got 'end of print statement' (template line 1)"),
-    ("{chat: '{% for p in visitor.items %}{{ p }}{% endfor %}'}", "chat", "template uses loops, which rule texts do not allow"),
-    ("{chat: '{% macro m() %}x{% endmacro %}'}", "chat", "template uses macros, which rule texts do not allow"),
-    ("{chat: \"{% include 'secrets' %}\"}", "chat", "template uses include, which rule texts do not allow"),
-    ("{chat: \"{% import 'x' as y %}\"}", "chat", "template uses import, which rule texts do not allow"),
-    ("{chat: \"{% extends 'x' %}\"}", "chat", "template uses extends, which rule texts do not allow"),
-    ("{chat: '{% filter upper %}x{% endfilter %}'}", "chat", "template uses filter blocks, which rule texts do not allow"),
+    ("{chat: '{% for p in visitor.items %}{{ p }}{% endfor %}'}", "chat", "template uses loops" + HINT),
+    ("{chat: '{% macro m() %}x{% endmacro %}'}", "chat", "template uses macros" + HINT),
+    ("{chat: \"{% include 'secrets' %}\"}", "chat", "template uses include" + HINT),
+    ("{chat: \"{% import 'x' as y %}\"}", "chat", "template uses import" + HINT),
+    ("{chat: \"{% extends 'x' %}\"}", "chat", "template uses extends" + HINT),
+    ("{chat: '{% filter upper %}x{% endfilter %}'}", "chat", "template uses filter blocks" + HINT),
     ("{message: {title: \"{{ visitor.name | replace('a', 'aa') }}\"}}", "title",
-     f"template uses filter 'replace', which rule texts do not allow; allowed: {ALLOWED}"),
+     f"template uses filter 'replace', which rule texts do not allow; allowed: {ALLOWED} (template line 1)"),
     ("{message: {title: \"{{ visitor | attr('__class__') }}\"}}", "title",
-     f"template uses filter 'attr', which rule texts do not allow; allowed: {ALLOWED}"),
+     f"template uses filter 'attr', which rule texts do not allow; allowed: {ALLOWED} (template line 1)"),
     ("{chat: " + "あ" * 1001 + "}", "chat", "text over 1000 characters"),
+    # The outside probe's template (issue 15, item 8): each line doubles the text.
+    ("{chat: \"{% set a = 'aaaaaaaaaa' %}" + "{% set a = a ~ a %}" * 44 + "{{ a }}\"}", "chat",
+     "template sets 'a' from 'a', a name the template sets; build each set value from visitor, page, coupon and site, "
+     "so no text can double itself (template line 1)"),
+    ("{chat: '{% with a = 1 %}{{ a }}{% endwith %}'}", "chat", "template uses with blocks" + HINT),
 ])
 def test_a_template_that_cannot_be_used(tmp_path, show, token, message):
     text = rule(show=show)
