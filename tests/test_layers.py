@@ -22,7 +22,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("store", ("server.store",)),
     ("model", ("server.events", "server.visitor", "server.coupons.pools", "server.coupons.coupon",
                "server.sites", "server.coupons.__init__")),
-    ("conditions and actions", ("server.rules.matchers", "server.rules.conditions", "server.rules.templates",
+    ("conditions and actions", ("server.rules.matchers", "server.rules.conditions", "server.rules.sandbox", "server.rules.templates",
                                 "server.rules.actions", "server.rules.__init__")),
     ("rule model", ("server.rules.model",)),
     ("rule engine", ("server.rules.engine",)),
