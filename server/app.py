@@ -17,6 +17,7 @@ from starlette.routing import Route
 from server.config import Config, Live, load_config
 from server.identity import VisitorIds
 from server.ingest import Ingest
+from server.ratelog import RateLimitedLog
 from server.reloader import Reloader, snapshot
 from server.settings import Settings
 from server.store.base import Store, StoreUnavailable
@@ -40,7 +41,8 @@ def make_store(settings: Settings) -> Store:
     if settings.redis_url:
         from server.store.redis import RedisStore
 
-        return RedisStore(settings.redis_url)
+        return RedisStore(settings.redis_url, max_connections=settings.redis_max_connections,
+                          pool_timeout=settings.redis_pool_timeout)
     return MemoryStore()
 
 
@@ -94,11 +96,15 @@ def create_app(settings: Settings, *, config: Config | None = None, store: Store
         exception_handlers={HTTPException: _http_error, Exception: _unexpected_error},
         lifespan=lifespan,
     )
+    # Starlette would answer "/v1/coupons/redeem/" with a redirect to a URL built from the
+    # request's Host header; an API path with a trailing slash is simply not found.
+    app.router.redirect_slashes = False
     app.state.settings = settings
     app.state.live = live
     app.state.store = store
     app.state.clock = clock
     app.state.site_secrets = settings.secrets_by_site()
+    app.state.store_failures = RateLimitedLog(logging.getLogger("irasshai.web"), clock=clock)
     app.state.ingest = Ingest(store, VisitorIds(settings.secret_key), settings.session_timeout, clock)
     return app
 

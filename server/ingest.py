@@ -19,6 +19,7 @@ from server.coupons.issuer import StoreCoupons
 from server.engage import engage
 from server.events import Batch, Event
 from server.identity import VisitorIds
+from server.ratelog import RateLimitedLog
 from server.rules.engine import RuleSet
 from server.sites import Site
 from server.stats import counts_of
@@ -48,6 +49,7 @@ class Ingest:
         self.session_timeout = session_timeout
         self.clock = clock
         self.coupons = StoreCoupons(store)
+        self.store_failures = RateLimitedLog(log, clock=clock)  # one line per outage, not per batch
 
     async def handle(self, site: Site, rules: RuleSet, batch: Batch, events: list[Event], visit: Visit) -> Reply:
         visitor_id = self.ids.verify(site.key, batch.visitor)
@@ -84,7 +86,7 @@ class Ingest:
         except StoreUnavailable as error:
             # The events are stored and the decision claimed: losing a count beats refusing the
             # batch, whose retry would be a duplicate and not counted anyway.
-            log.warning("site %s: rule counters not updated: %s", site.key, error)
+            self.store_failures.warning("site %s: rule counters not updated: %s", site.key, error)
 
     async def profile(self, site: Site, visitor_id: str) -> VisitorState | None:
         blob, _ = await self.store.load_visitor(site.key, visitor_id)

@@ -35,6 +35,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("rules_dir", "rules", "Folder with one sub-folder per site (`rules/<site>/site.yaml` and rule files)."),
     Setting("redis_url", "", "Redis URL, e.g. `redis://localhost:6379/0`. Empty: the in-memory store "
             "(one process only, nothing survives a restart)."),
+    Setting("redis_max_connections", 50, "Redis connections each server process may open. When all are busy a "
+            "request waits for one (up to `redis_pool_timeout`) instead of failing."),
+    Setting("redis_pool_timeout", 5.0, "Seconds a request waits for a free Redis connection before it is "
+            "answered 503 (retry later)."),
+    Setting("body_timeout", 10.0, "Seconds a client has to send a request's whole body; a slower one is answered "
+            "408 and its connection freed."),
     Setting("host", "127.0.0.1", "Address the server listens on."),
     Setting("port", 8000, "Port the server listens on."),
     Setting("workers", 1, "Server processes. More than 1 needs Redis, because each process would "
@@ -52,6 +58,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     secret_key: str = ""
     rules_dir: str = "rules"
     redis_url: str = ""
+    redis_max_connections: int = 50
+    redis_pool_timeout: float = 5.0
+    body_timeout: float = 10.0
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 1
@@ -135,6 +144,11 @@ def _validate(values: dict, source) -> Settings:
         raise SettingsError(f"setting {source('workers')} has value {values['workers']!r}; expected 1 or more")
     if int(values["session_timeout"]) < 60:
         raise SettingsError(f"setting {source('session_timeout')} has value {values['session_timeout']!r}; expected at least 60 seconds")
+    if int(values["redis_max_connections"]) < 1:
+        raise SettingsError(f"setting {source('redis_max_connections')} has value {values['redis_max_connections']!r}; expected 1 or more")
+    for name in ("redis_pool_timeout", "body_timeout"):
+        if not 0 < float(values[name]) < float("inf"):
+            raise SettingsError(f"setting {source(name)} has value {values[name]!r}; expected a positive number of seconds")
     if not 0 < float(values["reload_interval"]) < float("inf"):
         raise SettingsError(f"setting {source('reload_interval')} has value {values['reload_interval']!r}; expected a positive number")
     if str(values["log_level"]).lower() not in _LOG_LEVELS:

@@ -17,7 +17,7 @@ from tests.conftest import ROOT
 # Lowest first. A name stands for that module and, for a package, everything in it.
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("foundations", ("server.names", "server.durations", "server.yamlsource", "server.settings",
-                     "server.devices", "server.identity", "server.__init__")),
+                     "server.devices", "server.identity", "server.ratelog", "server.__init__")),
     ("readers", ("server.scalars",)),
     ("store", ("server.store",)),
     ("model", ("server.events", "server.visitor", "server.coupons.pools", "server.coupons.coupon",

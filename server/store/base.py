@@ -31,12 +31,16 @@ class Store(Protocol):
         """The visitor's "code|expires_at" in `pool`, assigning one if they have none.
 
         By the pool's `kind` (server.coupons.pools.POOL_KINDS): "list" takes an unused unique code
-        (None when none are left); "generated" records `code` as this visitor's ("taken" if it
+        (None when none are left, "unseeded" when the pool's codes are not loaded: never seeded,
+        or the store lost them); "generated" records `code` as this visitor's ("taken" if it
         already belongs to someone else); "shared" records the pool's one code, `code`. Atomic: a unique code never goes to two visitors.
         """
 
     async def seed_codes(self, site: str, pool: str, codes: list[str]) -> int:
-        """Make the codes of a codes file available, except those already given out."""
+        """Make the codes of a codes file available, except those already given out; mark the pool loaded."""
+
+    async def codes_left(self, site: str, pool: str) -> int | None:
+        """How many codes of a codes file are not given out yet; None when the pool is not loaded."""
 
     async def redeem_code(self, site: str, pool: str, code: str, now: int) -> str:
         """"ok", "redeemed" (already) or "unknown" (never given out in this pool)."""

@@ -29,6 +29,11 @@ def pool_available(site: str, pool: str) -> str:
     return _pool(site, pool) + ":available"
 
 
+def pool_loaded(site: str, pool: str) -> str:
+    """STRING "1" while the pool's codes file is loaded; gone means Redis lost the pool (re-seed)."""
+    return _pool(site, pool) + ":loaded"
+
+
 def pool_owners(site: str, pool: str) -> str:
     """HASH code -> visitor id: who got each unique or generated code."""
     return _pool(site, pool) + ":owners"

@@ -56,7 +56,7 @@ class MemoryStore:
             return state.visitors[visitor_id]
         if kind == "list":
             if not state.available:
-                return None
+                return None if state.loaded else "unseeded"
             code = state.available.pop(0)
         elif kind == "generated":
             if code in state.owners:
@@ -70,7 +70,12 @@ class MemoryStore:
         state = self._pool(site, pool)
         new = [code for code in codes if code not in state.owners and code not in state.available]
         state.available.extend(new)
+        state.loaded = True
         return len(new)
+
+    async def codes_left(self, site: str, pool: str) -> int | None:
+        state = self._pools.get((site, pool))
+        return len(state.available) if state is not None and state.loaded else None
 
     async def redeem_code(self, site: str, pool: str, code: str, now: int) -> str:
         state = self._pool(site, pool)
@@ -114,3 +119,4 @@ class _Pool:
     owners: dict[str, str] = field(default_factory=dict)  # code -> visitor id
     visitors: dict[str, str] = field(default_factory=dict)  # visitor id -> "code|expires_at"
     redeemed: dict[str, int] = field(default_factory=dict)
+    loaded: bool = False  # seed_codes ran: an empty `available` is exhausted, not unseeded

@@ -1,5 +1,9 @@
 """The Redis store (redis-py asyncio with hiredis): production, shared by many processes.
 
+Each process keeps a bounded pool of connections (``max_connections``); when all are busy a
+command waits for one up to ``pool_timeout`` seconds, and only then fails as unavailable,
+so a burst of requests queues instead of being refused while Redis is healthy.
+
 Reading a visitor is one HMGET; writing is one Lua compare-and-set; adding to the daily
 counters is one pipelined MULTI of HINCRBYs. Every key comes from :mod:`server.store.keys`
 and gets a TTL.
@@ -19,12 +23,22 @@ _LUA = files("server.store").joinpath("lua")
 SEED_CHUNK = 1000
 
 
+MAX_CONNECTIONS = 50  # the defaults of IRASSHAI_REDIS_MAX_CONNECTIONS and IRASSHAI_REDIS_POOL_TIMEOUT
+POOL_TIMEOUT = 5.0
+
+
 class RedisStore:
-    def __init__(self, url: str, client: redis.Redis | None = None):
+    def __init__(self, url: str, client: redis.Redis | None = None, *,
+                 max_connections: int = MAX_CONNECTIONS, pool_timeout: float = POOL_TIMEOUT):
         self.url = url
-        self._client = client or redis.Redis.from_url(
-            url, socket_connect_timeout=2, socket_timeout=5, health_check_interval=30
-        )
+        if client is None:
+            # Blocking: redis-py's default pool raises "Too many connections" at once when all
+            # are busy, which turned a burst of requests into 503s with a healthy Redis.
+            pool = redis.BlockingConnectionPool.from_url(
+                url, max_connections=max_connections, timeout=pool_timeout,
+                socket_connect_timeout=2, socket_timeout=5, health_check_interval=30)
+            client = redis.Redis.from_pool(pool)
+        self._client = client
         self._save_visitor = self._client.register_script(_LUA.joinpath("save_visitor.lua").read_text())
         self._claim_code = self._client.register_script(_LUA.joinpath("claim_code.lua").read_text())
         self._seed_codes = self._client.register_script(_LUA.joinpath("seed_codes.lua").read_text())
@@ -45,7 +59,8 @@ class RedisStore:
         return bool(stored)
 
     async def claim_code(self, site: str, pool: str, visitor_id: str, kind: str, code: str, expires_at: int) -> str | None:
-        pool_keys = [keys.pool_available(site, pool), keys.pool_owners(site, pool), keys.pool_visitors(site, pool)]
+        pool_keys = [keys.pool_available(site, pool), keys.pool_owners(site, pool), keys.pool_visitors(site, pool),
+                     keys.pool_loaded(site, pool)]
         try:
             found = await self._claim_code(keys=pool_keys, args=[visitor_id, kind, code, expires_at, keys.POOL_TTL])
         except RedisError as error:
@@ -53,7 +68,7 @@ class RedisStore:
         return found.decode() if found else None
 
     async def seed_codes(self, site: str, pool: str, codes: list[str]) -> int:
-        pool_keys = [keys.pool_available(site, pool), keys.pool_owners(site, pool)]
+        pool_keys = [keys.pool_available(site, pool), keys.pool_owners(site, pool), keys.pool_loaded(site, pool)]
         added = 0
         try:
             for start in range(0, len(codes), SEED_CHUNK):
@@ -61,6 +76,16 @@ class RedisStore:
         except RedisError as error:
             raise StoreUnavailable(f"Redis at {self.url} is unreachable: {error}") from None
         return added
+
+    async def codes_left(self, site: str, pool: str) -> int | None:
+        pipe = self._client.pipeline(transaction=False)
+        pipe.exists(keys.pool_loaded(site, pool))
+        pipe.scard(keys.pool_available(site, pool))
+        try:
+            loaded, left = await pipe.execute()
+        except RedisError as error:
+            raise StoreUnavailable(f"Redis at {self.url} is unreachable: {error}") from None
+        return int(left) if loaded else None
 
     async def redeem_code(self, site: str, pool: str, code: str, now: int) -> str:
         try:

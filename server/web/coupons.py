@@ -2,12 +2,14 @@
 
 Server to server, so no CORS: the shop's backend calls it at checkout with the site's secret
 from IRASSHAI_SITE_SECRETS as ``Authorization: Bearer <secret>``. The secret is checked
-before anything about the site or code is looked up, so a caller without it learns nothing.
-docs/coupons.md lists every answer.
+before anything about the site or code is looked up, and a site with no secret configured
+gets the same 401 as a wrong secret, so a caller without the secret learns nothing, not
+even which sites have one. docs/coupons.md lists every answer.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
 from typing import Annotated
@@ -33,28 +35,38 @@ class RedeemRequest(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
 _decoder = msgspec.json.Decoder(RedeemRequest)
 
 
-def check_site_secret(request: Request, site_key: str) -> Response | None:
-    """None when the request carries the site's secret; else the 403 or 401 reply.
+_NO_SECRET = b"no secret is configured for this site"  # compared like a real one: same work, same answer
 
-    Only the configured secrets are consulted, never the rules: the answer is the same
-    whether the site exists or not.
+
+def check_site_secret(request: Request, site_key: str) -> Response | None:
+    """None when the request carries the site's secret; else 401.
+
+    Only the configured secrets are consulted, never the rules, and a site with no secret
+    gets the same answer as a wrong secret: the reply tells a caller nothing about which
+    sites exist or have a secret. The server log says when a site has none.
     """
     secret = request.app.state.site_secrets.get(site_key)
-    if secret is None:
-        return error_reply(f"no secret is configured for site '{site_key[:64]}'; "
-                           "set IRASSHAI_SITE_SECRETS (site=secret) on the Irasshai server", 403)
     scheme, _, given = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), secret.encode()):
-        return error_reply("missing or wrong secret; send 'Authorization: Bearer <the site's secret>'", 401,
+    matches = hmac.compare_digest(given.strip().encode(), _NO_SECRET if secret is None else secret.encode())
+    if secret is None:
+        log.info(
+            "refused a server-to-server call for site '%s': it has no secret in IRASSHAI_SITE_SECRETS", site_key[:64])
+    if secret is None or scheme.lower() != "bearer" or not matches:
+        return error_reply("missing or wrong secret; send 'Authorization: Bearer <the site's secret>' "
+                           "(secrets are set in IRASSHAI_SITE_SECRETS on the Irasshai server)", 401,
                            {"www-authenticate": "Bearer"})
     return None
 
 
 async def redeem(request: Request) -> Response:
+    timeout = request.app.state.settings.body_timeout
     try:
-        body = await _read_body(request)
+        async with asyncio.timeout(timeout):
+            body = await _read_body(request)
     except ClientDisconnect:
         return error_reply("client disconnected", 400)
+    except TimeoutError:
+        return error_reply(f"the body did not arrive within {timeout:g} s", 408, {"connection": "close"})
     if body is None:
         return error_reply(f"body is over {MAX_BODY} bytes; send {{\"site\": …, \"code\": …}}", 413)
     try:
@@ -72,7 +84,7 @@ async def redeem(request: Request) -> Response:
     try:
         result, pool = await request.app.state.ingest.coupons.redeem(site, wanted.code, request.app.state.clock())
     except StoreUnavailable as error:
-        log.warning("site %s: coupon not redeemed: %s", site.key, error)
+        request.app.state.store_failures.warning("site %s: coupon not redeemed: %s", site.key, error)
         return error_reply("coupon not redeemed: the store is unavailable; retry later", 503, {"retry-after": "5"})
     if result == "unknown":
         return error_reply(f"unknown code '{wanted.code}': no pool of site '{site.key}' gave it out", 404)

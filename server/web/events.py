@@ -6,6 +6,7 @@ that is not allowed costs nothing and learns nothing.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from starlette.requests import ClientDisconnect, Request
@@ -39,9 +40,13 @@ async def post_events(request: Request) -> Response:
     if refusal is not None:
         return refusal
     cors = cors_headers(origin)
+    timeout = request.app.state.settings.body_timeout
     try:
-        body = await _read_body(request, MAX_BATCH_BYTES)
+        async with asyncio.timeout(timeout):  # a body that never arrives must not hold the connection
+            body = await _read_body(request, MAX_BATCH_BYTES)
         batch, events = decode_batch(body)
+    except TimeoutError:
+        return error_reply(f"the body did not arrive within {timeout:g} s", 408, {**cors, "connection": "close"})
     except BadBatch as error:
         return error_reply(str(error), error.status, cors)
     except ClientDisconnect:
@@ -52,7 +57,7 @@ async def post_events(request: Request) -> Response:
         rules = request.app.state.live.config.rules[site.key]
         reply = await request.app.state.ingest.handle(site, rules, batch, events, visit)
     except StoreUnavailable as error:
-        log.warning("site %s: events not stored: %s", site.key, error)
+        request.app.state.store_failures.warning("site %s: events not stored: %s", site.key, error)
         return error_reply("events not stored: the store is unavailable; retry later", 503,
                            {**cors, "retry-after": "5"})
     return json_reply(reply, headers=cors)

@@ -7,8 +7,6 @@ days in the site's timezone, oldest first, today included.
 
 from __future__ import annotations
 
-import logging
-
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -16,8 +14,6 @@ from server.stats import MAX_DAYS, last_days, report
 from server.store.base import StoreUnavailable
 from server.web.coupons import check_site_secret
 from server.web.replies import error_reply, json_reply
-
-log = logging.getLogger("irasshai.web")
 
 DEFAULT_DAYS = 7
 
@@ -37,6 +33,6 @@ async def get_stats(request: Request) -> Response:
     try:
         counts = await request.app.state.store.read_counts(site.key, days)
     except StoreUnavailable as error:
-        log.warning("site %s: stats not read: %s", site.key, error)
+        request.app.state.store_failures.warning("site %s: stats not read: %s", site.key, error)
         return error_reply("stats not read: the store is unavailable; retry later", 503, {"retry-after": "5"})
     return json_reply(report(counts))

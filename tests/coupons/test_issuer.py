@@ -5,16 +5,22 @@ after that they get none. A unique code, from a codes file or generated, never g
 visitors, even when several server processes (each with its own connection pool) hand out
 codes from one Redis at the same moment. An exhausted pool gives None. A shared code is
 verified at redeem, never consumed; other codes are redeemed once.
+
+A codes file's pool that the store lost (Redis flushed or restarted without persistence) is
+loaded again on the next claim, which then succeeds. A pool with at most 10% of its codes
+left logs one warning per process, not one per claim, and again only after it was refilled.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import zoneinfo
 
 import pytest
+import redis as redis_sync
 
-from server.coupons.issuer import ALPHABET, StoreCoupons
+from server.coupons.issuer import ALPHABET, StoreCoupons, low_mark
 from server.coupons.pools import CouponPool
 from server.sites import Site
 from server.store.memory import MemoryStore
@@ -143,3 +149,45 @@ async def test_one_visitor_claiming_from_two_processes_at_once_gets_one_code(pro
     # The other 49 listed codes are still there for other visitors.
     others = await asyncio.gather(*(processes[1].code_for(site, UNIQUE, f"visitor-{i}", NOW) for i in range(2, 60)))
     assert sum(coupon is not None for coupon in others) == len(UNIQUE.codes) - 1
+
+
+# Redis losing a pool, and pools running low.
+
+async def test_a_pool_redis_lost_is_loaded_again_and_the_claim_succeeds(redis_url, caplog):
+    store = RedisStore(redis_url)
+    coupons = StoreCoupons(store)
+    site = make_site(UNIQUE)
+    await coupons.seed({"shop": site})
+    assert await coupons.code_for(site, UNIQUE, "visitor-1", NOW) is not None
+    redis_sync.Redis.from_url(redis_url).flushall()  # Redis restarted without persistence
+    claims = await asyncio.gather(*(coupons.code_for(site, UNIQUE, f"visitor-{i}", NOW) for i in range(2, 12)))
+    await store.close()
+    assert None not in claims and len({coupon.code for coupon in claims}) == 10
+    reloads = [r for r in caplog.records if "was not in the store" in r.getMessage()]
+    assert len(reloads) == 1 and "shop" in reloads[0].getMessage() and "launch" in reloads[0].getMessage()
+
+
+@pytest.mark.parametrize("kind", ["memory", "redis"])
+async def test_a_low_pool_logs_one_warning_not_one_per_claim(kind, request, caplog):
+    caplog.set_level(logging.WARNING, logger="irasshai.coupons")
+    store = MemoryStore() if kind == "memory" else RedisStore(request.getfixturevalue("redis_url"))
+    coupons = StoreCoupons(store)
+    site = make_site(UNIQUE)  # 50 codes: low with 5 or fewer left
+    assert low_mark(UNIQUE) == 5
+    await coupons.seed({"shop": site})
+
+    def warnings() -> list[str]:
+        return [r.getMessage() for r in caplog.records if "running low" in r.getMessage()]
+
+    for i in range(44):
+        await coupons.code_for(site, UNIQUE, f"visitor-{i}", NOW)
+    assert warnings() == []  # 6 left
+    for i in range(44, 60):  # down to 5, to 0, then claims on an exhausted pool
+        await coupons.code_for(site, UNIQUE, f"visitor-{i}", NOW)
+    assert warnings() == ["site shop: coupon pool launch is running low: 5 of 50 codes left; add codes to its codes file"]
+    refilled = CouponPool("launch", "list", codes=UNIQUE.codes + tuple(f"MORE-{i:03d}" for i in range(50)))
+    await coupons.seed({"shop": make_site(refilled)})  # a reload after codes were added to the file
+    for i in range(60, 105):
+        await coupons.code_for(make_site(refilled), refilled, f"visitor-{i}", NOW)
+    assert len(warnings()) == 2 and "running low: 10 of 100 codes left" in warnings()[1]
+    await store.close()

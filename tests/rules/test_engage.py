@@ -193,7 +193,7 @@ async def test_after_several_rules_that_cannot_be_shown_the_batch_shows_nothing(
     with caplog.at_level(logging.WARNING, logger="irasshai.rules"):
         outcome = await made.view("v1", "/")
     assert outcome.show is None and made.states["v1"].engagements == []
-    assert len(caplog.records) == MAX_TRIES
+    assert len([record for record in caplog.records if record.name == "irasshai.rules"]) == MAX_TRIES
 
 
 # Nothing to show, and watching

@@ -2,7 +2,9 @@
 
 A visitor's state is a blob with a version; a write succeeds only on the version that was
 read (so two tabs or two processes never overwrite each other), it expires after the
-site's retention, and sites and visitors never see each other's data.
+site's retention, and sites and visitors never see each other's data. A codes file's pool
+tells "exhausted" (None) from "not loaded" ("unseeded": never seeded, or the store lost it),
+and says how many of its codes are left.
 """
 
 from __future__ import annotations
@@ -195,8 +197,28 @@ async def test_seeding_is_idempotent_and_skips_codes_given_out(store):
 
 async def test_pools_are_kept_per_site_and_pool(store):
     await store.seed_codes("shop-a", "welcome", ["W-AAA"])
-    assert await store.claim_code("shop-b", "welcome", "v1", "list", "", 0) is None
-    assert await store.claim_code("shop-a", "other", "v1", "list", "", 0) is None
+    assert await store.claim_code("shop-b", "welcome", "v1", "list", "", 0) == "unseeded"
+    assert await store.claim_code("shop-a", "other", "v1", "list", "", 0) == "unseeded"
+    assert await store.claim_code("shop-a", "welcome", "v1", "list", "", 0) == "W-AAA|0"
+
+
+async def test_codes_left_counts_down_and_is_none_for_a_pool_not_loaded(store):
+    assert await store.codes_left("demo", "welcome") is None
+    await store.seed_codes("demo", "welcome", ["W-AAA", "W-BBB"])
+    assert await store.codes_left("demo", "welcome") == 2
+    for visitor in ("v1", "v2"):
+        await store.claim_code("demo", "welcome", visitor, "list", "", 0)
+    assert await store.codes_left("demo", "welcome") == 0  # exhausted, and still loaded
+    assert await store.claim_code("demo", "welcome", "v3", "list", "", 0) is None
+
+
+async def test_a_redis_pool_that_lost_its_keys_is_unseeded_not_exhausted(redis_url):
+    store = RedisStore(redis_url)
+    await store.seed_codes("demo", "welcome", ["W-AAA"])
+    redis_sync.Redis.from_url(redis_url).flushall()  # Redis restarted without persistence
+    assert await store.claim_code("demo", "welcome", "v1", "list", "", 0) == "unseeded"
+    assert await store.codes_left("demo", "welcome") is None
+    await store.close()
 
 
 async def test_a_code_given_out_is_redeemed_once(store):
@@ -224,7 +246,8 @@ async def test_redis_pool_keys_expire(redis_url):
                             .partition("|")[0], 1000)
     client = redis_sync.Redis.from_url(redis_url)
     pool_keys = [keys.pool_available("demo", "welcome"), keys.pool_owners("demo", "welcome"),
-                 keys.pool_visitors("demo", "welcome"), keys.pool_redeemed("demo", "welcome")]
+                 keys.pool_visitors("demo", "welcome"), keys.pool_redeemed("demo", "welcome"),
+                 keys.pool_loaded("demo", "welcome")]
     assert sorted(k.decode() for k in client.keys("*")) == sorted(pool_keys)
     for key in pool_keys:
         assert 399 * 86400 < client.ttl(key) <= keys.POOL_TTL, key

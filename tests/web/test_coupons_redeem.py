@@ -3,8 +3,9 @@
 The shop's backend redeems a code a visitor got from a coupon rule: 200 "redeemed" once,
 409 after that; a shared code is verified ("shared"), never used up; a code nobody was
 given is 404. Only a caller with the site's secret (IRASSHAI_SITE_SECRETS, sent as a Bearer
-token) gets an answer: 401 otherwise, the same whether the site exists or not, and 403 with
-what to set when the site has no secret. Bad bodies are 400, big ones 413, every error is
+token) gets an answer: 401 otherwise, with the same body whether the site exists or not and
+whether it has a secret or not (so the answers do not reveal which sites have one); the
+server log says when a site has no secret. Bad bodies are 400, big ones 413, every error is
 one line, and there are no CORS headers: browsers have no business here.
 """
 
@@ -135,14 +136,20 @@ def test_with_the_secret_an_unknown_site_is_404(client):
 
 
 @pytest.mark.parametrize("site", ["other", "nope"])  # a site without a secret, and no site at all
-def test_a_site_without_a_secret_is_403_saying_what_to_set(client, site):
-    assert_error(redeem(client, {"site": site, "code": "SPRING10"}), 403, "IRASSHAI_SITE_SECRETS", f"'{site}'")
+def test_a_site_without_a_secret_gets_the_same_401_as_a_wrong_secret(client, site, caplog):
+    caplog.set_level("INFO")
+    wrong = redeem(client, {"site": "shop", "code": "SPRING10"}, "wrong-secret-0123456789")
+    for secret in ("wrong-secret-0123456789", None):
+        response = redeem(client, {"site": site, "code": "SPRING10"}, secret)
+        assert_error(response, 401, "Authorization: Bearer", "IRASSHAI_SITE_SECRETS")
+        assert response.json() == wrong.json() and response.headers["www-authenticate"] == "Bearer"
+    assert f"site '{site}': it has no secret in IRASSHAI_SITE_SECRETS" in caplog.text  # the operator can tell
 
 
-def test_with_no_secrets_configured_every_site_is_403(tmp_path):
+def test_with_no_secrets_configured_every_site_is_401(tmp_path):
     write_sites(tmp_path)
     with TestClient(make_app(tmp_path)) as client:
-        assert_error(redeem(client, {"site": "shop", "code": "SPRING10"}), 403, "IRASSHAI_SITE_SECRETS")
+        assert_error(redeem(client, {"site": "shop", "code": "SPRING10"}), 401, "IRASSHAI_SITE_SECRETS")
 
 
 @pytest.mark.parametrize("body, words", [

@@ -3,16 +3,20 @@
 Events are acknowledged once stored and counted once however often they are retried; bad
 input gets a 4xx with one line saying what is wrong and never changes stored state; only
 allowed origins get in, and only they get CORS headers; forged visitor ids are replaced.
+A body that does not arrive within IRASSHAI_BODY_TIMEOUT is answered 408 and its connection
+closed; a store outage is logged once per few seconds, not once per batch.
 """
 
 from __future__ import annotations
 
 import json
+import socket
 
 import pytest
 from starlette.testclient import TestClient
 
 from server.identity import VisitorIds
+from tests.conftest import free_port, live_server
 from tests.helpers import SECRET, SHOP, batch, make_app, page_view, post, set_attributes, stored_profile, track, write_site
 
 
@@ -167,3 +171,39 @@ def test_a_phone_is_recorded_as_mobile(client):
     ua = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148"
     reply = post(client, batch(page_view("/")), **{"user-agent": ua}).json()
     assert stored_profile(client, reply["visitor"]).device == "mobile"
+
+
+# A body that never arrives is answered 408 after IRASSHAI_BODY_TIMEOUT; an outage logs one line, not one per batch.
+
+def send_headers_only(url: str, path: str) -> bytes:
+    """Send a request's headers, promise a body and never send it; return what the server answers."""
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port))) as sock:
+        sock.settimeout(30)  # a failsafe: without the body timeout the server would wait for the body
+        sock.sendall(f"POST {path} HTTP/1.1\r\nHost: {host}\r\nOrigin: {SHOP}\r\nContent-Type: text/plain\r\n"
+                     f"Content-Length: 500\r\n\r\n{{\"events\": [".encode())
+        answer = b""
+        while chunk := sock.recv(4096):
+            answer += chunk
+    return answer
+
+
+@pytest.mark.parametrize("path", ["/v1/sites/shop/events", "/v1/coupons/redeem"])
+def test_a_body_that_never_arrives_is_answered_408_and_the_connection_closed(tmp_path, path):
+    write_site(tmp_path)
+    with live_server(make_app(tmp_path, body_timeout=0.2)) as url:
+        answer = send_headers_only(url, path)  # returns only once the server closed the connection
+    status, _, rest = answer.partition(b"\r\n")
+    assert status == b"HTTP/1.1 408 Request Timeout", answer
+    assert b"the body did not arrive within 0.2 s" in rest
+
+
+def test_a_store_outage_logs_one_warning_not_one_per_batch(tmp_path, caplog):
+    write_site(tmp_path)
+    now = 1_800_000_000.0
+    app = make_app(tmp_path, "redis", f"redis://127.0.0.1:{free_port()}/0", clock=lambda: now)
+    with TestClient(app) as client:
+        statuses = {post(client, batch(page_view("/"))).status_code for _ in range(30)}
+    assert statuses == {503}
+    warnings = [r.getMessage() for r in caplog.records if "events not stored" in r.getMessage()]
+    assert len(warnings) == 1 and "is unreachable" in warnings[0]
