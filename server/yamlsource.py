@@ -58,10 +58,20 @@ class Problem:
         rule = f'rule "{self.rule}": ' if self.rule else ""
         return f"{self.where}: {rule}{self.message}"
 
+    @property
+    def file(self) -> str:
+        return self.where.rsplit(":", 2)[0]
+
+    @property
+    def position(self) -> tuple[int, int]:
+        """(line, column), numbers compared as numbers (line 9 before line 10)."""
+        line, col = self.where.rsplit(":", 2)[1:]
+        return (int(line), int(col)) if line.isdigit() and col.isdigit() else (0, 0)
+
 
 @dataclass
 class Problems:
-    """Collects every problem found in a set of files, in the order found."""
+    """Collects every problem found in a set of files; `lines()` lists them in file order."""
 
     items: list[Problem] = field(default_factory=list)
 
@@ -78,7 +88,14 @@ class Problems:
         return len(self.items)
 
     def lines(self) -> list[str]:
-        return [str(p) for p in self.items]
+        """Every problem as `path:line:col: message`, file by file in the order the files were read,
+        and down each file by line and column, as a marketer reads it (checks find them in
+        another order: a rule's unknown keys before its values)."""
+        files: dict[str, int] = {}
+        for problem in self.items:
+            files.setdefault(problem.file, len(files))
+        ordered = sorted(self.items, key=lambda problem: (files[problem.file], *problem.position))
+        return [str(p) for p in ordered]
 
 
 class _Loader(yaml.SafeLoader):

@@ -2,7 +2,8 @@
 
 Parsing keeps the 1-based line and column of every value; a mapping entry carries the
 position of its key, because that is where a reader looks. Duplicate keys and syntax errors
-are reported (never raised) at the place they were written, and all of them at once.
+are reported (never raised) at the place they were written, and all of them at once, listed
+file by file and down each file.
 Unknown keys are reported with a "did you mean" hint when one is close.
 """
 
@@ -168,13 +169,22 @@ def test_a_problem_reads_as_where_rule_and_message():
             == "rules/demo/cart.yaml:12:5: rule \"exit-offer\": unknown key 'x'")
 
 
-def test_problems_are_collected_in_the_order_found():
+def test_problems_are_collected_and_listed_file_by_file_down_each_file():
     problems = Problems()
     assert not problems and len(problems) == 0
-    problems.add(Node(1, "a.yaml", 3, 7), "first")
-    problems.add_at("b.yaml:1:1", "second", rule="r")
-    assert problems and len(problems) == 2
-    assert problems.lines() == ["a.yaml:3:7: first", 'b.yaml:1:1: rule "r": second']
+    problems.add(Node(1, "b.yaml", 3, 7), "first file read")
+    problems.add_at("a.yaml:1:1", "second file read", rule="r")
+    problems.add_at("b.yaml:10:2", "line 10, found first")
+    problems.add_at("b.yaml:9:5", "line 9")
+    problems.add_at("b.yaml:3:2", "same line, earlier column")
+    assert problems and len(problems) == 5
+    assert problems.lines() == [
+        "b.yaml:3:2: same line, earlier column",
+        "b.yaml:3:7: first file read",
+        "b.yaml:9:5: line 9",
+        "b.yaml:10:2: line 10, found first",
+        'a.yaml:1:1: rule "r": second file read',
+    ]
 
 
 @pytest.mark.parametrize(("value", "name"), [
