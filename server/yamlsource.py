@@ -110,7 +110,7 @@ def parse(text: str, filename: str, problems: Problems) -> Node | None:
         mark = error.problem_mark or error.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         what = error.problem or "not valid YAML"
-        problems.add_at(f"{filename}:{line}:{col}", f"YAML syntax error: {what}")
+        problems.add_at(f"{filename}:{line}:{col}", f"YAML syntax error: {what}{_flow_hint(error)}")
         return None
     except yaml.reader.ReaderError as error:  # e.g. a control character pasted in
         before = text[: error.position]
@@ -123,6 +123,28 @@ def parse(text: str, filename: str, problems: Problems) -> Node | None:
     if root is None:
         return Node(None, filename, 1, 1)
     return _convert(root, filename, root.start_mark, problems, yaml.SafeLoader(""), set())
+
+
+# The parser's context for `{…}` and `[…]`: their brackets, and how to write the text instead.
+FLOW = {
+    "while parsing a flow mapping": ("{", "}", 'e.g. title: "まだお悩みですか?", or write one key per line'),
+    "while parsing a flow sequence": ("[", "]", 'e.g. ["まだお悩みですか?"], or write one item per line'),
+}
+
+
+def _flow_hint(error: yaml.MarkedYAMLError) -> str:
+    """The hint for YAML's pitfall inside `{…}` and `[…]`: there, `?` and `: ` mean syntax, so
+    `{title: まだお悩みですか?, text: …}` fails where the marketer wrote an ordinary question mark."""
+    brackets = FLOW.get(error.context or "")
+    if brackets is None or not error.problem or not error.problem.endswith(("got '?'", "got ':'")):
+        return ""
+    opening, closing, instead = brackets
+    opened = error.context_mark
+    where = f"the {opening}…{closing} opened on line {opened.line + 1}, column {opened.column + 1}"
+    quote = f"put the text in quotes, {instead}"
+    if error.problem_mark.line == opened.line:
+        return f" inside {where}: a text with '?' or ': ' cannot stand bare there; {quote}"
+    return f" inside {where}: if its '{closing}' is missing, close it; if a text holds '?' or ': ', {quote}"
 
 
 def parse_file(path: str | Path, problems: Problems) -> Node | None:

@@ -86,7 +86,6 @@ def test_duplicate_keys_are_reported_at_the_second_one():
 
 
 @pytest.mark.parametrize(("text", "expected"), [
-    ("a: [1, 2\nb: 3\n", "f.yaml:2:2: YAML syntax error: expected ',' or ']', but got ':'"),
     ("a: 1\n b: 2\n", "f.yaml:2:3: YAML syntax error: mapping values are not allowed here"),
     ("a: 1\n\tb: 2\n", "f.yaml:2:1: YAML syntax error: found character '\\t' that cannot start any token"),
     ("a: *nowhere\n", "f.yaml:1:4: YAML syntax error: found undefined alias 'nowhere'"),
@@ -96,6 +95,36 @@ def test_syntax_errors_are_reported_where_they_are(text, expected):
     root, problems = parsed(text)
     assert root is None
     assert problems == [expected]
+
+
+QUOTE_IT = "a text with '?' or ': ' cannot stand bare there; put the text in quotes"
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("coupon: {title: まだお悩みですか?, text: 今なら10%オフ。}\n",
+     "f.yaml:1:25: YAML syntax error: expected ',' or '}', but got '?' inside the {…} opened on line 1, column 9: "
+     f"{QUOTE_IT}, e.g. title: \"まだお悩みですか?\", or write one key per line"),
+    ("chat: {text: 受付時間: 10時から}\n",
+     "f.yaml:1:18: YAML syntax error: expected ',' or '}', but got ':' inside the {…} opened on line 1, column 7: "
+     f"{QUOTE_IT}, e.g. title: \"まだお悩みですか?\", or write one key per line"),
+    ("pages: [/faq?, /help]\n",
+     "f.yaml:1:13: YAML syntax error: expected ',' or ']', but got '?' inside the […] opened on line 1, column 8: "
+     f"{QUOTE_IT}, e.g. [\"まだお悩みですか?\"], or write one item per line"),
+    ("a: [1, 2\nb: 3\n",
+     "f.yaml:2:2: YAML syntax error: expected ',' or ']', but got ':' inside the […] opened on line 1, column 4: "
+     "if its ']' is missing, close it; if a text holds '?' or ': ', put the text in quotes, "
+     "e.g. [\"まだお悩みですか?\"], or write one item per line"),
+], ids=["question mark in {}", "colon and space in {}", "question mark in []", "unclosed ["])
+def test_a_question_mark_or_colon_inside_brackets_gets_a_hint_with_the_opening_bracket(text, expected):
+    root, problems = parsed(text)
+    assert root is None
+    assert problems == [expected]
+
+
+def test_quoted_or_in_block_style_the_same_text_is_fine():
+    assert parsed('coupon: {title: "まだお悩みですか?", text: 今なら10%オフ。}\n')[1] == []
+    root, problems = parsed("coupon:\n  title: まだお悩みですか?\n  text: 今なら10%オフ。\n")
+    assert problems == [] and root.plain() == {"coupon": {"title": "まだお悩みですか?", "text": "今なら10%オフ。"}}
 
 
 def test_a_control_character_is_reported_on_one_line_where_it_is():
