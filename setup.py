@@ -8,7 +8,9 @@ pyproject.toml cannot say this: its package finder cannot add a package that liv
 from setuptools import find_namespace_packages, setup
 
 setup(
-    packages=[*find_namespace_packages(include=["server*", "demo_shop*"], exclude=["*.__pycache__"]),
-              "server.widget_js"],
+    packages=[
+        *find_namespace_packages(include=["server*", "demo_shop*"], exclude=["*.__pycache__"]),
+        "server.widget_js",
+    ],
     package_dir={"server.widget_js": "widget_js"},
 )

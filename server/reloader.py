@@ -47,7 +47,7 @@ class Reloader:
             await asyncio.sleep(self.interval)
             try:
                 await self.check()
-            except Exception:  # noqa: BLE001 - the watcher must outlive any surprise
+            except Exception:  # the watcher must outlive any surprise (logged with its traceback)
                 log.exception("rules reload failed unexpectedly; keeping version %s", self.live.config.version)
 
     async def check(self) -> bool:

@@ -115,7 +115,8 @@ def parse(text: str, filename: str, problems: Problems) -> Node | None:
     except yaml.reader.ReaderError as error:  # e.g. a control character pasted in
         before = text[: error.position]
         line, col = before.count("\n") + 1, error.position - (before.rfind("\n") + 1) + 1
-        problems.add_at(f"{filename}:{line}:{col}", f"YAML syntax error: unacceptable character #x{error.character:04x}")
+        what = f"unacceptable character #x{error.character:04x}"
+        problems.add_at(f"{filename}:{line}:{col}", f"YAML syntax error: {what}")
         return None
     except yaml.YAMLError as error:
         problems.add_at(f"{filename}:1:1", f"YAML syntax error: {str(error).splitlines()[0]}")

@@ -25,8 +25,9 @@ from tests.conftest import ROOT, free_port
 from tests.test_cli import wait_until_up
 
 # Not sources: the virtualenv, git, build output and what tests leave behind.
-NOT_SOURCES = shutil.ignore_patterns(".venv", ".git", "build", "dist", "*.egg-info", "__pycache__", "artifacts",
-                                     ".pytest_cache", ".ruff_cache")
+NOT_SOURCES = shutil.ignore_patterns(
+    ".venv", ".git", "build", "dist", "*.egg-info", "__pycache__", "artifacts", ".pytest_cache", ".ruff_cache"
+)
 
 
 def run(*command, **options) -> subprocess.CompletedProcess:
@@ -41,8 +42,20 @@ def wheel(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("wheel")
     source = folder / "source"
     shutil.copytree(ROOT, source, ignore=NOT_SOURCES)
-    run(sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index",
-        "--disable-pip-version-check", "-q", "-w", folder / "dist", source)
+    run(
+        sys.executable,
+        "-m",
+        "pip",
+        "wheel",
+        "--no-deps",
+        "--no-build-isolation",
+        "--no-index",
+        "--disable-pip-version-check",
+        "-q",
+        "-w",
+        folder / "dist",
+        source,
+    )
     (built,) = (folder / "dist").glob("irasshai-*.whl")
     return built
 
@@ -53,8 +66,19 @@ def installed(wheel, tmp_path_factory) -> dict:
     folder = tmp_path_factory.mktemp("installed")
     venv = folder / "venv"
     run(sys.executable, "-m", "venv", "--without-pip", venv)
-    run(sys.executable, "-m", "pip", "--python", venv / "bin" / "python", "install", "--no-deps", "--no-index",
-        "--disable-pip-version-check", "-q", wheel)
+    run(
+        sys.executable,
+        "-m",
+        "pip",
+        "--python",
+        venv / "bin" / "python",
+        "install",
+        "--no-deps",
+        "--no-index",
+        "--disable-pip-version-check",
+        "-q",
+        wheel,
+    )
     # The dependencies come from the test virtualenv; a .pth line only adds the folder to sys.path
     # (the editable install's own .pth files there are not run, so the source tree stays out).
     (target,) = (venv / "lib").glob("python3.*/site-packages")
@@ -73,9 +97,13 @@ def test_the_wheel_carries_the_packages_and_the_widget_and_nothing_else(wheel):
     assert "server/store/lua/save_visitor.lua" in names
     # `irasshai demo` runs the demo shop, so it ships too, with its templates and static files.
     assert "demo_shop/app.py" in names and "demo_shop/templates/base.html" in names
-    stray = [name for name in names
-             if not (name.split("/")[0] in ("server", "demo_shop") or name.split("/")[0].endswith(".dist-info"))
-             or "__pycache__" in name or name.endswith(".pyc")]
+    stray = [
+        name
+        for name in names
+        if not (name.split("/")[0] in ("server", "demo_shop") or name.split("/")[0].endswith(".dist-info"))
+        or "__pycache__" in name
+        or name.endswith(".pyc")
+    ]
     assert stray == []
 
 
@@ -88,17 +116,24 @@ def test_the_installed_server_imports_from_the_wheel_not_the_source_tree(install
 
 def test_irasshai_serve_from_the_wheel_serves_the_widget_and_takes_events(installed):
     port = free_port()
-    process = subprocess.Popen([installed["bin"] / "irasshai", "serve", "--rules", installed["rules"],
-                                "--port", str(port)], cwd=installed["cwd"], env=installed["env"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [installed["bin"] / "irasshai", "serve", "--rules", installed["rules"], "--port", str(port)],
+        cwd=installed["cwd"],
+        env=installed["env"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         base = f"http://127.0.0.1:{port}"
         assert wait_until_up(f"{base}/widget.js", process) == minified_script()
         event = {"type": "page_view", "id": "evt-wheel-1", "ts": 1_700_000_000_000, "url": "http://127.0.0.1:8001/"}
         request = urllib.request.Request(
-            f"{base}/v1/sites/demo/events", method="POST",
+            f"{base}/v1/sites/demo/events",
+            method="POST",
             data=json.dumps({"visitor": None, "context": {"language": "ja"}, "events": [event]}).encode(),
-            headers={"origin": "http://127.0.0.1:8001", "content-type": "text/plain;charset=UTF-8"})
+            headers={"origin": "http://127.0.0.1:8001", "content-type": "text/plain;charset=UTF-8"},
+        )
         with urllib.request.urlopen(request, timeout=10) as response:
             assert json.loads(response.read())["acked"] == ["evt-wheel-1"]
     finally:
@@ -108,9 +143,23 @@ def test_irasshai_serve_from_the_wheel_serves_the_widget_and_takes_events(instal
 
 def test_irasshai_demo_from_the_wheel_serves_the_shop(installed):
     port, shop_port = free_port(), free_port()
-    process = subprocess.Popen([installed["bin"] / "irasshai", "demo", "--rules", installed["rules"],
-                                "--port", str(port), "--shop-port", str(shop_port)], cwd=installed["cwd"],
-                               env=installed["env"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [
+            installed["bin"] / "irasshai",
+            "demo",
+            "--rules",
+            installed["rules"],
+            "--port",
+            str(port),
+            "--shop-port",
+            str(shop_port),
+        ],
+        cwd=installed["cwd"],
+        env=installed["env"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         shop = wait_until_up(f"http://127.0.0.1:{shop_port}/", process).decode()
         assert f"http://127.0.0.1:{port}/widget.js" in shop

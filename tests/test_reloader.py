@@ -112,8 +112,10 @@ async def test_the_fix_of_a_broken_edit_clears_the_error_and_says_so_in_the_log(
     assert reloader.live.last_error == [] and greeting(reloader) == fix
     (record,) = caplog.records
     assert record.levelno == logging.INFO
-    assert record.getMessage() == (f"rules in {tmp_path} reloaded: the earlier problems are fixed; "
-                                   f"version {reloader.live.config.version} is live (shop: 1 rules)")
+    assert record.getMessage() == (
+        f"rules in {tmp_path} reloaded: the earlier problems are fixed; "
+        f"version {reloader.live.config.version} is live (shop: 1 rules)"
+    )
 
 
 @pytest.mark.anyio
@@ -126,6 +128,7 @@ async def test_a_new_site_folder_is_picked_up(tmp_path):
 
 
 # ---- Live: the reloader running inside a server ----
+
 
 def readyz(url: str) -> dict:
     return httpx.get(url + "/readyz").json()
@@ -142,8 +145,9 @@ def wait_for(condition, what: str, timeout: float = DEADLINE):
 
 
 def shown_text(url: str) -> str | None:
-    reply = httpx.post(url + "/v1/sites/shop/events", content=batch(page_view("/pricing")),
-                       headers={"origin": SHOP}).json()
+    reply = httpx.post(
+        url + "/v1/sites/shop/events", content=batch(page_view("/pricing")), headers={"origin": SHOP}
+    ).json()
     return reply.get("show", {}).get("text") if reply.get("show") else None
 
 
@@ -164,7 +168,8 @@ def test_a_running_server_takes_an_edit_and_never_a_broken_one(tmp_path):
         status = readyz(url)
         assert status["status"] == "ready" and status["rules"]["version"] == second
         assert status["rules"]["last_error"] == [
-            f"{folder}/rules.yaml:3:12: rule \"hello\": unknown condition 'pgae' (did you mean 'page'?)"]
+            f"{folder}/rules.yaml:3:12: rule \"hello\": unknown condition 'pgae' (did you mean 'page'?)"
+        ]
         assert shown_text(url) == "second"  # the previous rules are still live
 
         edit(folder / "rules.yaml", RULE.format(text="third"))
@@ -176,11 +181,31 @@ def test_every_server_process_converges_on_the_edited_rules(tmp_path, redis_url)
     """`serve --workers 2`: each process polls the folder, so all of them go live with an edit."""
     folder = write_site(tmp_path, **{"rules.yaml": RULE.format(text="first")})
     port = free_port()
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("IRASSHAI_")},
-           "IRASSHAI_SECRET_KEY": "k", "IRASSHAI_RELOAD_INTERVAL": "0.2"}
-    process = subprocess.Popen([sys.executable, "-m", "server", "serve", "--rules", str(tmp_path), "--port", str(port),
-                                "--redis", redis_url, "--workers", "2"],
-                               env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("IRASSHAI_")},
+        "IRASSHAI_SECRET_KEY": "k",
+        "IRASSHAI_RELOAD_INTERVAL": "0.2",
+    }
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "server",
+            "serve",
+            "--rules",
+            str(tmp_path),
+            "--port",
+            str(port),
+            "--redis",
+            redis_url,
+            "--workers",
+            "2",
+        ],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
     def version() -> str | None:
         try:  # a new connection each time, so the kernel spreads them over both processes

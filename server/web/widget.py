@@ -35,7 +35,7 @@ class Asset:
     media_type: str
 
     @classmethod
-    def from_bytes(cls, raw: bytes, media_type: str) -> "Asset":
+    def from_bytes(cls, raw: bytes, media_type: str) -> Asset:
         return cls(raw=raw, gzip=gzip.compress(raw, 9, mtime=0), brotli=brotli.compress(raw, quality=11),
                    etag='"' + hashlib.sha256(raw).hexdigest()[:20] + '"', media_type=media_type)
 
