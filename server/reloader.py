@@ -47,7 +47,7 @@ class Reloader:
             await asyncio.sleep(self.interval)
             try:
                 await self.check()
-            except Exception:  # noqa: BLE001 - the watcher must outlive any surprise
+            except Exception:  # the watcher must outlive any surprise (logged with its traceback)
                 log.exception("rules reload failed unexpectedly; keeping version %s", self.live.config.version)
 
     async def check(self) -> bool:
@@ -64,12 +64,19 @@ class Reloader:
             return False
         if self.transform is not None:
             config = self.transform(config)
+        recovered = bool(self.live.last_error)
         self.live.last_error = []
-        if config.version == self.live.config.version:
-            return False
-        self.live.config = config
-        if self.on_change is not None:
-            await self.on_change(config)
-        log.info("rules version %s is live (%s)", config.version,
-                 ", ".join(f"{key}: {len(rules)} rules" for key, rules in config.rules.items()))
-        return True
+        changed = config.version != self.live.config.version
+        if changed:
+            self.live.config = config
+            if self.on_change is not None:
+                await self.on_change(config)
+        counts = ", ".join(f"{key}: {len(rules)} rules" for key, rules in config.rules.items())
+        if recovered:
+            # Said even when the fix restores the live version: the terminal's last line must not
+            # stay the error that /readyz no longer reports.
+            log.info("rules in %s reloaded: the earlier problems are fixed; version %s is live (%s)",
+                     self.rules_dir, config.version, counts)
+        elif changed:
+            log.info("rules version %s is live (%s)", config.version, counts)
+        return changed

@@ -58,10 +58,20 @@ class Problem:
         rule = f'rule "{self.rule}": ' if self.rule else ""
         return f"{self.where}: {rule}{self.message}"
 
+    @property
+    def file(self) -> str:
+        return self.where.rsplit(":", 2)[0]
+
+    @property
+    def position(self) -> tuple[int, int]:
+        """(line, column), numbers compared as numbers (line 9 before line 10)."""
+        line, col = self.where.rsplit(":", 2)[1:]
+        return (int(line), int(col)) if line.isdigit() and col.isdigit() else (0, 0)
+
 
 @dataclass
 class Problems:
-    """Collects every problem found in a set of files, in the order found."""
+    """Collects every problem found in a set of files; `lines()` lists them in file order."""
 
     items: list[Problem] = field(default_factory=list)
 
@@ -78,7 +88,14 @@ class Problems:
         return len(self.items)
 
     def lines(self) -> list[str]:
-        return [str(p) for p in self.items]
+        """Every problem as `path:line:col: message`, file by file in the order the files were read,
+        and down each file by line and column, as a marketer reads it (checks find them in
+        another order: a rule's unknown keys before its values)."""
+        files: dict[str, int] = {}
+        for problem in self.items:
+            files.setdefault(problem.file, len(files))
+        ordered = sorted(self.items, key=lambda problem: (files[problem.file], *problem.position))
+        return [str(p) for p in ordered]
 
 
 class _Loader(yaml.SafeLoader):
@@ -93,12 +110,13 @@ def parse(text: str, filename: str, problems: Problems) -> Node | None:
         mark = error.problem_mark or error.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         what = error.problem or "not valid YAML"
-        problems.add_at(f"{filename}:{line}:{col}", f"YAML syntax error: {what}")
+        problems.add_at(f"{filename}:{line}:{col}", f"YAML syntax error: {what}{_flow_hint(error)}")
         return None
     except yaml.reader.ReaderError as error:  # e.g. a control character pasted in
         before = text[: error.position]
         line, col = before.count("\n") + 1, error.position - (before.rfind("\n") + 1) + 1
-        problems.add_at(f"{filename}:{line}:{col}", f"YAML syntax error: unacceptable character #x{error.character:04x}")
+        what = f"unacceptable character #x{error.character:04x}"
+        problems.add_at(f"{filename}:{line}:{col}", f"YAML syntax error: {what}")
         return None
     except yaml.YAMLError as error:
         problems.add_at(f"{filename}:1:1", f"YAML syntax error: {str(error).splitlines()[0]}")
@@ -106,6 +124,28 @@ def parse(text: str, filename: str, problems: Problems) -> Node | None:
     if root is None:
         return Node(None, filename, 1, 1)
     return _convert(root, filename, root.start_mark, problems, yaml.SafeLoader(""), set())
+
+
+# The parser's context for `{…}` and `[…]`: their brackets, and how to write the text instead.
+FLOW = {
+    "while parsing a flow mapping": ("{", "}", 'e.g. title: "まだお悩みですか?", or write one key per line'),
+    "while parsing a flow sequence": ("[", "]", 'e.g. ["まだお悩みですか?"], or write one item per line'),
+}
+
+
+def _flow_hint(error: yaml.MarkedYAMLError) -> str:
+    """The hint for YAML's pitfall inside `{…}` and `[…]`: there, `?` and `: ` mean syntax, so
+    `{title: まだお悩みですか?, text: …}` fails where the marketer wrote an ordinary question mark."""
+    brackets = FLOW.get(error.context or "")
+    if brackets is None or not error.problem or not error.problem.endswith(("got '?'", "got ':'")):
+        return ""
+    opening, closing, instead = brackets
+    opened = error.context_mark
+    where = f"the {opening}…{closing} opened on line {opened.line + 1}, column {opened.column + 1}"
+    quote = f"put the text in quotes, {instead}"
+    if error.problem_mark.line == opened.line:
+        return f" inside {where}: a text with '?' or ': ' cannot stand bare there; {quote}"
+    return f" inside {where}: if its '{closing}' is missing, close it; if a text holds '?' or ': ', {quote}"
 
 
 def parse_file(path: str | Path, problems: Problems) -> Node | None:

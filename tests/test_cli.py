@@ -61,6 +61,28 @@ def test_serve_reports_every_problem_in_the_rules_folder_with_its_position(tmp_p
     assert lines[3].startswith("irasshai: 3 problem(s)")
 
 
+def test_rules_check_lists_the_problems_down_each_file(tmp_path):
+    """The checker finds a rule's unknown keys before its bad values; the list still reads top to bottom."""
+    write_site(tmp_path, **{"rules.yaml": """\
+        rules:
+          - id: one
+            when: {page: /x}
+            show: {chat: hi}
+            limit: {per_visitor: 1, within: 3}
+            bogus: 1
+          - id: two
+            priority: high
+            when: {page_views: {page: /p, at_least: 2, within: 5}}
+            show: {chat: hi}
+            extra: 1
+        """})
+    result = irasshai("rules", "check", str(tmp_path))
+    assert result.returncode == 1
+    path = tmp_path / "shop" / "rules.yaml"
+    assert [line.split(": ")[0] for line in result.stdout.splitlines()] == [
+        f"{path}:5:29", f"{path}:6:5", f"{path}:8:5", f"{path}:9:48", f"{path}:11:5"]
+
+
 def wait_until_up(url: str, process: subprocess.Popen, timeout: float = 20) -> bytes:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -345,9 +345,9 @@ def test_mistakes_in_a_test_file_are_all_reported_and_other_files_still_run(tmp_
     path = tmp_path / "shop" / "bad.test.yaml"
     assert code == 1
     assert lines == [
-        f"{path}:4:5: test \"typos\": unknown key 'stesp' (did you mean 'steps'?)",
-        f"{path}:3:5: test \"typos\": start 'someday' is not a date-time; write e.g. \"2026-03-02 10:00\" (in the site's timezone)",
         f"{path}:2:5: test \"typos\": a test needs 'steps', e.g. steps: [{{page_view: /pricing, expect: []}}]",
+        f"{path}:3:5: test \"typos\": start 'someday' is not a date-time; write e.g. \"2026-03-02 10:00\" (in the site's timezone)",
+        f"{path}:4:5: test \"typos\": unknown key 'stesp' (did you mean 'steps'?)",
         f'{path}:8:9: test "steps" step 1: a step does one thing, but this one has page_view and event; split it in steps',
         f'{path}:9:9: test "steps" step 2: a step needs one of: page_view, event, set, signal',
         f"{path}:10:9: test \"steps\" step 3: at takes the time since the previous step, written with '+', e.g. +30s, +10m, +2h, +7d; not '1h'",

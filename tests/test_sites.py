@@ -215,12 +215,12 @@ def test_every_mistake_in_a_file_is_reported_at_once(tmp_path):
           to: "18:00"
         """
     assert problems_in(tmp_path, text) == [
-        "shop/site.yaml:6:1: unknown site setting 'colour'",
         "shop/site.yaml:2:34: 'shop.example' is not an origin; write scheme and host only, e.g. https://shop.example.com",
         "shop/site.yaml:3:1: 'Asia/Tokio' is not an IANA timezone name, e.g. Asia/Tokyo or Europe/London",
         "shop/site.yaml:4:1: 'jp' is not one of: ja, en",
-        "shop/site.yaml:8:15: 'someday' is not a day; use mon, tue, wed, thu, fri, sat, sun",
         "shop/site.yaml:5:1: '1h' is too short; the minimum is 1d",
+        "shop/site.yaml:6:1: unknown site setting 'colour'",
+        "shop/site.yaml:8:15: 'someday' is not a day; use mon, tue, wed, thu, fri, sat, sun",
     ]
 
 
@@ -338,10 +338,10 @@ def test_every_mistake_in_a_coupon_pool_is_reported(tmp_path):
             generate: IRS
         """
     assert problems_in(tmp_path, text) == [
-        "shop/site.yaml:7:5: unknown coupon pool key 'dicount' (did you mean 'discount'?)",
+        "shop/site.yaml:4:5: code 'x y' must be 3 to 64 letters, digits, '-' or '_'",
         "shop/site.yaml:5:5: 'soon' is not a duration; write a number and a unit, e.g. 30s, 10m, 2h, 7d or 4w",
         "shop/site.yaml:6:5: 'discount' must be text such as '10%オフ', not a list",
-        "shop/site.yaml:4:5: code 'x y' must be 3 to 64 letters, digits, '-' or '_'",
+        "shop/site.yaml:7:5: unknown coupon pool key 'dicount' (did you mean 'discount'?)",
         "shop/site.yaml:8:3: coupon pool name 'bad name!' must be letters, digits, '-' or '_'",
         "shop/site.yaml:11:5: generate must be a mapping such as {prefix: IRS-, length: 8}",
     ]

@@ -2,7 +2,8 @@
 
 Parsing keeps the 1-based line and column of every value; a mapping entry carries the
 position of its key, because that is where a reader looks. Duplicate keys and syntax errors
-are reported (never raised) at the place they were written, and all of them at once.
+are reported (never raised) at the place they were written, and all of them at once, listed
+file by file and down each file.
 Unknown keys are reported with a "did you mean" hint when one is close.
 """
 
@@ -85,7 +86,6 @@ def test_duplicate_keys_are_reported_at_the_second_one():
 
 
 @pytest.mark.parametrize(("text", "expected"), [
-    ("a: [1, 2\nb: 3\n", "f.yaml:2:2: YAML syntax error: expected ',' or ']', but got ':'"),
     ("a: 1\n b: 2\n", "f.yaml:2:3: YAML syntax error: mapping values are not allowed here"),
     ("a: 1\n\tb: 2\n", "f.yaml:2:1: YAML syntax error: found character '\\t' that cannot start any token"),
     ("a: *nowhere\n", "f.yaml:1:4: YAML syntax error: found undefined alias 'nowhere'"),
@@ -95,6 +95,36 @@ def test_syntax_errors_are_reported_where_they_are(text, expected):
     root, problems = parsed(text)
     assert root is None
     assert problems == [expected]
+
+
+QUOTE_IT = "a text with '?' or ': ' cannot stand bare there; put the text in quotes"
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("coupon: {title: まだお悩みですか?, text: 今なら10%オフ。}\n",
+     "f.yaml:1:25: YAML syntax error: expected ',' or '}', but got '?' inside the {…} opened on line 1, column 9: "
+     f"{QUOTE_IT}, e.g. title: \"まだお悩みですか?\", or write one key per line"),
+    ("chat: {text: 受付時間: 10時から}\n",
+     "f.yaml:1:18: YAML syntax error: expected ',' or '}', but got ':' inside the {…} opened on line 1, column 7: "
+     f"{QUOTE_IT}, e.g. title: \"まだお悩みですか?\", or write one key per line"),
+    ("pages: [/faq?, /help]\n",
+     "f.yaml:1:13: YAML syntax error: expected ',' or ']', but got '?' inside the […] opened on line 1, column 8: "
+     f"{QUOTE_IT}, e.g. [\"まだお悩みですか?\"], or write one item per line"),
+    ("a: [1, 2\nb: 3\n",
+     "f.yaml:2:2: YAML syntax error: expected ',' or ']', but got ':' inside the […] opened on line 1, column 4: "
+     "if its ']' is missing, close it; if a text holds '?' or ': ', put the text in quotes, "
+     "e.g. [\"まだお悩みですか?\"], or write one item per line"),
+], ids=["question mark in {}", "colon and space in {}", "question mark in []", "unclosed ["])
+def test_a_question_mark_or_colon_inside_brackets_gets_a_hint_with_the_opening_bracket(text, expected):
+    root, problems = parsed(text)
+    assert root is None
+    assert problems == [expected]
+
+
+def test_quoted_or_in_block_style_the_same_text_is_fine():
+    assert parsed('coupon: {title: "まだお悩みですか?", text: 今なら10%オフ。}\n')[1] == []
+    root, problems = parsed("coupon:\n  title: まだお悩みですか?\n  text: 今なら10%オフ。\n")
+    assert problems == [] and root.plain() == {"coupon": {"title": "まだお悩みですか?", "text": "今なら10%オフ。"}}
 
 
 def test_a_control_character_is_reported_on_one_line_where_it_is():
@@ -168,13 +198,22 @@ def test_a_problem_reads_as_where_rule_and_message():
             == "rules/demo/cart.yaml:12:5: rule \"exit-offer\": unknown key 'x'")
 
 
-def test_problems_are_collected_in_the_order_found():
+def test_problems_are_collected_and_listed_file_by_file_down_each_file():
     problems = Problems()
     assert not problems and len(problems) == 0
-    problems.add(Node(1, "a.yaml", 3, 7), "first")
-    problems.add_at("b.yaml:1:1", "second", rule="r")
-    assert problems and len(problems) == 2
-    assert problems.lines() == ["a.yaml:3:7: first", 'b.yaml:1:1: rule "r": second']
+    problems.add(Node(1, "b.yaml", 3, 7), "first file read")
+    problems.add_at("a.yaml:1:1", "second file read", rule="r")
+    problems.add_at("b.yaml:10:2", "line 10, found first")
+    problems.add_at("b.yaml:9:5", "line 9")
+    problems.add_at("b.yaml:3:2", "same line, earlier column")
+    assert problems and len(problems) == 5
+    assert problems.lines() == [
+        "b.yaml:3:2: same line, earlier column",
+        "b.yaml:3:7: first file read",
+        "b.yaml:9:5: line 9",
+        "b.yaml:10:2: line 10, found first",
+        'a.yaml:1:1: rule "r": second file read',
+    ]
 
 
 @pytest.mark.parametrize(("value", "name"), [

@@ -1,9 +1,9 @@
 """GET /widget.js and /widget.css: what every shop page loads, minified, compressed once, cached well.
 
-The files in widget_js/ are minified (comments and whitespace only: rjsmin and rcssmin keep
-the code exactly as written) and compressed with brotli and gzip once at start-up; requests
-only pick the encoding and answer 304 to a matching ETag. widget.css is fetched only when an
-engagement is about to show.
+The files in widget_js/ (installed as the package server.widget_js, see setup.py) are minified
+(comments and whitespace only: rjsmin and rcssmin keep the code exactly as written) and compressed
+with brotli and gzip once at start-up; requests only pick the encoding and answer 304 to a
+matching ETag. widget.css is fetched only when an engagement is about to show.
 """
 
 from __future__ import annotations
@@ -11,7 +11,8 @@ from __future__ import annotations
 import gzip
 import hashlib
 from dataclasses import dataclass
-from pathlib import Path
+from importlib.resources import files
+from importlib.resources.abc import Traversable
 
 import brotli
 import rcssmin
@@ -19,7 +20,8 @@ import rjsmin
 from starlette.requests import Request
 from starlette.responses import Response
 
-WIDGET_DIR = Path(__file__).resolve().parents[2] / "widget_js"
+# Found through the import system, so an installed wheel serves its own copy, not a source tree's.
+WIDGET_DIR = files("server.widget_js")
 # Short enough that a fixed widget reaches every visitor within minutes; revalidation is a 304.
 CACHE_CONTROL = "public, max-age=300, stale-while-revalidate=86400"
 
@@ -33,20 +35,20 @@ class Asset:
     media_type: str
 
     @classmethod
-    def from_bytes(cls, raw: bytes, media_type: str) -> "Asset":
+    def from_bytes(cls, raw: bytes, media_type: str) -> Asset:
         return cls(raw=raw, gzip=gzip.compress(raw, 9, mtime=0), brotli=brotli.compress(raw, quality=11),
                    etag='"' + hashlib.sha256(raw).hexdigest()[:20] + '"', media_type=media_type)
 
 
-def minified_script(folder: Path = WIDGET_DIR) -> bytes:
+def minified_script(folder: Traversable = WIDGET_DIR) -> bytes:
     return rjsmin.jsmin((folder / "widget.js").read_text(encoding="utf-8"), keep_bang_comments=True).encode()
 
 
-def minified_styles(folder: Path = WIDGET_DIR) -> bytes:
+def minified_styles(folder: Traversable = WIDGET_DIR) -> bytes:
     return rcssmin.cssmin((folder / "widget.css").read_text(encoding="utf-8")).encode()
 
 
-def load_assets(folder: Path = WIDGET_DIR) -> dict[str, Asset]:
+def load_assets(folder: Traversable = WIDGET_DIR) -> dict[str, Asset]:
     return {
         "widget.js": Asset.from_bytes(minified_script(folder), "text/javascript; charset=utf-8"),
         "widget.css": Asset.from_bytes(minified_styles(folder), "text/css; charset=utf-8"),

@@ -141,7 +141,22 @@ def test_shorthands_for_chat_text_and_button_label(tmp_path):
 
 def test_a_yaml_syntax_error_is_reported_where_the_parser_stopped(tmp_path):
     text = "rules:\n  - id: r\n    when: {page: /x\n    show: {chat: hi}\n"
-    assert problems(tmp_path, text) == ["shop/rules.yaml:4:9: YAML syntax error: expected ',' or '}', but got ':'"]
+    assert problems(tmp_path, text) == [
+        "shop/rules.yaml:4:9: YAML syntax error: expected ',' or '}', but got ':' inside the {…} opened on line 3, "
+        "column 11: if its '}' is missing, close it; if a text holds '?' or ': ', put the text in quotes, "
+        "e.g. title: \"まだお悩みですか?\", or write one key per line"]
+
+
+def test_a_question_mark_inside_braces_gets_the_hint_to_quote_the_text(tmp_path):
+    """YAML's flow-mapping pitfall: marketers write question marks, and inside {…} YAML reads them as syntax."""
+    text = ("rules:\n  - id: r\n    when: {page: /pricing}\n"
+            "    show:\n      coupon: {pool: spring10, title: まだお悩みですか?, text: 今なら10%オフ。}\n")
+    assert problems(tmp_path, text) == [
+        "shop/rules.yaml:5:47: YAML syntax error: expected ',' or '}', but got '?' inside the {…} opened on line 5, "
+        "column 15: a text with '?' or ': ' cannot stand bare there; put the text in quotes, "
+        "e.g. title: \"まだお悩みですか?\", or write one key per line"]
+    quoted = text.replace("まだお悩みですか?", '"まだお悩みですか?"')
+    assert ruleset(tmp_path, quoted).by_id["r"].action.render({})["title"] == "まだお悩みですか?"
 
 
 def test_a_tab_in_the_indentation_is_reported_on_its_line(tmp_path):
