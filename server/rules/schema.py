@@ -16,7 +16,7 @@ from server.coupons.pools import POOL_NAME
 from server.rules.actions import KINDS, MAX_TEXT, REQUIRED, SPEC, STYLES
 from server.rules.compile import CONDITIONS, DEVICES, RULE_ID
 from server.rules.matchers import OPERATORS
-from server.sites import DAYS
+from server.sites import DAYS, PLACEMENTS
 from server.tracking import UTM_KEYS
 
 SCHEMA_URI = "http://json-schema.org/draft-07/schema#"
@@ -180,6 +180,8 @@ _ACTION_HELP: dict[str, str] = {
     "url": "Where the button goes: an https:// URL or a path such as /category/bottoms.",
     "pool": "A coupon pool declared under 'coupons' in site.yaml.",
     "style": "toast (default), banner or modal.",
+    "placement": "Where it shows on a wide screen: bottom-right, bottom-left, top or bottom "
+                 "(default: the site's placement). On a phone it is always at the bottom.",
     "image": "A picture: an https:// URL or a path.",
 }
 
@@ -200,6 +202,8 @@ def _action_value(kind: Any, key: str) -> dict:
         return {"enum": list(STYLES), "default": "toast", "description": help_text}
     if kind == "pool":
         return {"type": "string", "pattern": POOL_NAME.pattern, "description": help_text}
+    if kind == "placement":
+        return {"enum": list(PLACEMENTS), "description": help_text}
     raise ValueError(f"no schema for action value kind {kind!r} (key {key!r})")
 
 
