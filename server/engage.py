@@ -103,6 +103,7 @@ async def _render(rule: Rule, facts: Facts, rules: RuleSet, visitor_id: str, now
         return None
     show["rule"] = rule.id
     show["lang"] = site.language
+    show.setdefault("placement", site.placement)
     if coupon is not None:
         show["code"] = coupon.code
         if coupon.discount:
@@ -114,11 +115,14 @@ async def _render(rule: Rule, facts: Facts, rules: RuleSet, visitor_id: str, now
 
 def scope(facts: Facts, coupon: Coupon | None) -> dict[str, Any]:
     """What templates can use: visitor (its attributes, which win over the built-in sessions,
-    returning, device and language of the same name), page, coupon and site."""
+    returning, device and language of the same name), page, coupon and site (its business
+    hours as words in the site's language, the language the widget speaks: 「平日 9:00〜18:00」)."""
     state, site = facts.state, facts.site
     visitor = {"sessions": state.sessions, "returning": state.sessions > 1, "device": state.device,
                "language": state.language, **state.attributes}
-    values = {"visitor": visitor, "page": {"path": facts.path}, "site": {"key": site.key, "name": site.name}}
+    hours = site.business_hours.describe(site.language) if site.business_hours else ""
+    values = {"visitor": visitor, "page": {"path": facts.path},
+              "site": {"key": site.key, "name": site.name, "hours": hours}}
     if coupon is not None:
         values["coupon"] = {"code": coupon.code, "discount": coupon.discount,
                             "expires_at": _local_date(coupon.expires_at, site) if coupon.expires_at else ""}

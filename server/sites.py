@@ -21,6 +21,8 @@ from server.yamlsource import Node, Problems, check_keys, parse_file, type_name
 SITE_FILE = "site.yaml"
 SITE_KEY = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 LANGUAGES = ("ja", "en")
+# Where an engagement card sits on a wide screen; on a phone every one is at the bottom (docs/engagements.md).
+PLACEMENTS = ("bottom-right", "bottom-left", "top", "bottom")
 DEFAULT_RETENTION = 90 * 86400
 DEFAULT_GAP = 60
 
@@ -41,6 +43,24 @@ class Hours:
             return weekday in self.days
         return minute < self.end and (weekday - 1) % 7 in self.days
 
+    def describe(self, language: str) -> str:
+        """For a visitor: 「平日 9:00〜18:00」 in Japanese, "Weekdays 9:00–18:00" in English."""
+        words = _HOURS_WORDS[language if language in _HOURS_WORDS else "en"]
+        days = words["days"].get(self.days) or words["joiner"].join(words["day"][day] for day in sorted(self.days))
+        return f"{days} {_clock_text(self.start)}{words['to']}{_clock_text(self.end)}"
+
+
+_HOURS_WORDS = {
+    "ja": {"days": {frozenset(range(7)): "毎日", frozenset(range(5)): "平日", frozenset((5, 6)): "土日"},
+           "day": "月火水木金土日", "joiner": "・", "to": "〜"},
+    "en": {"days": {frozenset(range(7)): "Every day", frozenset(range(5)): "Weekdays", frozenset((5, 6)): "Weekends"},
+           "day": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"), "joiner": ", ", "to": "–"},
+}
+
+
+def _clock_text(minute: int) -> str:
+    return f"{minute // 60}:{minute % 60:02d}"
+
 
 @dataclass(frozen=True)
 class Site:
@@ -52,6 +72,7 @@ class Site:
     business_hours: Hours | None = None
     retention: int = DEFAULT_RETENTION
     engagement_gap: int = DEFAULT_GAP
+    placement: str = PLACEMENTS[0]
     coupons: dict[str, CouponPool] = field(default_factory=dict)
 
     def allows(self, origin: str | None) -> bool:
@@ -59,7 +80,7 @@ class Site:
 
 
 _SITE_KEYS = ("name", "origins", "timezone", "language", "business_hours", "retention",
-              "engagement_gap", "coupons")
+              "engagement_gap", "placement", "coupons")
 
 
 def load_site(folder: Path, problems: Problems) -> Site | None:
@@ -80,6 +101,7 @@ def load_site(folder: Path, problems: Problems) -> Site | None:
     origins = _origins(entries.get("origins"), root, problems)
     timezone = _timezone(entries.get("timezone"), problems)
     language = _choice(entries.get("language"), LANGUAGES, "ja", problems)
+    placement = _choice(entries.get("placement"), PLACEMENTS, PLACEMENTS[0], problems)
     hours = parse_hours(entries["business_hours"], problems) if "business_hours" in entries else None
     retention = read_duration(entries.get("retention"), problems.add, minimum=86400, default=DEFAULT_RETENTION)
     gap = read_duration(entries.get("engagement_gap"), problems.add, default=DEFAULT_GAP)
@@ -91,7 +113,7 @@ def load_site(folder: Path, problems: Problems) -> Site | None:
         return None
     return Site(key=key, name=name.value if name else key, origins=origins, timezone=timezone,
                 language=language, business_hours=hours, retention=retention,
-                engagement_gap=gap, coupons=coupons)
+                engagement_gap=gap, placement=placement, coupons=coupons)
 
 
 def parse_hours(node: Node, problems: Problems, rule: str | None = None) -> Hours | None:

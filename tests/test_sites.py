@@ -413,3 +413,16 @@ def test_the_version_changes_exactly_when_a_file_changes(tmp_path):
     assert changed != version
     write_site(second, ORIGIN + "language: en\n")
     assert load_config(second)[0].version not in (version, changed)
+
+
+# Placement
+
+
+def test_the_placement_defaults_to_bottom_right_and_can_be_set(tmp_path):
+    assert load(write_site(tmp_path, ORIGIN))[0].placement == "bottom-right"
+    assert load(write_site(tmp_path, ORIGIN + "placement: bottom-left\n", key="left"))[0].placement == "bottom-left"
+
+
+def test_an_unknown_placement_is_reported_where_it_is(tmp_path):
+    assert problems_in(tmp_path, ORIGIN + "placement: left\n") == [
+        "shop/site.yaml:2:1: 'left' is not one of: bottom-right, bottom-left, top, bottom"]

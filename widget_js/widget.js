@@ -254,97 +254,109 @@
     record({ type: "feedback", rule: rule, action: action, url: here() });
   }
 
-  function show(action) {
-    if (current || !document.body) return;
-    var words = WORDS[action.lang] || WORDS.en, rule = action.rule, kind = action.type;
-    var style = kind === "message" ? action.style || "toast" : kind;
+  // A link when the rule gave a URL, else a button that closes the engagement; either counts
+  // `clicked`. `then` runs before closing (the chat prompt's hand-over).
+  function primary(view, parent, fallback, then) {
+    var button = view.action.button || {}, url = safeUrl(button.url), label = button.label || fallback;
+    if (!url && !label) return;
+    var control = el(url ? "a" : "button", "primary", label, parent);
+    if (url) control.href = url;
+    control.addEventListener("click", function () {
+      feedback(view.rule, "clicked");
+      if (then) then();
+      if (!url) view.finish();
+    });
+    return control;
+  }
+
+  function picture(box, url, className) {
+    url = safeUrl(url);
+    if (url) el("img", className, "", box).src = url;
+    return url;
+  }
+
+  // Where the chat panel (a second file, loaded on demand by a later version) plugs in. Until
+  // then the shop can open its own chat (LINE, Intercom, …) on this event.
+  function openChat(rule) {
+    window.dispatchEvent(new CustomEvent("irasshai:chat", { detail: { rule: rule } }));
+  }
+
+  // One renderer per kind: each fills the frame's box and returns its main control, if any.
+  var kinds = {
+    chat: function (view, box, action) {
+      var agent = action.agent || {}, face = el("span", "avatar", "", box);
+      face.setAttribute("aria-hidden", "true");
+      if (!picture(face, agent.avatar)) face.textContent = (agent.name || "?").charAt(0);
+      var body = el("div", "body", "", box);
+      title(body, agent.name || view.words.note);
+      text(body, action.text);
+      return primary(view, body, view.words.chat, function () { openChat(view.rule); });
+    },
+    coupon: function (view, box, action) {
+      heading(view, box, action);
+      var row = el("div", "code", "", box);
+      el("output", "", action.code, row).setAttribute("aria-label", view.words.code);
+      var copy = el("button", "copy", view.words.copy, row);
+      copy.addEventListener("click", function () {
+        copyText(action.code, function () {
+          copy.textContent = view.words.copied;
+          feedback(view.rule, "copied");
+        });
+      });
+      if (action.expires_at) el("small", "until", view.words.until + action.expires_at, box);
+      return primary(view, box);
+    },
+    message: function (view, box, action) {
+      heading(view, box, action);
+      return primary(view, box);
+    }
+  };
+
+  function title(parent, words) {
+    el("strong", "title", words, parent).id = "irasshai-title";
+  }
+
+  function text(parent, words) {
+    if (words) el("p", "text", words, parent);
+  }
+
+  function heading(view, box, action) {
+    if (picture(box, action.image, "image")) box.lastChild.alt = "";
+    title(box, action.title || view.words.note);
+    if (action.discount) el("span", "badge", action.discount, box);
+    text(box, action.text);
+  }
+
+  // The frame every engagement shares: a closed shadow root on one pinned host element, the
+  // styles, the layer placed as the rule says, a labelled box with a close button, Escape and
+  // the modal's focus trap. `render` fills the box.
+  function show(action, render) {
+    render = render || kinds[action.type];
+    if (current || !document.body || !render) return;
+    var rule = action.rule, style = action.type === "message" ? action.style || "toast" : action.type;
     var modal = style === "modal", previous = document.activeElement;
     var host = document.createElement("irasshai-widget");
     // Inline !important outranks any page stylesheet: the host never takes space in the page.
-    "position:fixed;top:0;left:0;width:0;height:0;margin:0;padding:0;border:0;display:block;z-index:2147483600"
-      .split(";").forEach(function (rule) {
-        var pair = rule.split(":");
-        host.style.setProperty(pair[0], pair[1], "important");
-      });
+    // (Set through the CSSOM, which a Content-Security-Policy without 'unsafe-inline' allows.)
+    host.style.cssText = "all:initial!important;position:fixed!important;z-index:2147483600!important";
     var root = host.attachShadow({ mode: "closed" });
     var sheet = el("link", "", "", root);
     sheet.rel = "stylesheet";
     sheet.href = api + "/widget.css";
-    var layer = el("div", "layer " + style, "", root);
+    var layer = el("div", "layer " + style + " " + (action.placement || "bottom-right"), "", root);
     if (modal) el("div", "backdrop", "", layer).addEventListener("click", dismiss);
     var box = el("div", "box", "", layer);
     box.lang = action.lang;
-    var titleId = "irasshai-title";
+    box.setAttribute("role", modal || action.type !== "message" ? "dialog" : style === "banner" ? "region" : "status");
+    if (modal) box.setAttribute("aria-modal", "true");
+    box.setAttribute("aria-labelledby", "irasshai-title");
+    var view = { action: action, rule: rule, words: WORDS[action.lang] || WORDS.en, finish: finish };
 
-    if (modal || kind !== "message") {
-      box.setAttribute("role", "dialog");
-      if (modal) box.setAttribute("aria-modal", "true");
-    } else {
-      box.setAttribute("role", style === "banner" ? "region" : "status");
-    }
-    box.setAttribute("aria-labelledby", titleId);
-
+    // Buttons need no type="button": in a shadow root they belong to no form of the page.
     var close = el("button", "close", "×", box);
-    close.type = "button";
-    close.setAttribute("aria-label", words.close);
+    close.setAttribute("aria-label", view.words.close);
     close.addEventListener("click", dismiss);
-
-    var head = box;
-    if (kind === "chat") {
-      var agent = action.agent || {};
-      var face = el("span", "avatar", "", box);
-      face.setAttribute("aria-hidden", "true");
-      var avatar = safeUrl(agent.avatar || "");
-      if (avatar) {
-        el("img", "", "", face).src = avatar;
-      } else {
-        face.textContent = (agent.name || "?").charAt(0);
-      }
-      head = el("div", "body", "", box);
-      el("strong", "title", agent.name || words.note, head).id = titleId;
-    } else {
-      if (action.image && safeUrl(action.image)) {
-        var image = el("img", "image", "", box);
-        image.alt = "";
-        image.src = safeUrl(action.image);
-      }
-      el("strong", "title", action.title || words.note, box).id = titleId;
-      if (action.discount) el("span", "badge", action.discount, box);
-    }
-    if (action.text) el("p", "text", action.text, head);
-
-    if (kind === "coupon") {
-      var row = el("div", "code", "", box);
-      var code = el("output", "", action.code, row);
-      code.setAttribute("aria-label", words.code);
-      var copy = el("button", "copy", words.copy, row);
-      copy.type = "button";
-      copy.addEventListener("click", function () {
-        copyText(action.code, function () {
-          copy.textContent = words.copied;
-          feedback(rule, "copied");
-        });
-      });
-      if (action.expires_at) el("small", "until", words.until + action.expires_at, box);
-    }
-
-    var button = action.button || {}, url = safeUrl(button.url || "");
-    var primary;
-    if (url) {
-      primary = el("a", "primary", button.label || words.note, head);
-      primary.href = url;
-    } else if (button.label || kind === "chat") {
-      primary = el("button", "primary", button.label || words.chat, head);
-      primary.type = "button";
-    }
-    if (primary) {
-      primary.addEventListener("click", function () {
-        feedback(rule, "clicked");
-        // No built-in chat yet: the shop can open its own (LINE, Intercom, …) on this event.
-        if (kind === "chat") window.dispatchEvent(new CustomEvent("irasshai:chat", { detail: { rule: rule } }));
-        if (!url) finish();
-      });
-    }
+    var main = render(view, box, action);
 
     function keys(event) {
       var inside = document.activeElement === host;
@@ -378,7 +390,7 @@
     sheet.addEventListener("load", function () {
       layer.className += " in";
       document.addEventListener("keydown", keys, true);
-      if (modal) (primary || close).focus();
+      if (modal) (main || close).focus();
       feedback(rule, "shown");
     });
     sheet.addEventListener("error", function () {

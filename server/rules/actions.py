@@ -12,18 +12,23 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from server.rules.templates import Template, compile_template
+from server.sites import PLACEMENTS
 from server.yamlsource import Node, Problems, check_keys, type_name
 
 ACTION_TYPES = ("chat", "coupon", "message")
 STYLES = ("modal", "banner", "toast")
 MAX_TEXT = 1000
 
-# For each action type: key -> its shape: "text" (a template), "url", "style", "pool", or a nested mapping of the same.
+# For each action type: key -> "text" (a template), "url", "style", "placement", "pool", or a nested
+# mapping of the same. A button with a url is a link; without one it closes the engagement
+# (a chat's hands over to the chat).
 SPEC: dict[str, dict[str, Any]] = {
-    "chat": {"text": "text", "agent": {"name": "text", "avatar": "url"}, "button": {"label": "text", "url": "url"}},
-    "coupon": {"pool": "pool", "title": "text", "text": "text", "button": {"label": "text"}},
+    "chat": {"text": "text", "agent": {"name": "text", "avatar": "url"}, "button": {"label": "text", "url": "url"},
+             "placement": "placement"},
+    "coupon": {"pool": "pool", "title": "text", "text": "text", "button": {"label": "text", "url": "url"},
+               "placement": "placement"},
     "message": {"title": "text", "text": "text", "style": "style", "button": {"label": "text", "url": "url"},
-                "image": "url"},
+                "image": "url", "placement": "placement"},
 }
 REQUIRED = {"chat": ("text",), "coupon": ("pool",), "message": ()}
 
@@ -135,6 +140,11 @@ def _walk(node: Node, spec: dict, prefix: tuple, templates: dict, static: dict, 
         elif shape == "style":
             if child.value not in STYLES:
                 problems.add(child, f"style '{child.value}' is not one of: {', '.join(STYLES)}", rule)
+            else:
+                static[path] = child.value
+        elif shape == "placement":
+            if child.value not in PLACEMENTS:
+                problems.add(child, f"placement '{child.value}' is not one of: {', '.join(PLACEMENTS)}", rule)
             else:
                 static[path] = child.value
         elif shape == "pool":

@@ -19,6 +19,7 @@ from server.rules.actions import ACTION_TYPES, MAX_TEXT, REQUIRED, SPEC, STYLES
 from server.rules.compile import CONDITIONS
 from server.rules.matchers import OPERATORS
 from server.rules.model import RULE_ID
+from server.sites import PLACEMENTS
 
 SCHEMA_URI = "http://json-schema.org/draft-07/schema#"
 DURATION = r"^\d*[1-9]\d*[smhdw]$"  # 0s is refused too: a duration of 0 never passes
@@ -178,6 +179,8 @@ _ACTION_HELP: dict[str, str] = {
     "url": "Where the button goes: an https:// URL or a path such as /category/bottoms.",
     "pool": "A coupon pool declared under 'coupons' in site.yaml.",
     "style": "toast (default), banner or modal.",
+    "placement": "Where it shows on a wide screen: bottom-right, bottom-left, top or bottom "
+                 "(default: the site's placement). On a phone it is always at the bottom.",
     "image": "A picture: an https:// URL or a path.",
 }
 
@@ -198,6 +201,8 @@ def _action_value(shape: Any, key: str) -> dict:
         return {"enum": list(STYLES), "default": "toast", "description": help_text}
     if shape == "pool":
         return {"type": "string", "pattern": POOL_NAME.pattern, "description": help_text}
+    if shape == "placement":
+        return {"enum": list(PLACEMENTS), "description": help_text}
     raise ValueError(f"no schema for action value shape {shape!r} (key {key!r})")
 
 

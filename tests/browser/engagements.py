@@ -204,6 +204,12 @@ EXTRA_RULES = [
     # Items put in the cart on the page itself (no page view), then the pointer leaves.
     {"id": "cart-exit", "when": {"page": "*/cart", "visitor": {"cart_value": {"gt": 0}}, "exit_intent": True},
      "limit": UNLIMITED, "show": {"message": {"style": "toast", "title": "お帰りの前に", "text": "カートの商品をお忘れなく。"}}},
+    # Placements: a card on `*/placed-<placement>`, a banner on `*/banner-<placement>`.
+    *({"id": f"placed-{where}", "when": {"page": f"*/placed-{where}"}, "limit": UNLIMITED,
+       "show": {"message": {"style": "toast", "title": where, "placement": where}}}
+      for where in ("bottom-right", "bottom-left", "top", "bottom")),
+    *({"id": f"banner-{where}", "when": {"page": f"*/banner-{where}"}, "limit": UNLIMITED,
+       "show": {"message": {"style": "banner", "title": where, "placement": where}}} for where in ("top", "bottom")),
     # A second engagement decided while one is on screen.
     {"id": "again", "when": {"event": "again"}, "limit": UNLIMITED,
      "show": {"message": {"style": "toast", "title": "二つ目のお知らせ", "text": "同時には表示されません。"}}},

@@ -3,8 +3,8 @@
 Contract: every engagement type (chat, coupon, modal, banner, toast) shows and looks like itself
 under the shop's worst CSS and under a strict Content-Security-Policy; it never shifts, restyles
 or breaks the host page, nor minds the page's globals; on a phone it is a bottom sheet with
-44 px targets; it is usable with the keyboard alone, with the roles and names a screen reader
-needs, in the site's language; it respects reduced motion; its links are the http(s) URLs the
+44 px targets (a banner too, so it never covers the shop's header); it is usable with the keyboard alone, with the roles and names a screen reader
+needs, in the site's language; it respects reduced motion; it sits where its placement says; its links are the http(s) URLs the
 rule gave; rule text and visitor data stay text; and only one is on screen at a time.
 
 Fixture sites `shop` (ja) and `shop-en` (en) show each type on a path ending in its name
@@ -181,7 +181,7 @@ def test_overridden_page_globals_do_not_matter(browser, fixtures):
         assert console.problems() == []
 
 
-def test_on_a_phone_engagements_are_bottom_sheets_with_44px_targets(browser, fixtures, artifacts):
+def test_on_a_phone_engagements_even_banners_are_bottom_sheets_with_44px_targets(browser, fixtures, artifacts):
     problems = {}
     with new_visitor(browser, **IPHONE_13) as context:
         page = context.new_page()
@@ -192,9 +192,10 @@ def test_on_a_phone_engagements_are_bottom_sheets_with_44px_targets(browser, fix
             found = []
             if (round(sheet["x"]), round(sheet["width"])) != (0, 390):
                 found.append(f"not the screen's width: x={sheet['x']}, width={sheet['width']}")
-            edge = sheet["y"] if kind == "banner" else 844 - sheet["y"] - sheet["height"]
+            # At the bottom, banners too: nothing covers the shop's header on a phone.
+            edge = 844 - sheet["y"] - sheet["height"]
             if round(edge) != 0:
-                found.append(f"{'top' if kind == 'banner' else 'bottom'} edge {edge:.0f} px from the screen's")
+                found.append(f"bottom edge {edge:.0f} px from the screen's")
             targets = box(page).locator("button, a")
             for index in range(targets.count()):
                 target = targets.nth(index)
@@ -203,6 +204,28 @@ def test_on_a_phone_engagements_are_bottom_sheets_with_44px_targets(browser, fix
                     found.append(f"'{target.inner_text()}' is {size['width']:.0f}×{size['height']:.0f} px, under 44×44")
             problems[kind] = found
     assert {kind: found for kind, found in problems.items() if found} == {}
+
+
+@pytest.mark.parametrize("path, where", [
+    ("placed-bottom-right", (1280 - 20 - 360, 800 - 20)),
+    ("placed-bottom-left", (20, 800 - 20)),
+    ("placed-top", ((1280 - 360) / 2, None)),
+    ("placed-bottom", ((1280 - 360) / 2, 800 - 20)),
+    ("banner-top", (0, None)),
+    ("banner-bottom", (0, 800)),
+])
+def test_a_wide_screen_places_the_engagement_where_the_rule_says(browser, fixtures, path, where):
+    """(x of the left edge, y of the bottom edge, or None: the top edge is 20 px down, 0 for a banner)."""
+    with new_visitor(browser, viewport={"width": 1280, "height": 800}) as context:
+        page = context.new_page()
+        page.goto(fixtures.url("clean", path))
+        card = wait_shown(page).bounding_box()
+        left, bottom = where
+        assert round(card["x"]) == round(left)
+        if bottom is None:
+            assert round(card["y"]) == (0 if path.startswith("banner") else 20)
+        else:
+            assert round(card["y"] + card["height"]) == bottom
 
 
 def show_while_typing(page, fixtures, kind: str) -> None:

@@ -44,6 +44,29 @@ SITE = "demo"
 ALWAYS_OPEN = 'business_hours:\n  days: [mon, tue, wed, thu, fri, sat, sun]\n  from: "00:00"\n  to: "24:00"\n'
 
 
+DESKTOP = {"viewport": {"width": 1280, "height": 800}}
+
+# The shop's elements matching a selector that are on screen but covered by something else
+# (the widget's host, when the engagement covers them), by their text.
+COVERED = """(selector) => [...document.querySelectorAll(selector)].filter((element) => {
+  const rect = element.getBoundingClientRect();
+  if (rect.bottom <= 0 || rect.top >= innerHeight) return false;
+  const hit = document.elementFromPoint(rect.left + rect.width / 2, rect.top + rect.height / 2);
+  return !(hit === element || element.contains(hit));
+}).map((element) => element.textContent.trim())"""
+
+
+def assert_free(page, selector: str) -> None:
+    """The engagement's box neither overlaps nor covers the elements matching `selector`."""
+    card = page.locator("irasshai-widget .box").bounding_box()
+    for index in range(page.locator(selector).count()):
+        target = page.locator(selector).nth(index).bounding_box()
+        overlaps = (card["x"] < target["x"] + target["width"] and target["x"] < card["x"] + card["width"]
+                    and card["y"] < target["y"] + target["height"] and target["y"] < card["y"] + card["height"])
+        assert not overlaps, f"the engagement at {card} covers {selector} #{index} at {target}"
+    assert page.evaluate(COVERED, selector) == []
+
+
 @dataclass(frozen=True)
 class Demo:
     shop: str  # the demo shop's base URL
@@ -90,8 +113,8 @@ def shop(tmp_path, redis_url):
 
 
 def test_pricing_hesitation_second_view_of_pricing_brings_a_coupon(browser, shop, artifacts):
-    """1. Second view of the pricing page → the SPRING10 coupon with a copy button."""
-    with new_visitor(browser) as context:
+    """1. Second view of the pricing page → the SPRING10 coupon with a copy button, leaving the plans' buttons free."""
+    with new_visitor(browser, **DESKTOP) as context:
         page = context.new_page()
         page.goto(shop.shop + "/")
         page.get_by_test_id("nav-pricing").click()
@@ -109,6 +132,7 @@ def test_pricing_hesitation_second_view_of_pricing_brings_a_coupon(browser, shop
         expect(dialog.get_by_role("button", name="プランを選ぶ")).to_be_visible()
         expect(dialog.get_by_role("button", name="閉じる")).to_be_visible()
         page.screenshot(path=artifacts / "scenario-1-pricing-coupon.png")
+        assert_free(page, ".plan .button")
         wait_counted(shop.server, SITE, "pricing-return-coupon", "shown")
 
 
@@ -138,8 +162,8 @@ def test_after_hours_help_bot_outside_business_hours_staff_within(browser, tmp_p
 
 
 def test_cross_sell_two_tops_viewed_bottoms_recommended(browser, shop, artifacts):
-    """3. Two tops viewed → a message recommending bottoms, with a link to them."""
-    with new_visitor(browser) as context:
+    """3. Two tops viewed → a message recommending bottoms, with a link to them; カートに入れる stays free."""
+    with new_visitor(browser, **DESKTOP) as context:
         page = context.new_page()
         page.goto(shop.shop + "/products/organic-cotton-tee")
         settled(page, SITE)
@@ -152,6 +176,7 @@ def test_cross_sell_two_tops_viewed_bottoms_recommended(browser, shop, artifacts
         link = toast.get_by_role("link", name="ボトムスを見る")
         expect(link).to_have_attribute("href", shop.shop + "/category/bottoms")
         page.screenshot(path=artifacts / "scenario-3-cross-sell.png")
+        assert_free(page, "[data-testid=add-to-cart]")
         wait_counted(shop.server, SITE, "tops-to-bottoms", "shown")
         link.click()
         expect(page).to_have_url(shop.shop + "/category/bottoms")
@@ -181,25 +206,38 @@ def test_cart_hesitation_exit_intent_with_items_in_the_cart_brings_free_shipping
         expect(page.locator("irasshai-widget .badge")).to_have_text("送料無料")
         page.screenshot(path=artifacts / "scenario-4-cart-exit.png")
         wait_counted(shop.server, SITE, "cart-exit-free-shipping", "shown")
+        dialog.get_by_role("link", name="カートを見る").click()
+        expect(page).to_have_url(shop.shop + "/cart")
+        wait_counted(shop.server, SITE, "cart-exit-free-shipping", "clicked")
 
 
-def test_cart_hesitation_idle_on_checkout_brings_help(browser, shop, artifacts):
-    """4b. Items in the cart and 20 s without a move on the checkout page → an offer of help."""
-    with new_visitor(browser) as context:
+@pytest.mark.parametrize("open_now, rule, agent, text", [
+    (True, "checkout-idle-help", "佐藤（スタッフ）", "スタッフがすぐにお答えします"),
+    (False, "checkout-idle-bot", "いらっしゃいBot", "AIアシスタントが今すぐお答えします"),
+], ids=["in-business-hours", "after-hours"])
+def test_cart_hesitation_idle_on_checkout_brings_help(browser, tmp_path, redis_url, artifacts,
+                                                      open_now, rule, agent, text):
+    """4b. Items in the cart and 20 s without a move on the checkout page → a person's help in business
+    hours, the bot's outside them (which says the hours of site.yaml)."""
+    hours = ALWAYS_OPEN if open_now else closed_now()
+    with demo(tmp_path, redis_url, hours) as running, new_visitor(browser) as context:
         page = context.new_page()
         page.clock.install()
-        add_bottoms_to_cart(page, shop.shop)
+        add_bottoms_to_cart(page, running.shop)
         page.get_by_test_id("go-to-checkout").click()
         expect(page.get_by_test_id("checkout-form")).to_be_visible()
         settled(page, SITE)
         page.clock.fast_forward("00:21")
 
         wait_shown(page)
-        dialog = page.get_by_role("dialog", name="佐藤（スタッフ）")
+        dialog = page.get_by_role("dialog", name=agent)
         expect(dialog).to_contain_text("ご購入手続きでお困りですか？")
+        expect(dialog).to_contain_text(text)
+        if not open_now:
+            expect(dialog).to_contain_text("スタッフの対応は毎日 ")
         expect(dialog.get_by_role("button", name="質問する")).to_be_visible()
-        page.screenshot(path=artifacts / "scenario-4-checkout-idle.png")
-        wait_counted(shop.server, SITE, "checkout-idle-help", "shown")
+        page.screenshot(path=artifacts / f"scenario-4-{rule}.png")
+        wait_counted(running.server, SITE, rule, "shown")
 
 
 def test_returning_customer_is_greeted_by_name(browser, shop, artifacts):
@@ -239,23 +277,33 @@ def test_line_follow_a_phone_visitor_is_invited_on_their_second_page(browser, sh
         expect(banner.get_by_role("link", name="友だち追加")).to_have_attribute(
             "href", "https://line.me/R/ti/p/@nunotohibi")
         page.screenshot(path=artifacts / "scenario-6-line-phone.png", scale="css")
+        assert_free(page, ".site-header")
         wait_counted(shop.server, SITE, "line-follow-mobile", "shown")
 
 
-def test_high_value_consult_after_30_seconds_on_the_cashmere_knit(browser, shop, artifacts):
-    """7. 30 s on the ¥48,000 cashmere knit → an offer to talk to a person."""
-    with new_visitor(browser) as context:
+@pytest.mark.parametrize("open_now, rule, agent, text, button", [
+    (True, "cashmere-consult", "佐藤（スタッフ）", "スタッフが直接ご案内します", "スタッフと話す"),
+    (False, "cashmere-consult-bot", "いらっしゃいBot", "AIアシスタントが今すぐ", "質問する"),
+], ids=["in-business-hours", "after-hours"])
+def test_high_value_consult_after_30_seconds_on_the_cashmere_knit(browser, tmp_path, redis_url, artifacts,
+                                                                   open_now, rule, agent, text, button):
+    """7. 30 s on the ¥48,000 cashmere knit → an offer to talk to a person in business hours (the bot
+    outside them), which leaves カートに入れる free at 1280×800."""
+    hours = ALWAYS_OPEN if open_now else closed_now()
+    with demo(tmp_path, redis_url, hours) as running, new_visitor(browser, **DESKTOP) as context:
         page = context.new_page()
         page.clock.install()
-        page.goto(shop.shop + "/products/cashmere-crew-knit")
+        page.goto(running.shop + "/products/cashmere-crew-knit")
         settled(page, SITE)
         page.clock.fast_forward("00:29")
         expect(page.locator("irasshai-widget")).to_have_count(0)
         page.clock.fast_forward("00:02")
 
         wait_shown(page)
-        dialog = page.get_by_role("dialog", name="佐藤（スタッフ）")
+        dialog = page.get_by_role("dialog", name=agent)
         expect(dialog).to_contain_text("一生ものだからこそ")
-        expect(dialog.get_by_role("button", name="スタッフと話す")).to_be_visible()
-        page.screenshot(path=artifacts / "scenario-7-cashmere-consult.png")
-        wait_counted(shop.server, SITE, "cashmere-consult", "shown")
+        expect(dialog).to_contain_text(text)
+        expect(dialog.get_by_role("button", name=button)).to_be_visible()
+        page.screenshot(path=artifacts / f"scenario-7-{rule}.png")
+        assert_free(page, "[data-testid=add-to-cart]")
+        wait_counted(running.server, SITE, rule, "shown")

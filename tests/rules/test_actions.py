@@ -9,6 +9,8 @@ fails to render fails the whole action, so no half-rendered popup ever reaches a
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from server.config import load_config
@@ -102,6 +104,31 @@ def test_an_action_renders_again_with_another_scope(action):
 def test_texts_lists_every_template_of_the_action(action):
     chat = action("{chat: {text: a, agent: {name: b}, button: c}}")
     assert sorted(t.source for t in chat.texts()) == ["a", "b", "c"]
+
+
+def test_a_coupons_button_can_be_a_link(action):
+    coupon = action("{coupon: {pool: spring10, title: 送料無料, button: {label: カートを見る, url: /cart}}}")
+    assert coupon.render(SCOPE)["button"] == {"label": "カートを見る", "url": "/cart"}
+
+
+def test_every_kind_takes_a_placement(action):
+    for show in ("{chat: {text: hi, placement: bottom-left}}", "{coupon: {pool: spring10, placement: top}}",
+                 "{message: {title: hi, style: banner, placement: bottom}}"):
+        assert action(show).render(SCOPE)["placement"] in ("bottom-left", "top", "bottom")
+
+
+@pytest.mark.parametrize("show, message", [
+    ("{coupon: {pool: spring10, button: {label: x, url: 'javascript:alert(1)'}}}",
+     "'javascript:alert(1)' is not an allowed link; use an https:// URL or a path such as /pricing"),
+    ("{chat: {text: hi, placement: top-right}}",
+     "placement 'top-right' is not one of: bottom-right, bottom-left, top, bottom"),
+])
+def test_a_bad_coupon_link_or_placement_is_reported_where_it_is(tmp_path, show, message):
+    write_site(tmp_path, "shop", SITE, **{"rules.yaml": f"rules:\n  - id: r\n    show: {show}\n"})
+    config, problems = load_config(tmp_path)
+    assert config is None
+    [line] = problems.lines()
+    assert re.fullmatch(rf'{tmp_path}/shop/rules\.yaml:3:\d+: rule "r": {re.escape(message)}', line)
 
 
 @pytest.mark.parametrize("link, allowed", [

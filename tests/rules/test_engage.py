@@ -93,7 +93,8 @@ def shop(tmp_path):
 async def test_the_show_names_the_rule_and_the_site_language(shop):
     made = await shop("rules:\n  - {id: welcome, when: {page: /}, show: {chat: いらっしゃいませ}}\n")
     outcome = await made.view("v1", "/")
-    assert outcome.show == {"type": "chat", "text": "いらっしゃいませ", "rule": "welcome", "lang": "ja"}
+    assert outcome.show == {"type": "chat", "text": "いらっしゃいませ", "rule": "welcome", "lang": "ja",
+                            "placement": "bottom-right"}
     assert outcome.rule.id == "welcome"
 
 
@@ -113,11 +114,40 @@ async def test_texts_see_the_visitor_the_page_and_the_site(shop):
     assert outcome.show["text"] == "花子さん 1回目 /cart desktop ja-jp False"
 
 
+@pytest.mark.parametrize("language, hours, text", [
+    ("ja", '{days: [mon, tue, wed, thu, fri], from: "09:00", to: "18:00"}', "平日 9:00〜18:00"),
+    ("en", '{days: [mon, tue, wed, thu, fri], from: "09:00", to: "18:00"}', "Weekdays 9:00–18:00"),
+    ("ja", '{days: [sat, sun], from: "10:30", to: "17:00"}', "土日 10:30〜17:00"),
+    ("ja", '{from: "22:00", to: "02:00"}', "毎日 22:00〜2:00"),
+    ("en", '{days: [mon, wed, fri], from: "08:00", to: "24:00"}', "Mon, Wed, Fri 8:00–24:00"),
+])
+async def test_texts_see_the_business_hours_of_site_yaml_in_the_site_language(shop, language, hours, text):
+    site = SITE.replace("language: ja", f"language: {language}") + f"business_hours: {hours}\n"
+    made = await shop("rules:\n  - {id: closed, show: {chat: '営業時間: {{ site.hours }}'}}\n", site=site)
+    assert (await made.view("v1", "/")).show["text"] == f"営業時間: {text}"
+
+
+async def test_without_business_hours_site_hours_is_empty(shop):
+    made = await shop("rules:\n  - {id: closed, show: {chat: '[{{ site.hours }}]'}}\n")
+    assert (await made.view("v1", "/")).show["text"] == "[]"
+
+
+async def test_the_show_says_where_to_place_it_the_rules_placement_or_the_sites(shop):
+    made = await shop("""\
+        rules:
+          - {id: left, when: {page: /left}, show: {chat: {text: こんにちは, placement: bottom-left}}}
+          - {id: default, when: {page: /default}, show: {message: {title: お知らせ}}}
+        """, site=SITE + "placement: top\n")
+    assert (await made.view("v1", "/left")).show["placement"] == "bottom-left"
+    assert (await made.view("v2", "/default")).show["placement"] == "top"
+
+
 async def test_a_coupon_show_carries_the_code_discount_and_expiry_date_in_the_site_timezone(shop):
     made = await shop("rules:\n  - {id: offer, show: {coupon: {pool: spring10, title: '{{ coupon.code }}で{{ coupon.discount }}', text: '{{ coupon.expires_at }}まで'}}}\n")
     show = (await made.view("v1", "/")).show
     assert show == {"type": "coupon", "pool": "spring10", "title": "SPRING10で10%オフ", "text": "2026-06-10まで",
-                    "rule": "offer", "lang": "ja", "code": "SPRING10", "discount": "10%オフ", "expires_at": "2026-06-10"}
+                    "rule": "offer", "lang": "ja", "placement": "bottom-right", "code": "SPRING10", "discount": "10%オフ",
+                    "expires_at": "2026-06-10"}
 
 
 async def test_a_coupon_without_expiry_or_discount_shows_neither(shop):

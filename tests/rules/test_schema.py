@@ -322,6 +322,10 @@ ACCEPTED = {
                 text: "{{ visitor.name | default('お客') }}さま"
                 agent: {name: 佐藤, avatar: /img/sato.png}
                 button: {label: 相談する, url: "https://line.me/R/ti/p/@nunotohibi"}
+                placement: bottom-left
+          - id: coupon
+            show:
+              coupon: {pool: spring10, button: {label: カートを見る, url: /cart}, placement: top}
           - id: message
             show:
               message:
@@ -330,6 +334,7 @@ ACCEPTED = {
                 style: modal
                 image: "https://shop.example/a.png"
                 button: {label: b, url: /pricing}
+                placement: bottom
         """,
 }
 
@@ -367,7 +372,9 @@ REFUSED = {
     "an unknown style": "rules: [{id: r, show: {message: {title: t, style: popup}}}]",
     "a javascript link": "rules: [{id: r, show: {message: {title: t, button: {label: b, url: 'javascript:x'}}}}]",
     "a protocol-relative link": "rules: [{id: r, show: {chat: {text: t, agent: {avatar: //cdn.example/a.png}}}}]",
-    "a coupon button with a url": "rules: [{id: r, show: {coupon: {pool: spring10, button: {label: b, url: /cart}}}}]",
+    "a coupon button with a javascript link":
+        "rules: [{id: r, show: {coupon: {pool: spring10, button: {label: b, url: 'javascript:x'}}}}]",
+    "an unknown placement": "rules: [{id: r, show: {chat: {text: hi, placement: top-right}}}]",
     "within without per_visitor": "rules: [{id: r, show: {chat: hi}, limit: {within: 7d}}]",
     "an empty limit": "rules: [{id: r, show: {chat: hi}, limit: {}}]",
     "a per-session limit of 0": "rules: [{id: r, show: {chat: hi}, limit: {per_session: 0}}]",

@@ -92,7 +92,7 @@ def test_a_page_view_that_satisfies_a_rule_gets_it_shown_rendered(client):
     reply = send(client, set_attributes({"name": "花子"}), page_view("/pricing"))
     assert reply["show"] == {
         "type": "chat", "text": "花子さん、料金プランのご相談はこちら", "button": {"label": "相談する", "url": "/contact"},
-        "rule": "pricing-help", "lang": "ja",
+        "rule": "pricing-help", "lang": "ja", "placement": "bottom-right",
     }
 
 
@@ -126,7 +126,8 @@ def test_the_reply_says_what_to_watch_and_the_reported_signal_fires_the_rule(cli
     first = send(client, page_view("/blog/kimono"))
     assert "show" not in first and first["watch"] == {"time_on_page": [30.0]}
     reached = send(client, signal("time_on_page", 30, "/blog/kimono"), visitor=first["visitor"])
-    assert reached["show"] == {"type": "chat", "text": "ゆっくりご覧ください", "rule": "reader", "lang": "ja"}
+    assert reached["show"] == {"type": "chat", "text": "ゆっくりご覧ください", "rule": "reader", "lang": "ja",
+                               "placement": "bottom-right"}
     again = send(client, page_view("/blog/kimono"), visitor=first["visitor"])
     assert "show" not in again and not again.get("watch")  # shown this session: nothing left to watch
 
