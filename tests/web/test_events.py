@@ -17,6 +17,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from server.identity import VisitorIds
+from server.visitor import MAX_EVENT_NAMES
 from tests.helpers import SECRET, SHOP, batch, make_app, page_view, post, set_attributes, stored_profile, track, write_site
 
 
@@ -276,3 +277,31 @@ def first_visit_raw(client, body: bytes) -> dict:
     response = post(client, body)
     assert response.status_code == 200, response.text
     return response.json()
+
+
+# One visitor's state is bounded by size as well as count (issue 15, item 4).
+
+
+def stored_bytes(client, token: str) -> int:
+    visitor_id = VisitorIds(SECRET).verify("shop", token)
+    blob, _ = client.portal.call(client.app.state.store.load_visitor, "shop", visitor_id)
+    return len(blob)
+
+
+def test_a_visitor_cannot_grow_its_state_past_the_caps(client):
+    token = first_visit(client, page_view("/"))["visitor"]
+    refused = []
+    for n in range(40):  # each of these used to be stored: 40 requests built a state of megabytes
+        for event in (track("note", {"text": f"{n}" + "x" * 30_000}), set_attributes({f"a{n}": "y" * 30_000}),
+                      *(track(f"{kind}_{n}_" + "n" * 50, {"n": n}) for kind in ("one", "two", "three"))):
+            response = post(client, batch(page_view(f"/p{n}"), event, visitor=token))
+            assert response.status_code in (200, 422), response.text
+            if response.status_code == 422:
+                reply = response.json()
+                assert reply["event"] == 1 and reply["id"] == event["id"] and "kept" in reply["error"]
+                refused.append(reply["error"].split(": ", 1)[1].split(" ")[0])
+    assert refused.count("properties") == 40 and refused.count("attribute") == 40
+    assert refused.count("the") == 3 * 40 - MAX_EVENT_NAMES  # new names beyond the cap
+    profile = stored_profile(client, token)
+    assert len(profile.event_counts) == MAX_EVENT_NAMES and profile.attributes == {}
+    assert stored_bytes(client, token) < 64 * 1024
