@@ -115,4 +115,4 @@ async def _http_error(request: Request, exc: HTTPException):
 
 async def _unexpected_error(request: Request, exc: Exception):
     log.exception("unexpected error on %s %s", request.method, request.url.path)
-    return error_reply("internal error; the server log has the details", 500)
+    return error_reply("internal error; the server log has the details", 500, events.cors_of(request))

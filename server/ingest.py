@@ -5,6 +5,8 @@ compare-and-set write, and, only when the batch decided to show a rule or carrie
 feedback, one pipelined update of the rules' daily counters (:mod:`server.stats`). A
 conflicting write (the same visitor in another tab or process) re-reads and re-applies, so
 nothing is lost or double counted. Events are acknowledged only after the write succeeded.
+A batch that would take the visitor's state past a cap is refused (BadBatch), nothing of it
+stored.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import msgspec
 
 from server.coupons.issuer import StoreCoupons
 from server.engage import engage
-from server.events import Batch, Event
+from server.events import BadBatch, Batch, Event
 from server.identity import VisitorIds
 from server.ratelog import RateLimitedLog
 from server.rules.engine import RuleSet
@@ -25,7 +27,7 @@ from server.sites import Site
 from server.stats import counts_of
 from server.store.base import Store, StoreUnavailable
 from server.tracking import Visit, apply
-from server.visitor import VisitorState, decode, encode
+from server.visitor import MAX_STATE_BYTES, VisitorState, decode, encode
 
 log = logging.getLogger("irasshai.ingest")
 
@@ -66,7 +68,10 @@ class Ingest:
                 break
             # Decided on the state about to be written, so the limit it claims is written with it.
             outcome = await engage(state, applied.new, rules, now, visitor_id, self.coupons)
-            if await self.store.save_visitor(site.key, visitor_id, encode(state), version, site.retention):
+            blob = encode(state)
+            if len(blob) > MAX_STATE_BYTES:  # a last guard: the caps of each part keep far below it
+                raise BadBatch(f"the visitor's state would be {len(blob)} bytes; the limit is {MAX_STATE_BYTES}", 413)
+            if await self.store.save_visitor(site.key, visitor_id, blob, version, site.retention):
                 break
         else:
             raise StoreUnavailable(f"visitor state kept changing under {MAX_ATTEMPTS} attempts; retry later")

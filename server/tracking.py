@@ -1,7 +1,8 @@
 """Applying a batch of events to a visitor's state: sessions, page views, custom events, attributes.
 
 A pure function of (state, events, time): no I/O, so every store and the rule tests share it.
-Duplicated event ids are skipped, so a retried batch is counted once.
+Duplicated event ids are skipped, so a retried batch is counted once. An event that would take
+the state past one of its caps (server/visitor.py) is refused with BadBatch (422) naming it.
 """
 
 from __future__ import annotations
@@ -11,20 +12,29 @@ import functools
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlsplit
 
-from server.events import Event, Feedback, PageView, SetAttributes, Track
+from server.events import Event, Feedback, PageView, SetAttributes, Track, bad_event
 from server.names import UTM_KEYS
 from server.visitor import (
+    MAX_ATTRIBUTE_BYTES,
     MAX_ATTRIBUTES,
+    MAX_EVENT_NAMES,
+    MAX_PATH_BYTES,
     MAX_PATHS,
+    MAX_PROPERTIES_BYTES,
     MAX_RECENT_EVENTS,
     MAX_SEEN_IDS,
+    MAX_REFERRER_BYTES,
     MAX_SESSION_PATHS,
+    MAX_SESSION_PATHS_BYTES,
     MAX_SESSIONS,
+    MAX_UTM_BYTES,
     MAX_VIEWS_PER_PATH,
     CustomEvent,
     PathViews,
     SessionRecord,
     VisitorState,
+    clip,
+    size,
 )
 
 DEDUP_WINDOW = 48 * 3600  # event ids are remembered this long after they were stored
@@ -57,8 +67,8 @@ def split_url(url: str) -> tuple[str, dict[str, str]]:
     if parts.query:
         for key, value in parse_qsl(parts.query):
             if key.startswith("utm_") and key[4:] in UTM_KEYS and value:
-                utm[key[4:]] = value[:200]
-    return path[:512], utm
+                utm[key[4:]] = clip(value, MAX_UTM_BYTES)
+    return clip(path, MAX_PATH_BYTES), utm
 
 
 def event_time(event: Event, now: float) -> int:
@@ -68,7 +78,10 @@ def event_time(event: Event, now: float) -> int:
 
 def apply(state: VisitorState, events: list[Event], now: float, visit: Visit,
           session_timeout: int) -> Applied:
-    """Apply `events` to `state` in place, in time order, skipping ids already seen."""
+    """Apply `events` to `state` in place, in time order, skipping ids already seen.
+
+    Raises BadBatch when an event would exceed a cap; `state` is then half-applied: discard it.
+    """
     applied = Applied(new=[])
     stored_at = int(now)
     _forget_old_ids(state, stored_at)
@@ -86,8 +99,10 @@ def apply(state: VisitorState, events: list[Event], now: float, visit: Visit,
         if isinstance(event, PageView):
             _page_view(state, ts, event, current)
         elif isinstance(event, Track):
+            _refuse_if(_over_caps(state, event), events, event)
             _track(state, ts, event)
         elif isinstance(event, SetAttributes):
+            _refuse_if(_over_caps(state, event), events, event)
             _set(state, event)
         elif isinstance(event, Feedback) and event.action == "dismissed":
             _dismissed(state, event.rule)
@@ -125,7 +140,7 @@ def _touch(state: VisitorState, ts: int, event: Event, session_timeout: int) -> 
         if isinstance(event, PageView):
             landing, utm = split_url(event.url)
             utm = dict(utm)
-            referrer = event.referrer
+            referrer = clip(event.referrer, MAX_REFERRER_BYTES)
         state.session_log.append(SessionRecord(state.sessions, ts, ts, landing, referrer, utm))
         del state.session_log[:-MAX_SESSIONS]
     else:
@@ -144,7 +159,9 @@ def _page_view(state: VisitorState, ts: int, event: PageView, current_session: b
     if len(state.page_views) > MAX_PATHS:
         del state.page_views[next(iter(state.page_views))]
     session = state.session
-    if current_session and session is not None and path not in session.paths and len(session.paths) < MAX_SESSION_PATHS:
+    if (current_session and session is not None and path not in session.paths
+            and len(session.paths) < MAX_SESSION_PATHS
+            and sum(len(p.encode()) for p in session.paths) + len(path.encode()) <= MAX_SESSION_PATHS_BYTES):
         session.paths.append(path)
 
 
@@ -158,8 +175,35 @@ def _set(state: VisitorState, event: SetAttributes) -> None:
     for key, value in event.attributes.items():
         if value is None:
             state.attributes.pop(key, None)
-        elif key in state.attributes or len(state.attributes) < MAX_ATTRIBUTES:
+        else:
             state.attributes[key] = value
+
+
+def _over_caps(state: VisitorState, event: Track | SetAttributes) -> str:
+    """Which cap `event` would exceed (one line), or ""."""
+    if isinstance(event, Track):
+        if event.properties and (n := size(event.properties)) > MAX_PROPERTIES_BYTES:
+            return f"properties are {n} bytes; at most {MAX_PROPERTIES_BYTES} are kept per custom event"
+        if event.name not in state.event_counts and len(state.event_counts) >= MAX_EVENT_NAMES:
+            return f"the visitor already has {MAX_EVENT_NAMES} distinct event names, the most kept; '{event.name}' is not counted"
+        return ""
+    attributes, new = state.attributes, 0
+    for key, value in event.attributes.items():
+        if value is None:
+            new -= key in attributes
+            continue
+        if (n := size(value)) > MAX_ATTRIBUTE_BYTES:
+            return f"attribute '{key}' is {n} bytes; at most {MAX_ATTRIBUTE_BYTES} are kept per attribute"
+        new += key not in attributes
+    if len(attributes) + new > MAX_ATTRIBUTES:
+        return f"the visitor would have {len(attributes) + new} attributes; at most {MAX_ATTRIBUTES} are kept"
+    return ""
+
+
+def _refuse_if(problem: str, events: list[Event], event: Event) -> None:
+    if problem:
+        index = next(i for i, e in enumerate(events) if e is event)
+        raise bad_event(index, event.id, problem, status=422)
 
 
 def _dismissed(state: VisitorState, rule: str) -> None:

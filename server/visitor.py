@@ -1,8 +1,12 @@
 """What Irasshai remembers about one visitor of one site, and its compact encoding.
 
 The whole state is one small MessagePack blob per visitor, so that the event path reads it
-in one round trip and writes it back in one (compare-and-set on a version). Every list in it
-is capped, so a visitor's state stays bounded however long they browse.
+in one round trip and writes it back in one (compare-and-set on a version). Every part of it
+is capped by count and by size, so a visitor's state stays bounded however long they browse
+and whatever a page sends: what would exceed a cap on what the page sends (attributes,
+properties, event names) is refused, what the visitor does (paths, sessions) is cut or the
+oldest forgotten. MAX_STATE_BYTES is a last guard above the largest state the caps allow
+(tests/test_visitor.py builds it).
 """
 
 from __future__ import annotations
@@ -19,6 +23,14 @@ MAX_RECENT_EVENTS = 200  # custom events kept with their properties
 MAX_ATTRIBUTES = 100
 MAX_SEEN_IDS = 2000  # event ids remembered for de-duplication
 MAX_ENGAGEMENTS = 100
+MAX_EVENT_NAMES = 100  # distinct custom event names counted; a new name beyond is refused
+MAX_ATTRIBUTE_BYTES = 512  # one attribute's value, MessagePack-encoded; a larger one is refused
+MAX_PROPERTIES_BYTES = 1024  # one custom event's properties, encoded; larger ones are refused
+MAX_PATH_BYTES = 512  # a page path (UTF-8) is cut to this
+MAX_SESSION_PATHS_BYTES = 2048  # a session's distinct paths, together: later ones are not listed
+MAX_REFERRER_BYTES = 512  # a session's referrer is cut to this
+MAX_UTM_BYTES = 200  # each UTM value is cut to this
+MAX_STATE_BYTES = 1024 * 1024  # the whole encoded state: a batch that would exceed it is refused
 
 
 class PathViews(msgspec.Struct, array_like=True):
@@ -76,6 +88,19 @@ _decoder = msgspec.msgpack.Decoder(VisitorState)
 
 def encode(state: VisitorState) -> bytes:
     return _encoder.encode(state)
+
+
+def size(value: Any) -> int:
+    """The encoded size of one value (an attribute, a custom event's properties), in bytes."""
+    return len(_encoder.encode(value))
+
+
+def clip(text: str, limit: int) -> str:
+    """`text` cut to at most `limit` bytes of UTF-8, on a character boundary."""
+    if len(text) * 4 <= limit:
+        return text
+    encoded = text.encode()
+    return text if len(encoded) <= limit else encoded[:limit].decode(errors="ignore")
 
 
 def decode(blob: bytes | None) -> VisitorState:

@@ -4,7 +4,10 @@ A session starts on the first event and after 30 minutes without activity; page 
 counted per path with their recent times (capped) and the least recently viewed paths are
 forgotten first; each session remembers its landing page, referrer, UTM tags and the
 distinct paths viewed; custom events are counted and the recent ones kept; attributes are
-set, overwritten and deleted by null, up to a cap. An event id is counted once however often
+set, overwritten and deleted by null. Every part is capped by size as well as count: an event
+that would take attributes, properties or event names past a cap is refused (422, naming the
+event), long paths, referrers and UTM values are cut on a character boundary, and a session
+lists distinct paths up to a total size. An event id is counted once however often
 it is retried, until its id is forgotten; events older than a day are dropped; a clock in the
 future is clamped to now; late events never rewrite the present.
 """
@@ -13,7 +16,9 @@ from __future__ import annotations
 
 import itertools
 
-from server.events import Feedback, PageView, SetAttributes, Track
+import pytest
+
+from server.events import BadBatch, Feedback, PageView, SetAttributes, Track
 from server.tracking import (
     DEDUP_WINDOW,
     MAX_EVENT_AGE,
@@ -22,14 +27,21 @@ from server.tracking import (
     split_url,
 )
 from server.visitor import (
+    MAX_ATTRIBUTE_BYTES,
     MAX_ATTRIBUTES,
+    MAX_EVENT_NAMES,
     MAX_PATHS,
+    MAX_PROPERTIES_BYTES,
+    MAX_REFERRER_BYTES,
     MAX_RECENT_EVENTS,
     MAX_SEEN_IDS,
     MAX_SESSION_PATHS,
+    MAX_SESSION_PATHS_BYTES,
     MAX_SESSIONS,
     MAX_VIEWS_PER_PATH,
     VisitorState,
+    decode,
+    encode,
 )
 
 T = 1_700_000_000  # "now" at the start of every test, in seconds
@@ -201,14 +213,58 @@ def test_attributes_are_set_overwritten_and_deleted_by_null():
     assert state.attributes == {"cart_value": 0}
 
 
-def test_new_attributes_beyond_the_cap_are_ignored_but_existing_ones_still_change():
+def refusal(state: VisitorState, *events, now: float = T) -> BadBatch:
+    with pytest.raises(BadBatch) as caught:
+        run(state, *events, now=now)
+    assert caught.value.status == 422 and "\n" not in str(caught.value)
+    return caught.value
+
+
+def test_a_new_attribute_beyond_the_cap_is_refused_but_existing_ones_still_change():
     state = VisitorState()
     run(state, set_attributes(**{f"a{n}": n for n in range(MAX_ATTRIBUTES)}))
-    run(state, set_attributes(at=T + 1, extra=1, a0="changed"), now=T + 1)
-    assert len(state.attributes) == MAX_ATTRIBUTES
-    assert "extra" not in state.attributes and state.attributes["a0"] == "changed"
+    extra = set_attributes(at=T + 1, extra=1, a0="changed")
+    error = refusal(_copy(state), view("/"), extra, now=T + 1)  # the state is half-applied: a copy
+    assert (error.event, error.event_id) == (1, extra.id)
+    assert f"at most {MAX_ATTRIBUTES} are kept" in str(error)
+    run(state, set_attributes(at=T + 1, a0="changed"), now=T + 1)
+    assert state.attributes["a0"] == "changed"
     run(state, set_attributes(at=T + 2, a1=None), set_attributes(at=T + 3, extra=1), now=T + 3)
-    assert state.attributes["extra"] == 1 and "a1" not in state.attributes
+    assert state.attributes["extra"] == 1 and "a1" not in state.attributes and len(state.attributes) == MAX_ATTRIBUTES
+    run(state, set_attributes(at=T + 4, a2=None, other=2), now=T + 4)  # deleting one makes room in the same call
+    assert state.attributes["other"] == 2
+
+
+def test_an_attribute_over_its_size_is_refused():
+    fits = "x" * (MAX_ATTRIBUTE_BYTES - 3)  # MessagePack: a str of this length has a 3-byte header
+    state = VisitorState()
+    run(state, set_attributes(name=fits))
+    error = refusal(state, set_attributes(at=T + 1, name=fits + "x"), now=T + 1)
+    assert f"attribute 'name' is {MAX_ATTRIBUTE_BYTES + 1} bytes" in str(error)
+    error = refusal(state, set_attributes(at=T + 1, items=["y" * 100] * 6), now=T + 1)
+    assert "attribute 'items'" in str(error)
+    assert state.attributes == {"name": fits}
+
+
+def test_custom_event_properties_over_their_size_are_refused():
+    state = VisitorState()
+    run(state, track("note", text="x" * (MAX_PROPERTIES_BYTES - 20)))
+    error = refusal(state, track("note", at=T + 1, text="x" * MAX_PROPERTIES_BYTES), now=T + 1)
+    assert f"at most {MAX_PROPERTIES_BYTES} are kept per custom event" in str(error)
+    assert state.event_counts == {"note": 1}
+
+
+def test_a_new_event_name_beyond_the_cap_is_refused_known_ones_keep_counting():
+    state = VisitorState()
+    run(state, *[track(f"name{n}") for n in range(MAX_EVENT_NAMES)])
+    error = refusal(_copy(state), track("one_more", at=T + 1), now=T + 1)
+    assert "'one_more' is not counted" in str(error)
+    run(state, track("name0", at=T + 1), now=T + 1)
+    assert len(state.event_counts) == MAX_EVENT_NAMES and state.event_counts["name0"] == 2
+
+
+def _copy(state: VisitorState) -> VisitorState:
+    return decode(encode(state))
 
 
 def test_signals_and_feedback_count_as_activity_but_change_no_profile_data():
@@ -360,3 +416,19 @@ def test_split_url_defaults_to_the_root_path_and_skips_empty_tags():
 def test_split_url_caps_long_paths_and_tag_values():
     path, utm = split_url(f"https://shop.example/{'p' * 1000}?utm_source={'s' * 500}")
     assert len(path) == 512 and len(utm["source"]) == 200
+
+
+def test_split_url_caps_paths_and_tag_values_by_bytes_on_a_character_boundary():
+    path, utm = split_url(f"https://shop.example/{'パ' * 1000}?utm_source={'ス' * 500}")
+    assert path == "/" + "パ" * 170 and utm["source"] == "ス" * 66  # 511 and 198 bytes of UTF-8
+
+
+def test_a_session_keeps_its_referrer_cut_and_lists_paths_up_to_a_total_size():
+    state = VisitorState()
+    long_path = "/" + "p" * 499
+    run(state, view("/", referrer="https://ref.example/" + "r" * 2000),
+        *[view(f"{long_path[:-2]}{n:02d}", at=T + n) for n in range(1, 10)], now=T + 10)
+    session = state.session_log[-1]
+    assert len(session.referrer) == MAX_REFERRER_BYTES
+    assert sum(len(p) for p in session.paths) <= MAX_SESSION_PATHS_BYTES and len(session.paths) == 1 + 4
+    assert len(state.page_views) == 10  # every path is still counted

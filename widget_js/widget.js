@@ -9,7 +9,7 @@
   var prefix = "irasshai:" + site + ":";
   var MAX_QUEUE = 500, MAX_BATCH = 50;
   var storage = window.localStorage;
-  var inFlight = false, flushTimer = 0, backoff = 0, lastUrl = "", pageStart = Date.now();
+  var inFlight = false, flushTimer = 0, backoff = 0, limit = MAX_BATCH, lastUrl = "", pageStart = Date.now();
 
   function warn(message) {
     window.console && console.warn("Irasshai: " + message);
@@ -65,7 +65,7 @@
   }
 
   function flush() {
-    var events = readQueue().slice(0, MAX_BATCH);
+    var events = readQueue().slice(0, limit);
     if (inFlight || !events.length) return;
     inFlight = true;
     // text/plain keeps this a CORS "simple request": no preflight round trip.
@@ -75,12 +75,21 @@
     }).then(function (response) {
       return response.json().then(function (reply) {
         inFlight = false;
-        if (response.ok) return accepted(reply);
-        if (response.status < 500 && response.status !== 408 && response.status !== 429) {
-          // The server will never accept this batch as it is: say why and drop it.
-          warn(reply.error || "events refused (" + response.status + ")");
-          return forget(events.map(function (e) { return e.id; }));
+        if (response.ok) {
+          limit = Math.min(limit * 2, MAX_BATCH);
+          return accepted(reply);
         }
+        if (response.status < 500 && response.status !== 408 && response.status !== 429) {
+          // The server will never accept this as it is: say why, drop the event it names (the
+          // others go again at once), or the batch if it names none.
+          warn(reply.error || "events refused (" + response.status + ")");
+          var refused = events[reply.event];
+          return forget(refused ? [refused.id] : events.map(function (e) { return e.id; }));
+        }
+        // One event may be what the server fails on: send fewer at a time until it is alone,
+        // then put it last, so that the events queued behind it still get through.
+        if (events.length > 1) limit = 1;
+        else writeQueue(readQueue().filter(function (e) { return e.id !== events[0].id; }).concat(events));
         retry();
       });
     }).catch(function () {
@@ -131,7 +140,8 @@
     reached = {};
     reported = {};
     pageStart = Date.now();
-    record({ type: "page_view", url: url, title: document.title.slice(0, 512),
+    // Cut by code point: half an emoji (a lone surrogate) is not text the server can store.
+    record({ type: "page_view", url: url, title: Array.from(document.title).slice(0, 512).join(""),
              referrer: (lastUrl || document.referrer).slice(0, 2048) });
     lastUrl = url;
   }

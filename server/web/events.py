@@ -48,7 +48,7 @@ async def post_events(request: Request) -> Response:
     except TimeoutError:
         return error_reply(f"the body did not arrive within {timeout:g} s", 408, {**cors, "connection": "close"})
     except BadBatch as error:
-        return error_reply(str(error), error.status, cors)
+        return _refusal(error, cors)
     except ClientDisconnect:
         return error_reply("client disconnected", 400, cors)
     visit = Visit(device=device_type(request.headers.get("user-agent", "")),
@@ -56,11 +56,31 @@ async def post_events(request: Request) -> Response:
     try:
         rules = request.app.state.live.config.rules[site.key]
         reply = await request.app.state.ingest.handle(site, rules, batch, events, visit)
+    except BadBatch as error:  # an event the visitor's state has no room for
+        return _refusal(error, cors)
     except StoreUnavailable as error:
         request.app.state.store_failures.warning("site %s: events not stored: %s", site.key, error)
         return error_reply("events not stored: the store is unavailable; retry later", 503,
                            {**cors, "retry-after": "5"})
     return json_reply(reply, headers=cors)
+
+
+def _refusal(error: BadBatch, cors: dict[str, str]) -> Response:
+    """The error line, and which event caused it (index and id) when one did: the widget then
+    drops only that event and sends the others again."""
+    if error.event is None:
+        return error_reply(str(error), error.status, cors)
+    return json_reply({"error": str(error), "event": error.event, "id": error.event_id}, error.status, cors)
+
+
+def cors_of(request: Request) -> dict[str, str]:
+    """CORS headers for a request to a site's event endpoint from one of its origins, else none.
+
+    For replies made outside the endpoint (an unexpected error): without them the widget cannot
+    read the reply, and would take a server error for a network failure."""
+    site = request.app.state.live.config.sites.get(request.path_params.get("site", ""))
+    origin = request.headers.get("origin")
+    return cors_headers(origin) if site is not None and origin is not None and site.allows(origin) else {}
 
 
 async def preflight(request: Request) -> Response:

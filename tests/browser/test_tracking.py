@@ -2,11 +2,14 @@
 
 Page views are sent on load and on single-page-app navigation; calls made before the script
 loaded are kept; events queued while the server is unreachable survive a reload and are
-delivered once it is back, each counted once.
+delivered once it is back, each counted once. An event the server refuses is dropped alone
+(the events around it are stored), an event the server fails on does not hold up the ones
+queued behind it, and a title is cut by whole code points (never half an emoji).
 """
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -104,3 +107,80 @@ def test_events_queued_while_the_server_is_down_are_delivered_after_a_reload(bro
         assert profile.page_views["/offline/two"].total == 2  # before and after the reload
         assert profile.event_counts == {"early_call": 4}  # one per page load, none twice
     page.close()
+
+
+def test_an_event_the_server_refuses_is_dropped_alone_and_the_others_are_stored(browser, setup, redis_url):
+    """Issue 15, item 1: a refused event used to take its whole batch (and the page's events) with it."""
+    shop_url, server_port, server_app = setup
+    with live_server(server_app(), port=server_port):
+        page = browser.new_page()
+        warnings = []
+        page.on("console", lambda message: warnings.append(message.text) if message.type == "warning" else None)
+        page.goto(shop_url + "/refused")
+        wait_for(lambda: token_of(page) and not queued(page), what="first batch acknowledged")
+        page.evaluate("""() => {
+          var deep = 1; for (var i = 0; i < 300; i++) deep = {a: deep};
+          irasshai('track', 'good_before');
+          irasshai('set', {nested: deep});  // refused: attributes are scalars or lists of them
+          irasshai('set', {big: 1e20});  // JSON.stringify sends 100000000000000000000: stored as a float
+          irasshai('track', 'has space');  // refused: not an event name
+          irasshai('track', 'good_after', {n: 1});
+        }""")
+        profile = wait_for(lambda: (p := read_profile(redis_url, "shop", token_of(page)))
+                           and "good_after" in p.event_counts and p, what="events after the refused ones stored")
+        assert profile.event_counts == {"early_call": 1, "good_before": 1, "good_after": 1}
+        assert profile.attributes == {"plan": "pro", "big": 1e20}
+        assert sum("event " in w for w in warnings) == 2, warnings  # one line per refused event
+        wait_for(lambda: not queued(page), what="queue drained")
+        page.close()
+
+
+def test_an_event_the_server_fails_on_does_not_hold_up_the_events_behind_it(browser, setup, redis_url):
+    """A 5xx (here: an injected bug for one event) is retried, but alone and last, not before the rest."""
+    shop_url, server_port, server_app = setup
+    app = server_app()
+    handle = app.state.ingest.handle
+
+    async def fails_on_poison(site, rules, batch, events, visit):
+        if any(getattr(event, "name", "") == "poison" for event in events):
+            raise RuntimeError("a bug that only this event triggers")
+        return await handle(site, rules, batch, events, visit)
+
+    app.state.ingest.handle = fails_on_poison
+    with live_server(app, port=server_port):
+        page = browser.new_page()
+        page.goto(shop_url + "/poisoned")
+        wait_for(lambda: token_of(page) and not queued(page), what="first batch acknowledged")
+        page.evaluate("""() => {
+          irasshai('track', 'one'); irasshai('track', 'poison'); irasshai('track', 'two');
+          irasshai('set', {after: 'poison'});
+        }""")
+        profile = wait_for(lambda: (p := read_profile(redis_url, "shop", token_of(page)))
+                           and "two" in p.event_counts and "after" in p.attributes and p,
+                           timeout=20, what="events behind the failing one stored")
+        assert profile.event_counts == {"early_call": 1, "one": 1, "two": 1}
+        # Kept, and retried later (once the replies for the others have been read).
+        wait_for(lambda: [event.get("name") for event in queued(page)] == ["poison"], what="only the failing event queued")
+        page.close()
+
+
+def test_a_long_title_is_cut_by_code_point_and_its_page_view_stored(browser, setup, redis_url):
+    """Issue 15, item 2: cutting at 512 UTF-16 units split the emoji at the cut and lost the batch."""
+    shop_url, server_port, server_app = setup
+    with live_server(server_app(), port=server_port):
+        page = browser.new_page()
+        page.goto(shop_url + "/start")
+        wait_for(lambda: token_of(page) and not queued(page), what="first batch acknowledged")
+        sent = []
+        page.on("request", lambda request: sent.append(request.post_data) if request.method == "POST" else None)
+        page.evaluate("""() => {
+          document.title = 'a'.repeat(511) + String.fromCodePoint(0x1F600) + 'b'.repeat(100);
+          history.pushState({}, '', '/long-title');
+          irasshai('set', {after_title: true});
+        }""")
+        profile = wait_for(lambda: (p := read_profile(redis_url, "shop", token_of(page)))
+                           and "/long-title" in p.page_views and p, what="page view stored")
+        assert profile.attributes == {"plan": "pro", "after_title": True}
+        titles = [e.get("title") for body in sent for e in json.loads(body)["events"] if e["type"] == "page_view"]
+        assert titles and titles[0] == "a" * 511 + "\U0001F600"  # 512 code points, the emoji whole
+        page.close()

@@ -1,8 +1,11 @@
 """POST /v1/sites/{site}/events, against both stores (in-memory and a real redis-server).
 
 Events are acknowledged once stored and counted once however often they are retried; bad
-input gets a 4xx with one line saying what is wrong and never changes stored state; only
-allowed origins get in, and only they get CORS headers; forged visitor ids are replaced.
+input gets a 4xx with one line saying what is wrong and never changes stored state (when one
+event is the cause, the reply names it by index and id, so that the widget can drop it alone);
+no input answers 500; what the widget itself can send (a title cut in an emoji, a huge number)
+is stored; only allowed origins get in, and only they get CORS headers, even on a 500;
+forged visitor ids are replaced.
 A body that does not arrive within IRASSHAI_BODY_TIMEOUT is answered 408 and its connection
 closed; a store outage is logged once per few seconds, not once per batch.
 """
@@ -11,11 +14,13 @@ from __future__ import annotations
 
 import json
 import socket
+import time
 
 import pytest
 from starlette.testclient import TestClient
 
 from server.identity import VisitorIds
+from server.visitor import MAX_EVENT_NAMES
 from tests.conftest import free_port, live_server
 from tests.helpers import SECRET, SHOP, batch, make_app, page_view, post, set_attributes, stored_profile, track, write_site
 
@@ -118,7 +123,7 @@ BAD_INPUTS = [
     (b"", 400, "empty body"),
     (b"[]", 400, "Expected `object`"),
     (b'{"events": []}', 400, "length >= 1"),
-    (b'{"events": [{"type": "page_view", "id": "short", "ts": 1, "url": "/"}]}', 400, "invalid event 0"),
+    (b'{"events": [{"type": "page_view", "id": "short", "ts": 1, "url": "/"}]}', 400, "event 0: "),
     (b'{"events": [{"type": "page_view", "id": "abcdefgh12", "ts": "yesterday", "url": "/"}]}', 400, "$.ts"),
     (b'{"events": [{"type": "teleport", "id": "abcdefgh12", "ts": 1}]}', 400, "Invalid value 'teleport'"),
     (b'{"events": [{"type": "set", "id": "abcdefgh12", "ts": 1, "attributes": {"a": {"b": 1}}}]}', 400,
@@ -141,7 +146,8 @@ def test_an_event_over_32_kb_is_refused_and_nothing_of_its_batch_is_stored(clien
     token = first_visit(client, page_view("/"))["visitor"]
     huge = track("note", {"text": "x" * 33_000})
     response = post(client, batch(page_view("/pricing"), huge, visitor=token))
-    assert response.status_code == 413 and "event 1 is" in response.json()["error"]
+    assert response.status_code == 413 and f"event 1 (id {huge['id']}): 33" in response.json()["error"]
+    assert response.json()["event"] == 1
     assert set(stored_profile(client, token).page_views) == {"/"}
 
 
@@ -207,3 +213,135 @@ def test_a_store_outage_logs_one_warning_not_one_per_batch(tmp_path, caplog):
     assert statuses == {503}
     warnings = [r.getMessage() for r in caplog.records if "events not stored" in r.getMessage()]
     assert len(warnings) == 1 and "is unreachable" in warnings[0]
+
+
+# Crafted events (issue 15, item 1): each is refused with a 400 that names it, never a 500.
+
+BAD_ID = "crafted-event-01"
+DEEP = 3000  # levels: deeper than Python's recursion limit
+
+
+def _event(fields: bytes) -> bytes:
+    return b'{"type": "set", "id": "' + BAD_ID.encode() + b'", "ts": ' + str(int(time.time() * 1000)).encode() + fields
+
+
+CRAFTED = {
+    "invalid UTF-8 in a string": _event(b', "attributes": {"name": "caf\xc3\x28 \xff"}}'),
+    "invalid UTF-8 in a key": _event(b', "attributes": {"n\xffme": 1}}'),
+    "page URL with a broken IPv6 host": json.dumps({**page_view("/"), "id": BAD_ID, "url": "http://[::1/x"}).encode(),
+    "page URL with a bracketed non-address": json.dumps({**page_view("/"), "id": BAD_ID, "url": "http://[shop]/"}).encode(),
+    "referrer that is not a URL after NFKC": json.dumps(
+        {**page_view("/"), "id": BAD_ID, "referrer": "http://a\uff0fb.example@c/"}).encode(),
+    "track URL with a broken IPv6 host": json.dumps({**track("x"), "id": BAD_ID, "url": "https://[1:2/"}).encode(),
+    "attributes nested hundreds deep": _event(b', "attributes": {"a": ' + b"[" * 400 + b"]" * 400 + b"}}"),
+    "properties nested thousands deep": json.dumps({**track("x"), "id": BAD_ID}).replace(
+        '"properties": {}', '"properties": {"a": ' + '{"a": ' * DEEP + "1" + "}" * DEEP + "}").encode(),
+    "a number beyond any float": _event(b', "attributes": {"big": 1' + b"0" * 400 + b"}}"),
+}
+
+
+@pytest.mark.parametrize("bad", CRAFTED.values(), ids=CRAFTED.keys())
+@pytest.mark.parametrize("padding", [0, 40_000], ids=["small batch", "batch over 32 KB"])
+def test_a_crafted_event_gets_a_400_naming_it_and_nothing_of_its_batch_is_stored(client, bad, padding):
+    token = first_visit(client, page_view("/"))["visitor"]
+    before = track("note", {"text": "x" * 1000})
+    after = [track("note", {"n": n, "text": "y" * 1000}) for n in range(padding // 1000)] or [page_view("/after")]
+    body = json.loads(batch(page_view("/before"), before, visitor=token))
+    raw = json.dumps(body).encode().replace(b"]}", b"," + bad + b"," + json.dumps(after)[1:].encode() + b"}")
+    assert len(raw) > padding
+    response = post(client, raw)
+    assert response.status_code == 400, response.text
+    reply = response.json()
+    assert reply["event"] == 2 and reply["id"] in ("", BAD_ID)
+    assert reply["error"].startswith("event 2") and "\n" not in reply["error"]
+    assert response.headers["access-control-allow-origin"] == SHOP
+    assert set(stored_profile(client, token).page_views) == {"/"}
+
+
+def test_integers_too_large_to_store_are_kept_as_the_floats_they_were_in_javascript(client):
+    # JSON.stringify(1e20) is "100000000000000000000": what irasshai('set', {big: 1e20}) sends.
+    body = batch(set_attributes({"big": 10**20, "small": -(10**20), "many": [1, 10**30]}), track("x", {"big": 10**21}))
+    profile = stored_profile(client, first_visit(client, *json.loads(body)["events"])["visitor"])
+    assert profile.attributes == {"big": 1e20, "small": -1e20, "many": [1, 1e30]}
+    assert profile.recent_events[0].properties == {"big": 1e21}
+
+
+def test_the_largest_64_bit_integers_are_kept_exactly(client):
+    reply = first_visit(client, set_attributes({"max": 2**64 - 1, "min": -(2**63)}))
+    assert stored_profile(client, reply["visitor"]).attributes == {"max": 2**64 - 1, "min": -(2**63)}
+
+
+def test_an_unexpected_error_is_a_500_with_cors_headers_so_the_widget_can_read_it(tmp_path, redis_url):
+    write_site(tmp_path)
+    app = make_app(tmp_path, "redis", redis_url)
+
+    async def broken(*args):
+        raise RuntimeError("a bug")
+
+    with TestClient(app, raise_server_exceptions=False) as client:
+        app.state.ingest.handle = broken
+        response = post(client, batch(page_view("/")))
+        assert response.status_code == 500 and "\n" not in response.json()["error"]
+        assert response.headers["access-control-allow-origin"] == SHOP
+        refused = post(client, batch(page_view("/")), origin="https://evil.example")
+        assert refused.status_code == 403 and "access-control-allow-origin" not in refused.headers
+
+
+# What the widget itself sends (issue 15, item 2) is stored, not refused.
+
+
+def test_a_title_cut_inside_an_emoji_by_an_older_widget_is_stored(client):
+    # "a".repeat(511) + "😀" cut at 512 UTF-16 units, then JSON.stringify: a lone high surrogate.
+    view = page_view("/cut", title="a" * 511 + "\ud83d")
+    body = json.dumps({"visitor": None, "events": [view, set_attributes({"note": "\udc00 ok \\ud800"})]}).encode()
+    assert b'a\\ud83d"' in body and b"\\udc00" in body  # as the browser sends it
+    profile = stored_profile(client, first_visit_raw(client, body)["visitor"])
+    assert profile.page_views["/cut"].total == 1
+    assert profile.attributes == {"note": "\ufffd ok \\ud800"}  # an escaped backslash stays text
+
+
+def test_a_surrogate_pair_escaped_by_json_stringify_is_kept(client):
+    body = json.dumps({"events": [set_attributes({"face": "😀"})]}).encode()  # ensure_ascii: "\ud83d\ude00"
+    profile = stored_profile(client, first_visit_raw(client, body)["visitor"])
+    assert profile.attributes == {"face": "😀"}
+
+
+def test_an_over_long_title_or_url_is_cut_not_refused(client):
+    url = "/long?q=" + "x" * 5000
+    reply = first_visit(client, page_view(url, title="t" * 5000, referrer="https://ref.example/" + "r" * 5000))
+    profile = stored_profile(client, reply["visitor"])
+    assert profile.page_views["/long"].total == 1
+
+
+def first_visit_raw(client, body: bytes) -> dict:
+    response = post(client, body)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+# One visitor's state is bounded by size as well as count (issue 15, item 4).
+
+
+def stored_bytes(client, token: str) -> int:
+    visitor_id = VisitorIds(SECRET).verify("shop", token)
+    blob, _ = client.portal.call(client.app.state.store.load_visitor, "shop", visitor_id)
+    return len(blob)
+
+
+def test_a_visitor_cannot_grow_its_state_past_the_caps(client):
+    token = first_visit(client, page_view("/"))["visitor"]
+    refused = []
+    for n in range(40):  # each of these used to be stored: 40 requests built a state of megabytes
+        for event in (track("note", {"text": f"{n}" + "x" * 30_000}), set_attributes({f"a{n}": "y" * 30_000}),
+                      *(track(f"{kind}_{n}_" + "n" * 50, {"n": n}) for kind in ("one", "two", "three"))):
+            response = post(client, batch(page_view(f"/p{n}"), event, visitor=token))
+            assert response.status_code in (200, 422), response.text
+            if response.status_code == 422:
+                reply = response.json()
+                assert reply["event"] == 1 and reply["id"] == event["id"] and "kept" in reply["error"]
+                refused.append(reply["error"].split(": ", 1)[1].split(" ")[0])
+    assert refused.count("properties") == 40 and refused.count("attribute") == 40
+    assert refused.count("the") == 3 * 40 - MAX_EVENT_NAMES  # new names beyond the cap
+    profile = stored_profile(client, token)
+    assert len(profile.event_counts) == MAX_EVENT_NAMES and profile.attributes == {}
+    assert stored_bytes(client, token) < 64 * 1024
