@@ -1,6 +1,6 @@
 """The wire format the widget sends: one batch of events per request, decoded by msgspec.
 
-The widget posts ``{"visitor": token|null, "context": {...}, "events": [...]}`` as
+The widget posts ``{"visitor": token|null, "seed": …, "context": {...}, "events": [...]}`` as
 ``text/plain`` (a CORS "simple request", so no preflight round trip). Each event carries a
 client-generated ``id`` so that retries can be de-duplicated, and a client timestamp ``ts``
 in milliseconds.
@@ -18,6 +18,8 @@ MAX_EVENT_BYTES = 32 * 1024
 MAX_EVENTS_PER_BATCH = 200
 
 EventId = Annotated[str, Meta(pattern=r"^[A-Za-z0-9_-]{8,64}$")]
+# A new visitor's random secret (at least 128 bits), kept by the widget until it holds a token.
+Seed = Annotated[str, Meta(pattern=r"^[A-Za-z0-9_-]{22,64}$")]
 Name = Annotated[str, Meta(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.:-]{0,63}$")]
 Url = Annotated[str, Meta(max_length=2048)]
 Millis = Annotated[int, Meta(ge=0)]
@@ -86,6 +88,7 @@ class Batch(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     events: Annotated[list[msgspec.Raw], Meta(min_length=1, max_length=MAX_EVENTS_PER_BATCH)]
     visitor: Annotated[str, Meta(max_length=200)] | None = None
     context: Context = Context()
+    seed: Seed | None = None  # only in batches without a token: see server.identity
 
 
 class BadBatch(Exception):
@@ -102,6 +105,7 @@ class _WholeBatch(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     events: Annotated[list[Event], Meta(min_length=1, max_length=MAX_EVENTS_PER_BATCH)]
     visitor: Annotated[str, Meta(max_length=200)] | None = None
     context: Context = Context()
+    seed: Seed | None = None  # only in batches without a token: see server.identity
 
 
 _batch_decoder = msgspec.json.Decoder(Batch)
@@ -115,7 +119,7 @@ def decode_batch(body: bytes) -> tuple[Batch, list[Event]]:
         # Most batches: one pass. Any mistake is decoded again below for its precise message.
         try:
             whole = _whole_decoder.decode(body)
-            return Batch(events=[], visitor=whole.visitor, context=whole.context), whole.events
+            return Batch(events=[], visitor=whole.visitor, context=whole.context, seed=whole.seed), whole.events
         except msgspec.DecodeError:
             pass
     try:

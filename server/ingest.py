@@ -53,7 +53,7 @@ class Ingest:
         visitor_id = self.ids.verify(site.key, batch.visitor)
         token = batch.visitor
         if visitor_id is None:
-            visitor_id, token = self.ids.issue(site.key, seed=events[0].id)
+            visitor_id, token = self.ids.issue(site.key, seed=batch.seed)
         for _ in range(MAX_ATTEMPTS):
             now = self.clock()
             blob, version = await self.store.load_visitor(site.key, visitor_id)

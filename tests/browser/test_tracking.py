@@ -2,11 +2,13 @@
 
 Page views are sent on load and on single-page-app navigation; calls made before the script
 loaded are kept; events queued while the server is unreachable survive a reload and are
-delivered once it is back, each counted once.
+delivered once it is back, each counted once; a new visitor's first batch whose reply was lost
+is retried with the same secret seed and stored once, for one visitor.
 """
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -104,3 +106,38 @@ def test_events_queued_while_the_server_is_down_are_delivered_after_a_reload(bro
         assert profile.page_views["/offline/two"].total == 2  # before and after the reload
         assert profile.event_counts == {"early_call": 4}  # one per page load, none twice
     page.close()
+
+
+def test_a_first_batch_whose_reply_was_lost_is_retried_as_the_same_visitor(browser, setup, redis_url):
+    shop_url, server_port, server_app = setup
+    bodies = []
+
+    def lose_the_first_reply(route):
+        bodies.append(json.loads(route.request.post_data))
+        response = route.fetch()  # the server stores the batch…
+        if len(bodies) == 1:
+            route.abort()  # …but the widget never hears back
+        else:
+            route.fulfill(response=response)
+
+    with live_server(server_app(), port=server_port):
+        page = browser.new_page()
+        page.route("**/v1/sites/shop/events", lose_the_first_reply)
+        page.goto(shop_url + "/products/1")
+        wait_for(lambda: token_of(page) and not queued(page), what="first batch acknowledged on its retry")
+        first, retry = bodies[0], bodies[1]
+        assert first["visitor"] is None and len(first["seed"]) >= 22
+        assert retry["visitor"] is None and retry["seed"] == first["seed"]
+        assert retry["events"][0]["id"] == first["events"][0]["id"]
+        client = redis.Redis.from_url(redis_url)
+        try:
+            assert len(list(client.scan_iter(match="irs:{shop:*}:state"))) == 1
+        finally:
+            client.close()
+        assert read_profile(redis_url, "shop", token_of(page)).page_views["/products/1"].total == 1
+        page.evaluate("history.pushState({}, '', '/products/2')")
+        wait_for(lambda: not queued(page) and len(bodies) >= 3, what="a batch with the token")
+        assert "seed" not in bodies[-1] and bodies[-1]["visitor"] == token_of(page)
+        assert page.evaluate("localStorage.getItem('irasshai:shop:seed')") == ""
+        page.unroute_all(behavior="ignoreErrors")
+        page.close()
