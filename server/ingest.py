@@ -72,7 +72,7 @@ class Ingest:
         if outcome is not None:
             reply.show, reply.watch = outcome.show, outcome.watch
             decided = outcome.rule.id if outcome.show is not None and outcome.rule is not None else None
-            await self._count(site, counts_of(site, decided, applied.new, now))
+            await self._count(site, counts_of(site, decided, applied.feedback, now))
         return reply
 
     async def _count(self, site: Site, counts: dict[tuple[str, str, str], int]) -> None:

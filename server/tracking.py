@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import bisect
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlsplit
 
 from server.events import Event, Feedback, PageView, SetAttributes, Track
@@ -46,6 +46,7 @@ class Applied:
     new: list[Event]
     duplicates: int = 0
     expired: int = 0
+    feedback: list[Feedback] = field(default_factory=list)  # the new feedback that counts (server.stats)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -89,8 +90,11 @@ def apply(state: VisitorState, events: list[Event], now: float, visit: Visit,
             _track(state, ts, event)
         elif isinstance(event, SetAttributes):
             _set(state, event)
-        elif isinstance(event, Feedback) and event.action == "dismissed":
-            _dismissed(state, event.rule)
+        elif isinstance(event, Feedback):
+            if event.action == "dismissed":
+                _dismissed(state, event.rule)
+            if first_feedback(state, event):
+                applied.feedback.append(event)
         # Signals change no profile data: the rules look at them as they arrive.
     if applied.new:
         if visit.device:
@@ -160,6 +164,23 @@ def _set(state: VisitorState, event: SetAttributes) -> None:
             state.attributes.pop(key, None)
         elif key in state.attributes or len(state.attributes) < MAX_ATTRIBUTES:
             state.attributes[key] = value
+
+
+FEEDBACK_BITS = {"shown": 1, "clicked": 2, "dismissed": 4, "copied": 8}
+
+
+def first_feedback(state: VisitorState, event: Feedback) -> bool:
+    """Whether `event` is the first of its kind for the engagement of its rule decided last for
+    this visitor (and mark it so): feedback is a claim, counted only for what the server decided,
+    once per decision."""
+    for engagement in reversed(state.engagements):
+        if engagement.rule == event.rule:
+            bit = FEEDBACK_BITS[event.action]
+            if engagement.feedback & bit:
+                return False
+            engagement.feedback |= bit
+            return True
+    return False
 
 
 def _dismissed(state: VisitorState, rule: str) -> None:

@@ -49,6 +49,7 @@ class Engagement(msgspec.Struct, array_like=True):
     rule: str
     session: int
     dismissed: bool = False
+    feedback: int = 0  # the kinds of feedback already counted for it (server.tracking.FEEDBACK_BITS)
 
 
 class VisitorState(msgspec.Struct, omit_defaults=True):
