@@ -5,11 +5,17 @@ compare-and-set write, and, only when the batch decided to show a rule or carrie
 feedback, one pipelined update of the rules' daily counters (:mod:`server.stats`). A
 conflicting write (the same visitor in another tab or process) re-reads and re-applies, so
 nothing is lost or double counted. Events are acknowledged only after the write succeeded.
+
+A contended visitor converges rather than being refused: one visitor's batches in one process
+take turns (so they never conflict with each other), and a conflict with another process is
+retried after a random, growing pause (full jitter), for up to CONTENTION_DEADLINE seconds.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import random
 import time
 from collections.abc import Callable
 
@@ -28,7 +34,8 @@ from server.visitor import VisitorState, decode, encode
 
 log = logging.getLogger("irasshai.ingest")
 
-MAX_ATTEMPTS = 8
+CONTENTION_DEADLINE = 10.0  # seconds a batch retries a visitor that other processes keep changing
+BACKOFF_FIRST, BACKOFF_MAX = 0.002, 0.2  # seconds: the pause after the first conflict, and its cap
 
 
 class Reply(msgspec.Struct, omit_defaults=True):
@@ -48,13 +55,31 @@ class Ingest:
         self.session_timeout = session_timeout
         self.clock = clock
         self.coupons = StoreCoupons(store)
+        self._turns: dict[tuple[str, str], list] = {}  # (site, visitor) -> [lock, batches holding or awaiting it]
 
     async def handle(self, site: Site, rules: RuleSet, batch: Batch, events: list[Event], visit: Visit) -> Reply:
         visitor_id = self.ids.verify(site.key, batch.visitor)
         token = batch.visitor
         if visitor_id is None:
             visitor_id, token = self.ids.issue(site.key, seed=batch.seed)
-        for _ in range(MAX_ATTEMPTS):
+        key = (site.key, visitor_id)
+        turn = self._turns.get(key)
+        if turn is None:
+            turn = self._turns[key] = [asyncio.Lock(), 0]
+        turn[1] += 1
+        try:
+            async with turn[0]:
+                return await self._handle(site, rules, events, visit, visitor_id, token)
+        finally:
+            turn[1] -= 1
+            if not turn[1]:
+                del self._turns[key]
+
+    async def _handle(self, site: Site, rules: RuleSet, events: list[Event], visit: Visit, visitor_id: str,
+                      token: str) -> Reply:
+        deadline = time.monotonic() + CONTENTION_DEADLINE
+        attempts = 0
+        while True:
             now = self.clock()
             blob, version = await self.store.load_visitor(site.key, visitor_id)
             state = self._decode(blob, site, visitor_id)
@@ -66,8 +91,11 @@ class Ingest:
             outcome = await engage(state, applied.new, rules, now, visitor_id, self.coupons)
             if await self.store.save_visitor(site.key, visitor_id, encode(state), version, site.retention):
                 break
-        else:
-            raise StoreUnavailable(f"visitor state kept changing under {MAX_ATTEMPTS} attempts; retry later")
+            attempts += 1
+            if time.monotonic() >= deadline:
+                raise StoreUnavailable(f"visitor state kept changing for {CONTENTION_DEADLINE:g} s "
+                                       f"({attempts} attempts); retry later")
+            await asyncio.sleep(random.uniform(0, min(BACKOFF_MAX, BACKOFF_FIRST * 2 ** attempts)))
         reply = Reply(visitor=token, acked=[e.id for e in events], duplicates=applied.duplicates, expired=applied.expired)
         if outcome is not None:
             reply.show, reply.watch = outcome.show, outcome.watch
