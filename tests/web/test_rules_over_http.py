@@ -115,7 +115,7 @@ def test_a_page_view_that_satisfies_no_rule_shows_nothing(client):
 
 
 def test_a_retried_batch_does_not_show_the_rule_again(client):
-    body = batch(page_view("/sale"))
+    body = batch(page_view("/sale"), seed="a-secret-seed-only-this-browser-knows")
     first = post(client, body).json()
     assert first["show"]["rule"] == "once-ever"
     retry = post(client, body).json()  # the reply was lost; the widget sends the same events again
