@@ -11,7 +11,8 @@ import functools
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlsplit
 
-from server.events import Event, Feedback, PageView, SetAttributes, Track
+from server.events import Event, Feedback, PageView, SetAttributes, Signal, Track
+from server.signals import bound
 from server.visitor import (
     MAX_ATTRIBUTES,
     MAX_PATHS,
@@ -83,9 +84,13 @@ def apply(state: VisitorState, events: list[Event], now: float, visit: Visit,
             continue
         state.seen_ids[event.id] = stored_at
         applied.new.append(event)
-        current = _touch(state, ts, event, session_timeout)
+        current = _touch(state, ts, event, session_timeout, stored_at)
         if isinstance(event, PageView):
-            _page_view(state, ts, event, current)
+            _page_view(state, ts, event, current, stored_at)
+        elif isinstance(event, Signal):
+            bounded = bound(event, split_url(event.url)[0], state, now)
+            if bounded is not event:
+                applied.new[-1] = bounded
         elif isinstance(event, Track):
             _track(state, ts, event)
         elif isinstance(event, SetAttributes):
@@ -95,7 +100,7 @@ def apply(state: VisitorState, events: list[Event], now: float, visit: Visit,
                 _dismissed(state, event.rule)
             if first_feedback(state, event):
                 applied.feedback.append(event)
-        # Signals change no profile data: the rules look at them as they arrive.
+        # Signals change no profile data: the rules look at them (bounded) as they arrive.
     if applied.new:
         if visit.device:
             state.device = visit.device
@@ -113,7 +118,7 @@ def _forget_old_ids(state: VisitorState, now: int) -> None:
         state.seen_ids = {k: t for k, t in state.seen_ids.items() if t >= cutoff}
 
 
-def _touch(state: VisitorState, ts: int, event: Event, session_timeout: int) -> bool:
+def _touch(state: VisitorState, ts: int, event: Event, session_timeout: int, stored_at: int) -> bool:
     """Start a new session after `session_timeout` of inactivity; update first/last seen.
 
     Returns whether the event belongs to the current session (a late event from before it
@@ -130,7 +135,7 @@ def _touch(state: VisitorState, ts: int, event: Event, session_timeout: int) -> 
             landing, utm = split_url(event.url)
             utm = dict(utm)
             referrer = event.referrer
-        state.session_log.append(SessionRecord(state.sessions, ts, ts, landing, referrer, utm))
+        state.session_log.append(SessionRecord(state.sessions, ts, ts, landing, referrer, utm, arrived=stored_at))
         del state.session_log[:-MAX_SESSIONS]
     else:
         session.last = max(session.last, ts)
@@ -138,11 +143,12 @@ def _touch(state: VisitorState, ts: int, event: Event, session_timeout: int) -> 
     return True
 
 
-def _page_view(state: VisitorState, ts: int, event: PageView, current_session: bool) -> None:
+def _page_view(state: VisitorState, ts: int, event: PageView, current_session: bool, stored_at: int) -> None:
     path, _ = split_url(event.url)
     views = state.page_views.pop(path, None) or PathViews()
     state.page_views[path] = views  # re-inserted last: dict order is recency of viewing
     views.total += 1
+    views.arrived = stored_at
     bisect.insort(views.recent, ts)
     del views.recent[:-MAX_VIEWS_PER_PATH]
     if len(state.page_views) > MAX_PATHS:

@@ -24,6 +24,7 @@ MAX_ENGAGEMENTS = 100
 class PathViews(msgspec.Struct, array_like=True):
     total: int = 0
     recent: list[int] = []  # seconds since the epoch, ascending
+    arrived: int = 0  # when the last page view of this path reached the server (server.signals)
 
 
 class SessionRecord(msgspec.Struct, array_like=True):
@@ -34,6 +35,7 @@ class SessionRecord(msgspec.Struct, array_like=True):
     referrer: str = ""
     utm: dict[str, str] = {}
     paths: list[str] = []  # distinct paths viewed in this session
+    arrived: int = 0  # when its first event reached the server (server.signals)
 
 
 class CustomEvent(msgspec.Struct, array_like=True):
