@@ -25,6 +25,7 @@ from server.coupons.issuer import StoreCoupons
 from server.engage import engage
 from server.events import Batch, Event
 from server.identity import VisitorIds
+from server.ratelimits import RateLimits
 from server.rules.engine import RuleSet
 from server.sites import Site
 from server.stats import counts_of
@@ -49,18 +50,20 @@ class Reply(msgspec.Struct, omit_defaults=True):
 
 class Ingest:
     def __init__(self, store: Store, ids: VisitorIds, session_timeout: int,
-                 clock: Callable[[], float] = time.time):
+                 clock: Callable[[], float] = time.time, limits: RateLimits | None = None):
         self.store = store
         self.ids = ids
         self.session_timeout = session_timeout
         self.clock = clock
         self.coupons = StoreCoupons(store)
+        self.limits = limits or RateLimits(store)  # none by default: the server passes its settings'
         self._turns: dict[tuple[str, str], list] = {}  # (site, visitor) -> [lock, batches holding or awaiting it]
 
     async def handle(self, site: Site, rules: RuleSet, batch: Batch, events: list[Event], visit: Visit) -> Reply:
         visitor_id = self.ids.verify(site.key, batch.visitor)
         token = batch.visitor
-        if visitor_id is None:
+        issued = visitor_id is None
+        if issued:
             visitor_id, token = self.ids.issue(site.key, seed=batch.seed)
         key = (site.key, visitor_id)
         turn = self._turns.get(key)
@@ -69,26 +72,29 @@ class Ingest:
         turn[1] += 1
         try:
             async with turn[0]:
-                return await self._handle(site, rules, events, visit, visitor_id, token)
+                return await self._handle(site, rules, events, visit, visitor_id, token, issued)
         finally:
             turn[1] -= 1
             if not turn[1]:
                 del self._turns[key]
 
     async def _handle(self, site: Site, rules: RuleSet, events: list[Event], visit: Visit, visitor_id: str,
-                      token: str) -> Reply:
+                      token: str, issued: bool) -> Reply:
         deadline = time.monotonic() + CONTENTION_DEADLINE
         attempts = 0
+        coupons = self.limits.coupons(self.coupons, visit.address)
         while True:
             now = self.clock()
             blob, version = await self.store.load_visitor(site.key, visitor_id)
+            if issued and blob is None and not attempts:
+                await self.limits.new_visitor(site, visit.address)  # not a retried first batch: really new
             state = self._decode(blob, site, visitor_id)
             applied = apply(state, events, now, visit, self.session_timeout)
             if not applied.new:
                 outcome = None
                 break
             # Decided on the state about to be written, so the limit it claims is written with it.
-            outcome = await engage(state, applied.new, rules, now, visitor_id, self.coupons)
+            outcome = await engage(state, applied.new, rules, now, visitor_id, coupons)
             if await self.store.save_visitor(site.key, visitor_id, encode(state), version, site.retention):
                 break
             attempts += 1

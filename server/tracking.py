@@ -38,6 +38,7 @@ class Visit:
 
     device: str = ""
     language: str = ""
+    address: str = ""  # the client address rate limits count (server.web.address); never stored
 
 
 @dataclass

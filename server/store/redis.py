@@ -1,7 +1,7 @@
 """The Redis store (redis-py asyncio with hiredis): production, shared by many processes.
 
 Reading a visitor is one HMGET; writing is one Lua compare-and-set; adding to the daily
-counters is one pipelined MULTI of HINCRBYs. Every key comes from :mod:`server.store.keys`
+counters is one pipelined MULTI of HINCRBYs; counting a rate limit's hits is one Lua script. Every key comes from :mod:`server.store.keys`
 and gets a TTL.
 """
 
@@ -29,6 +29,7 @@ class RedisStore:
         self._claim_code = self._client.register_script(_LUA.joinpath("claim_code.lua").read_text())
         self._seed_codes = self._client.register_script(_LUA.joinpath("seed_codes.lua").read_text())
         self._redeem_code = self._client.register_script(_LUA.joinpath("redeem_code.lua").read_text())
+        self._hit = self._client.register_script(_LUA.joinpath("hit.lua").read_text())
 
     async def load_visitor(self, site: str, visitor_id: str) -> tuple[bytes | None, int]:
         try:
@@ -99,6 +100,13 @@ class RedisStore:
                 rule, _, kind = field.decode().rpartition("|")
                 rules.setdefault(rule, {})[kind] = int(amount)
         return result
+
+    async def hit(self, site: str, counter: str, windows: tuple[int, ...]) -> list[tuple[int, int]]:
+        try:
+            found = await self._hit(keys=[keys.hits(site, counter, window) for window in windows], args=list(windows))
+        except RedisError as error:
+            raise StoreUnavailable(f"Redis at {self.url} is unreachable: {error}") from None
+        return [(int(hits), int(ttl)) for hits, ttl in found]
 
     async def ping(self) -> None:
         try:
