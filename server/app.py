@@ -18,6 +18,7 @@ from server.config import Config, Live, load_config
 from server.identity import VisitorIds
 from server.ingest import Ingest
 from server.ratelog import RateLimitedLog
+from server.ratelimits import RateLimits
 from server.reloader import Reloader, snapshot
 from server.settings import Settings
 from server.store.base import Store, StoreUnavailable
@@ -105,7 +106,9 @@ def create_app(settings: Settings, *, config: Config | None = None, store: Store
     app.state.clock = clock
     app.state.site_secrets = settings.secrets_by_site()
     app.state.store_failures = RateLimitedLog(logging.getLogger("irasshai.web"), clock=clock)
-    app.state.ingest = Ingest(store, VisitorIds(settings.secret_key), settings.session_timeout, clock)
+    app.state.trusted_proxies = settings.proxy_networks()
+    limits = RateLimits(store, settings.new_visitors_per_minute, settings.new_visitors_per_hour, settings.codes_per_day)
+    app.state.ingest = Ingest(store, VisitorIds(settings.secret_key), settings.session_timeout, clock, limits)
     return app
 
 

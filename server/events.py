@@ -1,6 +1,6 @@
 """The wire format the widget sends: one batch of events per request, decoded by msgspec.
 
-The widget posts ``{"visitor": token|null, "context": {...}, "events": [...]}`` as
+The widget posts ``{"visitor": token|null, "seed": …, "context": {...}, "events": [...]}`` as
 ``text/plain`` (a CORS "simple request", so no preflight round trip). Each event carries a
 client-generated ``id`` so that retries can be de-duplicated, and a client timestamp ``ts``
 in milliseconds.
@@ -30,6 +30,8 @@ MAX_URL_CHARS = 2048  # longer URLs (and referrers) are cut to this
 MAX_TITLE_CHARS = 512  # longer titles are cut to this (code points, as the widget cuts them)
 
 EventId = Annotated[str, Meta(pattern=r"^[A-Za-z0-9_-]{8,64}$")]
+# A new visitor's random secret (at least 128 bits), kept by the widget until it holds a token.
+Seed = Annotated[str, Meta(pattern=r"^[A-Za-z0-9_-]{22,64}$")]
 Name = Annotated[str, Meta(pattern=EVENT_NAME)]
 Url = str  # cut to MAX_URL_CHARS after decoding
 Millis = Annotated[int, Meta(ge=0)]
@@ -100,6 +102,7 @@ class Batch(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     events: Annotated[list[Event], Meta(min_length=1, max_length=MAX_EVENTS_PER_BATCH)]
     visitor: Annotated[str, Meta(max_length=200)] | None = None
     context: Context = Context()
+    seed: Seed | None = None  # only in batches without a token: see server.identity
 
 
 class BadBatch(Exception):

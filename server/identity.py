@@ -4,9 +4,13 @@ A token is ``<id>.<signature>``, signed with itsdangerous under a salt that name
 so a token from another site, a tampered one or an unsigned one does not verify and the
 visitor gets a fresh id instead.
 
-A fresh id is derived from the first event id of the batch that needed it. A batch whose
-response was lost is retried with the same events, so it gets the same fresh id and the
-server's de-duplication still recognises it: a retry never creates a second visitor.
+A fresh id is derived (HMAC) from the batch's ``seed``: a random secret of at least 128 bits
+that the widget makes up and keeps until it holds a token, and sends only in batches without
+one. A batch whose response was lost is retried with the same seed, so it gets the same fresh
+id and the server's de-duplication still recognises it: a retry never creates a second visitor.
+Nothing else the batch carries decides the id: derived from something others can see or
+guess (such as the first event id), the id, and with it the visitor's signed token, would go
+to whoever sends it. A batch without a seed gets a random id.
 """
 
 from __future__ import annotations
@@ -55,7 +59,7 @@ class VisitorIds:
         return visitor_id
 
     def issue(self, site: str, seed: str | None = None) -> tuple[str, str]:
-        """A fresh (visitor id, token). The same `seed` always gives the same id."""
+        """A fresh (visitor id, token). The same `seed` (a client's secret) always gives the same id."""
         if seed is None:
             raw = secrets.token_bytes(ID_BYTES)
         else:

@@ -7,11 +7,17 @@ conflicting write (the same visitor in another tab or process) re-reads and re-a
 nothing is lost or double counted. Events are acknowledged only after the write succeeded.
 A batch that would take the visitor's state past a cap is refused (BadBatch), nothing of it
 stored.
+
+A contended visitor converges rather than being refused: one visitor's batches in one process
+take turns (so they never conflict with each other), and a conflict with another process is
+retried after a random, growing pause (full jitter), for up to CONTENTION_DEADLINE seconds.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import random
 import time
 from collections.abc import Callable
 
@@ -22,6 +28,7 @@ from server.engage import engage
 from server.events import BadBatch, Batch, Event
 from server.identity import VisitorIds
 from server.ratelog import RateLimitedLog
+from server.ratelimits import RateLimits
 from server.rules.engine import RuleSet
 from server.sites import Site
 from server.stats import counts_of
@@ -31,7 +38,8 @@ from server.visitor import MAX_STATE_BYTES, VisitorState, decode, encode
 
 log = logging.getLogger("irasshai.ingest")
 
-MAX_ATTEMPTS = 8
+CONTENTION_DEADLINE = 10.0  # seconds a batch retries a visitor that other processes keep changing
+BACKOFF_FIRST, BACKOFF_MAX = 0.002, 0.2  # seconds: the pause after the first conflict, and its cap
 
 
 class Reply(msgspec.Struct, omit_defaults=True):
@@ -45,41 +53,67 @@ class Reply(msgspec.Struct, omit_defaults=True):
 
 class Ingest:
     def __init__(self, store: Store, ids: VisitorIds, session_timeout: int,
-                 clock: Callable[[], float] = time.time):
+                 clock: Callable[[], float] = time.time, limits: RateLimits | None = None):
         self.store = store
         self.ids = ids
         self.session_timeout = session_timeout
         self.clock = clock
         self.coupons = StoreCoupons(store)
         self.store_failures = RateLimitedLog(log, clock=clock)  # one line per outage, not per batch
+        self.limits = limits or RateLimits(store)  # none by default: the server passes its settings'
+        self._turns: dict[tuple[str, str], list] = {}  # (site, visitor) -> [lock, batches holding or awaiting it]
 
     async def handle(self, site: Site, rules: RuleSet, batch: Batch, events: list[Event], visit: Visit) -> Reply:
         visitor_id = self.ids.verify(site.key, batch.visitor)
         token = batch.visitor
-        if visitor_id is None:
-            visitor_id, token = self.ids.issue(site.key, seed=events[0].id)
-        for _ in range(MAX_ATTEMPTS):
+        issued = visitor_id is None
+        if issued:
+            visitor_id, token = self.ids.issue(site.key, seed=batch.seed)
+        key = (site.key, visitor_id)
+        turn = self._turns.get(key)
+        if turn is None:
+            turn = self._turns[key] = [asyncio.Lock(), 0]
+        turn[1] += 1
+        try:
+            async with turn[0]:
+                return await self._handle(site, rules, events, visit, visitor_id, token, issued)
+        finally:
+            turn[1] -= 1
+            if not turn[1]:
+                del self._turns[key]
+
+    async def _handle(self, site: Site, rules: RuleSet, events: list[Event], visit: Visit, visitor_id: str,
+                      token: str, issued: bool) -> Reply:
+        deadline = time.monotonic() + CONTENTION_DEADLINE
+        attempts = 0
+        coupons = self.limits.coupons(self.coupons, visit.address)
+        while True:
             now = self.clock()
             blob, version = await self.store.load_visitor(site.key, visitor_id)
+            if issued and blob is None and not attempts:
+                await self.limits.new_visitor(site, visit.address)  # not a retried first batch: really new
             state = self._decode(blob, site, visitor_id)
             applied = apply(state, events, now, visit, self.session_timeout)
             if not applied.new:
                 outcome = None
                 break
             # Decided on the state about to be written, so the limit it claims is written with it.
-            outcome = await engage(state, applied.new, rules, now, visitor_id, self.coupons)
+            outcome = await engage(state, applied.new, rules, now, visitor_id, coupons)
             blob = encode(state)
             if len(blob) > MAX_STATE_BYTES:  # a last guard: the caps of each part keep far below it
                 raise BadBatch(f"the visitor's state would be {len(blob)} bytes; the limit is {MAX_STATE_BYTES}", 413)
             if await self.store.save_visitor(site.key, visitor_id, blob, version, site.retention):
                 break
-        else:
-            raise StoreUnavailable(f"visitor state kept changing under {MAX_ATTEMPTS} attempts; retry later")
+            attempts += 1
+            if time.monotonic() >= deadline:
+                raise StoreUnavailable(f"visitor state kept changing for {CONTENTION_DEADLINE:g} s "
+                                       f"({attempts} attempts); retry later")
+            await asyncio.sleep(random.uniform(0, min(BACKOFF_MAX, BACKOFF_FIRST * 2 ** attempts)))
         reply = Reply(visitor=token, acked=[e.id for e in events], duplicates=applied.duplicates, expired=applied.expired)
         if outcome is not None:
             reply.show, reply.watch = outcome.show, outcome.watch
             decided = outcome.rule.id if outcome.show is not None and outcome.rule is not None else None
-            await self._count(site, counts_of(site, decided, applied.new, now))
+            await self._count(site, counts_of(site, decided, applied.feedback, now))
         return reply
 
     async def _count(self, site: Site, counts: dict[tuple[str, str, str], int]) -> None:

@@ -22,6 +22,7 @@ from server.identity import VisitorIds
 from server.ingest import Ingest, Reply
 from server.rule_test_files import RuleTest, Step, find_test_files, parse_test_file
 from server.settings import Settings
+from server.signals import ON_PAGE
 from server.store.memory import MemoryStore
 from server.yamlsource import Problems
 
@@ -89,6 +90,7 @@ class _Visitor:
                              clock=self.clock)
         self.token: str | None = None
         self.url = ""  # of the last page view
+        self.opened = self.now  # when it was viewed
         self.reached: dict[str, float] = {}  # signals reached on that page
         self.sent = 0
 
@@ -113,13 +115,19 @@ class _Visitor:
     def events(self, step: Step) -> list[Event]:
         fields, ts = step.fields, self.millis()
         if step.sends == "page_view":
-            self.url, self.reached = fields["url"], {}
+            self.url, self.reached, self.opened = fields["url"], {}, self.now
             return [PageView(self.event_id(), ts, fields["url"], referrer=fields["referrer"])]
         if step.sends == "event":
             return [Track(self.event_id(), ts, fields["name"], fields["properties"], url=self.url)]
         if step.sends == "set":
             return [SetAttributes(self.event_id(), ts, fields["attributes"])]
         self.reached.update(fields["signals"])
+        # As on a real page, 15 s on it are reported 15 s after it opened at the earliest: the
+        # server bounds such claims by its own clock (server.signals).
+        waited = [value for name, value in fields["signals"].items() if name in ON_PAGE]
+        if waited:
+            self.now = max(self.now, self.opened + max(waited))
+            ts = self.millis()
         return [Signal(self.event_id(), ts, name, self.url, value, dict(self.reached))
                 for name, value in fields["signals"].items()]
 

@@ -7,6 +7,7 @@ environment (tests pass their own mapping) and hands the result to
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -51,6 +52,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("log_level", "info", "Log level: debug, info, warning or error."),
     Setting("site_secrets", "", "Secrets of the server-to-server API (coupon redeem, rule stats), per site: "
             "`site=secret,site2=secret2`, each secret at least 16 characters. Empty: that API answers 403."),
+    Setting("new_visitors_per_minute", 60, "New visitors one client address may create per site per minute; "
+            "beyond it their batches get 429 and the widget retries later. 0: no limit."),
+    Setting("new_visitors_per_hour", 600, "The same, per hour. 0: no limit."),
+    Setting("codes_per_day", 20, "Unique or generated coupon codes one client address is handed per site per day; "
+            "beyond it coupon rules get no code (as from an empty pool). 0: no limit."),
+    Setting("trusted_proxies", "", "Reverse proxies whose `X-Forwarded-For` is believed, as addresses or networks: "
+            "`10.0.0.0/8,192.0.2.7`. Empty: the connection's peer is the client address."),
 )
 
 
@@ -69,6 +77,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     reload_interval: float = 1.0
     log_level: str = "info"
     site_secrets: str = ""
+    new_visitors_per_minute: int = 60
+    new_visitors_per_hour: int = 600
+    codes_per_day: int = 20
+    trusted_proxies: str = ""
 
     def replace(self, **changes: object) -> "Settings":
         """A copy with `changes` applied (None values are ignored), validated like the environment."""
@@ -79,6 +91,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     def secrets_by_site(self) -> dict[str, str]:
         """`site_secrets` as site key -> secret (already validated)."""
         return parse_site_secrets(self.site_secrets, "IRASSHAI_SITE_SECRETS")
+
+    def proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        """`trusted_proxies` as networks (already validated)."""
+        return parse_networks(self.trusted_proxies, "IRASSHAI_TRUSTED_PROXIES")
 
     def to_env(self) -> dict[str, str]:
         """The environment that reproduces these settings (for worker processes)."""
@@ -125,6 +141,18 @@ def parse_site_secrets(text: str, name: str) -> dict[str, str]:
     return secrets
 
 
+def parse_networks(text: str, name: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    networks = []
+    for entry in (part.strip() for part in text.split(",")):
+        if entry:
+            try:
+                networks.append(ipaddress.ip_network(entry, strict=False))
+            except ValueError:
+                raise SettingsError(f"setting {name} has entry {entry!r}; expected an IP address or a "
+                                    "network such as 10.0.0.0/8, comma-separated") from None
+    return tuple(networks)
+
+
 def _parse(text: str, kind: type, env_name) -> object:
     if kind is str:
         return text.strip()
@@ -157,5 +185,9 @@ def _validate(values: dict, source) -> Settings:
     if url and not url.startswith(("redis://", "rediss://", "unix://")):
         raise SettingsError(f"setting {source('redis_url')} has value {url!r}; expected a redis://, rediss:// or unix:// URL")
     parse_site_secrets(str(values["site_secrets"]), source("site_secrets"))
+    for name in ("new_visitors_per_minute", "new_visitors_per_hour", "codes_per_day"):
+        if int(values[name]) < 0:
+            raise SettingsError(f"setting {source(name)} has value {values[name]!r}; expected 0 (no limit) or more")
+    parse_networks(str(values["trusted_proxies"]), source("trusted_proxies"))
     values["log_level"] = str(values["log_level"]).lower()
     return msgspec.convert(values, Settings)

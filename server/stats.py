@@ -4,14 +4,18 @@
 state was written). ``shown``, ``clicked``, ``dismissed``, ``copied``: the widget reported it
 in a ``feedback`` event. An impression is ``shown``, not ``decided``: a visitor may leave
 before the popup appears. Only new events count, so a retried batch is counted once.
-Feedback for a rule id no longer in the rules still counts (a reload may have renamed it).
+
+Feedback is a claim the client makes, so it counts only for a rule the server decided for
+this visitor, and each kind at most once per decision (:func:`server.tracking.first_feedback`):
+made-up rule ids count nothing, and a real rule's counters cannot be inflated by repeating
+feedback. A rule decided before a reload removed or renamed it still counts its feedback.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from server.events import Event, Feedback
+from server.events import Feedback
 from server.sites import Site
 from server.store.keys import KEEP_DAYS
 from server.tracking import event_time
@@ -24,16 +28,15 @@ def day_of(timestamp: float, site: Site) -> str:
     return datetime.fromtimestamp(timestamp, site.timezone).strftime("%Y-%m-%d")
 
 
-def counts_of(site: Site, decided: str | None, events: list[Event], now: float) -> dict[tuple[str, str, str], int]:
-    """(day, rule, counter) -> how many, for one batch: the rule decided now and the new feedback events."""
+def counts_of(site: Site, decided: str | None, feedback: list[Feedback], now: float) -> dict[tuple[str, str, str], int]:
+    """(day, rule, counter) -> how many, for one batch: the rule decided now and the feedback that counts."""
     counts: dict[tuple[str, str, str], int] = {}
     if decided is not None:
         counts[day_of(now, site), decided, "decided"] = 1
-    for event in events:
-        if isinstance(event, Feedback):
-            # The day it happened on screen (a retried batch may arrive after midnight).
-            key = (day_of(event_time(event, now), site), event.rule, event.action)
-            counts[key] = counts.get(key, 0) + 1
+    for event in feedback:
+        # The day it happened on screen (a retried batch may arrive after midnight).
+        key = (day_of(event_time(event, now), site), event.rule, event.action)
+        counts[key] = counts.get(key, 0) + 1
     return counts
 
 

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import bisect
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlsplit
 
-from server.events import Event, Feedback, PageView, SetAttributes, Track, bad_event
+from server.events import Event, Feedback, PageView, SetAttributes, Signal, Track, bad_event
 from server.names import UTM_KEYS
+from server.signals import bound
 from server.visitor import (
     MAX_ATTRIBUTE_BYTES,
     MAX_ATTRIBUTES,
@@ -47,6 +48,7 @@ class Visit:
 
     device: str = ""
     language: str = ""
+    address: str = ""  # the client address rate limits count (server.web.address); never stored
 
 
 @dataclass
@@ -56,6 +58,7 @@ class Applied:
     new: list[Event]
     duplicates: int = 0
     expired: int = 0
+    feedback: list[Feedback] = field(default_factory=list)  # the new feedback that counts (server.stats)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -95,18 +98,25 @@ def apply(state: VisitorState, events: list[Event], now: float, visit: Visit,
             continue
         state.seen_ids[event.id] = stored_at
         applied.new.append(event)
-        current = _touch(state, ts, event, session_timeout)
+        current = _touch(state, ts, event, session_timeout, stored_at)
         if isinstance(event, PageView):
-            _page_view(state, ts, event, current)
+            _page_view(state, ts, event, current, stored_at)
+        elif isinstance(event, Signal):
+            bounded = bound(event, split_url(event.url)[0], state, now)
+            if bounded is not event:
+                applied.new[-1] = bounded
         elif isinstance(event, Track):
             _refuse_if(_over_caps(state, event), events, event)
             _track(state, ts, event)
         elif isinstance(event, SetAttributes):
             _refuse_if(_over_caps(state, event), events, event)
             _set(state, event)
-        elif isinstance(event, Feedback) and event.action == "dismissed":
-            _dismissed(state, event.rule)
-        # Signals change no profile data: the rules look at them as they arrive.
+        elif isinstance(event, Feedback):
+            if event.action == "dismissed":
+                _dismissed(state, event.rule)
+            if first_feedback(state, event):
+                applied.feedback.append(event)
+        # Signals change no profile data: the rules look at them (bounded) as they arrive.
     if applied.new:
         if visit.device:
             state.device = visit.device
@@ -124,7 +134,7 @@ def _forget_old_ids(state: VisitorState, now: int) -> None:
         state.seen_ids = {k: t for k, t in state.seen_ids.items() if t >= cutoff}
 
 
-def _touch(state: VisitorState, ts: int, event: Event, session_timeout: int) -> bool:
+def _touch(state: VisitorState, ts: int, event: Event, session_timeout: int, stored_at: int) -> bool:
     """Start a new session after `session_timeout` of inactivity; update first/last seen.
 
     Returns whether the event belongs to the current session (a late event from before it
@@ -141,7 +151,7 @@ def _touch(state: VisitorState, ts: int, event: Event, session_timeout: int) -> 
             landing, utm = split_url(event.url)
             utm = dict(utm)
             referrer = clip(event.referrer, MAX_REFERRER_BYTES)
-        state.session_log.append(SessionRecord(state.sessions, ts, ts, landing, referrer, utm))
+        state.session_log.append(SessionRecord(state.sessions, ts, ts, landing, referrer, utm, arrived=stored_at))
         del state.session_log[:-MAX_SESSIONS]
     else:
         session.last = max(session.last, ts)
@@ -149,11 +159,12 @@ def _touch(state: VisitorState, ts: int, event: Event, session_timeout: int) -> 
     return True
 
 
-def _page_view(state: VisitorState, ts: int, event: PageView, current_session: bool) -> None:
+def _page_view(state: VisitorState, ts: int, event: PageView, current_session: bool, stored_at: int) -> None:
     path, _ = split_url(event.url)
     views = state.page_views.pop(path, None) or PathViews()
     state.page_views[path] = views  # re-inserted last: dict order is recency of viewing
     views.total += 1
+    views.arrived = stored_at
     bisect.insort(views.recent, ts)
     del views.recent[:-MAX_VIEWS_PER_PATH]
     if len(state.page_views) > MAX_PATHS:
@@ -204,6 +215,23 @@ def _refuse_if(problem: str, events: list[Event], event: Event) -> None:
     if problem:
         index = next(i for i, e in enumerate(events) if e is event)
         raise bad_event(index, event.id, problem, status=422)
+
+
+FEEDBACK_BITS = {"shown": 1, "clicked": 2, "dismissed": 4, "copied": 8}
+
+
+def first_feedback(state: VisitorState, event: Feedback) -> bool:
+    """Whether `event` is the first of its kind for the engagement of its rule decided last for
+    this visitor (and mark it so): feedback is a claim, counted only for what the server decided,
+    once per decision."""
+    for engagement in reversed(state.engagements):
+        if engagement.rule == event.rule:
+            bit = FEEDBACK_BITS[event.action]
+            if engagement.feedback & bit:
+                return False
+            engagement.feedback |= bit
+            return True
+    return False
 
 
 def _dismissed(state: VisitorState, rule: str) -> None:

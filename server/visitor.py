@@ -36,6 +36,7 @@ MAX_STATE_BYTES = 1024 * 1024  # the whole encoded state: a batch that would exc
 class PathViews(msgspec.Struct, array_like=True):
     total: int = 0
     recent: list[int] = []  # seconds since the epoch, ascending
+    arrived: int = 0  # when the last page view of this path reached the server (server.signals)
 
 
 class SessionRecord(msgspec.Struct, array_like=True):
@@ -46,6 +47,7 @@ class SessionRecord(msgspec.Struct, array_like=True):
     referrer: str = ""
     utm: dict[str, str] = {}
     paths: list[str] = []  # distinct paths viewed in this session
+    arrived: int = 0  # when its first event reached the server (server.signals)
 
 
 class CustomEvent(msgspec.Struct, array_like=True):
@@ -61,6 +63,7 @@ class Engagement(msgspec.Struct, array_like=True):
     rule: str
     session: int
     dismissed: bool = False
+    feedback: int = 0  # the kinds of feedback already counted for it (server.tracking.FEEDBACK_BITS)
 
 
 class VisitorState(msgspec.Struct, omit_defaults=True):

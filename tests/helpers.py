@@ -61,8 +61,11 @@ def set_attributes(attributes: dict, ts: float | None = None) -> dict:
     return {"type": "set", "id": event_id(), "ts": int((ts or time.time()) * 1000), "attributes": attributes}
 
 
-def batch(*events: dict, visitor: str | None = None, language: str = "ja-JP") -> bytes:
-    return json.dumps({"visitor": visitor, "context": {"language": language}, "events": list(events)}).encode()
+def batch(*events: dict, visitor: str | None = None, language: str = "ja-JP", seed: str | None = None) -> bytes:
+    body = {"visitor": visitor, "context": {"language": language}, "events": list(events)}
+    if seed is not None:
+        body["seed"] = seed
+    return json.dumps(body).encode()
 
 
 def post(client, body: bytes, site: str = "shop", origin: str | None = SHOP, **headers):

@@ -2,9 +2,9 @@
 
 A token issued for a site verifies back to its visitor id, but only for that site and only
 under the same secret key; a tampered, unsigned, empty or missing token does not verify, so
-the visitor gets a fresh id. A fresh id derived from a seed (the first event id of a batch)
-is the same every time, so a retried batch never creates a second visitor; without a seed
-ids are random.
+the visitor gets a fresh id. A fresh id derived from a seed (the secret a new visitor's
+widget keeps until it has a token) is the same every time, so a retried batch never creates
+a second visitor; without a seed ids are random.
 """
 
 from __future__ import annotations

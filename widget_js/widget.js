@@ -26,6 +26,15 @@
   }
   if (get("optout") === "1") return;
 
+  // Until the server has given this browser a token, its batches carry a random secret seed
+  // from which the server derives the new visitor's id: a retried first batch gets the same
+  // visitor, and nobody without the seed can. Dropped once a token arrives.
+  function seed() {
+    var value = get("seed");
+    if (!value) put("seed", value = newId() + newId());
+    return value;
+  }
+
   // The queue lives in localStorage, re-read before every change, so that events survive a
   // reload or a crash and two tabs of the same shop do not overwrite each other's events.
   function readQueue() {
@@ -57,8 +66,10 @@
   }
 
   function body(events) {
+    var token = get("visitor");
     return JSON.stringify({
-      visitor: get("visitor"),
+      visitor: token,
+      seed: token ? undefined : seed(),
       context: { language: navigator.language || "", width: window.innerWidth || 0 },
       events: events
     });
@@ -110,7 +121,10 @@
   }
 
   function accepted(reply) {
-    if (reply.visitor) put("visitor", reply.visitor);
+    if (reply.visitor) {
+      put("visitor", reply.visitor);
+      put("seed", "");  // a new seed next time this browser has no token (e.g. cleared at logout)
+    }
     forget(reply.acked || []);
     try {
       if (reply.watch) watch(reply.watch);

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from server.rules.matchers import MISSING, PathMatcher, ValueTest
+from server.signals import on_site
 from server.sites import Hours, Site
 from server.visitor import VisitorState
 
@@ -350,7 +351,7 @@ class TimeOnSite(ClientSignal):
 
     def test(self, facts: Facts) -> bool:
         session = facts.state.session
-        return session is not None and facts.now - session.start >= self.threshold
+        return session is not None and on_site(session, facts.now) >= self.threshold
 
 
 class Sample(Condition):

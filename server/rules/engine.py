@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from server.rules.conditions import Facts, awaited_signals
 from server.rules.model import Rule
+from server.signals import on_site
 from server.sites import Site
 from server.visitor import MAX_ENGAGEMENTS, Engagement, VisitorState
 
@@ -138,7 +139,7 @@ class RuleSet:
         limits = Limits(state, now)
         facts = Facts(state, now, path, self.site, visitor_id)
         session = state.session
-        elapsed = now - session.start if session is not None else 0
+        elapsed = on_site(session, now) if session is not None else 0
         if not state.engagements:
             # Nothing shown yet, so no limit stops a rule: rules without conditions to check
             # want what was merged for this path once.

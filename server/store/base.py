@@ -8,7 +8,8 @@ Visitor state is an opaque blob with a version: :meth:`load_visitor` reads both,
 requests for the same visitor, in two tabs or two processes, never overwrite each other.
 
 Beside visitors, the store keeps coupon pools (who got which code, which were redeemed) and
-per-rule daily counters (:meth:`add_counts`), which a console reads back by day.
+per-rule daily counters (:meth:`add_counts`), which a console reads back by day, and the
+counters behind rate limits (:meth:`hit`).
 """
 
 from __future__ import annotations
@@ -50,6 +51,11 @@ class Store(Protocol):
 
     async def read_counts(self, site: str, days: list[str]) -> dict[str, dict[str, dict[str, int]]]:
         """Every day asked for -> rule id -> counter -> count; only counted ones (a day with none: {})."""
+
+    async def hit(self, site: str, counter: str, windows: tuple[int, ...]) -> list[tuple[int, int]]:
+        """Count one hit of `counter` in each of its fixed windows (lengths in seconds; a window
+        starts at its first hit); per window: (hits in it so far, this one included, seconds
+        until it starts again). Atomic, and one round trip for all windows."""
 
     async def ping(self) -> None:
         """Return if the store answers; raise StoreUnavailable otherwise."""

@@ -2,7 +2,8 @@
 
 Keys are hash-tagged so that everything one Lua script or transaction touches lands in one
 Redis Cluster slot: a visitor's keys share the tag ``{site:visitor}``, a coupon pool's
-``{site:coupons:pool}``, a site's daily counters ``{site:stats}``. Every key has a TTL.
+``{site:coupons:pool}``, a site's daily counters ``{site:stats}``, a rate limit's windows
+``{site:hits:counter}``. Every key has a TTL.
 """
 
 PREFIX = "irs"
@@ -56,3 +57,10 @@ STATS_TTL = KEEP_DAYS * 86400  # refreshed on every count
 def stats(site: str, day: str) -> str:
     """HASH "rule|counter" -> count, for one day ("2026-11-22") in the site's timezone."""
     return f"{PREFIX}:{{{site}:stats}}:{day}"
+
+
+# A rate-limited counter's windows share the tag {site:hits:counter}: one script counts them all.
+def hits(site: str, counter: str, window: int) -> str:
+    """STRING: hits of `counter` (e.g. "new-visitors:192.0.2.1") in the current `window`-second
+    window; TTL: the rest of that window (it starts at its first hit)."""
+    return f"{PREFIX}:{{{site}:hits:{counter}}}:{window}"

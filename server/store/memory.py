@@ -21,6 +21,7 @@ class MemoryStore:
         self._writes = 0
         self._pools: dict[tuple[str, str], _Pool] = {}
         self._counts: dict[tuple[str, str], tuple[float, dict[tuple[str, str], int]]] = {}  # (site, day)
+        self._hits: dict[tuple[str, str, int], list] = {}  # (site, counter, window) -> [hits, ends at]
 
     async def load_visitor(self, site: str, visitor_id: str) -> tuple[bytes | None, int]:
         entry = self._visitors.get((site, visitor_id))
@@ -105,6 +106,19 @@ class MemoryStore:
         """The day's counters, a new empty dict once they expired."""
         entry = self._counts.get((site, day))
         return entry[1] if entry is not None and entry[0] > self._clock() else {}
+
+    async def hit(self, site: str, counter: str, windows: tuple[int, ...]) -> list[tuple[int, int]]:
+        now = self._clock()
+        if len(self._hits) >= 10_000:  # counters from many addresses: drop the finished windows
+            self._hits = {key: entry for key, entry in self._hits.items() if entry[1] > now}
+        result = []
+        for window in windows:
+            entry = self._hits.get((site, counter, window))
+            if entry is None or entry[1] <= now:
+                entry = self._hits[site, counter, window] = [0, now + window]
+            entry[0] += 1
+            result.append((entry[0], max(1, int(entry[1] - now + 0.999))))
+        return result
 
     async def ping(self) -> None:
         return None

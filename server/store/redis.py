@@ -5,7 +5,7 @@ command waits for one up to ``pool_timeout`` seconds, and only then fails as una
 so a burst of requests queues instead of being refused while Redis is healthy.
 
 Reading a visitor is one HMGET; writing is one Lua compare-and-set; adding to the daily
-counters is one pipelined MULTI of HINCRBYs. Every key comes from :mod:`server.store.keys`
+counters is one pipelined MULTI of HINCRBYs; counting a rate limit's hits is one Lua script. Every key comes from :mod:`server.store.keys`
 and gets a TTL.
 """
 
@@ -43,6 +43,7 @@ class RedisStore:
         self._claim_code = self._client.register_script(_LUA.joinpath("claim_code.lua").read_text())
         self._seed_codes = self._client.register_script(_LUA.joinpath("seed_codes.lua").read_text())
         self._redeem_code = self._client.register_script(_LUA.joinpath("redeem_code.lua").read_text())
+        self._hit = self._client.register_script(_LUA.joinpath("hit.lua").read_text())
 
     async def load_visitor(self, site: str, visitor_id: str) -> tuple[bytes | None, int]:
         try:
@@ -124,6 +125,13 @@ class RedisStore:
                 rule, _, counter = field.decode().rpartition("|")
                 rules.setdefault(rule, {})[counter] = int(amount)
         return result
+
+    async def hit(self, site: str, counter: str, windows: tuple[int, ...]) -> list[tuple[int, int]]:
+        try:
+            found = await self._hit(keys=[keys.hits(site, counter, window) for window in windows], args=list(windows))
+        except RedisError as error:
+            raise StoreUnavailable(f"Redis at {self.url} is unreachable: {error}") from None
+        return [(int(hits), int(ttl)) for hits, ttl in found]
 
     async def ping(self) -> None:
         try:

@@ -14,8 +14,10 @@ from starlette.responses import Response
 
 from server.devices import device_type, language
 from server.events import MAX_BATCH_BYTES, BadBatch, decode_batch
+from server.ratelimits import RateLimited
 from server.store.base import StoreUnavailable
 from server.tracking import Visit
+from server.web.address import client_address
 from server.web.replies import cors_headers, error_reply, json_reply
 
 log = logging.getLogger("irasshai.web")
@@ -52,12 +54,16 @@ async def post_events(request: Request) -> Response:
     except ClientDisconnect:
         return error_reply("client disconnected", 400, cors)
     visit = Visit(device=device_type(request.headers.get("user-agent", "")),
-                  language=language(batch.context.language, request.headers.get("accept-language", "")))
+                  language=language(batch.context.language, request.headers.get("accept-language", "")),
+                  address=client_address(request, request.app.state.trusted_proxies))
     try:
         rules = request.app.state.live.config.rules[site.key]
         reply = await request.app.state.ingest.handle(site, rules, batch, events, visit)
     except BadBatch as error:  # an event the visitor's state has no room for
         return _refusal(error, cors)
+    except RateLimited as error:
+        log.info("site %s: events refused: %s", site.key, error)
+        return error_reply(str(error), 429, {**cors, "retry-after": str(error.retry_after)})
     except StoreUnavailable as error:
         request.app.state.store_failures.warning("site %s: events not stored: %s", site.key, error)
         return error_reply("events not stored: the store is unavailable; retry later", 503,

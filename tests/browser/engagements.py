@@ -287,12 +287,34 @@ def flush(redis_url: str) -> None:
         client.close()
 
 
+class ServerClock:
+    """The Irasshai server's clock in browser tests: real time plus however far the tests moved
+    the pages' clocks on. The server bounds the widget's time claims by its own clock
+    (server/signals.py), so moving only a page's clock would claim time the server never saw."""
+
+    offset = 0.0
+
+    def __call__(self) -> float:
+        return time.time() + self.offset
+
+
+SERVER_CLOCK = ServerClock()
+
+
+def fast_forward(page: Page, duration: str) -> None:
+    """Move the server's clock and then the page's on by `duration` ("mm:ss")."""
+    minutes, seconds = duration.split(":")
+    SERVER_CLOCK.offset += int(minutes) * 60 + int(seconds)
+    page.clock.fast_forward(duration)
+
+
 @contextmanager
 def fixture_servers(folder: Path, redis_url: str):
     """The Irasshai server (on the test Redis) and the fixture shop, each on its own origin."""
     shop_port, server_port = free_port(), free_port()
     shop_url, server_url = f"http://127.0.0.1:{shop_port}", f"http://127.0.0.1:{server_port}"
     rules = write_fixture_sites(folder / "rules", shop_url)
-    server = make_app(rules, "redis", redis_url, site_secrets=",".join(f"{key}={STATS_SECRET}" for key in SITES))
+    server = make_app(rules, "redis", redis_url, clock=SERVER_CLOCK,
+                      site_secrets=",".join(f"{key}={STATS_SECRET}" for key in SITES))
     with live_server(server, port=server_port), live_server(fixture_shop(server_url), port=shop_port):
         yield Fixtures(shop_url, server_url)

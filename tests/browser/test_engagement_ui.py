@@ -22,6 +22,7 @@ from server.config import load_config
 from tests.browser.engagements import (
     IPHONE_13,
     KINDS,
+    fast_forward,
     box,
     content_security_policy,
     counted,
@@ -172,7 +173,7 @@ def test_overridden_page_globals_do_not_matter(browser, fixtures):
 
         page.goto(fixtures.url("globals", "linger"))  # client signals: 5 s on the page
         settled(page, "shop")
-        page.clock.fast_forward("00:06")
+        fast_forward(page, "00:06")
         wait_shown(page)
         expect(page.get_by_role("status", name="ごゆっくりどうぞ")).to_be_visible()
         settled(page, "shop")

@@ -3,8 +3,8 @@
 Each test is one new visitor (a fresh browser context: the site's 60-second engagement gap
 allows one engagement a minute) doing what the scenario says, and asserts what they see and
 that the widget's `shown` feedback reached the server (its rule stats). Timers the rules wait
-for (15 s, 30 s, …) are moved on with Playwright's page clock; the server judges time on page
-by the signal the widget reports, so a fast-forwarded page clock is all it takes.
+for (15 s, 30 s, …) are moved on with Playwright's page clock and, in step, the server's clock
+(the server bounds the time the widget reports by the time it saw pass).
 
 The demo rules are copied with the shop's origin rewritten to the port the test serves it on;
 the after-hours scenario also rewrites the business hours, so both of its branches are tested
@@ -27,9 +27,11 @@ from playwright.sync_api import expect
 from demo_shop.app import create_shop_app
 from tests.browser.engagements import (
     IPHONE_13,
+    SERVER_CLOCK,
     STATS_SECRET,
     counted,
     exit_intent,
+    fast_forward,
     new_visitor,
     settled,
     wait_counted,
@@ -101,7 +103,7 @@ def demo(tmp_path: Path, redis_url: str, business_hours: str | None = None):
     shop_port, server_port = free_port(), free_port()
     shop_url, server_url = f"http://127.0.0.1:{shop_port}", f"http://127.0.0.1:{server_port}"
     rules = copy_demo_rules(tmp_path, shop_url, business_hours)
-    server = make_app(rules, "redis", redis_url, site_secrets=f"{SITE}={STATS_SECRET}")
+    server = make_app(rules, "redis", redis_url, clock=SERVER_CLOCK, site_secrets=f"{SITE}={STATS_SECRET}")
     with live_server(server, port=server_port), live_server(create_shop_app(server_url), port=shop_port):
         yield Demo(shop_url, server_url)
 
@@ -149,9 +151,9 @@ def test_after_hours_help_bot_outside_business_hours_staff_within(browser, tmp_p
         page.clock.install()
         page.goto(running.shop + "/category/tops")
         settled(page, SITE)
-        page.clock.fast_forward("00:14")
+        fast_forward(page, "00:14")
         expect(page.locator("irasshai-widget")).to_have_count(0)
-        page.clock.fast_forward("00:02")
+        fast_forward(page, "00:02")
 
         wait_shown(page)
         dialog = page.get_by_role("dialog", name=agent)
@@ -227,7 +229,7 @@ def test_cart_hesitation_idle_on_checkout_brings_help(browser, tmp_path, redis_u
         page.get_by_test_id("go-to-checkout").click()
         expect(page.get_by_test_id("checkout-form")).to_be_visible()
         settled(page, SITE)
-        page.clock.fast_forward("00:21")
+        fast_forward(page, "00:21")
 
         wait_shown(page)
         dialog = page.get_by_role("dialog", name=agent)
@@ -250,7 +252,7 @@ def test_returning_customer_is_greeted_by_name(browser, shop, artifacts):
         page.get_by_test_id("login-submit").click()
         expect(page.get_by_test_id("customer-name")).to_have_text("鈴木 一郎 様")
         settled(page, SITE)
-        page.clock.fast_forward("00:09")  # past the greeting's 2 s and the welcome coupon's 8 s
+        fast_forward(page, "00:09")  # past the greeting's 2 s and the welcome coupon's 8 s
 
         wait_shown(page)
         dialog = page.get_by_role("dialog", name="佐藤（スタッフ）")
@@ -295,9 +297,9 @@ def test_high_value_consult_after_30_seconds_on_the_cashmere_knit(browser, tmp_p
         page.clock.install()
         page.goto(running.shop + "/products/cashmere-crew-knit")
         settled(page, SITE)
-        page.clock.fast_forward("00:29")
+        fast_forward(page, "00:29")
         expect(page.locator("irasshai-widget")).to_have_count(0)
-        page.clock.fast_forward("00:02")
+        fast_forward(page, "00:02")
 
         wait_shown(page)
         dialog = page.get_by_role("dialog", name=agent)

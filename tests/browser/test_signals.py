@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.engagements import exit_intent, fixture_servers, flush, new_visitor, settled, wait_shown
+from tests.browser.engagements import exit_intent, fast_forward, fixture_servers, flush, new_visitor, settled, wait_shown
 
 pytestmark = pytest.mark.browser
 
@@ -44,11 +44,11 @@ def test_time_on_page_counts_from_a_single_page_apps_navigation(browser, fixture
         page.clock.install()
         page.goto(fixtures.url("clean", "nothing"))
         settled(page, "shop")
-        page.clock.fast_forward("00:04")
+        fast_forward(page, "00:04")
         page.evaluate("history.pushState({}, '', '/shop/clean/linger')")
         settled(page, "shop")
-        page.clock.fast_forward("00:04")  # 8 s on the site, 4 s on this page: not yet
+        fast_forward(page, "00:04")  # 8 s on the site, 4 s on this page: not yet
         expect(page.locator("irasshai-widget")).to_have_count(0)
-        page.clock.fast_forward("00:02")
+        fast_forward(page, "00:02")
         wait_shown(page)
         expect(page.get_by_role("status", name="ごゆっくりどうぞ")).to_be_visible()

@@ -4,7 +4,9 @@ Page views are sent on load and on single-page-app navigation; calls made before
 loaded are kept; events queued while the server is unreachable survive a reload and are
 delivered once it is back, each counted once. An event the server refuses is dropped alone
 (the events around it are stored), an event the server fails on does not hold up the ones
-queued behind it, and a title is cut by whole code points (never half an emoji).
+queued behind it, and a title is cut by whole code points (never half an emoji). A new
+visitor's first batch whose reply was lost is retried with the same secret seed and stored
+once, for one visitor.
 """
 
 from __future__ import annotations
@@ -183,4 +185,38 @@ def test_a_long_title_is_cut_by_code_point_and_its_page_view_stored(browser, set
         assert profile.attributes == {"plan": "pro", "after_title": True}
         titles = [e.get("title") for body in sent for e in json.loads(body)["events"] if e["type"] == "page_view"]
         assert titles and titles[0] == "a" * 511 + "\U0001F600"  # 512 code points, the emoji whole
+
+
+def test_a_first_batch_whose_reply_was_lost_is_retried_as_the_same_visitor(browser, setup, redis_url):
+    shop_url, server_port, server_app = setup
+    bodies = []
+
+    def lose_the_first_reply(route):
+        bodies.append(json.loads(route.request.post_data))
+        response = route.fetch()  # the server stores the batch…
+        if len(bodies) == 1:
+            route.abort()  # …but the widget never hears back
+        else:
+            route.fulfill(response=response)
+
+    with live_server(server_app(), port=server_port):
+        page = browser.new_page()
+        page.route("**/v1/sites/shop/events", lose_the_first_reply)
+        page.goto(shop_url + "/products/1")
+        wait_for(lambda: token_of(page) and not queued(page), what="first batch acknowledged on its retry")
+        first, retry = bodies[0], bodies[1]
+        assert first["visitor"] is None and len(first["seed"]) >= 22
+        assert retry["visitor"] is None and retry["seed"] == first["seed"]
+        assert retry["events"][0]["id"] == first["events"][0]["id"]
+        client = redis.Redis.from_url(redis_url)
+        try:
+            assert len(list(client.scan_iter(match="irs:{shop:*}:state"))) == 1
+        finally:
+            client.close()
+        assert read_profile(redis_url, "shop", token_of(page)).page_views["/products/1"].total == 1
+        page.evaluate("history.pushState({}, '', '/products/2')")
+        wait_for(lambda: not queued(page) and len(bodies) >= 3, what="a batch with the token")
+        assert "seed" not in bodies[-1] and bodies[-1]["visitor"] == token_of(page)
+        assert page.evaluate("localStorage.getItem('irasshai:shop:seed')") == ""
+        page.unroute_all(behavior="ignoreErrors")
         page.close()

@@ -253,3 +253,30 @@ async def test_redis_pool_keys_expire(redis_url):
         assert 399 * 86400 < client.ttl(key) <= keys.POOL_TTL, key
     client.close()
     await store.close()
+
+
+async def test_hits_count_up_per_window_and_say_when_it_starts_again(store):
+    assert await store.hit("demo", "new:192.0.2.1", (60, 3600)) == [(1, 60), (1, 3600)]
+    assert await store.hit("demo", "new:192.0.2.1", (60, 3600)) == [(2, 60), (2, 3600)]
+    assert await store.hit("demo", "new:192.0.2.2", (60,)) == [(1, 60)]  # counters are separate
+    assert await store.hit("other", "new:192.0.2.1", (60,)) == [(1, 60)]  # and per site
+
+
+async def test_a_window_starts_again_after_its_length(store, kind, request):
+    await store.hit("demo", "codes:192.0.2.1", (60, 3600))
+    await store.hit("demo", "codes:192.0.2.1", (60, 3600))
+    if kind == "memory":
+        store._clock.now += 61
+    else:
+        client = redis_sync.Redis.from_url(request.getfixturevalue("redis_url"))
+        assert 0 < client.ttl(keys.hits("demo", "codes:192.0.2.1", 60)) <= 60
+        assert 3540 < client.ttl(keys.hits("demo", "codes:192.0.2.1", 3600)) <= 3600
+        client.pexpire(keys.hits("demo", "codes:192.0.2.1", 60), 1)  # fast-forward: Redis has no fake clock
+        await asyncio.sleep(0.01)
+        client.close()
+    [(minute, _), (hour, _)] = await store.hit("demo", "codes:192.0.2.1", (60, 3600))
+    assert (minute, hour) == (1, 3)
+
+
+def test_hit_keys_are_hash_tagged_per_site_and_counter():
+    assert keys.hits("demo", "new:192.0.2.1", 60) == "irs:{demo:hits:new:192.0.2.1}:60"

@@ -25,6 +25,9 @@ from tests.conftest import free_port, live_server
 from tests.helpers import SECRET, SHOP, batch, make_app, page_view, post, set_attributes, stored_profile, track, write_site
 
 
+SEED = "a-secret-seed-only-this-browser-knows"
+
+
 @pytest.fixture(params=["memory", "redis"])
 def client(request, tmp_path):
     write_site(tmp_path)
@@ -59,14 +62,26 @@ def test_cors_headers_name_the_allowed_origin(client):
 
 
 def test_the_same_batch_sent_twice_is_counted_once(client):
-    body = batch(page_view("/pricing"), track("add_to_cart"))
+    body = batch(page_view("/pricing"), track("add_to_cart"), seed=SEED)
     first = post(client, body).json()
-    # The retry carries the token the first reply issued, or none if that reply was lost.
+    # The retry carries the token the first reply issued, or none (and the seed) if that reply was lost.
     second = post(client, body).json()
     assert second["visitor"] == first["visitor"]
     assert second["acked"] == first["acked"] and second["duplicates"] == 2
     profile = stored_profile(client, first["visitor"])
     assert profile.page_views["/pricing"].total == 1 and profile.event_counts["add_to_cart"] == 1
+
+
+def test_a_first_batch_replayed_without_its_seed_gets_another_visitor(client):
+    """The outside probe's takeover: the victim's first event id, sent with visitor null, used to
+    return the victim's token (ids were derived from it)."""
+    first = page_view("/")
+    victim = post(client, batch(first, set_attributes({"name": "Hanako"}), seed=SEED)).json()
+    for seed in (None, "another-seed-of-22-chars-or-more"):
+        replay = post(client, batch(first, set_attributes({"name": "Mallory"}), seed=seed)).json()
+        assert replay["visitor"] != victim["visitor"]
+        assert "duplicates" not in replay  # stored again, for a new visitor of its own
+    assert stored_profile(client, victim["visitor"]).attributes == {"name": "Hanako"}
 
 
 def test_a_retry_that_overlaps_new_events_stores_only_the_new_ones(client):
@@ -130,6 +145,8 @@ BAD_INPUTS = [
      "$.attributes[...]"),
     (b'{"events": [{"type": "page_view", "id": "abcdefgh12", "ts": 1, "url": "/", "extra": 1}]}', 400,
      "unknown field `extra`"),
+    (b'{"seed": "too-short", "events": [{"type": "page_view", "id": "abcdefgh12", "ts": 1, "url": "/"}]}', 400,
+     "$.seed"),
 ]
 
 

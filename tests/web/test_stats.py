@@ -2,7 +2,9 @@
 
 A reply that carries `show` counts "decided" for its rule; feedback events from the widget
 count "shown", "clicked", "dismissed" and "copied", on the day (site timezone) they happened,
-once however often their batch is retried, even for a rule id no longer in the rules.
+once however often their batch is retried, even for a rule id no longer in the rules. Feedback
+counts only for a rule decided for that visitor, each kind once per decision: made-up rule
+ids and repeated feedback change no counters.
 A batch of page views alone counts nothing. The stats endpoint answers every rule of the
 last `days` days with all five counters, and only to a caller with the site's secret (401,
 the same answer, for a wrong secret, a site without one and an unknown site).
@@ -74,32 +76,61 @@ def test_a_reply_that_shows_a_rule_counts_decided(client):
     assert stats(client).json() == {TODAY: {"hello": counters(decided=1)}}
 
 
+def decided(client) -> str:
+    """A visitor for whom the server decided to show "hello"; their token."""
+    reply = send(client, page_view("/pricing", ts=NOW))
+    assert reply["show"]["rule"] == "hello"
+    return reply["visitor"]
+
+
 def test_feedback_from_the_widget_counts_each_action(client):
-    token = send(client, page_view("/pricing", ts=NOW))["visitor"]
-    send(client, feedback("hello", "shown"), feedback("hello", "copied"), feedback("hello", "clicked"),
-         feedback("hello", "shown"), visitor=token)
+    token = decided(client)
+    send(client, feedback("hello", "shown"), feedback("hello", "copied"), feedback("hello", "clicked"), visitor=token)
     send(client, feedback("hello", "dismissed"), visitor=token)
-    assert stats(client).json() == {TODAY: {"hello": counters(decided=1, shown=2, clicked=1, dismissed=1, copied=1)}}
+    assert stats(client).json() == {TODAY: {"hello": counters(decided=1, shown=1, clicked=1, dismissed=1, copied=1)}}
 
 
 def test_a_retried_feedback_batch_is_counted_once(client):
-    token = send(client, page_view("/", ts=NOW))["visitor"]
+    token = decided(client)
     body = batch(feedback("hello", "shown"), feedback("hello", "clicked"), visitor=token)
     assert "duplicates" not in post(client, body).json()  # 0, omitted
     assert post(client, body).json()["duplicates"] == 2
-    assert stats(client).json() == {TODAY: {"hello": counters(shown=1, clicked=1)}}
+    assert stats(client).json() == {TODAY: {"hello": counters(decided=1, shown=1, clicked=1)}}
 
 
-def test_feedback_for_a_rule_no_longer_in_the_rules_is_still_counted(client):
-    send(client, feedback("renamed-by-a-reload", "shown"))
-    assert stats(client).json() == {TODAY: {"renamed-by-a-reload": counters(shown=1)}}
+def test_made_up_rules_and_rules_never_decided_for_the_visitor_count_nothing(client, request):
+    """The outside probe's fake statistics: 20,000 made-up rule ids from 100 requests."""
+    token = send(client, page_view("/", ts=NOW))["visitor"]  # "hello" not decided for them
+    send(client, *(feedback(f"made-up-{n}", "shown") for n in range(200)), visitor=token)
+    send(client, feedback("hello", "clicked"), feedback("hello", "shown"))
+    send(client, feedback("hello", "clicked"), visitor=token)
+    assert stats(client).json() == {TODAY: {}}
+    if "redis" in request.node.callspec.id:
+        assert redis_sync.Redis.from_url(request.getfixturevalue("redis_url")).keys("*stats*") == []
+
+
+def test_feedback_repeated_for_one_decision_counts_once_per_kind(client):
+    token = decided(client)
+    for _ in range(3):
+        send(client, feedback("hello", "shown"), feedback("hello", "clicked"), feedback("hello", "copied"),
+             visitor=token)
+    assert stats(client).json() == {TODAY: {"hello": counters(decided=1, shown=1, clicked=1, copied=1)}}
+
+
+def test_feedback_for_a_rule_no_longer_in_the_rules_is_still_counted(client, tmp_path):
+    token = decided(client)
+    write_site(tmp_path / "reloaded", "shop", SITE_YAML)  # a reload removed "hello"
+    client.app.state.live.config = load_config(tmp_path / "reloaded")[0]
+    send(client, feedback("hello", "shown"), visitor=token)
+    assert stats(client).json() == {TODAY: {"hello": counters(decided=1, shown=1)}}
 
 
 def test_feedback_counts_on_the_day_it_happened_in_the_sites_timezone(client):
+    token = decided(client)
     late_last_night = datetime(2026, 11, 21, 23, 30, tzinfo=TOKYO).timestamp()  # 14:30 UTC
-    send(client, feedback("hello", "shown", ts=late_last_night), feedback("hello", "clicked", ts=NOW))
+    send(client, feedback("hello", "shown", ts=late_last_night), feedback("hello", "clicked", ts=NOW), visitor=token)
     assert stats(client, days=2).json() == {YESTERDAY: {"hello": counters(shown=1)},
-                                           TODAY: {"hello": counters(clicked=1)}}
+                                           TODAY: {"hello": counters(decided=1, clicked=1)}}
 
 
 def test_page_views_alone_count_nothing(client, request):
@@ -111,10 +142,10 @@ def test_page_views_alone_count_nothing(client, request):
 
 
 def test_the_endpoint_answers_every_day_asked_oldest_first(client):
-    send(client, feedback("hello", "shown"))
+    send(client, feedback("hello", "shown"), visitor=decided(client))
     week = stats(client, days=7).json()
     assert list(week) == [f"2026-11-{day}" for day in range(16, 23)]
-    assert week[TODAY] == {"hello": counters(shown=1)} and all(week[day] == {} for day in list(week)[:-1])
+    assert week[TODAY] == {"hello": counters(decided=1, shown=1)} and all(week[day] == {} for day in list(week)[:-1])
     assert list(client.get("/v1/sites/shop/stats", headers={"authorization": f"Bearer {SHOP_SECRET}"}).json()) \
         == list(week)  # 7 days by default
 

@@ -1,0 +1,75 @@
+"""Rate limits per client address, counted in the store so that every process shares them.
+
+The widget's requests carry no credential a script could not make up, so what one client
+address may do is bounded: how many new visitors it creates per minute and per hour (beyond
+that its batches without a token get 429 and a Retry-After, and the widget retries later, so
+nothing is lost), and how many coupon codes of unique or generated pools it is handed per day
+(beyond that a coupon rule gets no code, as from an empty pool, and the next rule is tried).
+A returning visitor pays nothing for this: only a batch that creates a visitor, or a rule
+that hands out a code, counts. A limit of 0 turns that limit off.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from server.coupons.pools import CouponPool
+from server.coupons.coupon import Coupon
+from server.engage import Coupons
+from server.sites import Site
+from server.store.base import Store
+
+log = logging.getLogger("irasshai.limits")
+MINUTE, HOUR, DAY = 60, 3600, 86400
+
+
+class RateLimited(Exception):
+    """A limit is reached; `str(error)` is one line, `retry_after` the seconds until it resets."""
+
+    def __init__(self, message: str, retry_after: int):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class RateLimits:
+    store: Store
+    new_visitors_per_minute: int = 0
+    new_visitors_per_hour: int = 0
+    codes_per_day: int = 0
+
+    async def new_visitor(self, site: Site, address: str) -> None:
+        """Count a new visitor from `address`; raise RateLimited when over a limit."""
+        limits = [(window, limit) for window, limit in ((MINUTE, self.new_visitors_per_minute),
+                                                         (HOUR, self.new_visitors_per_hour)) if limit]
+        if not address or not limits:
+            return
+        counted = await self.store.hit(site.key, f"new-visitors:{address}", tuple(window for window, _ in limits))
+        waits = [ttl for (hits, ttl), (_, limit) in zip(counted, limits) if hits > limit]
+        if waits:
+            raise RateLimited(f"too many new visitors from this address; retry in {max(waits)} s", max(waits))
+
+    def coupons(self, coupons: Coupons, address: str) -> Coupons:
+        """`coupons`, handing out at most `codes_per_day` unique or generated codes to `address`."""
+        if not self.codes_per_day or not address:
+            return coupons
+        return _LimitedCoupons(coupons, self, address)
+
+
+class _LimitedCoupons:
+    def __init__(self, coupons: Coupons, limits: RateLimits, address: str):
+        self.coupons, self.limits, self.address = coupons, limits, address
+
+    async def code_for(self, site: Site, pool: CouponPool, visitor_id: str, now: float) -> Coupon | None:
+        if pool.kind != "shared":  # one shared code cannot be drained
+            # Counted before the claim, so that a code over the limit is never taken from the
+            # pool; a visitor shown their own code again counts again (one more round trip
+            # would be needed to tell), which only a very busy shared address will notice.
+            [(hits, _)] = await self.limits.store.hit(site.key, f"codes:{self.address}", (DAY,))
+            if hits > self.limits.codes_per_day:
+                log.warning("site %s: coupon pool %s: no code for visitor %s: their address was handed "
+                            "%d codes today (limit %d)", site.key, pool.name, visitor_id, hits - 1,
+                            self.limits.codes_per_day)
+                return None
+        return await self.coupons.code_for(site, pool, visitor_id, now)
