@@ -37,7 +37,7 @@ from server.config import load_config
 from server.engage import triggers_of
 from server.events import Event, PageView, SetAttributes, Track
 from server.rules.engine import RuleSet, Trigger
-from server.tracking import Visit, apply
+from server.tracking import RequestFacts, apply
 from server.visitor import VisitorState
 
 SESSION_TIMEOUT = 1800
@@ -67,12 +67,12 @@ def build_cases(visitors: int) -> list[Case]:
         per_session = 2 + number % 6
         person = journey(number, sessions * per_session + 1, seed=11)
         now = NOWS[number % len(NOWS)]
-        state, visit = VisitorState(), Visit(device=DEVICES[person.user_agent], language=person.language.lower())
+        state, facts = VisitorState(), RequestFacts(device=DEVICES[person.user_agent], language=person.language.lower())
         for step, batch in enumerate(person.batches[:-1]):
             session = step // per_session
             ts = now - (sessions - session) * 3 * 86400 + (step % per_session) * 40
-            apply(state, _events([dict(e) for e in batch], f"h{number}s{step}", ts), ts, visit, SESSION_TIMEOUT)
-        last = apply(state, _events([dict(e) for e in person.batches[-1]], f"n{number}", now), now, visit, SESSION_TIMEOUT)
+            apply(state, _events([dict(e) for e in batch], f"h{number}s{step}", ts), ts, facts, SESSION_TIMEOUT)
+        last = apply(state, _events([dict(e) for e in person.batches[-1]], f"n{number}", now), now, facts, SESSION_TIMEOUT)
         for trigger in triggers_of(last.new):
             cases.append(Case(state, trigger, now, f"bench-visitor-{number:06d}"))
     return cases

@@ -10,8 +10,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 from starlette.applications import Starlette
-from starlette.exceptions import HTTPException
-from starlette.requests import Request
 from starlette.routing import Route
 
 from server.config import Config, Live, load_config
@@ -23,8 +21,8 @@ from server.reloader import Reloader, snapshot
 from server.settings import Settings
 from server.store.base import Store, StoreUnavailable
 from server.store.memory import MemoryStore
-from server.web import coupons, events, health, stats
-from server.web.replies import error_reply
+from server.web import coupons, errors, events, health, stats
+from server.web.services import Services
 from server.web.widget import Asset, asset_endpoint, load_assets
 
 log = logging.getLogger("irasshai")
@@ -64,7 +62,7 @@ def create_app(settings: Settings, *, config: Config | None = None, store: Store
 
     async def seed_pools(config: Config) -> None:
         try:
-            await app.state.ingest.coupons.seed(config.sites)
+            await app.state.services.ingest.coupons.seed(config.sites)
         except StoreUnavailable as error:
             log.warning("coupon codes not loaded into the store: %s", error)
 
@@ -94,28 +92,22 @@ def create_app(settings: Settings, *, config: Config | None = None, store: Store
             Route("/healthz", health.healthz),
             Route("/readyz", health.readyz),
         ],
-        exception_handlers={HTTPException: _http_error, Exception: _unexpected_error},
+        exception_handlers=errors.HANDLERS,
         lifespan=lifespan,
     )
     # Starlette would answer "/v1/coupons/redeem/" with a redirect to a URL built from the
     # request's Host header; an API path with a trailing slash is simply not found.
     app.router.redirect_slashes = False
-    app.state.settings = settings
-    app.state.live = live
-    app.state.store = store
-    app.state.clock = clock
-    app.state.site_secrets = settings.secrets_by_site()
-    app.state.store_failures = RateLimitedLog(logging.getLogger("irasshai.web"), clock=clock)
-    app.state.trusted_proxies = settings.proxy_networks()
     limits = RateLimits(store, settings.new_visitors_per_minute, settings.new_visitors_per_hour, settings.codes_per_day)
-    app.state.ingest = Ingest(store, VisitorIds(settings.secret_key), settings.session_timeout, clock, limits)
+    app.state.services = Services(
+        settings=settings,
+        live=live,
+        store=store,
+        ingest=Ingest(store, VisitorIds(settings.secret_key), settings.session_timeout, clock, limits),
+        clock=clock,
+        site_secrets=settings.secrets_by_site(),
+        trusted_proxies=settings.proxy_networks(),
+        repeating=RateLimitedLog(logging.getLogger("irasshai.web"), clock=clock),
+    )
     return app
 
-
-async def _http_error(request: Request, exc: HTTPException):
-    return error_reply(exc.detail if isinstance(exc.detail, str) else "request refused", exc.status_code)
-
-
-async def _unexpected_error(request: Request, exc: Exception):
-    log.exception("unexpected error on %s %s", request.method, request.url.path)
-    return error_reply("internal error; the server log has the details", 500, events.cors_of(request))

@@ -113,7 +113,7 @@ def demo(settings: Settings) -> None:
     server_url = f"http://{settings.host}:{settings.port}"
     shop_url = f"http://{settings.host}:{settings.shop_port}"
     app = _create_app(settings, transform=lambda loaded: allow_shop(loaded, settings))
-    if "demo" not in app.state.live.config.sites:
+    if "demo" not in app.state.services.live.config.sites:
         fail(f"the demo shop embeds site 'demo', but {settings.rules_dir}/demo/site.yaml does not exist")
     shop = create_shop_app(server_url, site="demo")
 

@@ -33,7 +33,7 @@ from server.rules.engine import RuleSet
 from server.sites import Site
 from server.stats import counts_of
 from server.store.base import Store, StoreUnavailable
-from server.tracking import Visit, apply
+from server.tracking import RequestFacts, apply
 from server.visitor import MAX_STATE_BYTES, VisitorState, decode, encode
 
 log = logging.getLogger("irasshai.ingest")
@@ -63,7 +63,7 @@ class Ingest:
         self.limits = limits or RateLimits(store)  # none by default: the server passes its settings'
         self._turns: dict[tuple[str, str], list] = {}  # (site, visitor) -> [lock, batches holding or awaiting it]
 
-    async def handle(self, site: Site, rules: RuleSet, batch: Batch, events: list[Event], visit: Visit) -> Reply:
+    async def handle(self, site: Site, rules: RuleSet, batch: Batch, events: list[Event], facts: RequestFacts) -> Reply:
         visitor_id = self.ids.verify(site.key, batch.visitor)
         token = batch.visitor
         issued = visitor_id is None
@@ -76,24 +76,24 @@ class Ingest:
         turn[1] += 1
         try:
             async with turn[0]:
-                return await self._handle(site, rules, events, visit, visitor_id, token, issued)
+                return await self._handle(site, rules, events, facts, visitor_id, token, issued)
         finally:
             turn[1] -= 1
             if not turn[1]:
                 del self._turns[key]
 
-    async def _handle(self, site: Site, rules: RuleSet, events: list[Event], visit: Visit, visitor_id: str,
+    async def _handle(self, site: Site, rules: RuleSet, events: list[Event], facts: RequestFacts, visitor_id: str,
                       token: str, issued: bool) -> Reply:
         deadline = time.monotonic() + CONTENTION_DEADLINE
         attempts = 0
-        coupons = self.limits.coupons(self.coupons, visit.address)
+        coupons = self.limits.coupons(self.coupons, facts.address)
         while True:
             now = self.clock()
             blob, version = await self.store.load_visitor(site.key, visitor_id)
             if issued and blob is None and not attempts:
-                await self.limits.new_visitor(site, visit.address)  # not a retried first batch: really new
+                await self.limits.new_visitor(site, facts.address)  # not a retried first batch: really new
             state = self._decode(blob, site, visitor_id)
-            applied = apply(state, events, now, visit, self.session_timeout)
+            applied = apply(state, events, now, facts, self.session_timeout)
             if not applied.new:
                 outcome = None
                 break

@@ -21,7 +21,7 @@ from server.names import UTM_KEYS, is_event_name, is_language_tag
 from server.rules.engine import RuleSet
 from server.scalars import read_duration, read_percent
 from server.sites import Site
-from server.tracking import Visit
+from server.tracking import RequestFacts
 from server.yamlsource import Node, Problems, parse_file, suggest, type_name
 
 TEST_KEYS = ("name", "visitor", "start", "steps")
@@ -49,7 +49,7 @@ class RuleTest:
     where: str  # file:line:col of the test
     start: float  # seconds since the epoch
     steps: tuple[Step, ...]
-    visit: Visit = Visit()
+    facts: RequestFacts = RequestFacts()
     attributes: dict[str, Any] | None = None  # set before the first step
 
     @property
@@ -117,22 +117,22 @@ class _Parser:
             self.names[name] = name_node.where
         self.name = name if isinstance(name, str) else None
         self.check_keys(node, TEST_KEYS)
-        visit, attributes = self.visitor(node.value.get("visitor"))
+        facts, attributes = self.visitor(node.value.get("visitor"))
         start = self.start(node.value.get("start"))
         steps = self.steps(node.value.get("steps"), node)
         if not isinstance(name, str) or start is None or steps is None:
             return None
         return RuleTest(name=name, site=self.site.key, file=self.file, where=node.where, start=start,
-                        steps=steps, visit=visit, attributes=attributes)
+                        steps=steps, facts=facts, attributes=attributes)
 
-    def visitor(self, node: Node | None) -> tuple[Visit, dict[str, Any] | None]:
+    def visitor(self, node: Node | None) -> tuple[RequestFacts, dict[str, Any] | None]:
         """`language` and `device` are what the request says; every other key is an attribute."""
         language, device = self.site.language, "desktop"  # a desktop browser set to the site's language
         if node is None:
-            return Visit(device, language), None
+            return RequestFacts(device, language), None
         if not node.is_mapping():
             self.error(node, f"visitor takes a mapping such as {{language: ja, device: mobile}}, not {type_name(node.value)}")
-            return Visit(device, language), None
+            return RequestFacts(device, language), None
         entries = dict(node.value)
         if "language" in entries:
             item = entries.pop("language")
@@ -146,7 +146,7 @@ class _Parser:
                 device = item.value
             else:
                 self.error(item, f"device '{item.value}' is not one of: {', '.join(DEVICES)}")
-        return Visit(device, language), self.values(entries, node, "visitor") if entries else None
+        return RequestFacts(device, language), self.values(entries, node, "visitor") if entries else None
 
     def start(self, node: Node | None) -> float | None:
         """Seconds since the epoch; a date-time without an offset is in the site's timezone."""

@@ -135,7 +135,7 @@ class _Visitor:
         """The batch as the widget posts it, decoded and handled as the event endpoint does."""
         body = msgspec.json.encode({"visitor": self.token, "events": events})
         batch, decoded = decode_batch(body)
-        reply = await self.ingest.handle(self.site, self.rules, batch, decoded, self.test.visit)
+        reply = await self.ingest.handle(self.site, self.rules, batch, decoded, self.test.facts)
         self.token = reply.visitor
         return reply
 

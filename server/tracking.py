@@ -43,7 +43,7 @@ MAX_EVENT_AGE = 24 * 3600  # older events are acknowledged but dropped: their id
 
 
 @dataclass(frozen=True)
-class Visit:
+class RequestFacts:
     """What the request says about the visitor right now (not part of any one event)."""
 
     device: str = ""
@@ -79,7 +79,7 @@ def event_time(event: Event, now: float) -> int:
     return int(min(event.ts / 1000, now))
 
 
-def apply(state: VisitorState, events: list[Event], now: float, visit: Visit,
+def apply(state: VisitorState, events: list[Event], now: float, facts: RequestFacts,
           session_timeout: int) -> Applied:
     """Apply `events` to `state` in place, in time order, skipping ids already seen.
 
@@ -118,10 +118,10 @@ def apply(state: VisitorState, events: list[Event], now: float, visit: Visit,
                 applied.feedback.append(event)
         # Signals change no profile data: the rules look at them (bounded) as they arrive.
     if applied.new:
-        if visit.device:
-            state.device = visit.device
-        if visit.language:
-            state.language = visit.language
+        if facts.device:
+            state.device = facts.device
+        if facts.language:
+            state.language = facts.language
     if len(state.seen_ids) > MAX_SEEN_IDS:
         for key in list(state.seen_ids)[: len(state.seen_ids) - MAX_SEEN_IDS]:
             del state.seen_ids[key]

@@ -80,4 +80,4 @@ def stored_profile(client, token: str, site: str = "shop"):
     visitor_id = VisitorIds(SECRET).verify(site, token)
     assert visitor_id is not None
     app = client.app
-    return client.portal.call(app.state.ingest.profile, app.state.live.config.sites[site], visitor_id)
+    return client.portal.call(app.state.services.ingest.profile, app.state.services.live.config.sites[site], visitor_id)

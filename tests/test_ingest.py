@@ -16,7 +16,7 @@ from server.events import decode_batch
 from server.identity import VisitorIds
 from server.ingest import Ingest
 from server.store.redis import RedisStore
-from server.tracking import Visit
+from server.tracking import RequestFacts
 from tests.helpers import SECRET, batch, page_view, write_site
 
 pytestmark = pytest.mark.anyio
@@ -34,7 +34,7 @@ async def test_hundreds_of_concurrent_batches_for_one_visitor_are_all_stored_onc
     async def send(number: int):
         event = page_view("/pricing")
         parsed, events = decode_batch(batch(event, visitor=token))
-        return event["id"], await processes[number % 3].handle(site, rules, parsed, events, Visit())
+        return event["id"], await processes[number % 3].handle(site, rules, parsed, events, RequestFacts())
 
     try:
         results = await asyncio.gather(*(send(n) for n in range(300)), return_exceptions=True)

@@ -78,7 +78,7 @@ def test_codes_beyond_the_daily_limit_are_not_handed_out_and_stay_in_the_pool(ap
     client = app_with(codes_per_day=2)
     shown = [post(client, batch(page_view("/welcome"))).json().get("show") for _ in range(4)]
     assert all(show["code"].startswith("CODE-") for show in shown[:2]) and shown[2:] == [None, None]
-    store = client.app.state.store
+    store = client.app.state.services.store
     left = [client.portal.call(store.claim_code, "shop", "welcome", f"later-{n}", "list", "", 0) for n in range(9)]
     assert sum(code is not None for code in left) == 8  # 10 codes, 2 handed out
 

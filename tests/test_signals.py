@@ -16,7 +16,7 @@ from starlette.testclient import TestClient
 
 from server.events import PageView, Signal
 from server.signals import TOLERANCE, on_site
-from server.tracking import Visit, apply
+from server.tracking import RequestFacts, apply
 from server.visitor import VisitorState
 from tests.helpers import SHOP, SITE_YAML, batch, event_id, make_app, page_view, post, write_site
 
@@ -32,7 +32,7 @@ def signal(name: str, value: float, path: str, at: float, **reached: float) -> S
 
 
 def applied(state: VisitorState, *events, now: float):
-    return apply(state, list(events), now, Visit(), 1800).new
+    return apply(state, list(events), now, RequestFacts(), 1800).new
 
 
 def test_time_on_page_claimed_with_its_page_view_is_clamped_to_the_tolerance():
@@ -107,6 +107,6 @@ def test_the_probes_coupon_drain_gets_no_code_and_a_real_reader_gets_one(client)
         reply = post(client, batch(page_view("/"), claimed_signal("/", 60))).json()
         assert "show" not in reply
     token = post(client, batch(page_view("/article"))).json()["visitor"]
-    client.app.state.ingest.clock = lambda: time.time() + 30  # 30 s later, by the server's clock
+    client.app.state.services.ingest.clock = lambda: time.time() + 30  # 30 s later, by the server's clock
     reply = post(client, batch(claimed_signal("/article", 30), visitor=token)).json()
     assert reply["show"]["code"].startswith("CODE-")

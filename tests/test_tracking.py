@@ -22,7 +22,7 @@ from server.events import BadBatch, Feedback, PageView, SetAttributes, Track
 from server.tracking import (
     DEDUP_WINDOW,
     MAX_EVENT_AGE,
-    Visit,
+    RequestFacts,
     apply,
     split_url,
 )
@@ -66,8 +66,8 @@ def set_attributes(at: float = T, **attributes) -> SetAttributes:
     return SetAttributes(id=new_id(), ts=int(at * 1000), attributes=attributes)
 
 
-def run(state: VisitorState, *events, now: float = T, visit: Visit = Visit()):
-    return apply(state, list(events), now, visit, TIMEOUT)
+def run(state: VisitorState, *events, now: float = T, facts: RequestFacts = RequestFacts()):
+    return apply(state, list(events), now, facts, TIMEOUT)
 
 
 # Sessions, first and last seen
@@ -112,7 +112,7 @@ def test_a_new_session_starts_after_more_than_the_timeout_of_inactivity():
 
 def test_the_timeout_is_the_one_passed_in():
     state = VisitorState()
-    apply(state, [view("/"), view("/a", at=T + 120)], T + 120, Visit(), session_timeout=60)
+    apply(state, [view("/"), view("/a", at=T + 120)], T + 120, RequestFacts(), session_timeout=60)
     assert state.sessions == 2
 
 
@@ -282,11 +282,11 @@ def test_signals_and_feedback_count_as_activity_but_change_no_profile_data():
 def test_device_and_language_are_recorded_from_a_batch_with_new_events():
     state = VisitorState()
     event = view("/")
-    run(state, event, visit=Visit(device="mobile", language="ja-jp"))
+    run(state, event, facts=RequestFacts(device="mobile", language="ja-jp"))
     assert (state.device, state.language) == ("mobile", "ja-jp")
-    run(state, event, visit=Visit(device="desktop", language="en"))  # a retry only
+    run(state, event, facts=RequestFacts(device="desktop", language="en"))  # a retry only
     assert (state.device, state.language) == ("mobile", "ja-jp")
-    run(state, view("/a"), visit=Visit())  # nothing reported: keep what we know
+    run(state, view("/a"), facts=RequestFacts())  # nothing reported: keep what we know
     assert (state.device, state.language) == ("mobile", "ja-jp")
 
 
@@ -345,7 +345,7 @@ def test_events_older_than_the_max_age_are_dropped_and_counted_as_expired():
 
 def test_a_batch_of_only_expired_events_changes_nothing():
     state = VisitorState()
-    applied = run(state, view("/old", at=T - MAX_EVENT_AGE - 60), visit=Visit(device="mobile"))
+    applied = run(state, view("/old", at=T - MAX_EVENT_AGE - 60), facts=RequestFacts(device="mobile"))
     assert applied.new == [] and applied.expired == 1
     assert state == VisitorState()
 

@@ -9,7 +9,7 @@ round-trips through its encoding unchanged.
 from __future__ import annotations
 
 from server.events import PageView, SetAttributes, Track
-from server.tracking import Visit, apply
+from server.tracking import RequestFacts, apply
 from server.visitor import (
     MAX_ATTRIBUTE_BYTES,
     MAX_ATTRIBUTES,
@@ -77,7 +77,7 @@ def build_the_largest_state() -> VisitorState:
             events.append(PageView(new_id(), ms(second), SHOP + paths[views % MAX_PATHS]))
         events += [Track(new_id(), ms(300 + n), name(n % MAX_EVENT_NAMES), properties) for n in range(120)]
         events += [SetAttributes(new_id(), ms(500), {name(n): value for n in range(MAX_ATTRIBUTES)})]
-        apply(state, events, start + 600, Visit(device="desktop", language="x" * 35), TIMEOUT)
+        apply(state, events, start + 600, RequestFacts(device="desktop", language="x" * 35), TIMEOUT)
     state.engagements = [Engagement(T, name(n), n) for n in range(MAX_ENGAGEMENTS)]
     return state
 

@@ -14,6 +14,7 @@ from starlette.responses import Response
 
 from server.store.base import StoreUnavailable
 from server.web.replies import json_reply
+from server.web.services import services
 
 PING_TIMEOUT = 2.0
 
@@ -23,11 +24,12 @@ async def healthz(request: Request) -> Response:
 
 
 async def readyz(request: Request) -> Response:
-    live = request.app.state.live
+    shared = services(request)
+    live = shared.live
     rules = {"version": live.config.version, "last_error": live.last_error or None}
     try:
-        await asyncio.wait_for(request.app.state.store.ping(), PING_TIMEOUT)
-        missing, low = await request.app.state.ingest.coupons.check_pools(live.config.sites)
+        await asyncio.wait_for(shared.store.ping(), PING_TIMEOUT)
+        missing, low = await shared.ingest.coupons.check_pools(live.config.sites)
     except StoreUnavailable as error:
         return json_reply({"status": "unavailable", "reason": str(error), "rules": rules}, 503)
     except TimeoutError:

@@ -11,28 +11,23 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from server.stats import MAX_DAYS, last_days, report
-from server.store.base import StoreUnavailable
-from server.web.coupons import check_site_secret
-from server.web.replies import error_reply, json_reply
+from server.web.auth import require_site_secret
+from server.web.errors import Refusal
+from server.web.replies import json_reply
+from server.web.services import services
 
 DEFAULT_DAYS = 7
 
 
 async def get_stats(request: Request) -> Response:
+    shared = services(request)
     key = request.path_params["site"]
-    refusal = check_site_secret(request, key)
-    if refusal is not None:
-        return refusal
-    site = request.app.state.live.config.sites.get(key)
+    require_site_secret(request, key)
+    site = shared.live.config.sites.get(key)
     if site is None:
-        return error_reply(f"unknown site '{key}'", 404)
+        raise Refusal(f"unknown site '{key}'", 404)
     text = request.query_params.get("days", str(DEFAULT_DAYS))
     if not (text.isascii() and text.isdigit() and len(text) <= 3 and 1 <= int(text) <= MAX_DAYS):
-        return error_reply(f"days has value '{text[:20]}'; expected a whole number from 1 to {MAX_DAYS}", 400)
-    days = last_days(site, request.app.state.clock(), int(text))
-    try:
-        counts = await request.app.state.store.read_counts(site.key, days)
-    except StoreUnavailable as error:
-        request.app.state.store_failures.warning("site %s: stats not read: %s", site.key, error)
-        return error_reply("stats not read: the store is unavailable; retry later", 503, {"retry-after": "5"})
-    return json_reply(report(counts))
+        raise Refusal(f"days has value '{text[:20]}'; expected a whole number from 1 to {MAX_DAYS}", 400)
+    days = last_days(site, shared.clock(), int(text))
+    return json_reply(report(await shared.store.read_counts(site.key, days)))

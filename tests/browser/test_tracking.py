@@ -141,14 +141,14 @@ def test_an_event_the_server_fails_on_does_not_hold_up_the_events_behind_it(brow
     """A 5xx (here: an injected bug for one event) is retried, but alone and last, not before the rest."""
     shop_url, server_port, server_app = setup
     app = server_app()
-    handle = app.state.ingest.handle
+    handle = app.state.services.ingest.handle
 
-    async def fails_on_poison(site, rules, batch, events, visit):
+    async def fails_on_poison(site, rules, batch, events, facts):
         if any(getattr(event, "name", "") == "poison" for event in events):
             raise RuntimeError("a bug that only this event triggers")
-        return await handle(site, rules, batch, events, visit)
+        return await handle(site, rules, batch, events, facts)
 
-    app.state.ingest.handle = fails_on_poison
+    app.state.services.ingest.handle = fails_on_poison
     with live_server(app, port=server_port):
         page = browser.new_page()
         page.goto(shop_url + "/poisoned")

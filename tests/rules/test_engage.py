@@ -24,7 +24,7 @@ from server.events import PageView, SetAttributes, Signal, Track
 from server.rules.engine import RuleSet
 from server.sites import Site
 from server.store.memory import MemoryStore
-from server.tracking import Visit, apply
+from server.tracking import RequestFacts, apply
 from server.visitor import VisitorState
 from tests.helpers import SHOP, write_site
 
@@ -57,7 +57,7 @@ class Shop:
 
     async def send(self, visitor_id: str, *events, now: float = NOW, device: str = "desktop", language: str = "ja-jp"):
         state = self.states.setdefault(visitor_id, VisitorState())
-        applied = apply(state, list(events), now, Visit(device, language), 1800)
+        applied = apply(state, list(events), now, RequestFacts(device, language), 1800)
         return await engage(state, applied.new, self.rules, now, visitor_id, self.coupons)
 
     async def view(self, visitor_id: str, path: str, **options):

@@ -22,7 +22,7 @@ from server.config import load_config
 from server.engage import triggers_of
 from server.events import Feedback, PageView, Signal, SetAttributes, Track
 from server.rules.engine import RuleSet, Trigger, claim
-from server.tracking import Visit, apply
+from server.tracking import RequestFacts, apply
 from server.visitor import VisitorState
 from tests.helpers import SHOP, write_site
 
@@ -66,7 +66,7 @@ class Visitor:
         self.state = VisitorState()
 
     def send(self, *events) -> str | None:
-        applied = apply(self.state, list(events), self.now, Visit(self.device, "ja"), SESSION_TIMEOUT)
+        applied = apply(self.state, list(events), self.now, RequestFacts(self.device, "ja"), SESSION_TIMEOUT)
         best = self.rules.decide(self.state, triggers_of(applied.new), self.now, self.id)
         if best is None:
             return None

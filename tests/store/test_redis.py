@@ -52,13 +52,13 @@ async def test_many_more_concurrent_requests_than_connections_all_succeed(tmp_pa
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://irasshai") as client:
             responses = await asyncio.gather(*(send(client) for _ in range(200)))
     finally:
-        await app.state.store.close()
+        await app.state.services.store.close()
     assert [response.status_code for response in responses] == [200] * 200
 
 
 async def test_a_request_that_gets_no_connection_in_time_is_503(tmp_path, redis_url):
     app = app_with(tmp_path, redis_url, redis_max_connections=1, redis_pool_timeout=0.05)
-    pool = app.state.store._client.connection_pool
+    pool = app.state.services.store._client.connection_pool
     try:
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://irasshai") as client:
             busy = await pool.get_connection()  # the only connection, held by someone else
@@ -68,4 +68,4 @@ async def test_a_request_that_gets_no_connection_in_time_is_503(tmp_path, redis_
             await pool.release(busy)
             assert (await send(client)).status_code == 200
     finally:
-        await app.state.store.close()
+        await app.state.services.store.close()

@@ -296,7 +296,7 @@ def test_an_unexpected_error_is_a_500_with_cors_headers_so_the_widget_can_read_i
         raise RuntimeError("a bug")
 
     with TestClient(app, raise_server_exceptions=False) as client:
-        app.state.ingest.handle = broken
+        app.state.services.ingest.handle = broken
         response = post(client, batch(page_view("/")))
         assert response.status_code == 500 and "\n" not in response.json()["error"]
         assert response.headers["access-control-allow-origin"] == SHOP
@@ -341,7 +341,7 @@ def first_visit_raw(client, body: bytes) -> dict:
 
 def stored_bytes(client, token: str) -> int:
     visitor_id = VisitorIds(SECRET).verify("shop", token)
-    blob, _ = client.portal.call(client.app.state.store.load_visitor, "shop", visitor_id)
+    blob, _ = client.portal.call(client.app.state.services.store.load_visitor, "shop", visitor_id)
     return len(blob)
 
 

@@ -22,7 +22,7 @@ from server.events import decode_batch
 from server.identity import VisitorIds
 from server.ingest import Ingest
 from server.store.redis import RedisStore
-from server.tracking import Visit
+from server.tracking import RequestFacts
 from tests.helpers import (
     SECRET,
     SHOP,
@@ -125,7 +125,7 @@ def test_a_retried_batch_does_not_show_the_rule_again(client):
 def test_the_reply_says_what_to_watch_and_the_reported_signal_fires_the_rule(client):
     first = send(client, page_view("/blog/kimono"))
     assert "show" not in first and first["watch"] == {"time_on_page": [30.0]}
-    client.app.state.ingest.clock = lambda: time.time() + 30  # 30 s later, by the server's clock
+    client.app.state.services.ingest.clock = lambda: time.time() + 30  # 30 s later, by the server's clock
     reached = send(client, signal("time_on_page", 30, "/blog/kimono"), visitor=first["visitor"])
     assert reached["show"] == {"type": "chat", "text": "ゆっくりご覧ください", "rule": "reader", "lang": "ja",
                                "placement": "bottom-right"}
@@ -183,7 +183,7 @@ async def test_two_ingests_handling_the_same_visitor_at_once_claim_the_limit_onc
     ids = VisitorIds(SECRET)
     stores = [RedisStore(redis_url), RedisStore(redis_url)]
     ingests = [Ingest(store, ids, 1800) for store in stores]
-    visit = Visit("desktop", "ja")
+    facts = RequestFacts("desktop", "ja")
     try:
         shown = []
         for number in range(VISITORS):
@@ -191,7 +191,7 @@ async def test_two_ingests_handling_the_same_visitor_at_once_claim_the_limit_onc
             bodies = [batch(page_view("/sale"), visitor=token) for _ in ingests]
             # Both read the visitor before either writes: one write wins, the other re-reads and re-decides.
             replies = await asyncio.gather(*(
-                ingest.handle(site, rules, *decode_batch(body), visit) for ingest, body in zip(ingests, bodies)))
+                ingest.handle(site, rules, *decode_batch(body), facts) for ingest, body in zip(ingests, bodies)))
             shown.append(sum(reply.show is not None for reply in replies))
             state = await ingests[1].profile(site, f"racer-{number}")
             assert [e.rule for e in state.engagements] == ["once-ever"] and state.page_views["/sale"].total == 2

@@ -120,7 +120,7 @@ def test_feedback_repeated_for_one_decision_counts_once_per_kind(client):
 def test_feedback_for_a_rule_no_longer_in_the_rules_is_still_counted(client, tmp_path):
     token = decided(client)
     write_site(tmp_path / "reloaded", "shop", SITE_YAML)  # a reload removed "hello"
-    client.app.state.live.config = load_config(tmp_path / "reloaded")[0]
+    client.app.state.services.live.config = load_config(tmp_path / "reloaded")[0]
     send(client, feedback("hello", "shown"), visitor=token)
     assert stats(client).json() == {TODAY: {"hello": counters(decided=1, shown=1)}}
 

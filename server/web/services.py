@@ -1,0 +1,32 @@
+"""What the endpoints share, built once by ``create_app`` and typed, instead of a grab-bag of
+``app.state`` attributes: an endpoint reaches it with ``services(request)``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from starlette.requests import Request
+
+from server.config import Live
+from server.ingest import Ingest
+from server.ratelog import RateLimitedLog
+from server.settings import Settings
+from server.store.base import Store
+from server.web.address import Network
+
+
+@dataclass(frozen=True)
+class Services:
+    settings: Settings
+    live: Live  # the rules and sites in force; swapped whole on reload
+    store: Store
+    ingest: Ingest
+    clock: Callable[[], float]
+    site_secrets: Mapping[str, str]  # site -> secret of the server-to-server API
+    trusted_proxies: tuple[Network, ...]  # whose X-Forwarded-For is believed
+    repeating: RateLimitedLog  # warnings that repeat on every request (an outage, a flood): one line per few seconds
+
+
+def services(request: Request) -> Services:
+    return request.app.state.services
