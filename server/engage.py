@@ -115,13 +115,14 @@ async def _render(rule: Rule, facts: Facts, rules: RuleSet, visitor_id: str, now
 
 def scope(facts: Facts, coupon: Coupon | None) -> dict[str, Any]:
     """What templates can use: visitor (its attributes, which win over the built-in sessions,
-    returning, device and language of the same name), page, coupon and site (its business
+    returning, device and language of the same name), page (its path and title), coupon and site (its business
     hours as words in the site's language, the language the widget speaks: 「平日 9:00〜18:00」)."""
     state, site = facts.state, facts.site
     visitor = {"sessions": state.sessions, "returning": state.sessions > 1, "device": state.device,
                "language": state.language, **state.attributes}
     hours = site.business_hours.describe(site.language) if site.business_hours else ""
-    values = {"visitor": visitor, "page": {"path": facts.path},
+    views = state.page_views.get(facts.path)
+    values = {"visitor": visitor, "page": {"path": facts.path, "title": views.title if views else ""},
               "site": {"key": site.key, "name": site.name, "hours": hours}}
     if coupon is not None:
         values["coupon"] = {"code": coupon.code, "discount": coupon.discount,

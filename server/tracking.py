@@ -28,6 +28,7 @@ from server.visitor import (
     MAX_SESSION_PATHS,
     MAX_SESSION_PATHS_BYTES,
     MAX_SESSIONS,
+    MAX_TITLE_CHARS,
     MAX_UTM_BYTES,
     MAX_VIEWS_PER_PATH,
     CustomEvent,
@@ -165,6 +166,8 @@ def _page_view(state: VisitorState, ts: int, event: PageView, current_session: b
     state.page_views[path] = views  # re-inserted last: dict order is recency of viewing
     views.total += 1
     views.arrived = stored_at
+    if event.title:
+        views.title = event.title[:MAX_TITLE_CHARS]
     bisect.insort(views.recent, ts)
     del views.recent[:-MAX_VIEWS_PER_PATH]
     if len(state.page_views) > MAX_PATHS:

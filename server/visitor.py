@@ -15,6 +15,7 @@ from typing import Any
 
 import msgspec
 
+MAX_TITLE_CHARS = 120  # a page title kept per path (the wire allows 512: enough to show, not to hoard)
 MAX_PATHS = 200  # distinct page paths remembered (least recently viewed are dropped)
 MAX_VIEWS_PER_PATH = 50  # timestamps kept per path; `total` keeps counting beyond
 MAX_SESSIONS = 50  # session records kept (the count keeps counting)
@@ -37,6 +38,7 @@ class PathViews(msgspec.Struct, array_like=True):
     total: int = 0
     recent: list[int] = []  # seconds since the epoch, ascending
     arrived: int = 0  # when the last page view of this path reached the server (server.signals)
+    title: str = ""  # the page's title at its last view, cut to MAX_TITLE_CHARS: for templates and operators
 
 
 class SessionRecord(msgspec.Struct, array_like=True):

@@ -27,6 +27,7 @@ from server.tracking import (
     split_url,
 )
 from server.visitor import (
+    MAX_TITLE_CHARS,
     MAX_ATTRIBUTE_BYTES,
     MAX_ATTRIBUTES,
     MAX_EVENT_NAMES,
@@ -54,8 +55,8 @@ def new_id() -> str:
     return f"event-{next(_ids):06d}"
 
 
-def view(path: str, at: float = T, referrer: str = "", id: str | None = None) -> PageView:
-    return PageView(id=id or new_id(), ts=int(at * 1000), url=SHOP + path, referrer=referrer)
+def view(path: str, at: float = T, referrer: str = "", id: str | None = None, title: str = "") -> PageView:
+    return PageView(id=id or new_id(), ts=int(at * 1000), url=SHOP + path, referrer=referrer, title=title)
 
 
 def track(name: str, at: float = T, **properties) -> Track:
@@ -432,3 +433,12 @@ def test_a_session_keeps_its_referrer_cut_and_lists_paths_up_to_a_total_size():
     assert len(session.referrer) == MAX_REFERRER_BYTES
     assert sum(len(p) for p in session.paths) <= MAX_SESSION_PATHS_BYTES and len(session.paths) == 1 + 4
     assert len(state.page_views) == 10  # every path is still counted
+
+
+def test_a_page_keeps_the_title_of_its_last_view_cut_for_keeping():
+    """Titles are what templates ({{ page.title }}) and operators show of a page."""
+    state = VisitorState()
+    run(state, view("/p/1", at=T, title="麻のシャツ | 布と日々"))
+    run(state, view("/p/1", at=T + 5, title="Linen shirt " + "x" * 500))
+    run(state, view("/p/1", at=T + 9))  # no title sent: keep the last one known
+    assert state.page_views["/p/1"].title == ("Linen shirt " + "x" * 500)[:MAX_TITLE_CHARS]

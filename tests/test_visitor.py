@@ -23,6 +23,7 @@ from server.visitor import (
     MAX_SESSION_PATHS_BYTES,
     MAX_SESSIONS,
     MAX_STATE_BYTES,
+    MAX_TITLE_CHARS,
     MAX_VIEWS_PER_PATH,
     Engagement,
     VisitorState,
@@ -74,7 +75,7 @@ def build_the_largest_state() -> VisitorState:
                            referrer="https://referrer.example/" + "r" * 3000)]
         for second in range(1, 220):  # page views: every path, each MAX_VIEWS_PER_PATH times in all
             views += 1
-            events.append(PageView(new_id(), ms(second), SHOP + paths[views % MAX_PATHS]))
+            events.append(PageView(new_id(), ms(second), SHOP + paths[views % MAX_PATHS], title="題" * 512))
         events += [Track(new_id(), ms(300 + n), name(n % MAX_EVENT_NAMES), properties) for n in range(120)]
         events += [SetAttributes(new_id(), ms(500), {name(n): value for n in range(MAX_ATTRIBUTES)})]
         apply(state, events, start + 600, RequestFacts(device="desktop", language="x" * 35), TIMEOUT)
@@ -88,6 +89,7 @@ def test_the_largest_state_the_caps_allow_is_under_the_ceiling():
     assert len(state.page_views) == MAX_PATHS
     assert all(len(views.recent) == MAX_VIEWS_PER_PATH for views in state.page_views.values())
     assert all(len(path.encode()) == MAX_PATH_BYTES for path in state.page_views)
+    assert all(len(views.title) == MAX_TITLE_CHARS for views in state.page_views.values())
     assert len(state.session_log) == MAX_SESSIONS
     assert all(sum(len(p) for p in s.paths) > MAX_SESSION_PATHS_BYTES - MAX_PATH_BYTES for s in state.session_log)
     assert len(state.recent_events) == MAX_RECENT_EVENTS and len(state.event_counts) == MAX_EVENT_NAMES

@@ -261,3 +261,15 @@ async def test_the_watch_leaves_out_the_rule_just_shown(shop):
     scrolled = Signal(id="engage-signal-01", ts=int(NOW * 1000), signal="scroll", value=60, url=SHOP + "/pricing")
     outcome = await made.send("v1", scrolled, page_view("/pricing"))
     assert outcome.show["rule"] == "half" and outcome.watch == {"time_on_page": [30.0]}
+
+
+def test_templates_see_the_title_of_the_page_the_visitor_is_on():
+    from server.engage import scope
+    from server.rules.conditions import Facts
+
+    site = Site(key="shop", name="Shop", origins=frozenset(), timezone=ZoneInfo("Asia/Tokyo"))
+    state = VisitorState()
+    apply(state, [PageView("page-view-01", 1_700_000_000_000, SHOP + "/p/1", title="麻のシャツ")], 1_700_000_001,
+          RequestFacts(), 1800)
+    assert scope(Facts(state, 1_700_000_001, "/p/1", site, "v"), None)["page"] == {"path": "/p/1", "title": "麻のシャツ"}
+    assert scope(Facts(state, 1_700_000_001, "/other", site, "v"), None)["page"]["title"] == ""
