@@ -6,7 +6,8 @@ or breaks the host page, nor minds the page's globals; on a phone it is a bottom
 44 px targets (a banner too, so it never covers the shop's header); it is usable with the keyboard alone, with the roles and names a screen reader
 needs, in the site's language; it respects reduced motion; it sits where its placement says unless
 that covers a control of the page on a wide screen, then where it covers none (a phone keeps the
-sheet); its links are the http(s) URLs the rule gave; rule text and visitor data stay text; and only one is on screen at a time.
+sheet); its links are the http(s) URLs the rule gave; rule text and visitor data stay text; and
+only one is on screen at a time.
 
 Fixture sites `shop` (ja) and `shop-en` (en) show each type on a path ending in its name
 (`/shop/clean/coupon`), with no gap between engagements (see tests/browser/engagements.py).
@@ -237,7 +238,8 @@ COVERED_CONTROLS = """() => {
   const card = document.querySelector("irasshai-widget").shadowRoot.querySelector(".box").getBoundingClientRect();
   return [...document.querySelectorAll("a,button,input,select,textarea,[role=button],[onclick]")].filter((element) => {
     const r = element.getBoundingClientRect();
-    return r.width && r.height && r.left < card.right && card.left < r.right && r.top < card.bottom && card.top < r.bottom;
+    return r.width && r.height && r.left < card.right && card.left < r.right
+      && r.top < card.bottom && card.top < r.bottom;
   }).map((element) => element.textContent.trim() || element.id);
 }"""
 
