@@ -1,8 +1,8 @@
 """Widget: what a visitor downloads, and how soon after it arrives the first event is on its way.
 
 Sizes are those the server sends (server.web.widget.load_assets: minified, then gzip -9 and
-brotli 11). widget.css is fetched only when an engagement is about to show; both are counted
-as the issue asks, and widget.js alone is reported beside them.
+brotli 11). Every page loads widget.js; ui.js and widget.css are fetched only when an
+engagement is about to show. Each file is reported, and their total.
 
 The time is measured in the page, in headless Chromium: from the moment widget.js finished
 arriving (its PerformanceResourceTiming responseEnd) to the first fetch() to /v1/ (an init

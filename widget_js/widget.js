@@ -1,4 +1,4 @@
-/*! Irasshai widget: one dependency-free file. See docs/snippet.md. */
+/*! Irasshai widget: dependency-free; ui.js draws engagements. See docs/snippet.md. */
 (function (window, document) {
   "use strict";
   var script = document.currentScript;
@@ -247,190 +247,23 @@
   };
   window.addEventListener("popstate", pageView);
 
-  /* ---- Engagements: one at a time, in a closed Shadow DOM, text only (never innerHTML) ---- */
+  /* ---- Engagements: drawn by ui.js, a second file fetched on the first one (see docs/engagements.md) ---- */
 
-  var WORDS = {
-    ja: { close: "閉じる", copy: "コピー", copied: "コピーしました", until: "有効期限: ", code: "クーポンコード",
-          chat: "チャットで相談", note: "お知らせ" },
-    en: { close: "Close", copy: "Copy", copied: "Copied", until: "Valid until ", code: "Coupon code",
-          chat: "Chat with us", note: "Notice" }
-  };
-  var current = null;
-
-  function el(tag, className, text, parent) {
-    var node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text) node.textContent = text;
-    if (parent) parent.appendChild(node);
-    return node;
+  // Parts are modules on this server's origin (so the CSP that lets widget.js in lets them in),
+  // each imported once, when first needed, and kept. A part's default export receives `base`,
+  // what this closure lends it, and returns what it offers (ui.js: show); nothing is global.
+  var parts = {}, base = { api: api, record: record, here: here, warn: warn, part: part };
+  function part(name) {
+    return parts[name] || (parts[name] = import(api + "/" + name + ".js").then(function (module) {
+      return module.default(base);
+    }));
   }
 
-  // Only http(s) links, resolved against the page: a rule can never run javascript: URLs.
-  function safeUrl(url) {
-    if (!url) return "";
-    try {
-      var parsed = new URL(url, location.href);
-      return /^https?:$/.test(parsed.protocol) ? parsed.href : "";
-    } catch (e) { return ""; }
-  }
-
-  function feedback(rule, action) {
-    record({ type: "feedback", rule: rule, action: action, url: here() });
-  }
-
-  // A link when the rule gave a URL, else a button that closes the engagement; either counts
-  // `clicked`. `then` runs before closing (the chat prompt's hand-over).
-  function primary(view, parent, fallback, then) {
-    var button = view.action.button || {}, url = safeUrl(button.url), label = button.label || fallback;
-    if (!url && !label) return;
-    var control = el(url ? "a" : "button", "primary", label, parent);
-    if (url) control.href = url;
-    control.addEventListener("click", function () {
-      feedback(view.rule, "clicked");
-      if (then) then();
-      if (!url) view.finish();
+  // If ui.js cannot be had (blocked, offline), the engagement is skipped: the page never minds.
+  function show(action) {
+    part("ui").then(function (ui) { ui.show(action); }).catch(function (e) {
+      warn("could not show an engagement: " + e);
     });
-    return control;
-  }
-
-  function picture(box, url, className) {
-    url = safeUrl(url);
-    if (url) el("img", className, "", box).src = url;
-    return url;
-  }
-
-  // Where the chat panel (a second file, loaded on demand by a later version) plugs in. Until
-  // then the shop can open its own chat (LINE, Intercom, …) on this event.
-  function openChat(rule) {
-    window.dispatchEvent(new CustomEvent("irasshai:chat", { detail: { rule: rule } }));
-  }
-
-  // One renderer per kind: each fills the frame's box and returns its main control, if any.
-  var kinds = {
-    chat: function (view, box, action) {
-      var agent = action.agent || {}, face = el("span", "avatar", "", box);
-      face.setAttribute("aria-hidden", "true");
-      if (!picture(face, agent.avatar)) face.textContent = (agent.name || "?").charAt(0);
-      var body = el("div", "body", "", box);
-      title(body, agent.name || view.words.note);
-      text(body, action.text);
-      return primary(view, body, view.words.chat, function () { openChat(view.rule); });
-    },
-    coupon: function (view, box, action) {
-      heading(view, box, action);
-      var row = el("div", "code", "", box);
-      el("output", "", action.code, row).setAttribute("aria-label", view.words.code);
-      var copy = el("button", "copy", view.words.copy, row);
-      copy.addEventListener("click", function () {
-        copyText(action.code, function () {
-          copy.textContent = view.words.copied;
-          feedback(view.rule, "copied");
-        });
-      });
-      if (action.expires_at) el("small", "until", view.words.until + action.expires_at, box);
-      return primary(view, box);
-    },
-    message: function (view, box, action) {
-      heading(view, box, action);
-      return primary(view, box);
-    }
-  };
-
-  function title(parent, words) {
-    el("strong", "title", words, parent).id = "irasshai-title";
-  }
-
-  function text(parent, words) {
-    if (words) el("p", "text", words, parent);
-  }
-
-  function heading(view, box, action) {
-    if (picture(box, action.image, "image")) box.lastChild.alt = "";
-    title(box, action.title || view.words.note);
-    if (action.discount) el("span", "badge", action.discount, box);
-    text(box, action.text);
-  }
-
-  // The frame every engagement shares: a closed shadow root on one pinned host element, the
-  // styles, the layer placed as the rule says, a labelled box with a close button, Escape and
-  // the modal's focus trap. `render` fills the box.
-  function show(action, render) {
-    render = render || kinds[action.type];
-    if (current || !document.body || !render) return;
-    var rule = action.rule, style = action.type === "message" ? action.style || "toast" : action.type;
-    var modal = style === "modal", previous = document.activeElement;
-    var host = document.createElement("irasshai-widget");
-    // Inline !important outranks any page stylesheet: the host never takes space in the page.
-    // (Set through the CSSOM, which a Content-Security-Policy without 'unsafe-inline' allows.)
-    host.style.cssText = "all:initial!important;position:fixed!important;z-index:2147483600!important";
-    var root = host.attachShadow({ mode: "closed" });
-    var sheet = el("link", "", "", root);
-    sheet.rel = "stylesheet";
-    sheet.href = api + "/widget.css";
-    var layer = el("div", "layer " + style + " " + (action.placement || "bottom-right"), "", root);
-    if (modal) el("div", "backdrop", "", layer).addEventListener("click", dismiss);
-    var box = el("div", "box", "", layer);
-    box.lang = action.lang;
-    box.setAttribute("role", modal || action.type !== "message" ? "dialog" : style === "banner" ? "region" : "status");
-    if (modal) box.setAttribute("aria-modal", "true");
-    box.setAttribute("aria-labelledby", "irasshai-title");
-    var view = { action: action, rule: rule, words: WORDS[action.lang] || WORDS.en, finish: finish };
-
-    // Buttons need no type="button": in a shadow root they belong to no form of the page.
-    var close = el("button", "close", "×", box);
-    close.setAttribute("aria-label", view.words.close);
-    close.addEventListener("click", dismiss);
-    var main = render(view, box, action);
-
-    function keys(event) {
-      var inside = document.activeElement === host;
-      if (event.key === "Escape" && (modal || inside)) {
-        dismiss();
-      } else if (event.key === "Tab" && modal) {
-        // Keep focus inside the dialog while it is open.
-        var focusable = box.querySelectorAll("button,a[href]"), first = focusable[0],
-            last = focusable[focusable.length - 1], active = root.activeElement;
-        if (event.shiftKey ? active === first || !inside : active === last || !inside) {
-          event.preventDefault();
-          (event.shiftKey ? last : first).focus();
-        }
-      }
-    }
-
-    function finish() {
-      document.removeEventListener("keydown", keys, true);
-      var hadFocus = document.activeElement === host;
-      host.remove();
-      current = null;
-      if ((hadFocus || modal) && previous && previous.focus) previous.focus();
-    }
-
-    function dismiss() {
-      feedback(rule, "dismissed");
-      finish();
-    }
-
-    current = host;
-    sheet.addEventListener("load", function () {
-      layer.className += " in";
-      document.addEventListener("keydown", keys, true);
-      if (modal) (main || close).focus();
-      feedback(rule, "shown");
-    });
-    sheet.addEventListener("error", function () {
-      warn("could not load widget.css; is the server's origin allowed by the page's style-src?");
-      host.remove();
-      current = null;
-    });
-    document.body.appendChild(host);
-  }
-
-  function copyText(text, done) {
-    if (navigator.clipboard && window.isSecureContext) {
-      navigator.clipboard.writeText(text).then(done, function () { warn("copy refused by the browser"); });
-    } else {
-      warn("copy needs a secure (https) page");
-    }
   }
 
   var commands = {

@@ -1,9 +1,11 @@
-"""GET /widget.js and /widget.css: what every shop page loads, minified, compressed once, cached well.
+"""GET /widget.js, /ui.js and /widget.css: the widget's files, minified, compressed once, cached well.
 
 The files in widget_js/ (installed as the package server.widget_js, see setup.py) are minified
 (comments and whitespace only: rjsmin and rcssmin keep the code exactly as written) and compressed
 with brotli and gzip once at start-up; requests only pick the encoding and answer 304 to a
-matching ETag. widget.css is fetched only when an engagement is about to show.
+matching ETag. Every shop page loads widget.js, the base; ui.js (a module widget.js imports) and
+widget.css are fetched only when an engagement is about to show. SCRIPTS lists the scripts: a
+later part (the chat panel) is one more name there.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from starlette.responses import Response
 WIDGET_DIR = files("server.widget_js")
 # Short enough that a fixed widget reaches every visitor within minutes; revalidation is a 304.
 CACHE_CONTROL = "public, max-age=300, stale-while-revalidate=86400"
+# widget.js, the base every page loads, then the parts it imports on first use.
+SCRIPTS = ("widget.js", "ui.js")
 
 
 @dataclass(frozen=True)
@@ -40,8 +44,8 @@ class Asset:
                    etag='"' + hashlib.sha256(raw).hexdigest()[:20] + '"', media_type=media_type)
 
 
-def minified_script(folder: Traversable = WIDGET_DIR) -> bytes:
-    return rjsmin.jsmin((folder / "widget.js").read_text(encoding="utf-8"), keep_bang_comments=True).encode()
+def minified_script(folder: Traversable = WIDGET_DIR, name: str = "widget.js") -> bytes:
+    return rjsmin.jsmin((folder / name).read_text(encoding="utf-8"), keep_bang_comments=True).encode()
 
 
 def minified_styles(folder: Traversable = WIDGET_DIR) -> bytes:
@@ -50,7 +54,7 @@ def minified_styles(folder: Traversable = WIDGET_DIR) -> bytes:
 
 def load_assets(folder: Traversable = WIDGET_DIR) -> dict[str, Asset]:
     return {
-        "widget.js": Asset.from_bytes(minified_script(folder), "text/javascript; charset=utf-8"),
+        **{name: Asset.from_bytes(minified_script(folder, name), "text/javascript; charset=utf-8") for name in SCRIPTS},
         "widget.css": Asset.from_bytes(minified_styles(folder), "text/css; charset=utf-8"),
     }
 
@@ -63,6 +67,8 @@ def asset_endpoint(asset: Asset):
             "vary": "Accept-Encoding",
             # Lets shops that set Cross-Origin-Embedder-Policy still load it.
             "cross-origin-resource-policy": "cross-origin",
+            # import() fetches a module with CORS: the shop's page is another origin.
+            "access-control-allow-origin": "*",
             "x-content-type-options": "nosniff",
         }
         if asset.etag in request.headers.get("if-none-match", ""):

@@ -4,8 +4,10 @@ Contract: every engagement type (chat, coupon, modal, banner, toast) shows and l
 under the shop's worst CSS and under a strict Content-Security-Policy; it never shifts, restyles
 or breaks the host page, nor minds the page's globals; on a phone it is a bottom sheet with
 44 px targets (a banner too, so it never covers the shop's header); it is usable with the keyboard alone, with the roles and names a screen reader
-needs, in the site's language; it respects reduced motion; it sits where its placement says; its links are the http(s) URLs the
-rule gave; rule text and visitor data stay text; and only one is on screen at a time.
+needs, in the site's language; it respects reduced motion; it sits where its placement says unless
+that covers a control of the page on a wide screen, then where it covers none (a phone keeps the
+sheet); its links are the http(s) URLs the rule gave; rule text and visitor data stay text; and
+only one is on screen at a time.
 
 Fixture sites `shop` (ja) and `shop-en` (en) show each type on a path ending in its name
 (`/shop/clean/coupon`), with no gap between engagements (see tests/browser/engagements.py).
@@ -216,10 +218,13 @@ def test_on_a_phone_engagements_even_banners_are_bottom_sheets_with_44px_targets
     ("banner-bottom", (0, 800)),
 ])
 def test_a_wide_screen_places_the_engagement_where_the_rule_says(browser, fixtures, path, where):
-    """(x of the left edge, y of the bottom edge, or None: the top edge is 20 px down, 0 for a banner)."""
+    """(x of the left edge, y of the bottom edge, or None: the top edge is 20 px down, 0 for a banner).
+
+    On a page without controls, so that nothing makes the widget move it.
+    """
     with new_visitor(browser, viewport={"width": 1280, "height": 800}) as context:
         page = context.new_page()
-        page.goto(fixtures.url("clean", path))
+        page.goto(fixtures.url("plain", path))
         card = wait_shown(page).bounding_box()
         left, bottom = where
         assert round(card["x"]) == round(left)
@@ -227,6 +232,59 @@ def test_a_wide_screen_places_the_engagement_where_the_rule_says(browser, fixtur
             assert round(card["y"]) == (0 if path.startswith("banner") else 20)
         else:
             assert round(card["y"] + card["height"]) == bottom
+
+
+# The page's controls (as the widget counts them) that the engagement's box overlaps, by text.
+COVERED_CONTROLS = """() => {
+  const card = document.querySelector("irasshai-widget").shadowRoot.querySelector(".box").getBoundingClientRect();
+  return [...document.querySelectorAll("a,button,input,select,textarea,[role=button],[onclick]")].filter((element) => {
+    const r = element.getBoundingClientRect();
+    return r.width && r.height && r.left < card.right && card.left < r.right
+      && r.top < card.bottom && card.top < r.bottom;
+  }).map((element) => element.textContent.trim() || element.id);
+}"""
+
+
+@pytest.mark.parametrize("fixture, where", [
+    # Buttons in both bottom corners: the next place in line, the bottom's middle, is free.
+    ("corners", ((1280 - 360) / 2, 800 - 20)),
+    # Buttons along the whole bottom, links across the top: the rule's corner, lifted 12 px
+    # clear of the button under it (pinned 24 px up, 48 px tall).
+    ("crowded", (1280 - 20 - 360, 800 - 24 - 48 - 12)),
+])
+def test_a_wide_screen_moves_the_engagement_off_the_pages_controls(browser, fixtures, artifacts, fixture, where):
+    """The rule says bottom-right, where the page has a button: the card goes where it covers no control."""
+    with new_visitor(browser, viewport={"width": 1280, "height": 800}) as context:
+        page = context.new_page()
+        page.goto(fixtures.url(fixture, "placed-bottom-right"))
+        card = wait_shown(page).bounding_box()
+        page.screenshot(path=artifacts / f"ui-placement-{fixture}.png")
+        assert page.evaluate(COVERED_CONTROLS) == []
+        assert (round(card["x"]), round(card["y"] + card["height"])) == (round(where[0]), where[1])
+
+
+def test_when_every_place_covers_a_control_the_rules_placement_stays(browser, fixtures):
+    with new_visitor(browser, viewport={"width": 1280, "height": 800}) as context:
+        page = context.new_page()
+        page.goto(fixtures.url("plain", "nothing"))
+        settled(page, "shop")
+        page.evaluate("""() => {  // a wall of buttons over the whole window
+          const wall = document.createElement("div");
+          wall.style.cssText = "position:fixed;inset:0;display:grid;grid-template-columns:repeat(8,1fr)";
+          for (let i = 0; i < 64; i++) wall.appendChild(document.createElement("button")).textContent = i;
+          document.body.appendChild(wall);
+        }""")
+        page.evaluate("irasshai('track', 'show_toast')")
+        card = wait_shown(page).bounding_box()
+        assert (round(card["x"]), round(card["y"] + card["height"])) == (1280 - 20 - 360, 800 - 20)
+
+
+def test_on_a_phone_the_sheet_stays_at_the_bottom_even_over_controls(browser, fixtures):
+    with new_visitor(browser, **IPHONE_13) as context:
+        page = context.new_page()
+        page.goto(fixtures.url("crowded", "placed-bottom-right"))
+        sheet = wait_shown(page).bounding_box()
+        assert (round(sheet["x"]), round(sheet["width"]), round(sheet["y"] + sheet["height"])) == (0, 390, 844)
 
 
 def show_while_typing(page, fixtures, kind: str) -> None:

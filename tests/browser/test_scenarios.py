@@ -47,6 +47,8 @@ ALWAYS_OPEN = 'business_hours:\n  days: [mon, tue, wed, thu, fri, sat, sun]\n  f
 
 
 DESKTOP = {"viewport": {"width": 1280, "height": 800}}
+# The header's navigation: logo, menu, login and cart.
+HEADER_LINKS = ".site-header a, .site-header button"
 
 # The shop's elements matching a selector that are on screen but covered by something else
 # (the widget's host, when the engagement covers them), by their text.
@@ -115,7 +117,8 @@ def shop(tmp_path, redis_url):
 
 
 def test_pricing_hesitation_second_view_of_pricing_brings_a_coupon(browser, shop, artifacts):
-    """1. Second view of the pricing page → the SPRING10 coupon with a copy button, leaving the plans' buttons free."""
+    """1. Second view of the pricing page → the SPRING10 coupon with a copy button, leaving the plans' buttons
+    and the header's links free at 1280×800."""
     with new_visitor(browser, **DESKTOP) as context:
         page = context.new_page()
         page.goto(shop.shop + "/")
@@ -135,6 +138,7 @@ def test_pricing_hesitation_second_view_of_pricing_brings_a_coupon(browser, shop
         expect(dialog.get_by_role("button", name="閉じる")).to_be_visible()
         page.screenshot(path=artifacts / "scenario-1-pricing-coupon.png")
         assert_free(page, ".plan .button")
+        assert_free(page, HEADER_LINKS)
         wait_counted(shop.server, SITE, "pricing-return-coupon", "shown")
 
 
@@ -164,7 +168,8 @@ def test_after_hours_help_bot_outside_business_hours_staff_within(browser, tmp_p
 
 
 def test_cross_sell_two_tops_viewed_bottoms_recommended(browser, shop, artifacts):
-    """3. Two tops viewed → a message recommending bottoms, with a link to them; カートに入れる stays free."""
+    """3. Two tops viewed → a message recommending bottoms, with a link to them; カートに入れる and the header's
+    links stay free."""
     with new_visitor(browser, **DESKTOP) as context:
         page = context.new_page()
         page.goto(shop.shop + "/products/organic-cotton-tee")
@@ -179,6 +184,7 @@ def test_cross_sell_two_tops_viewed_bottoms_recommended(browser, shop, artifacts
         expect(link).to_have_attribute("href", shop.shop + "/category/bottoms")
         page.screenshot(path=artifacts / "scenario-3-cross-sell.png")
         assert_free(page, "[data-testid=add-to-cart]")
+        assert_free(page, HEADER_LINKS)
         wait_counted(shop.server, SITE, "tops-to-bottoms", "shown")
         link.click()
         expect(page).to_have_url(shop.shop + "/category/bottoms")
@@ -308,4 +314,5 @@ def test_high_value_consult_after_30_seconds_on_the_cashmere_knit(browser, tmp_p
         expect(dialog.get_by_role("button", name=button)).to_be_visible()
         page.screenshot(path=artifacts / f"scenario-7-{rule}.png")
         assert_free(page, "[data-testid=add-to-cart]")
+        assert_free(page, HEADER_LINKS)
         wait_counted(running.server, SITE, rule, "shown")
