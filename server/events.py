@@ -85,16 +85,16 @@ class Feedback(msgspec.Struct, tag="feedback", forbid_unknown_fields=True, froze
     ts: Millis
     rule: Name
     action: FeedbackKind
-    url: Url = ""
+    url: Url = ""  # ignored: sent by widgets before 2026-12, accepted so that cached copies keep working
 
 
 Event = Union[PageView, Track, SetAttributes, Signal, Feedback]
 
 
-
-
 class Context(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     language: Annotated[str, Meta(max_length=35)] = ""
+    # Ignored (the device type comes from the User-Agent): sent by widgets before 2026-12, accepted
+    # so that copies still in browsers' caches (stale-while-revalidate: a day) keep working.
     width: Annotated[int, Meta(ge=0, le=100_000)] = 0
 
 

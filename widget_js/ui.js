@@ -31,7 +31,7 @@ export default function (base) {
   }
 
   function feedback(rule, action) {
-    base.record({ type: "feedback", rule: rule, action: action, url: base.here() });
+    base.record({ type: "feedback", rule: rule, action: action });
   }
 
   // A link when the rule gave a URL, else a button that closes the engagement; either counts

@@ -70,7 +70,7 @@
     return JSON.stringify({
       visitor: token,
       seed: token ? undefined : seed(),
-      context: { language: navigator.language || "", width: window.innerWidth || 0 },
+      context: { language: navigator.language || "" },
       events: events
     });
   }

@@ -185,6 +185,8 @@ def test_a_long_title_is_cut_by_code_point_and_its_page_view_stored(browser, set
         assert profile.attributes == {"plan": "pro", "after_title": True}
         titles = [e.get("title") for body in sent for e in json.loads(body)["events"] if e["type"] == "page_view"]
         assert titles and titles[0] == "a" * 511 + "\U0001F600"  # 512 code points, the emoji whole
+        # Nothing the server would throw away: the width is not sent (the device comes from the User-Agent).
+        assert all(json.loads(body).get("context", {}).keys() <= {"language"} for body in sent)
 
 
 def test_a_first_batch_whose_reply_was_lost_is_retried_as_the_same_visitor(browser, setup, redis_url):
