@@ -59,24 +59,51 @@ def write_bodies(path: Path, plan: Plan) -> dict:
         for agent in USER_AGENTS:
             out.write(f"ua\t{agent}\n")
         for step in range(plan.steps):
-            for visitor, token in zip(visitors, tokens):
-                batch = with_ids(visitor.batches[step], f"v{visitor.number}s{step}", start_ms + step * 45_000 + visitor.number,
-                                 PLACEHOLDER)
+            for visitor, token in zip(visitors, tokens, strict=True):
+                batch = with_ids(
+                    visitor.batches[step],
+                    f"v{visitor.number}s{step}",
+                    start_ms + step * 45_000 + visitor.number,
+                    PLACEHOLDER,
+                )
                 events += len(batch)
                 out.write(f"{visitor.user_agent}\t{body(token, visitor.language, batch)}\n")
     bodies = plan.visitors * plan.steps
-    return {"bodies": bodies, "visitors": plan.visitors, "events_per_request": events / bodies,
-            "bytes": path.stat().st_size}
+    return {
+        "bodies": bodies,
+        "visitors": plan.visitors,
+        "events_per_request": events / bodies,
+        "bytes": path.stat().st_size,
+    }
 
 
 def wrk(server: Process, bodies: Path, seconds: int, connections: int, rate: float = 0.0) -> dict:
     """One wrk run against `server` (at `rate` requests/s, or as fast as it goes); wrk's JSON
     summary plus requests/s and latencies in ms."""
-    env = {**os.environ, "BENCH_BODIES": str(bodies), "BENCH_PATH": EVENTS_PATH, "BENCH_ORIGIN": SHOP_ORIGIN,
-           "BENCH_RATE": f"{rate:.3f}", "BENCH_THREADS": "1", "BENCH_RUN": str(next(_runs) % 65536),
-           "BENCH_START": str(_sent.get(server.name, 0))}
-    command = pinned(LOAD_CORE, ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s",
-                                 "-s", str(ROOT / "bench" / "load.lua"), server.url + EVENTS_PATH])
+    env = {
+        **os.environ,
+        "BENCH_BODIES": str(bodies),
+        "BENCH_PATH": EVENTS_PATH,
+        "BENCH_ORIGIN": SHOP_ORIGIN,
+        "BENCH_RATE": f"{rate:.3f}",
+        "BENCH_THREADS": "1",
+        "BENCH_RUN": str(next(_runs) % 65536),
+        "BENCH_START": str(_sent.get(server.name, 0)),
+    }
+    command = pinned(
+        LOAD_CORE,
+        [
+            "wrk",
+            "-t1",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "--timeout",
+            "10s",
+            "-s",
+            str(ROOT / "bench" / "load.lua"),
+            server.url + EVENTS_PATH,
+        ],
+    )
     cpu_before = server.cpu_seconds()
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=seconds + 60)
     cpu = server.cpu_seconds() - cpu_before
@@ -93,7 +120,9 @@ def wrk(server: Process, bodies: Path, seconds: int, connections: int, rate: flo
     result["bad"] = sum(result["errors"].values())
     if result["duplicates"]:
         # Every request carries new event ids: a duplicate means the benchmark, not the server, is wrong.
-        raise RuntimeError(f"server {server.name} saw {result['duplicates']} batches as duplicates; the numbers would mean nothing")
+        raise RuntimeError(
+            f"server {server.name} saw {result['duplicates']} batches as duplicates; the numbers would mean nothing"
+        )
     return result
 
 
@@ -103,8 +132,15 @@ def check_reply(server: Process, bodies: Path) -> None:
         line = next(line for line in lines if not line.startswith("ua\t"))
     agent, text = line.rstrip("\n").split("\t", 1)
     text = text.replace(PLACEHOLDER, "check".ljust(len(PLACEHOLDER), "0"))
-    request = urllib.request.Request(server.url + EVENTS_PATH, data=text.encode(), headers={
-        "Origin": SHOP_ORIGIN, "Content-Type": "text/plain;charset=UTF-8", "User-Agent": USER_AGENTS[int(agent)]})
+    request = urllib.request.Request(
+        server.url + EVENTS_PATH,
+        data=text.encode(),
+        headers={
+            "Origin": SHOP_ORIGIN,
+            "Content-Type": "text/plain;charset=UTF-8",
+            "User-Agent": USER_AGENTS[int(agent)],
+        },
+    )
     with urllib.request.urlopen(request, timeout=10) as response:
         reply = json.loads(response.read())
     if server.name != "a" and not reply.get("acked"):
@@ -123,8 +159,10 @@ def run(plan: Plan, work: Path, say, profile=None) -> dict:
     demo_plus_synthetic(rules_dir, ROOT / "rules" / "demo", plan.synthetic_rules)
     bodies = work / "bodies.txt"
     workload = write_bodies(bodies, plan)
-    say(f"ingest: {workload['bodies']} bodies from {plan.visitors} visitors, "
-        f"{workload['events_per_request']:.2f} events per request")
+    say(
+        f"ingest: {workload['bodies']} bodies from {plan.visitors} visitors, "
+        f"{workload['events_per_request']:.2f} events per request"
+    )
     redis_dir = work / "redis"
     shutil.rmtree(redis_dir, ignore_errors=True)
     redis_dir.mkdir()
@@ -135,7 +173,9 @@ def run(plan: Plan, work: Path, say, profile=None) -> dict:
         servers = {
             "a": start_server("a", "bare", work),
             "b": start_server("b", "irasshai", work, "--rules", str(rules_dir), "--secret", SECRET),
-            "c": start_server("c", "irasshai", work, "--rules", str(rules_dir), "--secret", SECRET, "--redis", redis_url),
+            "c": start_server(
+                "c", "irasshai", work, "--rules", str(rules_dir), "--secret", SECRET, "--redis", redis_url
+            ),
         }
         started.extend(servers.values())
         for server in servers.values():
@@ -148,15 +188,19 @@ def run(plan: Plan, work: Path, say, profile=None) -> dict:
         for round_number in range(plan.rounds):
             for name in SERVERS:
                 saturation[name].append(result := wrk(servers[name], bodies, plan.seconds, plan.connections))
-                say(f"  saturation round {round_number + 1} {name}: {result['rps']:,.0f} req/s, "
-                    f"p50 {result['p50_ms']:.2f} ms, p99 {result['p99_ms']:.2f} ms")
+                say(
+                    f"  saturation round {round_number + 1} {name}: {result['rps']:,.0f} req/s, "
+                    f"p50 {result['p50_ms']:.2f} ms, p99 {result['p99_ms']:.2f} ms"
+                )
         target = _median(saturation["a"], "rps") / 2
         fixed: dict[str, list[dict]] = {name: [] for name in SERVERS}
         for round_number in range(plan.fixed_rounds):
             for name in SERVERS:
                 fixed[name].append(result := wrk(servers[name], bodies, plan.seconds, plan.connections, target))
-                say(f"  fixed rate round {round_number + 1} {name}: {result['rps']:,.0f} of {target:,.0f} req/s, "
-                    f"p50 {result['p50_ms']:.2f} ms, p99 {result['p99_ms']:.2f} ms")
+                say(
+                    f"  fixed rate round {round_number + 1} {name}: {result['rps']:,.0f} of {target:,.0f} req/s, "
+                    f"p50 {result['p50_ms']:.2f} ms, p99 {result['p99_ms']:.2f} ms"
+                )
         # wrk walks the bodies file in order and its first `visitors` lines are one per visitor.
         requests_b = sum(r["requests"] for r in saturation["b"] + fixed["b"])
         rss = memory.Growth(rss_before, memory.rss_bytes(servers["b"].pid), min(plan.visitors, requests_b))
@@ -166,24 +210,38 @@ def run(plan: Plan, work: Path, say, profile=None) -> dict:
         profiles = {}
         if profile is not None:
             for name in ("b", "c"):
-                profiles[name] = profile(servers[name], lambda seconds, s=servers[name]: wrk(s, bodies, seconds, plan.connections))
+                profiles[name] = profile(
+                    servers[name], lambda seconds, s=servers[name]: wrk(s, bodies, seconds, plan.connections)
+                )
     finally:
         for process in reversed(started):
             process.stop()
-    result = {"workload": workload, "plan": plan.__dict__, "target_rps": target, "servers": {}, "profiles": profiles,
-              "memory": {"rss": rss.as_dict(), "redis": redis_growth.as_dict()}, "redis_cost": store_cost}
+    result = {
+        "workload": workload,
+        "plan": plan.__dict__,
+        "target_rps": target,
+        "servers": {},
+        "profiles": profiles,
+        "memory": {"rss": rss.as_dict(), "redis": redis_growth.as_dict()},
+        "redis_cost": store_cost,
+    }
     for name in SERVERS:
         runs, slow = saturation[name], fixed[name]
         result["servers"][name] = {
             "label": LABELS[name],
-            "rps": _median(runs, "rps"), "eps": _median(runs, "rps") * workload["events_per_request"],
-            "p50_ms": _median(runs, "p50_ms"), "p99_ms": _median(runs, "p99_ms"),
-            "rps_min": min(r["rps"] for r in runs), "rps_max": max(r["rps"] for r in runs),
-            "cpu_us": _median(runs, "cpu_us"), "busy": _median(runs, "busy"),
-            "fixed_rps": _median(slow, "rps"), "fixed_p50_ms": _median(slow, "p50_ms"),
+            "rps": _median(runs, "rps"),
+            "eps": _median(runs, "rps") * workload["events_per_request"],
+            "p50_ms": _median(runs, "p50_ms"),
+            "p99_ms": _median(runs, "p99_ms"),
+            "rps_min": min(r["rps"] for r in runs),
+            "rps_max": max(r["rps"] for r in runs),
+            "cpu_us": _median(runs, "cpu_us"),
+            "busy": _median(runs, "busy"),
+            "fixed_rps": _median(slow, "rps"),
+            "fixed_p50_ms": _median(slow, "p50_ms"),
             "fixed_p99_ms": _median(slow, "p99_ms"),
-            "errors": sum(r["bad"] for r in runs + slow), "requests": sum(r["requests"] for r in runs + slow),
+            "errors": sum(r["bad"] for r in runs + slow),
+            "requests": sum(r["requests"] for r in runs + slow),
             "runs": {"saturation": runs, "fixed": slow},
         }
     return result
-

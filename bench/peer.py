@@ -78,7 +78,9 @@ def _condition(key: str, spec) -> str:
         return _counted(spec, f"$sum([p.total for p in page_totals{match}])")
     if key == "sessions":
         if "within" in spec:
-            return _counted(spec, f"[s for s in session_log if s.last >= now - {parse_duration(spec['within'])}].length")
+            return _counted(
+                spec, f"[s for s in session_log if s.last >= now - {parse_duration(spec['within'])}].length"
+            )
         return _counted(spec, "sessions")
     if key == "events":
         name = _string(spec["name"])
@@ -140,11 +142,11 @@ def expression(rule: dict) -> str:
     when = rule.get("when", {})
     signals = [k for k in when if k in SIGNALS]
     if "event" in when:
-        applies = "kind == \"track\""
+        applies = 'kind == "track"'
     elif signals:
-        applies = f"kind == \"signal\" and signal in {json.dumps(signals)}"
+        applies = f'kind == "signal" and signal in {json.dumps(signals)}'
     else:
-        applies = "kind == \"page_view\""
+        applies = 'kind == "page_view"'
     return f"{applies} and {_conjunction(when)}"
 
 
@@ -153,18 +155,26 @@ def facts(state: VisitorState, trigger: Trigger, now: float, site, visitor_id: s
     session = state.session
     local = datetime.fromtimestamp(now, site.timezone)
     return {
-        "kind": trigger.cause, "path": trigger.path, "now": now,
+        "kind": trigger.cause,
+        "path": trigger.path,
+        "now": now,
         "event": trigger.name if trigger.cause == "track" else None,
         "signal": trigger.name if trigger.cause == "signal" else None,
-        "properties": trigger.properties or {}, "signals": trigger.signals or {},
-        "attributes": state.attributes, "device": state.device, "language": state.language,
+        "properties": trigger.properties or {},
+        "signals": trigger.signals or {},
+        "attributes": state.attributes,
+        "device": state.device,
+        "language": state.language,
         "sessions": state.sessions,
         "page_totals": [{"path": path, "total": views.total} for path, views in state.page_views.items()],
         "view_log": [{"path": path, "ts": ts} for path, views in state.page_views.items() for ts in views.recent],
         "session_log": [{"last": s.last} for s in state.session_log],
         "recent_events": [{"name": e.name, "ts": e.ts, "properties": e.properties} for e in state.recent_events],
         "event_counts": state.event_counts,
-        "referrer": session.referrer if session else "", "utm": session.utm if session else {},
-        "bucket": bucket(visitor_id), "weekday": local.weekday(), "minute": local.hour * 60 + local.minute,
+        "referrer": session.referrer if session else "",
+        "utm": session.utm if session else {},
+        "bucket": bucket(visitor_id),
+        "weekday": local.weekday(),
+        "minute": local.hour * 60 + local.minute,
         "local": local.strftime("%Y-%m-%dT%H:%M"),
     }

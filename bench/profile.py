@@ -33,8 +33,11 @@ PARTS = (
     ("asyncio / uvloop: event loop, tasks", ("asyncio/", "uvloop")),
 )
 LOOP = "asyncio / uvloop: event loop, tasks"
-STACK = {"Starlette: routing, request, response", "uvicorn + httptools: HTTP parsing, ASGI glue",
-         "asyncio / uvloop: event loop, tasks"}  # what the bare server (a) runs too
+STACK = {
+    "Starlette: routing, request, response",
+    "uvicorn + httptools: HTTP parsing, ASGI glue",
+    "asyncio / uvloop: event loop, tasks",
+}  # what the bare server (a) runs too
 
 
 def py_spy() -> str | None:
@@ -43,9 +46,25 @@ def py_spy() -> str | None:
 
 
 def record(pid: int, seconds: int, output: Path, fmt: str) -> subprocess.Popen:
-    return subprocess.Popen([py_spy(), "record", "--pid", str(pid), "--duration", str(seconds), "--rate", "250",
-                             "--format", fmt, "--output", str(output), "--nonblocking"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        [
+            py_spy(),
+            "record",
+            "--pid",
+            str(pid),
+            "--duration",
+            str(seconds),
+            "--rate",
+            "250",
+            "--format",
+            fmt,
+            "--output",
+            str(output),
+            "--nonblocking",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
 
 
 def part_of(stack: str) -> str:
@@ -55,7 +74,7 @@ def part_of(stack: str) -> str:
     frames = stack.split(";")
     entry = max((i for i, frame in enumerate(frames) if "asyncio/runners.py" in frame), default=-1)
     found = "other" if entry < 0 else LOOP
-    for frame in reversed(frames[entry + 1:]):
+    for frame in reversed(frames[entry + 1 :]):
         for part, needles in PARTS:
             if any(needle in frame for needle in needles):
                 if part != LOOP:
@@ -80,9 +99,11 @@ def summarise(raw: Path) -> dict:
         leaves[leaf.replace(str(Path.cwd()) + "/", "")] += samples
     if not total:
         return {"samples": 0, "parts": [], "top": []}
-    return {"samples": total,
-            "parts": [(part, count / total) for part, count in parts.most_common()],
-            "top": [(frame, count / total) for frame, count in leaves.most_common(12)]}
+    return {
+        "samples": total,
+        "parts": [(part, count / total) for part, count in parts.most_common()],
+        "top": [(frame, count / total) for frame, count in leaves.most_common(12)],
+    }
 
 
 def profile(server, load, folder: Path, seconds: int) -> dict:

@@ -70,7 +70,9 @@ async def _measure(url: str, port: int, count: int) -> dict:
         await store.close()
     transport, bare = await asyncio.get_running_loop().create_connection(BareProtocol, "127.0.0.1", port)
     try:
-        minimal = await _cpu_per_call(lambda visitor: bare.call("HMGET", keys.visitor("demo", visitor), "v", "s"), count)
+        minimal = await _cpu_per_call(
+            lambda visitor: bare.call("HMGET", keys.visitor("demo", visitor), "v", "s"), count
+        )
     finally:
         transport.close()
     return {"commands": count, "redis_py_us": redis_py, "bare_us": minimal}

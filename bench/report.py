@@ -27,11 +27,23 @@ def targets(results: dict) -> list[tuple[str, str, bool | None]]:
     big = sizes.get(1000) or sizes.get("1000")
     gzip = results["widget"]["sizes"]["widget.js"]["gzip"]  # what every page loads; ui.js waits for an engagement
     return [
-        ("(c)/(a) ≥ 0.5 at saturation (Redis vs bare)", f"{c_ratio:.2f} (by CPU time per request: {c_cpu:.2f})", c_ratio >= 0.5),
-        ("(b)/(a) ≥ 0.7 at saturation (memory vs bare)", f"{b_ratio:.2f} (by CPU time per request: {b_cpu:.2f})", b_ratio >= 0.7),
-        ("1,000 rules: ≤ 50 µs median per event (decide + watch)",
-         f"{big['evaluate']['median_us']:.1f} µs (least disturbed: {big['evaluate']['best_median_us']:.1f} µs)" if big
-         else "n/a (quick mode)", big["evaluate"]["median_us"] <= 50 if big else None),
+        (
+            "(c)/(a) ≥ 0.5 at saturation (Redis vs bare)",
+            f"{c_ratio:.2f} (by CPU time per request: {c_cpu:.2f})",
+            c_ratio >= 0.5,
+        ),
+        (
+            "(b)/(a) ≥ 0.7 at saturation (memory vs bare)",
+            f"{b_ratio:.2f} (by CPU time per request: {b_cpu:.2f})",
+            b_ratio >= 0.7,
+        ),
+        (
+            "1,000 rules: ≤ 50 µs median per event (decide + watch)",
+            f"{big['evaluate']['median_us']:.1f} µs (least disturbed: {big['evaluate']['best_median_us']:.1f} µs)"
+            if big
+            else "n/a (quick mode)",
+            big["evaluate"]["median_us"] <= 50 if big else None,
+        ),
         ("widget ≤ 6 KB gzip (widget.js, on every page)", f"{_n(gzip)} B", gzip <= WIDGET_GZIP_TARGET),
     ]
 
@@ -41,17 +53,22 @@ def ratio_lines(results: dict) -> list[str]:
     lines = []
     for name, goal in (("b", 0.7), ("c", 0.5)):
         ratio, by_cpu = _ratios(servers, name)
-        lines.append(f"ratio ({name})/(a) at saturation: {ratio:.2f} in requests/s, {by_cpu:.2f} by server CPU time per request "
-                     f"(target ≥ {goal}: {'met' if ratio >= goal else 'missed'})")
+        lines.append(
+            f"ratio ({name})/(a) at saturation: {ratio:.2f} in requests/s, {by_cpu:.2f} by server CPU time per request "
+            f"(target ≥ {goal}: {'met' if ratio >= goal else 'missed'})"
+        )
     for size, found in results["rules"]["sizes"].items():
-        lines.append(f"ratio peer/Irasshai, {size} rules: {found['ratio']:.0f}× "
-                     f"(rule-engine {found['peer']['median_us']:,.0f} µs vs {found['decide']['median_us']:.1f} µs median per event)")
+        lines.append(
+            f"ratio peer/Irasshai, {size} rules: {found['ratio']:.0f}× "
+            f"(rule-engine {found['peer']['median_us']:,.0f} µs vs {found['decide']['median_us']:.1f} µs median per event)"
+        )
     return lines
 
 
 def _machine(m: dict) -> list[str]:
     return [
-        "| | |", "|---|---|",
+        "| | |",
+        "|---|---|",
         f"| Date | {m['date']} |",
         f"| Code | {m.get('code', '?')} |",
         f"| CPU | {m['cpu']} ({m['cores']} cores) |",
@@ -64,55 +81,86 @@ def _machine(m: dict) -> list[str]:
 
 def _ingest(ingest: dict, folder: str) -> list[str]:
     w, plan = ingest["workload"], ingest["plan"]
-    rows = ["| Server | requests/s (range) | events/s | p50 ms | p99 ms | server CPU per request | server busy | "
-            "fixed rate: achieved req/s | p50 ms | p99 ms | errors |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    rows = [
+        "| Server | requests/s (range) | events/s | p50 ms | p99 ms | server CPU per request | server busy | "
+        "fixed rate: achieved req/s | p50 ms | p99 ms | errors |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     for s in ingest["servers"].values():
-        rows.append(f"| {s['label']} | {_n(s['rps'])} ({_n(s['rps_min'])}–{_n(s['rps_max'])}) | {_n(s['eps'])} | {s['p50_ms']:.2f} | "
-                    f"{s['p99_ms']:.2f} | {s['cpu_us']:.0f} µs | {s['busy']:.0%} | {_n(s['fixed_rps'])} of {_n(ingest['target_rps'])} | "
-                    f"{s['fixed_p50_ms']:.2f} | {s['fixed_p99_ms']:.2f} | {s['errors']} of {_n(s['requests'])} |")
-    rows += ["", f"{_n(w['visitors'])} visitors, {_n(w['bodies'])} pre-generated batches, {w['events_per_request']:.2f} events per "
-             f"request; the demo rules plus {plan['synthetic_rules']} synthetic rules; wrk with 1 thread and "
-             f"{plan['connections']} connections; {plan['rounds']} saturation rounds and {plan['fixed_rounds']} fixed-rate rounds "
-             f"of {plan['seconds']} s per server, interleaved (medians shown, and the range of requests/s over the rounds). "
-             f"Every run's figures are in `{folder}/results.json`."]
+        rows.append(
+            f"| {s['label']} | {_n(s['rps'])} ({_n(s['rps_min'])}–{_n(s['rps_max'])}) | {_n(s['eps'])} | {s['p50_ms']:.2f} | "
+            f"{s['p99_ms']:.2f} | {s['cpu_us']:.0f} µs | {s['busy']:.0%} | {_n(s['fixed_rps'])} of {_n(ingest['target_rps'])} | "
+            f"{s['fixed_p50_ms']:.2f} | {s['fixed_p99_ms']:.2f} | {s['errors']} of {_n(s['requests'])} |"
+        )
+    rows += [
+        "",
+        f"{_n(w['visitors'])} visitors, {_n(w['bodies'])} pre-generated batches, {w['events_per_request']:.2f} events per "
+        f"request; the demo rules plus {plan['synthetic_rules']} synthetic rules; wrk with 1 thread and "
+        f"{plan['connections']} connections; {plan['rounds']} saturation rounds and {plan['fixed_rounds']} fixed-rate rounds "
+        f"of {plan['seconds']} s per server, interleaved (medians shown, and the range of requests/s over the rounds). "
+        f"Every run's figures are in `{folder}/results.json`.",
+    ]
     cpu = {name: s["cpu_us"] for name, s in ingest["servers"].items()}
-    rows += ["", f"Server CPU per request is the server process's user + system time during a run (`/proc/<pid>/stat`) "
-             f"divided by its requests: other work on a shared machine moves it much less than requests/s. The event path "
-             f"costs {cpu['b'] - cpu['a']:.0f} µs of CPU per request on top of the bare HTTP stack with the in-memory store, and "
-             f"{cpu['c'] - cpu['a']:.0f} µs with Redis: the Redis store costs the server {cpu['c'] - cpu['b']:.0f} µs more per "
-             f"request than the in-memory one. A server busy below 100% at saturation was waiting (on Redis, for (c)) rather "
-             f"than computing."]
+    rows += [
+        "",
+        f"Server CPU per request is the server process's user + system time during a run (`/proc/<pid>/stat`) "
+        f"divided by its requests: other work on a shared machine moves it much less than requests/s. The event path "
+        f"costs {cpu['b'] - cpu['a']:.0f} µs of CPU per request on top of the bare HTTP stack with the in-memory store, and "
+        f"{cpu['c'] - cpu['a']:.0f} µs with Redis: the Redis store costs the server {cpu['c'] - cpu['b']:.0f} µs more per "
+        f"request than the in-memory one. A server busy below 100% at saturation was waiting (on Redis, for (c)) rather "
+        f"than computing.",
+    ]
     cost = ingest.get("redis_cost")
     if cost:
-        rows += ["", f"One visitor read from Redis costs the server {cost['redis_py_us']:.0f} µs of CPU through `RedisStore.load_visitor` "
-                 f"(redis-py asyncio with hiredis) and {cost['bare_us']:.0f} µs through a bare pipelined protocol on hiredis "
-                 f"(`bench/redis_cost.py`, {_n(cost['commands'])} reads from 32 tasks): the client library, not Redis, is most "
-                 f"of the cost of each of the event path's round trips."]
+        rows += [
+            "",
+            f"One visitor read from Redis costs the server {cost['redis_py_us']:.0f} µs of CPU through `RedisStore.load_visitor` "
+            f"(redis-py asyncio with hiredis) and {cost['bare_us']:.0f} µs through a bare pipelined protocol on hiredis "
+            f"(`bench/redis_cost.py`, {_n(cost['commands'])} reads from 32 tasks): the client library, not Redis, is most "
+            f"of the cost of each of the event path's round trips.",
+        ]
     return rows
 
 
 def _rules(rules: dict) -> list[str]:
-    rows = ["| Rules | decide median µs | decide p99 µs | watch median µs | watch p99 µs | decide + watch median µs | p99 µs | "
-            "least disturbed µs | rule-engine median µs | p99 µs | rule-engine / Irasshai | same decision |",
-            "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    rows = [
+        "| Rules | decide median µs | decide p99 µs | watch median µs | watch p99 µs | decide + watch median µs | p99 µs | "
+        "least disturbed µs | rule-engine median µs | p99 µs | rule-engine / Irasshai | same decision |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     for size, r in rules["sizes"].items():
-        rows.append(f"| {_n(int(size))} | {r['decide']['median_us']:.1f} | {r['decide']['p99_us']:.1f} | {r['watch']['median_us']:.1f} | "
-                    f"{r['watch']['p99_us']:.1f} | {r['evaluate']['median_us']:.1f} | {r['evaluate']['p99_us']:.1f} | "
-                    f"{r['evaluate']['best_median_us']:.1f} | {_n(r['peer']['median_us'])} | {_n(r['peer']['p99_us'])} | "
-                    f"{r['ratio']:.0f}× | {r['agreement']:.1%} |")
+        rows.append(
+            f"| {_n(int(size))} | {r['decide']['median_us']:.1f} | {r['decide']['p99_us']:.1f} | {r['watch']['median_us']:.1f} | "
+            f"{r['watch']['p99_us']:.1f} | {r['evaluate']['median_us']:.1f} | {r['evaluate']['p99_us']:.1f} | "
+            f"{r['evaluate']['best_median_us']:.1f} | {_n(r['peer']['median_us'])} | {_n(r['peer']['p99_us'])} | "
+            f"{r['ratio']:.0f}× | {r['agreement']:.1%} |"
+        )
     kinds = rules["kinds"]
-    rows += ["", f"{_n(rules['cases'])} events ({kinds['page_view']} page views, {kinds['track']} custom events) of visitors with "
-             f"1 to 4 earlier sessions; each timed alone with `time.perf_counter_ns` (its own cost: {rules['timer_overhead_us']:.2f} µs), "
-             f"the sizes interleaved in blocks. \"Least disturbed\" is the median over events of each event's fastest decide + watch: "
-             f"other work on the machine hardly moves it, so it shows what the code costs when the numbers beside it are noisy."]
-    kinds = ", ".join(f"{_n(int(size))} rules: page views {r['best_by_kind'].get('page_view', 0):.1f} µs, custom events "
-                      f"{r['best_by_kind'].get('track', 0):.1f} µs" for size, r in rules["sizes"].items())
-    rows += ["", f"Least disturbed decide + watch by kind of event ({kinds}): a custom event is checked against every rule "
-             f"with that `event:`, and those rules count the visitor's recent events."]
+    rows += [
+        "",
+        f"{_n(rules['cases'])} events ({kinds['page_view']} page views, {kinds['track']} custom events) of visitors with "
+        f"1 to 4 earlier sessions; each timed alone with `time.perf_counter_ns` (its own cost: {rules['timer_overhead_us']:.2f} µs), "
+        f'the sizes interleaved in blocks. "Least disturbed" is the median over events of each event\'s fastest decide + watch: '
+        f"other work on the machine hardly moves it, so it shows what the code costs when the numbers beside it are noisy.",
+    ]
+    kinds = ", ".join(
+        f"{_n(int(size))} rules: page views {r['best_by_kind'].get('page_view', 0):.1f} µs, custom events "
+        f"{r['best_by_kind'].get('track', 0):.1f} µs"
+        for size, r in rules["sizes"].items()
+    )
+    rows += [
+        "",
+        f"Least disturbed decide + watch by kind of event ({kinds}): a custom event is checked against every rule "
+        f"with that `event:`, and those rules count the visitor's recent events.",
+    ]
     if "profile" in rules:
-        rows += ["", f"Where `decide` spends its time with {_n(rules['profile']['rules'])} rules (cProfile, own time):", "",
-                 "| Function | share |", "|---|---:|"]
+        rows += [
+            "",
+            f"Where `decide` spends its time with {_n(rules['profile']['rules'])} rules (cProfile, own time):",
+            "",
+            "| Function | share |",
+            "|---|---:|",
+        ]
         rows += [f"| `{name}` | {share:.0%} |" for name, share in rules["profile"]["top"]]
     return rows
 
@@ -124,24 +172,32 @@ def _widget(widget: dict) -> list[str]:
     timing = widget.get("first_event")
     rows.append("")
     if timing is None or "error" in timing:
-        rows.append(f"Time from script load to first event: not measured ({(timing or {}).get('error', 'quick mode')}).")
+        rows.append(
+            f"Time from script load to first event: not measured ({(timing or {}).get('error', 'quick mode')})."
+        )
     else:
-        rows.append(f"Time from widget.js arriving (responseEnd) to its first event request, in headless Chromium: median "
-                    f"**{timing['median_ms']:.0f} ms** over {timing['loads']} first visits (min {timing['min_ms']:.0f}, max "
-                    f"{timing['max_ms']:.0f}); this includes the widget's deliberate 40 ms wait that gathers a page's first "
-                    f"events into one batch. Downloading widget.js itself took {timing['download_median_ms']:.0f} ms (median).")
+        rows.append(
+            f"Time from widget.js arriving (responseEnd) to its first event request, in headless Chromium: median "
+            f"**{timing['median_ms']:.0f} ms** over {timing['loads']} first visits (min {timing['min_ms']:.0f}, max "
+            f"{timing['max_ms']:.0f}); this includes the widget's deliberate 40 ms wait that gathers a page's first "
+            f"events into one batch. Downloading widget.js itself took {timing['download_median_ms']:.0f} ms (median)."
+        )
     return rows
 
 
 def _memory(mem: dict) -> list[str]:
     rss, redis = mem["rss"], mem["redis"]
-    return ["| What | before | after | visitors | per visitor |", "|---|---:|---:|---:|---:|",
-            f"| (b) server process RSS (in-memory store) | {_n(rss['before'] / 2**20, 1)} MiB | {_n(rss['after'] / 2**20, 1)} MiB | "
-            f"{_n(rss['visitors'])} | {_n(rss['per_visitor'] / 1024, 2)} KiB |",
-            f"| (c) Redis used_memory | {_n(redis['before'] / 2**20, 1)} MiB | {_n(redis['after'] / 2**20, 1)} MiB | "
-            f"{_n(redis['visitors'])} | {_n(redis['per_visitor'] / 1024, 2)} KiB |",
-            "", "After the whole ingest run: every visitor sent many batches (its state holds their page views and event "
-            "ids), so this is the size of a visitor with some history, not of a first page view."]
+    return [
+        "| What | before | after | visitors | per visitor |",
+        "|---|---:|---:|---:|---:|",
+        f"| (b) server process RSS (in-memory store) | {_n(rss['before'] / 2**20, 1)} MiB | {_n(rss['after'] / 2**20, 1)} MiB | "
+        f"{_n(rss['visitors'])} | {_n(rss['per_visitor'] / 1024, 2)} KiB |",
+        f"| (c) Redis used_memory | {_n(redis['before'] / 2**20, 1)} MiB | {_n(redis['after'] / 2**20, 1)} MiB | "
+        f"{_n(redis['visitors'])} | {_n(redis['per_visitor'] / 1024, 2)} KiB |",
+        "",
+        "After the whole ingest run: every visitor sent many batches (its state holds their page views and event "
+        "ids), so this is the size of a visitor with some history, not of a first page view.",
+    ]
 
 
 def _profiles(profiles: dict, servers: dict) -> list[str]:
@@ -153,15 +209,26 @@ def _profiles(profiles: dict, servers: dict) -> list[str]:
             rows += [f"Server ({name}): not profiled: {found['error']}", ""]
             continue
         cpu = servers[name]["cpu_us"]
-        rows += [f"Server ({name}), {_n(found['samples'])} samples at saturation; µs are shares of its {cpu:.0f} µs of CPU per "
-                 f"request (flame graph: `{found['svg'].split('/work/main/')[-1]}`):", "",
-                 "| Part | share | ≈ µs per request |", "|---|---:|---:|"]
+        rows += [
+            f"Server ({name}), {_n(found['samples'])} samples at saturation; µs are shares of its {cpu:.0f} µs of CPU per "
+            f"request (flame graph: `{found['svg'].split('/work/main/')[-1]}`):",
+            "",
+            "| Part | share | ≈ µs per request |",
+            "|---|---:|---:|",
+        ]
         rows += [f"| {part} | {share:.0%} | {share * cpu:.0f} |" for part, share in found["parts"]]
         own = sum(share for part, share in found["parts"] if part not in STACK | {"other"})
-        rows += ["", f"Irasshai's own code and the libraries it calls take {own:.0%} of the samples (≈ {own * cpu:.0f} µs per "
-                 f"request); the HTTP stack and the event loop, which (a) runs too, take the rest "
-                 f"(≈ {(1 - own) * cpu:.0f} µs, against {servers['a']['cpu_us']:.0f} µs for all of (a)).", "",
-                 "Functions with the most samples of their own:", "", "| Function | share |", "|---|---:|"]
+        rows += [
+            "",
+            f"Irasshai's own code and the libraries it calls take {own:.0%} of the samples (≈ {own * cpu:.0f} µs per "
+            f"request); the HTTP stack and the event loop, which (a) runs too, take the rest "
+            f"(≈ {(1 - own) * cpu:.0f} µs, against {servers['a']['cpu_us']:.0f} µs for all of (a)).",
+            "",
+            "Functions with the most samples of their own:",
+            "",
+            "| Function | share |",
+            "|---|---:|",
+        ]
         rows += [f"| `{frame[-110:]}` | {share:.0%} |" for frame, share in found["top"][:8]]
         rows.append("")
     return rows
@@ -204,10 +271,17 @@ METHOD = """\
 
 
 def render(results: dict) -> str:
-    lines = ["# Performance", "",
-             "Generated by `bench/run` (see [Method](#method)); do not edit by hand, run it again. "
-             "Targets come from the product brief and are reported as measured, met or not.", "",
-             "## Targets", "", "| Target | Result | |", "|---|---|---|"]
+    lines = [
+        "# Performance",
+        "",
+        "Generated by `bench/run` (see [Method](#method)); do not edit by hand, run it again. "
+        "Targets come from the product brief and are reported as measured, met or not.",
+        "",
+        "## Targets",
+        "",
+        "| Target | Result | |",
+        "|---|---|---|",
+    ]
     lines += [f"| {goal} | {result} | {_met(ok)} |" for goal, result, ok in targets(results)]
     lines += ["", "## Machine", ""] + _machine(results["machine"])
     lines += ["", "## Ingest", ""] + _ingest(results["ingest"], results["folder"])
@@ -215,9 +289,13 @@ def render(results: dict) -> str:
     lines += ["", "## Widget", ""] + _widget(results["widget"])
     lines += ["", "## Memory", ""] + _memory(results["ingest"]["memory"])
     if results["ingest"].get("profiles"):
-        lines += ["", "## Where the server's time goes", "",
-                  "py-spy samples of the server process while wrk saturated it (`bench/profile.py`); each sample is "
-                  "charged to the innermost part of the stack it was in.", ""] + _profiles(results["ingest"]["profiles"],
-                                                                                         results["ingest"]["servers"])
+        lines += [
+            "",
+            "## Where the server's time goes",
+            "",
+            "py-spy samples of the server process while wrk saturated it (`bench/profile.py`); each sample is "
+            "charged to the innermost part of the stack it was in.",
+            "",
+        ] + _profiles(results["ingest"]["profiles"], results["ingest"]["servers"])
     lines += ["", "## Method", "", METHOD, "", "## Ratios", ""] + [f"- {line}" for line in ratio_lines(results)]
     return "\n".join(lines) + "\n"

@@ -42,8 +42,10 @@ from server.visitor import VisitorState
 
 SESSION_TIMEOUT = 1800
 # "Now" for the cases: weekdays and a weekend, in and out of business hours, in and out of a dated campaign.
-NOWS = [datetime(2026, 12, day, hour, tzinfo=ZoneInfo("Asia/Tokyo")).timestamp()
-        for day, hour in ((2, 10), (3, 15), (4, 20), (5, 11), (26, 9), (28, 23))]
+NOWS = [
+    datetime(2026, 12, day, hour, tzinfo=ZoneInfo("Asia/Tokyo")).timestamp()
+    for day, hour in ((2, 10), (3, 15), (4, 20), (5, 11), (26, 9), (28, 23))
+]
 _KINDS = {"page_view": PageView, "track": Track, "set": SetAttributes}
 
 
@@ -72,7 +74,9 @@ def build_cases(visitors: int) -> list[Case]:
             session = step // per_session
             ts = now - (sessions - session) * 3 * 86400 + (step % per_session) * 40
             apply(state, _events([dict(e) for e in batch], f"h{number}s{step}", ts), ts, facts, SESSION_TIMEOUT)
-        last = apply(state, _events([dict(e) for e in person.batches[-1]], f"n{number}", now), now, facts, SESSION_TIMEOUT)
+        last = apply(
+            state, _events([dict(e) for e in person.batches[-1]], f"n{number}", now), now, facts, SESSION_TIMEOUT
+        )
         for trigger in triggers_of(last.new):
             cases.append(Case(state, trigger, now, f"bench-visitor-{number:06d}"))
     return cases
@@ -93,8 +97,12 @@ def _timed(function, cases: list[Case], calls: int, best: list[float]) -> list[i
 
 def _summary(samples: list[int], best: list[float] | None = None) -> dict:
     ordered = sorted(samples)
-    summary = {"median_us": statistics.median(ordered) / 1000, "mean_us": sum(ordered) / len(ordered) / 1000,
-               "p99_us": ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] / 1000, "calls": len(ordered)}
+    summary = {
+        "median_us": statistics.median(ordered) / 1000,
+        "mean_us": sum(ordered) / len(ordered) / 1000,
+        "p99_us": ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] / 1000,
+        "calls": len(ordered),
+    }
     timed = [b for b in best or () if b != math.inf]
     if timed:
         summary["best_median_us"] = statistics.median(timed) / 1000  # other work on the machine hardly moves it
@@ -127,8 +135,10 @@ def profile_decide(size: int, cases: list[Case], passes: int = 5) -> list[tuple[
     total = sum(entry[2] for entry in stats.values()) or 1
     ranked = sorted(stats.items(), key=lambda item: -item[1][2])[:8]
     root = str(Path(__file__).resolve().parent.parent) + "/"
-    return [(f"{_qualname(file, line, name)} ({file.replace(root, '')}:{line})", entry[2] / total)
-            for (file, line, name), entry in ranked]
+    return [
+        (f"{_qualname(file, line, name)} ({file.replace(root, '')}:{line})", entry[2] / total)
+        for (file, line, name), entry in ranked
+    ]
 
 
 def _qualname(file: str, line: int, name: str) -> str:
@@ -139,7 +149,9 @@ def _qualname(file: str, line: int, name: str) -> str:
         return name
     if not source or not source[-1].startswith((" ", "\t")):
         return name
-    owner = next((text.split()[1].split("(")[0].rstrip(":") for text in reversed(source) if text.startswith("class ")), None)
+    owner = next(
+        (text.split()[1].split("(")[0].rstrip(":") for text in reversed(source) if text.startswith("class ")), None
+    )
     return f"{owner}.{name}" if owner else name
 
 
@@ -151,8 +163,11 @@ class Ours:
         self.cases = cases
         self.page_views = [c for c in cases if c.trigger.cause == "page_view"]
         self.samples: dict[str, list[int]] = {"decide": [], "watch": [], "evaluate": []}
-        self.best = {"decide": [math.inf] * len(cases), "watch": [math.inf] * len(self.page_views),
-                     "evaluate": [math.inf] * len(cases)}
+        self.best = {
+            "decide": [math.inf] * len(cases),
+            "watch": [math.inf] * len(self.page_views),
+            "evaluate": [math.inf] * len(cases),
+        }
 
     def decide(self, case: Case):
         return self.rules.decide(case.state, [case.trigger], case.now, case.visitor_id)
@@ -170,10 +185,18 @@ class Ours:
             self.samples[name] += _timed(getattr(self, name), cases, calls, self.best[name])
 
     def summary(self) -> dict:
-        found = {"rules": len(self.rules), **{name: _summary(self.samples[name], self.best[name]) for name in self.samples}}
-        found["best_by_kind"] = {kind: statistics.median(best for case, best in zip(self.cases, self.best["evaluate"], strict=True)
-                                                         if case.trigger.cause == kind) / 1000
-                                 for kind in ("page_view", "track") if any(c.trigger.cause == kind for c in self.cases)}
+        found = {
+            "rules": len(self.rules),
+            **{name: _summary(self.samples[name], self.best[name]) for name in self.samples},
+        }
+        found["best_by_kind"] = {
+            kind: statistics.median(
+                best for case, best in zip(self.cases, self.best["evaluate"], strict=True) if case.trigger.cause == kind
+            )
+            / 1000
+            for kind in ("page_view", "track")
+            if any(c.trigger.cause == kind for c in self.cases)
+        }
         return found
 
 
@@ -212,13 +235,16 @@ def peer_timing(size: int, ours: Ours, cases: list[Case], calls: int, seconds: f
     return {**_summary(samples), "agreement": agree / len(cases)}
 
 
-def run(sizes: tuple[int, ...], visitors: int, calls: int, peer_seconds: float, say, profile: bool = False,
-        blocks: int = 4) -> dict:
+def run(
+    sizes: tuple[int, ...], visitors: int, calls: int, peer_seconds: float, say, profile: bool = False, blocks: int = 4
+) -> dict:
     """Every size, timed in `blocks` interleaved blocks (10, 100, 1000, 10, 100, …) so that a busy
     moment of the machine does not land on one size only; then the peer, size by size."""
     cases = build_cases(visitors)
     kinds = {kind: sum(1 for c in cases if c.trigger.cause == kind) for kind in ("page_view", "track")}
-    say(f"rules: {len(cases)} events from {visitors} visitors ({kinds['page_view']} page views, {kinds['track']} custom events)")
+    say(
+        f"rules: {len(cases)} events from {visitors} visitors ({kinds['page_view']} page views, {kinds['track']} custom events)"
+    )
     clock = time.perf_counter_ns
     overhead = min(second - first for first, second in ((clock(), clock()) for _ in range(1000))) / 1000
     results = {"cases": len(cases), "kinds": kinds, "timer_overhead_us": overhead, "sizes": {}}
@@ -236,9 +262,11 @@ def run(sizes: tuple[int, ...], visitors: int, calls: int, peer_seconds: float, 
         found["agreement"] = found["peer"].pop("agreement")
         found["ratio"] = found["peer"]["median_us"] / found["decide"]["median_us"]
         results["sizes"][size] = found
-        say(f"  {size} rules: decide median {found['decide']['median_us']:.1f} µs, p99 {found['decide']['p99_us']:.1f} µs; "
+        say(
+            f"  {size} rules: decide median {found['decide']['median_us']:.1f} µs, p99 {found['decide']['p99_us']:.1f} µs; "
             f"evaluate median {found['evaluate']['median_us']:.1f} µs; peer median {found['peer']['median_us']:.0f} µs "
-            f"(x{found['ratio']:.0f}); same decision on {found['agreement']:.1%} of events")
+            f"(x{found['ratio']:.0f}); same decision on {found['agreement']:.1%} of events"
+        )
     if profile:
         results["profile"] = {"rules": max(sizes), "top": profile_decide(max(sizes), cases)}
     return results

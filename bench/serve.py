@@ -46,8 +46,17 @@ def main() -> None:
     parser.add_argument("--redis", default="")
     args = parser.parse_args()
     app = bare_app() if args.kind == "bare" else irasshai_app(args.rules, args.secret, args.redis)
-    uvicorn.run(app, host="127.0.0.1", port=args.port, loop="uvloop", http="httptools", workers=1,
-                access_log=False, log_level="warning", server_header=False)
+    uvicorn.run(
+        app,
+        host="127.0.0.1",
+        port=args.port,
+        loop="uvloop",
+        http="httptools",
+        workers=1,
+        access_log=False,
+        log_level="warning",
+        server_header=False,
+    )
 
 
 if __name__ == "__main__":

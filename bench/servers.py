@@ -83,9 +83,28 @@ def start_redis(folder: Path) -> Process:
         raise RuntimeError("redis-server is not installed (apt-get install redis-server)")
     port = free_port()
     log = folder / "redis.log"
-    popen = subprocess.Popen(pinned(LOAD_CORE, [
-        binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-        "--dir", str(folder), "--logfile", str(log)]), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    popen = subprocess.Popen(
+        pinned(
+            LOAD_CORE,
+            [
+                binary,
+                "--port",
+                str(port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(folder),
+                "--logfile",
+                str(log),
+            ],
+        ),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     _wait_for_port(port, popen, "redis-server", log)
     return Process("redis", port, popen, log)
 
@@ -95,7 +114,11 @@ def start_server(name: str, kind: str, folder: Path, *args: str) -> Process:
     port = free_port()
     log = folder / f"server-{name}.log"
     with log.open("wb") as out:
-        popen = subprocess.Popen(pinned(SERVER_CORE, [sys.executable, "-m", "bench.serve", kind, "--port", str(port), *args]),
-                                 cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+        popen = subprocess.Popen(
+            pinned(SERVER_CORE, [sys.executable, "-m", "bench.serve", kind, "--port", str(port), *args]),
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     _wait_for_port(port, popen, f"server {name}", log)
     return Process(name, port, popen, log)

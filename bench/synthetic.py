@@ -18,8 +18,19 @@ from demo_shop.catalog import PRODUCTS
 SHOP_ORIGIN = "https://shop.bench.example"  # the Origin header the load generator sends
 CATEGORIES = ("tops", "bottoms")
 SLUGS = tuple(p.slug for p in PRODUCTS)
-SECTION_PAGES = ("/", "/pricing*", "/cart", "/checkout", "/category/tops", "/category/bottoms", "/category/*",
-                 "/products/*", "/blog/*", "/sale/*", "/help*")
+SECTION_PAGES = (
+    "/",
+    "/pricing*",
+    "/cart",
+    "/checkout",
+    "/category/tops",
+    "/category/bottoms",
+    "/category/*",
+    "/products/*",
+    "/blog/*",
+    "/sale/*",
+    "/help*",
+)
 
 SITE_YAML = f"""\
 name: Bench shop
@@ -44,8 +55,14 @@ def _page(rng: random.Random) -> str | list[str]:
 def _show(rng: random.Random, number: int) -> dict:
     if rng.random() < 0.4:
         return {"chat": {"text": f"ご質問はありますか？（ルール{number}）", "agent": {"name": "佐藤（スタッフ）"}}}
-    return {"message": {"style": rng.choice(["toast", "banner", "modal"]), "title": f"おすすめ {number}",
-                        "text": "{{ site.name }}からのお知らせです。", "button": {"label": "見る", "url": "/sale/winter"}}}
+    return {
+        "message": {
+            "style": rng.choice(["toast", "banner", "modal"]),
+            "title": f"おすすめ {number}",
+            "text": "{{ site.name }}からのお知らせです。",
+            "button": {"label": "見る", "url": "/sale/winter"},
+        }
+    }
 
 
 def _when(rng: random.Random) -> dict:
@@ -54,22 +71,39 @@ def _when(rng: random.Random) -> dict:
     page = _page(rng)
     category = rng.choice(CATEGORIES)
     if kind == 0:  # came back to the same pages
-        return {"page": page, "page_views": {"page": page, "at_least": rng.randint(2, 4), "within": f"{rng.choice([1, 7, 14])}d"}}
+        return {
+            "page": page,
+            "page_views": {"page": page, "at_least": rng.randint(2, 4), "within": f"{rng.choice([1, 7, 14])}d"},
+        }
     if kind == 1:  # a big cart
         return {"page": ["/cart", "/checkout"], "visitor": {"cart_value": {"gte": rng.choice([5000, 10000, 20000])}}}
     if kind == 2:  # keeps looking at one category
-        return {"event": "view_product", "properties": {"category": category},
-                "events": {"name": "view_product", "where": {"category": category}, "at_least": rng.randint(2, 5), "within": "1d"}}
+        return {
+            "event": "view_product",
+            "properties": {"category": category},
+            "events": {
+                "name": "view_product",
+                "where": {"category": category},
+                "at_least": rng.randint(2, 5),
+                "within": "1d",
+            },
+        }
     if kind == 3:  # an expensive item into a first cart
-        return {"event": "add_to_cart", "properties": {"price": {"gte": rng.choice([8000, 12000, 30000])}},
-                "not": {"events": {"name": "purchase", "at_least": 1}}}
+        return {
+            "event": "add_to_cart",
+            "properties": {"price": {"gte": rng.choice([8000, 12000, 30000])}},
+            "not": {"events": {"name": "purchase", "at_least": 1}},
+        }
     if kind == 4:  # a returning phone visitor
         return {"page": page, "device": "mobile", "returning": True, "sessions": {"at_least": 2, "within": "30d"}}
     if kind == 5:  # English speakers after hours
         return {"page": page, "language": ["en", "zh"], "not": {"hours": "business"}}
     if kind == 6:  # from a campaign, browsing a lot
-        return {"page": "/products/*", "utm": {"source": rng.choice(["instagram", "line", "google"])},
-                "page_views": {"at_least": rng.randint(3, 8)}}
+        return {
+            "page": "/products/*",
+            "utm": {"source": rng.choice(["instagram", "line", "google"])},
+            "page_views": {"at_least": rng.randint(3, 8)},
+        }
     if kind == 7:  # first visit from search
         return {"page": page, "referrer": "*google.*", "returning": False}
     if kind == 8:  # a long look (a client signal: drives `watch`)
@@ -89,7 +123,12 @@ def synthetic_rules(count: int, seed: int = 20261122) -> list[dict]:
     rng = random.Random(seed)
     rules = []
     for number in range(1, count + 1):
-        rule = {"id": f"syn-{number:04d}", "priority": rng.randint(0, 20), "when": _when(rng), "show": _show(rng, number)}
+        rule = {
+            "id": f"syn-{number:04d}",
+            "priority": rng.randint(0, 20),
+            "when": _when(rng),
+            "show": _show(rng, number),
+        }
         if rng.random() < 0.5:
             rule["limit"] = {"per_visitor": 1, "within": rng.choice(["1d", "7d", "30d"])}
         rules.append(rule)

@@ -21,9 +21,19 @@ USER_AGENTS = (  # index 0..3: desktop, iPhone, Android phone, iPad; the load ge
     "Mozilla/5.0 (iPad; CPU OS 17_6 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.6 Mobile/15E148 Safari/604.1",
 )
 DEVICES = ("desktop", "mobile", "mobile", "tablet")  # what server.devices makes of each
-REFERRERS = ("", "", "https://www.google.co.jp/", "https://www.instagram.com/", "https://line.me/", "https://search.yahoo.co.jp/")
-CAMPAIGNS = ("?utm_source=instagram&utm_medium=social&utm_campaign=sale-winter", "?utm_source=line&utm_campaign=spring",
-             "?utm_source=google&utm_medium=cpc&utm_campaign=brand")
+REFERRERS = (
+    "",
+    "",
+    "https://www.google.co.jp/",
+    "https://www.instagram.com/",
+    "https://line.me/",
+    "https://search.yahoo.co.jp/",
+)
+CAMPAIGNS = (
+    "?utm_source=instagram&utm_medium=social&utm_campaign=sale-winter",
+    "?utm_source=line&utm_campaign=spring",
+    "?utm_source=google&utm_medium=cpc&utm_campaign=brand",
+)
 EXTRA_PAGES = ("/blog/how-to-wash-linen", "/blog/size-guide", "/sale/winter", "/help/shipping", "/help/returns")
 
 
@@ -42,8 +52,10 @@ class Visitor:
 def _product_events(rng: random.Random, cart: dict) -> list[dict]:
     product = rng.choice(PRODUCTS)
     properties = {"slug": product.slug, "category": product.category, "price": product.price}
-    events = [{"type": "page_view", "url": f"{SHOP_ORIGIN}/products/{product.slug}", "title": product.slug},
-              {"type": "track", "name": "view_product", "properties": properties}]
+    events = [
+        {"type": "page_view", "url": f"{SHOP_ORIGIN}/products/{product.slug}", "title": product.slug},
+        {"type": "track", "name": "view_product", "properties": properties},
+    ]
     if rng.random() < 0.2:
         cart["value"] += product.price
         cart["items"] += 1
@@ -55,7 +67,9 @@ def _product_events(rng: random.Random, cart: dict) -> list[dict]:
 def journey(number: int, steps: int, seed: int = 7) -> Visitor:
     """One visitor's first `steps` batches (a journey that starts again at the home page if it ends)."""
     rng = random.Random(seed * 1_000_003 + number)
-    visitor = Visitor(number, rng.choices(range(4), weights=(40, 30, 25, 5))[0], rng.choice(("ja-JP",) * 8 + ("en-US", "zh-CN")))
+    visitor = Visitor(
+        number, rng.choices(range(4), weights=(40, 30, 25, 5))[0], rng.choice(("ja-JP",) * 8 + ("en-US", "zh-CN"))
+    )
     cart = {"value": 0, "items": 0}
     landing = rng.choice(("/", "/", "/category/tops", "/category/bottoms", "/pricing", "/sale/winter", "product"))
     query = rng.choice(CAMPAIGNS) if rng.random() < 0.25 else ""
@@ -68,19 +82,28 @@ def journey(number: int, steps: int, seed: int = 7) -> Visitor:
             if step == 0 or roll < 0.45:
                 events = _product_events(rng, cart)
             elif roll < 0.6:
-                events = [{"type": "page_view", "url": SHOP_ORIGIN + rng.choice(("/category/tops", "/category/bottoms"))}]
+                events = [
+                    {"type": "page_view", "url": SHOP_ORIGIN + rng.choice(("/category/tops", "/category/bottoms"))}
+                ]
             elif roll < 0.7:
                 events = [{"type": "page_view", "url": SHOP_ORIGIN + "/pricing"}]
             elif roll < 0.8 and cart["items"]:
                 events = [{"type": "page_view", "url": SHOP_ORIGIN + rng.choice(("/cart", "/checkout"))}]
             elif roll < 0.85 and cart["items"]:
-                events = [{"type": "page_view", "url": SHOP_ORIGIN + "/checkout/thanks"},
-                          {"type": "track", "name": "purchase", "properties": {"value": cart["value"]}},
-                          {"type": "set", "attributes": {"cart_value": 0, "cart_items": 0}}]
+                events = [
+                    {"type": "page_view", "url": SHOP_ORIGIN + "/checkout/thanks"},
+                    {"type": "track", "name": "purchase", "properties": {"value": cart["value"]}},
+                    {"type": "set", "attributes": {"cart_value": 0, "cart_items": 0}},
+                ]
                 cart.update(value=0, items=0)
             elif roll < 0.88:
-                events = [{"type": "page_view", "url": SHOP_ORIGIN + "/"},
-                          {"type": "set", "attributes": {"name": "山田 花子", "orders": rng.randint(1, 6), "logged_in": True}}]
+                events = [
+                    {"type": "page_view", "url": SHOP_ORIGIN + "/"},
+                    {
+                        "type": "set",
+                        "attributes": {"name": "山田 花子", "orders": rng.randint(1, 6), "logged_in": True},
+                    },
+                ]
             else:
                 events = [{"type": "page_view", "url": SHOP_ORIGIN + rng.choice(EXTRA_PAGES + ("/",))}]
         visitor.batches.append(events)
@@ -93,5 +116,8 @@ def with_ids(events: list[dict], prefix: str, ts_ms: int, stamp: str) -> list[di
 
 
 def body(visitor_token: str | None, language: str, events: list[dict]) -> str:
-    return json.dumps({"visitor": visitor_token, "context": {"language": language, "width": 1280},
-                       "events": events}, ensure_ascii=False, separators=(",", ":"))
+    return json.dumps(
+        {"visitor": visitor_token, "context": {"language": language, "width": 1280}, "events": events},
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )

@@ -24,8 +24,15 @@ from bench.synthetic import demo_plus_synthetic
 from server.web.widget import load_assets
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 PAGE = """<!doctype html>
 <html lang="ja"><head><meta charset="utf-8"><title>布と日々</title>
 <script async src="{server}/widget.js" data-site="demo"></script></head>
@@ -104,5 +111,10 @@ def first_event(loads: int, synthetic_rules: int) -> dict:
             finally:
                 browser.close()
     times, downloads = times[1:], downloads[1:]
-    return {"loads": len(times), "median_ms": statistics.median(times), "min_ms": min(times), "max_ms": max(times),
-            "download_median_ms": statistics.median(downloads)}
+    return {
+        "loads": len(times),
+        "median_ms": statistics.median(times),
+        "min_ms": min(times),
+        "max_ms": max(times),
+        "download_median_ms": statistics.median(downloads),
+    }

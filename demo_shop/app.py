@@ -42,9 +42,7 @@ def create_shop_app(widget_origin: str, site: str = "demo") -> Starlette:
     ]
     # The cart and the demo login are throwaway data: a fresh secret per process is enough,
     # and it means there is no key to configure or to leak.
-    session = Middleware(
-        SessionMiddleware, secret_key=secrets.token_urlsafe(32), session_cookie="shop_session"
-    )
+    session = Middleware(SessionMiddleware, secret_key=secrets.token_urlsafe(32), session_cookie="shop_session")
     app = Starlette(
         routes=routes,
         middleware=[session],

@@ -176,19 +176,14 @@ def _hoodie(shades: Shades) -> Drawing:
 
 
 def _waistband(left: float, right: float, top: float, shades: Shades) -> str:
-    belt_loops = " ".join(
-        f"M{x},{top} L{x},{top + 24}" for x in (left + 18, 200 - 34, 200 + 34, right - 18)
-    )
+    belt_loops = " ".join(f"M{x},{top} L{x},{top + 24}" for x in (left + 18, 200 - 34, 200 + 34, right - 18))
     return _stroke(f"M{left + 1},{top + 20} L{right - 1},{top + 20}", shades["detail"], 2) + _stroke(
         belt_loops, shades["detail"], 4
     )
 
 
 def _trousers(shades: Shades) -> Drawing:
-    outline = (
-        "M138,70 L262,70 L272,150 L254,446 L212,446 L201,196 L199,196 L188,446 "
-        "L146,446 L128,150 Z"
-    )
+    outline = "M138,70 L262,70 L272,150 L254,446 L212,446 L201,196 L199,196 L188,446 L146,446 L128,150 Z"
     details = (
         _waistband(138, 262, 70, shades)
         + _stroke("M204,90 L204,158 Q204,172 192,176", shades["detail"], 1.5)
@@ -199,10 +194,7 @@ def _trousers(shades: Shades) -> Drawing:
 
 
 def _wide_trousers(shades: Shades) -> Drawing:
-    outline = (
-        "M136,70 L264,70 L282,160 L296,446 L214,446 L201,204 L199,204 L186,446 "
-        "L104,446 L118,160 Z"
-    )
+    outline = "M136,70 L264,70 L282,160 L296,446 L214,446 L201,204 L199,204 L186,446 L104,446 L118,160 Z"
     details = (
         _waistband(136, 264, 70, shades)
         + _stroke("M204,90 L204,160 Q204,174 192,178", shades["detail"], 1.5)
@@ -215,20 +207,14 @@ def _wide_trousers(shades: Shades) -> Drawing:
 def _jeans(shades: Shades) -> Drawing:
     stitch = "#d9a441"
     dashed = ' stroke-dasharray="5 4"'
-    outline = (
-        "M138,70 L262,70 L272,150 L264,446 L214,446 L201,196 L199,196 L186,446 "
-        "L136,446 L128,150 Z"
-    )
+    outline = "M138,70 L262,70 L272,150 L264,446 L214,446 L201,196 L199,196 L186,446 L136,446 L128,150 Z"
     details = (
         _waistband(138, 262, 70, shades)
         + _stroke("M141,87 L259,87", stitch, 1.2, dashed)
         + _stroke("M208,92 L208,154 Q208,168 196,172", stitch, 1.2, dashed)
         + _stroke("M154,92 Q158,124 132,132 M246,92 Q242,124 268,132", stitch, 1.2, dashed)
         + _stroke("M226,96 L244,96 L243,114 L227,114", stitch, 1, dashed)
-        + "".join(
-            f'<circle cx="{x}" cy="{y}" r="2.5" fill="#b87333"/>'
-            for x, y in ((154, 94), (246, 94), (208, 156))
-        )
+        + "".join(f'<circle cx="{x}" cy="{y}" r="2.5" fill="#b87333"/>' for x, y in ((154, 94), (246, 94), (208, 156)))
         + f'<path d="M137,420 L186,420 L186,446 L136,446 Z M214,420 L264,420 L264,446 '
         f'L214,446 Z" fill="{shades["highlight"]}" stroke="{shades["outline"]}" stroke-width="1.5"/>'
     )
@@ -236,10 +222,7 @@ def _jeans(shades: Shades) -> Drawing:
 
 
 def _shorts(shades: Shades) -> Drawing:
-    outline = (
-        "M136,140 L264,140 L278,206 L290,336 L214,344 L201,238 L199,238 L186,344 "
-        "L110,336 L122,206 Z"
-    )
+    outline = "M136,140 L264,140 L278,206 L290,336 L214,344 L201,238 L199,238 L186,344 L110,336 L122,206 Z"
     gathers = " ".join(f"M{x},{144} L{x + 2},{162}" for x in range(146, 258, 12))
     details = (
         _stroke("M136,166 L264,166", shades["detail"], 2)
@@ -264,9 +247,11 @@ def _pleated_skirt(shades: Shades) -> Drawing:
         hem_points.append(f"L{hem_x:.1f},{hem_y}")
         if 0 < index < pleats:
             lines.append(f"M{top_x:.1f},104 L{hem_x:.1f},{hem_y}")
-    outline = f"M{top_left},78 L{top_right},78 L{top_right + 2},104 " + " ".join(
-        reversed(hem_points)
-    ) + f" L{top_left - 2},104 Z"
+    outline = (
+        f"M{top_left},78 L{top_right},78 L{top_right + 2},104 "
+        + " ".join(reversed(hem_points))
+        + f" L{top_left - 2},104 Z"
+    )
     details = _stroke("M149,104 L251,104", shades["detail"], 2) + _stroke(
         " ".join(lines), shades["detail"], 1.2, ' opacity="0.7"'
     )

@@ -53,4 +53,3 @@ def queue(session: dict[str, Any], call: Call) -> None:
 
 def take_queued(session: dict[str, Any]) -> list[Call]:
     return session.pop(_QUEUE_KEY, [])
-

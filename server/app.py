@@ -15,8 +15,8 @@ from starlette.routing import Route
 from server.config import Config, Live, load_config
 from server.identity import VisitorIds
 from server.ingest import Ingest
-from server.ratelog import RateLimitedLog
 from server.ratelimits import RateLimits
+from server.ratelog import RateLimitedLog
 from server.reloader import Reloader, snapshot
 from server.settings import Settings
 from server.store.base import Store, StoreUnavailable
@@ -40,14 +40,22 @@ def make_store(settings: Settings) -> Store:
     if settings.redis_url:
         from server.store.redis import RedisStore
 
-        return RedisStore(settings.redis_url, max_connections=settings.redis_max_connections,
-                          pool_timeout=settings.redis_pool_timeout)
+        return RedisStore(
+            settings.redis_url, max_connections=settings.redis_max_connections, pool_timeout=settings.redis_pool_timeout
+        )
     return MemoryStore()
 
 
-def create_app(settings: Settings, *, config: Config | None = None, store: Store | None = None,
-               assets: dict[str, Asset] | None = None, clock: Callable[[], float] = time.time,
-               reload: bool = True, transform: Callable[[Config], Config] | None = None) -> Starlette:
+def create_app(
+    settings: Settings,
+    *,
+    config: Config | None = None,
+    store: Store | None = None,
+    assets: dict[str, Asset] | None = None,
+    clock: Callable[[], float] = time.time,
+    reload: bool = True,
+    transform: Callable[[Config], Config] | None = None,
+) -> Starlette:
     """The server. Rules come from `config` or `settings.rules_dir`, and (with `reload`) are
     reloaded from `settings.rules_dir` when it changes, passed through `transform` if given."""
     seen = snapshot(Path(settings.rules_dir))  # before loading: an edit from now on is noticed
@@ -87,8 +95,10 @@ def create_app(settings: Settings, *, config: Config | None = None, store: Store
             Route("/v1/sites/{site}/events", events.preflight, methods=["OPTIONS"]),
             Route("/v1/coupons/redeem", coupons.redeem, methods=["POST"]),
             Route("/v1/sites/{site}/stats", stats.get_stats, methods=["GET"]),
-            *(Route("/" + name, asset_endpoint(asset), methods=["GET", "HEAD"])
-              for name, asset in (assets or load_assets()).items()),
+            *(
+                Route("/" + name, asset_endpoint(asset), methods=["GET", "HEAD"])
+                for name, asset in (assets or load_assets()).items()
+            ),
             Route("/healthz", health.healthz),
             Route("/readyz", health.readyz),
         ],
@@ -110,4 +120,3 @@ def create_app(settings: Settings, *, config: Config | None = None, store: Store
         repeating=RateLimitedLog(logging.getLogger("irasshai.web"), clock=clock),
     )
     return app
-

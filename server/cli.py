@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import os
 import secrets
@@ -82,20 +83,38 @@ def serve(settings: Settings) -> None:
     import uvicorn
 
     if not settings.secret_key:
-        fail("no secret key: set IRASSHAI_SECRET_KEY to a long random string, e.g. the output of "
-             "`python3 -c 'import secrets; print(secrets.token_urlsafe(32))'`")
+        fail(
+            "no secret key: set IRASSHAI_SECRET_KEY to a long random string, e.g. the output of "
+            "`python3 -c 'import secrets; print(secrets.token_urlsafe(32))'`"
+        )
     if settings.workers > 1 and not settings.redis_url:
-        fail(f"--workers {settings.workers} needs Redis: with the in-memory store each process would keep "
-             "its own visitors; pass --redis redis://HOST:6379/0 or use --workers 1")
+        fail(
+            f"--workers {settings.workers} needs Redis: with the in-memory store each process would keep "
+            "its own visitors; pass --redis redis://HOST:6379/0 or use --workers 1"
+        )
     if settings.workers == 1:
         app = _create_app(settings)
-        uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level,
-                    proxy_headers=True, server_header=False)
+        uvicorn.run(
+            app,
+            host=settings.host,
+            port=settings.port,
+            log_level=settings.log_level,
+            proxy_headers=True,
+            server_header=False,
+        )
         return
     _create_app(settings)  # fail fast, in this process, on a bad rules folder
     os.environ.update(settings.to_env())
-    uvicorn.run("server.cli:worker_app", factory=True, host=settings.host, port=settings.port,
-                workers=settings.workers, log_level=settings.log_level, proxy_headers=True, server_header=False)
+    uvicorn.run(
+        "server.cli:worker_app",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        log_level=settings.log_level,
+        proxy_headers=True,
+        server_header=False,
+    )
 
 
 def worker_app():
@@ -119,20 +138,22 @@ def demo(settings: Settings) -> None:
 
     async def run() -> None:
         servers = [
-            uvicorn.Server(uvicorn.Config(app, host=settings.host, port=settings.port,
-                                          log_level="warning", server_header=False)),
-            uvicorn.Server(uvicorn.Config(shop, host=settings.host, port=settings.shop_port,
-                                          log_level="warning", server_header=False)),
+            uvicorn.Server(
+                uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning", server_header=False)
+            ),
+            uvicorn.Server(
+                uvicorn.Config(
+                    shop, host=settings.host, port=settings.shop_port, log_level="warning", server_header=False
+                )
+            ),
         ]
         print(f"Irasshai server: {server_url}  (in-memory store; rules from {Path(settings.rules_dir).resolve()})")
         print(f"Demo shop:       {shop_url}  <- open this in your browser")
         print("Press Ctrl+C to stop.", flush=True)
         await asyncio.gather(*(s.serve() for s in servers))
 
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run())
-    except KeyboardInterrupt:
-        pass
 
 
 def rules_command(args) -> int:
@@ -168,8 +189,11 @@ def allow_shop(config, settings: Settings):
     site = config.sites.get("demo")
     if site is None:
         return config
-    extra = {f"http://{settings.host}:{settings.shop_port}", f"http://localhost:{settings.shop_port}",
-             f"http://127.0.0.1:{settings.shop_port}"}
+    extra = {
+        f"http://{settings.host}:{settings.shop_port}",
+        f"http://localhost:{settings.shop_port}",
+        f"http://127.0.0.1:{settings.shop_port}",
+    }
     sites = {**config.sites, "demo": replace(site, origins=site.origins | extra)}
     return replace(config, sites=sites)
 

@@ -36,7 +36,9 @@ def load_config(rules_dir: str | Path) -> tuple[Config | None, Problems]:
     rules_dir = Path(rules_dir)
     problems = Problems()
     if not rules_dir.is_dir():
-        problems.add_at(f"{rules_dir}:1:1", "rules folder not found; it holds one folder per site, each with a site.yaml")
+        problems.add_at(
+            f"{rules_dir}:1:1", "rules folder not found; it holds one folder per site, each with a site.yaml"
+        )
         return None, problems
     sites: dict[str, Site] = {}
     rules: dict[str, RuleSet] = {}

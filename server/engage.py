@@ -45,16 +45,18 @@ def triggers_of(events: list[Event]) -> list[Trigger]:
         if isinstance(event, PageView):
             triggers.append(Trigger("page_view", split_url(event.url)[0]))
         elif isinstance(event, Track):
-            triggers.append(Trigger("track", split_url(event.url)[0] if event.url else "", event.name,
-                                    properties=event.properties))
+            triggers.append(
+                Trigger("track", split_url(event.url)[0] if event.url else "", event.name, properties=event.properties)
+            )
         elif isinstance(event, Signal):
             reached = {**event.reached, event.signal: max(event.value, event.reached.get(event.signal, 0))}
             triggers.append(Trigger("signal", split_url(event.url)[0], event.signal, signals=reached))
     return triggers
 
 
-async def engage(state: VisitorState, events: list[Event], rules: RuleSet, now: float, visitor_id: str,
-                 coupons: Coupons) -> Outcome:
+async def engage(
+    state: VisitorState, events: list[Event], rules: RuleSet, now: float, visitor_id: str, coupons: Coupons
+) -> Outcome:
     outcome = Outcome()
     triggers = triggers_of(events)
     excluded: set[str] = set()
@@ -80,8 +82,9 @@ async def engage(state: VisitorState, events: list[Event], rules: RuleSet, now: 
     return outcome
 
 
-async def _render(rule: Rule, facts: Facts, rules: RuleSet, visitor_id: str, now: float,
-                  coupons: Coupons) -> dict[str, Any] | None:
+async def _render(
+    rule: Rule, facts: Facts, rules: RuleSet, visitor_id: str, now: float, coupons: Coupons
+) -> dict[str, Any] | None:
     site = rules.site
     coupon = None
     if rule.action.pool is not None:
@@ -93,8 +96,13 @@ async def _render(rule: Rule, facts: Facts, rules: RuleSet, visitor_id: str, now
             return None
         coupon = await coupons.code_for(site, pool, visitor_id, now)
         if coupon is None:
-            log.warning("site %s: rule %s skipped: coupon pool '%s' has no code for this visitor "
-                        "(exhausted, or their code has expired)", site.key, rule.id, rule.action.pool)
+            log.warning(
+                "site %s: rule %s skipped: coupon pool '%s' has no code for this visitor "
+                "(exhausted, or their code has expired)",
+                site.key,
+                rule.id,
+                rule.action.pool,
+            )
             return None
     try:
         show = rule.action.render(scope(facts, coupon))
@@ -118,15 +126,26 @@ def scope(facts: Facts, coupon: Coupon | None) -> dict[str, Any]:
     returning, device and language of the same name), page (its path and title), coupon and site (its business
     hours as words in the site's language, the language the widget speaks: 「平日 9:00〜18:00」)."""
     state, site = facts.state, facts.site
-    visitor = {"sessions": state.sessions, "returning": state.sessions > 1, "device": state.device,
-               "language": state.language, **state.attributes}
+    visitor = {
+        "sessions": state.sessions,
+        "returning": state.sessions > 1,
+        "device": state.device,
+        "language": state.language,
+        **state.attributes,
+    }
     hours = site.business_hours.describe(site.language) if site.business_hours else ""
     views = state.page_views.get(facts.path)
-    values = {"visitor": visitor, "page": {"path": facts.path, "title": views.title if views else ""},
-              "site": {"key": site.key, "name": site.name, "hours": hours}}
+    values = {
+        "visitor": visitor,
+        "page": {"path": facts.path, "title": views.title if views else ""},
+        "site": {"key": site.key, "name": site.name, "hours": hours},
+    }
     if coupon is not None:
-        values["coupon"] = {"code": coupon.code, "discount": coupon.discount,
-                            "expires_at": _local_date(coupon.expires_at, site) if coupon.expires_at else ""}
+        values["coupon"] = {
+            "code": coupon.code,
+            "discount": coupon.discount,
+            "expires_at": _local_date(coupon.expires_at, site) if coupon.expires_at else "",
+        }
     return values
 
 

@@ -15,7 +15,7 @@ are cut, and integers too large to store become floats, as they were in JavaScri
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 import msgspec
@@ -35,8 +35,8 @@ Seed = Annotated[str, Meta(pattern=r"^[A-Za-z0-9_-]{22,64}$")]
 Name = Annotated[str, Meta(pattern=EVENT_NAME)]
 Url = str  # cut to MAX_URL_CHARS after decoding
 Millis = Annotated[int, Meta(ge=0)]
-Scalar = Union[str, int, float, bool, None]
-Properties = Annotated[dict[Name, Union[Scalar, list[Scalar]]], Meta(max_length=50)]
+Scalar = str | int | float | bool | None
+Properties = Annotated[dict[Name, Scalar | list[Scalar]], Meta(max_length=50)]
 SignalName = Literal["time_on_page", "time_on_site", "scroll", "exit_intent", "idle"]
 FeedbackKind = Literal["shown", "clicked", "dismissed", "copied"]
 
@@ -75,7 +75,9 @@ class Signal(msgspec.Struct, tag="signal", forbid_unknown_fields=True, frozen=Tr
     signal: SignalName
     url: Url
     value: Annotated[float, Meta(ge=0)] = 0
-    reached: Annotated[dict[SignalName, Annotated[float, Meta(ge=0)]], Meta(max_length=5)] = {}  # all reached on this page
+    reached: Annotated[
+        dict[SignalName, Annotated[float, Meta(ge=0)]], Meta(max_length=5)
+    ] = {}  # all reached on this page
 
 
 class Feedback(msgspec.Struct, tag="feedback", forbid_unknown_fields=True, frozen=True):
@@ -88,7 +90,7 @@ class Feedback(msgspec.Struct, tag="feedback", forbid_unknown_fields=True, froze
     url: Url = ""  # ignored: sent by widgets before 2026-12, accepted so that cached copies keep working
 
 
-Event = Union[PageView, Track, SetAttributes, Signal, Feedback]
+Event = PageView | Track | SetAttributes | Signal | Feedback
 
 
 class Context(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
@@ -143,7 +145,8 @@ _event_path = re.compile(r"\$\.events\[(\d+)\]")
 # A JSON string escape of a UTF-16 surrogate: a pair, or one alone. An escaped backslash is
 # matched too, so that scanning from the left never reads "\\ud800" as an escape.
 _surrogate_escape = re.compile(
-    rb"\\\\|\\u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}|\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+    rb"\\\\|\\u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}|\\u[dD][89a-fA-F][0-9a-fA-F]{2}"
+)
 INT_MIN, INT_MAX = -(2**63), 2**64 - 1  # what MessagePack can store
 
 
@@ -228,8 +231,7 @@ def _replace_lone_surrogates(body: bytes) -> bytes:
     them as escapes; msgspec, rightly, will not make a string of them)."""
     if b"\\u" not in body:
         return body
-    return _surrogate_escape.sub(
-        lambda m: m.group(0) if len(m.group(0)) != 6 else b"\\ufffd", body)
+    return _surrogate_escape.sub(lambda m: m.group(0) if len(m.group(0)) != 6 else b"\\ufffd", body)
 
 
 def _accepted(index: int, event: Event) -> Event:

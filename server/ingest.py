@@ -27,8 +27,8 @@ from server.coupons.issuer import StoreCoupons
 from server.engage import engage
 from server.events import BadBatch, Batch, Event
 from server.identity import VisitorIds
-from server.ratelog import RateLimitedLog
 from server.ratelimits import RateLimits
+from server.ratelog import RateLimitedLog
 from server.rules.engine import RuleSet
 from server.sites import Site
 from server.stats import counts_of
@@ -52,8 +52,14 @@ class Reply(msgspec.Struct, omit_defaults=True):
 
 
 class Ingest:
-    def __init__(self, store: Store, ids: VisitorIds, session_timeout: int,
-                 clock: Callable[[], float] = time.time, limits: RateLimits | None = None):
+    def __init__(
+        self,
+        store: Store,
+        ids: VisitorIds,
+        session_timeout: int,
+        clock: Callable[[], float] = time.time,
+        limits: RateLimits | None = None,
+    ):
         self.store = store
         self.ids = ids
         self.session_timeout = session_timeout
@@ -82,8 +88,16 @@ class Ingest:
             if not turn[1]:
                 del self._turns[key]
 
-    async def _handle(self, site: Site, rules: RuleSet, events: list[Event], facts: RequestFacts, visitor_id: str,
-                      token: str, issued: bool) -> Reply:
+    async def _handle(
+        self,
+        site: Site,
+        rules: RuleSet,
+        events: list[Event],
+        facts: RequestFacts,
+        visitor_id: str,
+        token: str,
+        issued: bool,
+    ) -> Reply:
         deadline = time.monotonic() + CONTENTION_DEADLINE
         attempts = 0
         coupons = self.limits.coupons(self.coupons, facts.address)
@@ -106,10 +120,13 @@ class Ingest:
                 break
             attempts += 1
             if time.monotonic() >= deadline:
-                raise StoreUnavailable(f"visitor state kept changing for {CONTENTION_DEADLINE:g} s "
-                                       f"({attempts} attempts); retry later")
-            await asyncio.sleep(random.uniform(0, min(BACKOFF_MAX, BACKOFF_FIRST * 2 ** attempts)))
-        reply = Reply(visitor=token, acked=[e.id for e in events], duplicates=applied.duplicates, expired=applied.expired)
+                raise StoreUnavailable(
+                    f"visitor state kept changing for {CONTENTION_DEADLINE:g} s ({attempts} attempts); retry later"
+                )
+            await asyncio.sleep(random.uniform(0, min(BACKOFF_MAX, BACKOFF_FIRST * 2**attempts)))
+        reply = Reply(
+            visitor=token, acked=[e.id for e in events], duplicates=applied.duplicates, expired=applied.expired
+        )
         if outcome is not None:
             reply.show, reply.watch = outcome.show, outcome.watch
             decided = outcome.rule.id if outcome.show is not None and outcome.rule is not None else None

@@ -14,8 +14,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from server.coupons.pools import CouponPool
 from server.coupons.coupon import Coupon
+from server.coupons.pools import CouponPool
 from server.engage import Coupons
 from server.sites import Site
 from server.store.base import Store
@@ -41,12 +41,15 @@ class RateLimits:
 
     async def new_visitor(self, site: Site, address: str) -> None:
         """Count a new visitor from `address`; raise RateLimited when over a limit."""
-        limits = [(window, limit) for window, limit in ((MINUTE, self.new_visitors_per_minute),
-                                                         (HOUR, self.new_visitors_per_hour)) if limit]
+        limits = [
+            (window, limit)
+            for window, limit in ((MINUTE, self.new_visitors_per_minute), (HOUR, self.new_visitors_per_hour))
+            if limit
+        ]
         if not address or not limits:
             return
         counted = await self.store.hit(site.key, f"new-visitors:{address}", tuple(window for window, _ in limits))
-        waits = [ttl for (hits, ttl), (_, limit) in zip(counted, limits) if hits > limit]
+        waits = [ttl for (hits, ttl), (_, limit) in zip(counted, limits, strict=True) if hits > limit]
         if waits:
             raise RateLimited(f"too many new visitors from this address; retry in {max(waits)} s", max(waits))
 
@@ -68,8 +71,14 @@ class _LimitedCoupons:
             # would be needed to tell), which only a very busy shared address will notice.
             [(hits, _)] = await self.limits.store.hit(site.key, f"codes:{self.address}", (DAY,))
             if hits > self.limits.codes_per_day:
-                log.warning("site %s: coupon pool %s: no code for visitor %s: their address was handed "
-                            "%d codes today (limit %d)", site.key, pool.name, visitor_id, hits - 1,
-                            self.limits.codes_per_day)
+                log.warning(
+                    "site %s: coupon pool %s: no code for visitor %s: their address was handed "
+                    "%d codes today (limit %d)",
+                    site.key,
+                    pool.name,
+                    visitor_id,
+                    hits - 1,
+                    self.limits.codes_per_day,
+                )
                 return None
         return await self.coupons.code_for(site, pool, visitor_id, now)

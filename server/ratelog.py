@@ -32,7 +32,8 @@ class RateLimitedLog:
             return
         self._windows[message] = (now, 0)
         if held_back:
-            self.logger.warning(message + " (and %d more like this in the last %.0f s)",
-                                *args, held_back, now - logged_at)
+            self.logger.warning(
+                message + " (and %d more like this in the last %.0f s)", *args, held_back, now - logged_at
+            )
         else:
             self.logger.warning(message, *args)

@@ -30,9 +30,15 @@ def snapshot(rules_dir: Path) -> tuple:
 
 
 class Reloader:
-    def __init__(self, rules_dir: str | Path, live: Live, interval: float,
-                 transform: Callable[[Config], Config] | None = None,
-                 on_change: Callable[[Config], Awaitable[None]] | None = None, seen: tuple | None = None):
+    def __init__(
+        self,
+        rules_dir: str | Path,
+        live: Live,
+        interval: float,
+        transform: Callable[[Config], Config] | None = None,
+        on_change: Callable[[Config], Awaitable[None]] | None = None,
+        seen: tuple | None = None,
+    ):
         """`seen`: the snapshot taken before the live configuration was loaded, so that an edit
         made while the server started is still noticed."""
         self.rules_dir = Path(rules_dir)
@@ -59,8 +65,13 @@ class Reloader:
         config, problems = await asyncio.to_thread(load_config, self.rules_dir)
         if config is None:
             self.live.last_error = problems.lines()
-            log.error("rules in %s have %d problem(s); version %s stays live:\n%s", self.rules_dir,
-                      len(problems), self.live.config.version, "\n".join(problems.lines()))
+            log.error(
+                "rules in %s have %d problem(s); version %s stays live:\n%s",
+                self.rules_dir,
+                len(problems),
+                self.live.config.version,
+                "\n".join(problems.lines()),
+            )
             return False
         if self.transform is not None:
             config = self.transform(config)
@@ -75,8 +86,12 @@ class Reloader:
         if recovered:
             # Said even when the fix restores the live version: the terminal's last line must not
             # stay the error that /readyz no longer reports.
-            log.info("rules in %s reloaded: the earlier problems are fixed; version %s is live (%s)",
-                     self.rules_dir, config.version, counts)
+            log.info(
+                "rules in %s reloaded: the earlier problems are fixed; version %s is live (%s)",
+                self.rules_dir,
+                config.version,
+                counts,
+            )
         elif changed:
             log.info("rules version %s is live (%s)", config.version, counts)
         return changed

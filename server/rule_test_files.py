@@ -122,8 +122,16 @@ class _Parser:
         steps = self.steps(node.value.get("steps"), node)
         if not isinstance(name, str) or start is None or steps is None:
             return None
-        return RuleTest(name=name, site=self.site.key, file=self.file, where=node.where, start=start,
-                        steps=steps, facts=facts, attributes=attributes)
+        return RuleTest(
+            name=name,
+            site=self.site.key,
+            file=self.file,
+            where=node.where,
+            start=start,
+            steps=steps,
+            facts=facts,
+            attributes=attributes,
+        )
 
     def visitor(self, node: Node | None) -> tuple[RequestFacts, dict[str, Any] | None]:
         """`language` and `device` are what the request says; every other key is an attribute."""
@@ -131,7 +139,9 @@ class _Parser:
         if node is None:
             return RequestFacts(device, language), None
         if not node.is_mapping():
-            self.error(node, f"visitor takes a mapping such as {{language: ja, device: mobile}}, not {type_name(node.value)}")
+            self.error(
+                node, f"visitor takes a mapping such as {{language: ja, device: mobile}}, not {type_name(node.value)}"
+            )
             return RequestFacts(device, language), None
         entries = dict(node.value)
         if "language" in entries:
@@ -157,7 +167,10 @@ class _Parser:
             try:
                 value = datetime.fromisoformat(str(value))
             except ValueError:
-                self.error(node, f"start '{value}' is not a date-time; write e.g. \"2026-03-02 10:00\" (in the site's timezone)")
+                self.error(
+                    node,
+                    f"start '{value}' is not a date-time; write e.g. \"2026-03-02 10:00\" (in the site's timezone)",
+                )
                 return None
         return (value if value.tzinfo else value.replace(tzinfo=self.site.timezone)).timestamp()
 
@@ -178,12 +191,17 @@ class _Parser:
 
     def step(self, node: Node, after_page_view: bool) -> Step | None:
         if not node.is_mapping():
-            self.error(node, f"a step is a mapping such as {{page_view: /pricing, expect: []}}, not {type_name(node.value)}")
+            self.error(
+                node, f"a step is a mapping such as {{page_view: /pricing, expect: []}}, not {type_name(node.value)}"
+            )
             return None
         unknown = self.check_keys(node, STEP_KEYS)
         sends = [key for key in SENDS if key in node.value]
         if len(sends) > 1:
-            self.error(node.value[sends[1]], f"a step does one thing, but this one has {' and '.join(sends)}; split it in steps")
+            self.error(
+                node.value[sends[1]],
+                f"a step does one thing, but this one has {' and '.join(sends)}; split it in steps",
+            )
         elif not sends and not unknown:
             self.error(node, f"a step needs one of: {', '.join(SENDS)}")
         elif sends == ["signal"] and not after_page_view:
@@ -199,7 +217,10 @@ class _Parser:
         if node is None:
             return None
         if not isinstance(node.value, str) or not node.value.startswith("+"):
-            self.error(node, f"at takes the time since the previous step, written with '+', e.g. +30s, +10m, +2h, +7d; not '{node.value}'")
+            self.error(
+                node,
+                f"at takes the time since the previous step, written with '+', e.g. +30s, +10m, +2h, +7d; not '{node.value}'",
+            )
             return False
         try:
             return parse_duration(node.value[1:])
@@ -216,8 +237,11 @@ class _Parser:
                 self.error(item, f"expect takes a list of rule ids ([] for none), not {type_name(item.value)}")
                 ok = False
             elif item.value not in self.rules.by_id:
-                self.error(item, f"unknown rule id '{item.value}'{suggest(item.value, self.rules.by_id)};"
-                                 " a rule with enabled: false never shows, so it cannot be expected")
+                self.error(
+                    item,
+                    f"unknown rule id '{item.value}'{suggest(item.value, self.rules.by_id)};"
+                    " a rule with enabled: false never shows, so it cannot be expected",
+                )
                 ok = False
         if len(ids) > 1:
             self.error(node, "at most one engagement shows at a time; expect one rule id, or [] for none")
@@ -288,7 +312,10 @@ class _Parser:
                 self.error(child, f"'{name}' is not a valid name (letters, digits, '_', '.', ':', '-')")
                 ok = False
             elif not _scalar(value) and not (isinstance(value, list) and all(_scalar(v) for v in value)):
-                self.error(child, f"'{name}' must be text, a number, true/false, null or a list of those, not {type_name(value)}")
+                self.error(
+                    child,
+                    f"'{name}' must be text, a number, true/false, null or a list of those, not {type_name(value)}",
+                )
                 ok = False
         return {name: child.plain() for name, child in entries.items()} if ok else None
 

@@ -86,8 +86,9 @@ class _Visitor:
         self.rules = config.rules[test.site]
         self.now = test.start
         # The store (its TTLs) and the server share the test's clock.
-        self.ingest = Ingest(MemoryStore(clock=self.clock), VisitorIds(SECRET), Settings().session_timeout,
-                             clock=self.clock)
+        self.ingest = Ingest(
+            MemoryStore(clock=self.clock), VisitorIds(SECRET), Settings().session_timeout, clock=self.clock
+        )
         self.token: str | None = None
         self.url = ""  # of the last page view
         self.opened = self.now  # when it was viewed
@@ -128,8 +129,10 @@ class _Visitor:
         if waited:
             self.now = max(self.now, self.opened + max(waited))
             ts = self.millis()
-        return [Signal(self.event_id(), ts, name, self.url, value, dict(self.reached))
-                for name, value in fields["signals"].items()]
+        return [
+            Signal(self.event_id(), ts, name, self.url, value, dict(self.reached))
+            for name, value in fields["signals"].items()
+        ]
 
     async def send(self, events: list[Event]) -> Reply:
         """The batch as the widget posts it, decoded and handled as the event endpoint does."""

@@ -18,8 +18,14 @@ from server.yamlsource import Node, type_name
 Report = Callable[[Node, str], Any]
 
 
-def read_integer(node: Node | None, report: Report, name: str, minimum: int | None = None,
-                 maximum: int | None = None, default: int | None = None) -> int | None:
+def read_integer(
+    node: Node | None,
+    report: Report,
+    name: str,
+    minimum: int | None = None,
+    maximum: int | None = None,
+    default: int | None = None,
+) -> int | None:
     if node is None:
         return default
     value = node.value
@@ -57,8 +63,12 @@ def read_duration(node: Node | None, report: Report, minimum: int = 0, default: 
         report(node, str(error))
         return default
     if seconds < minimum:
-        report(node, "a duration of 0 never passes; use at least 1s" if minimum == 1
-               else f"'{node.value}' is too short; the minimum is {format_duration(minimum)}")
+        report(
+            node,
+            "a duration of 0 never passes; use at least 1s"
+            if minimum == 1
+            else f"'{node.value}' is too short; the minimum is {format_duration(minimum)}",
+        )
         return default
     return seconds
 

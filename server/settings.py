@@ -31,34 +31,73 @@ class Setting:
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("secret_key", "", "Key that signs visitor ids. Required by `serve`; keep it secret and stable "
-            "(changing it gives every visitor a new id). `demo` makes one up."),
+    Setting(
+        "secret_key",
+        "",
+        "Key that signs visitor ids. Required by `serve`; keep it secret and stable "
+        "(changing it gives every visitor a new id). `demo` makes one up.",
+    ),
     Setting("rules_dir", "rules", "Folder with one sub-folder per site (`rules/<site>/site.yaml` and rule files)."),
-    Setting("redis_url", "", "Redis URL, e.g. `redis://localhost:6379/0`. Empty: the in-memory store "
-            "(one process only, nothing survives a restart)."),
-    Setting("redis_max_connections", 50, "Redis connections each server process may open. When all are busy a "
-            "request waits for one (up to `redis_pool_timeout`) instead of failing."),
-    Setting("redis_pool_timeout", 5.0, "Seconds a request waits for a free Redis connection before it is "
-            "answered 503 (retry later)."),
-    Setting("body_timeout", 10.0, "Seconds a client has to send a request's whole body; a slower one is answered "
-            "408 and its connection freed."),
+    Setting(
+        "redis_url",
+        "",
+        "Redis URL, e.g. `redis://localhost:6379/0`. Empty: the in-memory store "
+        "(one process only, nothing survives a restart).",
+    ),
+    Setting(
+        "redis_max_connections",
+        50,
+        "Redis connections each server process may open. When all are busy a "
+        "request waits for one (up to `redis_pool_timeout`) instead of failing.",
+    ),
+    Setting(
+        "redis_pool_timeout",
+        5.0,
+        "Seconds a request waits for a free Redis connection before it is answered 503 (retry later).",
+    ),
+    Setting(
+        "body_timeout",
+        10.0,
+        "Seconds a client has to send a request's whole body; a slower one is answered 408 and its connection freed.",
+    ),
     Setting("host", "127.0.0.1", "Address the server listens on."),
     Setting("port", 8000, "Port the server listens on."),
-    Setting("workers", 1, "Server processes. More than 1 needs Redis, because each process would "
-            "otherwise keep its own visitors."),
+    Setting(
+        "workers",
+        1,
+        "Server processes. More than 1 needs Redis, because each process would otherwise keep its own visitors.",
+    ),
     Setting("shop_port", 8001, "Port of the demo shop (`irasshai demo` only)."),
-    Setting("session_timeout", 1800, "Seconds without activity after which a visitor's next event starts a new session."),
+    Setting(
+        "session_timeout", 1800, "Seconds without activity after which a visitor's next event starts a new session."
+    ),
     Setting("reload_interval", 1.0, "Seconds between checks of the rules folder for changes."),
     Setting("log_level", "info", "Log level: debug, info, warning or error."),
-    Setting("site_secrets", "", "Secrets of the server-to-server API (coupon redeem, rule stats), per site: "
-            "`site=secret,site2=secret2`, each secret at least 16 characters. Empty: that API answers 403."),
-    Setting("new_visitors_per_minute", 60, "New visitors one client address may create per site per minute; "
-            "beyond it their batches get 429 and the widget retries later. 0: no limit."),
+    Setting(
+        "site_secrets",
+        "",
+        "Secrets of the server-to-server API (coupon redeem, rule stats), per site: "
+        "`site=secret,site2=secret2`, each secret at least 16 characters. Empty: that API answers 403.",
+    ),
+    Setting(
+        "new_visitors_per_minute",
+        60,
+        "New visitors one client address may create per site per minute; "
+        "beyond it their batches get 429 and the widget retries later. 0: no limit.",
+    ),
     Setting("new_visitors_per_hour", 600, "The same, per hour. 0: no limit."),
-    Setting("codes_per_day", 20, "Unique or generated coupon codes one client address is handed per site per day; "
-            "beyond it coupon rules get no code (as from an empty pool). 0: no limit."),
-    Setting("trusted_proxies", "", "Reverse proxies whose `X-Forwarded-For` is believed, as addresses or networks: "
-            "`10.0.0.0/8,192.0.2.7`. Empty: the connection's peer is the client address."),
+    Setting(
+        "codes_per_day",
+        20,
+        "Unique or generated coupon codes one client address is handed per site per day; "
+        "beyond it coupon rules get no code (as from an empty pool). 0: no limit.",
+    ),
+    Setting(
+        "trusted_proxies",
+        "",
+        "Reverse proxies whose `X-Forwarded-For` is believed, as addresses or networks: "
+        "`10.0.0.0/8,192.0.2.7`. Empty: the connection's peer is the client address.",
+    ),
 )
 
 
@@ -82,7 +121,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     codes_per_day: int = 20
     trusted_proxies: str = ""
 
-    def replace(self, **changes: object) -> "Settings":
+    def replace(self, **changes: object) -> Settings:
         """A copy with `changes` applied (None values are ignored), validated like the environment."""
         merged = {s.name: getattr(self, s.name) for s in SETTINGS}
         merged.update({k: v for k, v in changes.items() if v is not None})
@@ -113,7 +152,8 @@ def load(environ: Mapping[str, str]) -> Settings:
     values = {s.name: s.default for s in SETTINGS}
     for name, text in raw.items():
         default = values[name]
-        values[name] = _parse(text, type(default), lambda: next(s.env for s in SETTINGS if s.name == name))
+        env = next(s.env for s in SETTINGS if s.name == name)
+        values[name] = _parse(text, type(default), lambda env=env: env)
     return _validate(values, source=lambda name: "IRASSHAI_" + name.upper())
 
 
@@ -130,13 +170,19 @@ def parse_site_secrets(text: str, name: str) -> dict[str, str]:
         if not equals:
             raise SettingsError(f"setting {name} has entry {number} without '='; {expected}")
         if not SITE_KEY.match(site):
-            raise SettingsError(f"setting {name} has entry {number} that does not start with a site key "
-                                f"(lower-case letters, digits, '-' or '_'); {expected}")
+            raise SettingsError(
+                f"setting {name} has entry {number} that does not start with a site key "
+                f"(lower-case letters, digits, '-' or '_'); {expected}"
+            )
         if site in secrets:
-            raise SettingsError(f"setting {name} has entries {entries[site]} and {number} for the same site; {expected}")
+            raise SettingsError(
+                f"setting {name} has entries {entries[site]} and {number} for the same site; {expected}"
+            )
         if len(secret) < MIN_SITE_SECRET:
-            raise SettingsError(f"setting {name} has entry {number} with a secret shorter than {MIN_SITE_SECRET} "
-                                f"characters; {expected}, each secret long and random")
+            raise SettingsError(
+                f"setting {name} has entry {number} with a secret shorter than {MIN_SITE_SECRET} "
+                f"characters; {expected}, each secret long and random"
+            )
         secrets[site], entries[site] = secret, number
     return secrets
 
@@ -148,8 +194,10 @@ def parse_networks(text: str, name: str) -> tuple[ipaddress.IPv4Network | ipaddr
             try:
                 networks.append(ipaddress.ip_network(entry, strict=False))
             except ValueError:
-                raise SettingsError(f"setting {name} has entry {entry!r}; expected an IP address or a "
-                                    "network such as 10.0.0.0/8, comma-separated") from None
+                raise SettingsError(
+                    f"setting {name} has entry {entry!r}; expected an IP address or a "
+                    "network such as 10.0.0.0/8, comma-separated"
+                ) from None
     return tuple(networks)
 
 
@@ -167,23 +215,37 @@ def _validate(values: dict, source) -> Settings:
     if not 1 <= int(values["port"]) <= 65535:
         raise SettingsError(f"setting {source('port')} has value {values['port']!r}; expected a port from 1 to 65535")
     if not 1 <= int(values["shop_port"]) <= 65535:
-        raise SettingsError(f"setting {source('shop_port')} has value {values['shop_port']!r}; expected a port from 1 to 65535")
+        raise SettingsError(
+            f"setting {source('shop_port')} has value {values['shop_port']!r}; expected a port from 1 to 65535"
+        )
     if int(values["workers"]) < 1:
         raise SettingsError(f"setting {source('workers')} has value {values['workers']!r}; expected 1 or more")
     if int(values["session_timeout"]) < 60:
-        raise SettingsError(f"setting {source('session_timeout')} has value {values['session_timeout']!r}; expected at least 60 seconds")
+        raise SettingsError(
+            f"setting {source('session_timeout')} has value {values['session_timeout']!r}; expected at least 60 seconds"
+        )
     if int(values["redis_max_connections"]) < 1:
-        raise SettingsError(f"setting {source('redis_max_connections')} has value {values['redis_max_connections']!r}; expected 1 or more")
+        raise SettingsError(
+            f"setting {source('redis_max_connections')} has value {values['redis_max_connections']!r}; expected 1 or more"
+        )
     for name in ("redis_pool_timeout", "body_timeout"):
         if not 0 < float(values[name]) < float("inf"):
-            raise SettingsError(f"setting {source(name)} has value {values[name]!r}; expected a positive number of seconds")
+            raise SettingsError(
+                f"setting {source(name)} has value {values[name]!r}; expected a positive number of seconds"
+            )
     if not 0 < float(values["reload_interval"]) < float("inf"):
-        raise SettingsError(f"setting {source('reload_interval')} has value {values['reload_interval']!r}; expected a positive number")
+        raise SettingsError(
+            f"setting {source('reload_interval')} has value {values['reload_interval']!r}; expected a positive number"
+        )
     if str(values["log_level"]).lower() not in _LOG_LEVELS:
-        raise SettingsError(f"setting {source('log_level')} has value {values['log_level']!r}; expected one of {', '.join(_LOG_LEVELS)}")
+        raise SettingsError(
+            f"setting {source('log_level')} has value {values['log_level']!r}; expected one of {', '.join(_LOG_LEVELS)}"
+        )
     url = str(values["redis_url"])
     if url and not url.startswith(("redis://", "rediss://", "unix://")):
-        raise SettingsError(f"setting {source('redis_url')} has value {url!r}; expected a redis://, rediss:// or unix:// URL")
+        raise SettingsError(
+            f"setting {source('redis_url')} has value {url!r}; expected a redis://, rediss:// or unix:// URL"
+        )
     parse_site_secrets(str(values["site_secrets"]), source("site_secrets"))
     for name in ("new_visitors_per_minute", "new_visitors_per_hour", "codes_per_day"):
         if int(values[name]) < 0:

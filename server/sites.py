@@ -51,10 +51,18 @@ class Hours:
 
 
 _HOURS_WORDS = {
-    "ja": {"days": {frozenset(range(7)): "毎日", frozenset(range(5)): "平日", frozenset((5, 6)): "土日"},
-           "day": "月火水木金土日", "joiner": "・", "to": "〜"},
-    "en": {"days": {frozenset(range(7)): "Every day", frozenset(range(5)): "Weekdays", frozenset((5, 6)): "Weekends"},
-           "day": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"), "joiner": ", ", "to": "–"},
+    "ja": {
+        "days": {frozenset(range(7)): "毎日", frozenset(range(5)): "平日", frozenset((5, 6)): "土日"},
+        "day": "月火水木金土日",
+        "joiner": "・",
+        "to": "〜",
+    },
+    "en": {
+        "days": {frozenset(range(7)): "Every day", frozenset(range(5)): "Weekdays", frozenset((5, 6)): "Weekends"},
+        "day": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"),
+        "joiner": ", ",
+        "to": "–",
+    },
 }
 
 
@@ -79,8 +87,17 @@ class Site:
         return origin is not None and origin.lower() in self.origins
 
 
-_SITE_KEYS = ("name", "origins", "timezone", "language", "business_hours", "retention",
-              "engagement_gap", "placement", "coupons")
+_SITE_KEYS = (
+    "name",
+    "origins",
+    "timezone",
+    "language",
+    "business_hours",
+    "retention",
+    "engagement_gap",
+    "placement",
+    "coupons",
+)
 
 
 def load_site(folder: Path, problems: Problems) -> Site | None:
@@ -111,9 +128,18 @@ def load_site(folder: Path, problems: Problems) -> Site | None:
         problems.add(name, f"'name' must be text, not {type_name(name.value)}")
     if len(problems) > before or timezone is None:
         return None
-    return Site(key=key, name=name.value if name else key, origins=origins, timezone=timezone,
-                language=language, business_hours=hours, retention=retention,
-                engagement_gap=gap, placement=placement, coupons=coupons)
+    return Site(
+        key=key,
+        name=name.value if name else key,
+        origins=origins,
+        timezone=timezone,
+        language=language,
+        business_hours=hours,
+        retention=retention,
+        engagement_gap=gap,
+        placement=placement,
+        coupons=coupons,
+    )
 
 
 def parse_hours(node: Node, problems: Problems, rule: str | None = None) -> Hours | None:
@@ -153,15 +179,22 @@ def _clock(node: Node | None, parent: Node, name: str, problems: Problems, rule:
         # YAML 1.1 reads an unquoted 09:00 as a base-60 number (540); take it as meant.
         value = f"{value // 60:02d}:{value % 60:02d}"
     match = re.match(r"^(\d{1,2}):(\d{2})$", str(value).strip()) if isinstance(value, str) else None
-    if not match or int(match.group(1)) > 24 or int(match.group(2)) > 59 or (int(match.group(1)) == 24 and int(match.group(2))):
-        problems.add(node, f"'{value}' is not a time of day; write it as \"HH:MM\", e.g. \"09:00\"", rule)
+    if (
+        not match
+        or int(match.group(1)) > 24
+        or int(match.group(2)) > 59
+        or (int(match.group(1)) == 24 and int(match.group(2)))
+    ):
+        problems.add(node, f'\'{value}\' is not a time of day; write it as "HH:MM", e.g. "09:00"', rule)
         return None
     return int(match.group(1)) * 60 + int(match.group(2))
 
 
 def _origins(node: Node | None, root: Node, problems: Problems) -> frozenset[str]:
     if node is None:
-        problems.add(root, "site.yaml needs 'origins': the shop origins allowed to send events, e.g. https://shop.example.com")
+        problems.add(
+            root, "site.yaml needs 'origins': the shop origins allowed to send events, e.g. https://shop.example.com"
+        )
         return frozenset()
     items = node.value if node.is_list() else [node]
     if not items:
@@ -171,7 +204,9 @@ def _origins(node: Node | None, root: Node, problems: Problems) -> frozenset[str
         text = item.value if isinstance(item.value, str) else ""
         parts = urlsplit(text.strip())
         if parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/") or parts.query:
-            problems.add(item, f"'{item.value}' is not an origin; write scheme and host only, e.g. https://shop.example.com")
+            problems.add(
+                item, f"'{item.value}' is not an origin; write scheme and host only, e.g. https://shop.example.com"
+            )
             continue
         origins.add(f"{parts.scheme}://{parts.netloc}".lower())
     return frozenset(origins)

@@ -48,5 +48,7 @@ def last_days(site: Site, now: float, days: int) -> list[str]:
 
 def report(counts: dict[str, dict[str, dict[str, int]]]) -> dict[str, dict[str, dict[str, int]]]:
     """Every rule of every day with all five counters (0 when not counted), rules sorted by id."""
-    return {day: {rule: {counter: rules[rule].get(counter, 0) for counter in COUNTERS} for rule in sorted(rules)}
-            for day, rules in counts.items()}
+    return {
+        day: {rule: {counter: rules[rule].get(counter, 0) for counter in COUNTERS} for rule in sorted(rules)}
+        for day, rules in counts.items()
+    }

@@ -23,8 +23,8 @@ from server.visitor import (
     MAX_PATHS,
     MAX_PROPERTIES_BYTES,
     MAX_RECENT_EVENTS,
-    MAX_SEEN_IDS,
     MAX_REFERRER_BYTES,
+    MAX_SEEN_IDS,
     MAX_SESSION_PATHS,
     MAX_SESSION_PATHS_BYTES,
     MAX_SESSIONS,
@@ -80,8 +80,7 @@ def event_time(event: Event, now: float) -> int:
     return int(min(event.ts / 1000, now))
 
 
-def apply(state: VisitorState, events: list[Event], now: float, facts: RequestFacts,
-          session_timeout: int) -> Applied:
+def apply(state: VisitorState, events: list[Event], now: float, facts: RequestFacts, session_timeout: int) -> Applied:
     """Apply `events` to `state` in place, in time order, skipping ids already seen.
 
     Raises BadBatch when an event would exceed a cap; `state` is then half-applied: discard it.
@@ -173,9 +172,13 @@ def _page_view(state: VisitorState, ts: int, event: PageView, current_session: b
     if len(state.page_views) > MAX_PATHS:
         del state.page_views[next(iter(state.page_views))]
     session = state.session
-    if (current_session and session is not None and path not in session.paths
-            and len(session.paths) < MAX_SESSION_PATHS
-            and sum(len(p.encode()) for p in session.paths) + len(path.encode()) <= MAX_SESSION_PATHS_BYTES):
+    if (
+        current_session
+        and session is not None
+        and path not in session.paths
+        and len(session.paths) < MAX_SESSION_PATHS
+        and sum(len(p.encode()) for p in session.paths) + len(path.encode()) <= MAX_SESSION_PATHS_BYTES
+    ):
         session.paths.append(path)
 
 

@@ -110,4 +110,3 @@ def clip(text: str, limit: int) -> str:
 
 def decode(blob: bytes | None) -> VisitorState:
     return VisitorState() if not blob else _decoder.decode(blob)
-

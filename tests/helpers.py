@@ -39,8 +39,9 @@ def make_app(rules_dir: Path, store_kind: str = "memory", redis_url: str = "", c
     config, problems = load_config(rules_dir)
     assert config is not None, problems.lines()
     store = RedisStore(redis_url) if store_kind == "redis" else MemoryStore(clock=clock)
-    return create_app(Settings(secret_key=SECRET, rules_dir=str(rules_dir), **settings),
-                      config=config, store=store, clock=clock)
+    return create_app(
+        Settings(secret_key=SECRET, rules_dir=str(rules_dir), **settings), config=config, store=store, clock=clock
+    )
 
 
 def event_id() -> str:
@@ -48,13 +49,17 @@ def event_id() -> str:
 
 
 def page_view(path: str, ts: float | None = None, **fields) -> dict:
-    return {"type": "page_view", "id": event_id(), "ts": int((ts or time.time()) * 1000),
-            "url": SHOP + path, **fields}
+    return {"type": "page_view", "id": event_id(), "ts": int((ts or time.time()) * 1000), "url": SHOP + path, **fields}
 
 
 def track(name: str, properties: dict | None = None, ts: float | None = None) -> dict:
-    return {"type": "track", "id": event_id(), "ts": int((ts or time.time()) * 1000),
-            "name": name, "properties": properties or {}}
+    return {
+        "type": "track",
+        "id": event_id(),
+        "ts": int((ts or time.time()) * 1000),
+        "name": name,
+        "properties": properties or {},
+    }
 
 
 def set_attributes(attributes: dict, ts: float | None = None) -> dict:

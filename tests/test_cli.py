@@ -17,8 +17,14 @@ from tests.helpers import write_site
 def irasshai(*args: str, env: dict | None = None, timeout: float = 30) -> subprocess.CompletedProcess:
     environment = {k: v for k, v in os.environ.items() if not k.startswith("IRASSHAI_")}
     environment.update(env or {})
-    return subprocess.run([sys.executable, "-m", "server", *args], capture_output=True, text=True,
-                          env=environment, timeout=timeout, cwd=ROOT)
+    return subprocess.run(
+        [sys.executable, "-m", "server", *args],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=timeout,
+        cwd=ROOT,
+    )
 
 
 def one_line_error(result: subprocess.CompletedProcess) -> str:
@@ -55,7 +61,10 @@ def test_serve_reports_every_problem_in_the_rules_folder_with_its_position(tmp_p
     result = irasshai("serve", "--rules", str(tmp_path), env={"IRASSHAI_SECRET_KEY": "k"})
     assert result.returncode == 1 and "Traceback" not in result.stderr
     lines = result.stderr.strip().splitlines()
-    assert lines[0] == f"{tmp_path}/a/site.yaml:1:11: 'ftp://x' is not an origin; write scheme and host only, e.g. https://shop.example.com"
+    assert (
+        lines[0]
+        == f"{tmp_path}/a/site.yaml:1:11: 'ftp://x' is not an origin; write scheme and host only, e.g. https://shop.example.com"
+    )
     assert lines[1].startswith(f"{tmp_path}/a/site.yaml:2:1: 'Mars/Base' is not an IANA timezone")
     assert lines[2] == f"{tmp_path}/b/site.yaml:2:1: unknown site setting 'languge' (did you mean 'language'?)"
     assert lines[3].startswith("irasshai: 3 problem(s)")
@@ -63,7 +72,10 @@ def test_serve_reports_every_problem_in_the_rules_folder_with_its_position(tmp_p
 
 def test_rules_check_lists_the_problems_down_each_file(tmp_path):
     """The checker finds a rule's unknown keys before its bad values; the list still reads top to bottom."""
-    write_site(tmp_path, **{"rules.yaml": """\
+    write_site(
+        tmp_path,
+        **{
+            "rules.yaml": """\
         rules:
           - id: one
             when: {page: /x}
@@ -75,12 +87,19 @@ def test_rules_check_lists_the_problems_down_each_file(tmp_path):
             when: {page_views: {page: /p, at_least: 2, within: 5}}
             show: {chat: hi}
             extra: 1
-        """})
+        """
+        },
+    )
     result = irasshai("rules", "check", str(tmp_path))
     assert result.returncode == 1
     path = tmp_path / "shop" / "rules.yaml"
     assert [line.split(": ")[0] for line in result.stdout.splitlines()] == [
-        f"{path}:5:29", f"{path}:6:5", f"{path}:8:5", f"{path}:9:48", f"{path}:11:5"]
+        f"{path}:5:29",
+        f"{path}:6:5",
+        f"{path}:8:5",
+        f"{path}:9:48",
+        f"{path}:11:5",
+    ]
 
 
 def wait_until_up(url: str, process: subprocess.Popen, timeout: float = 20) -> bytes:
@@ -101,9 +120,27 @@ def test_serve_answers_health_checks(tmp_path, redis_url, workers):
     write_site(tmp_path)
     port = free_port()
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("IRASSHAI_")}, "IRASSHAI_SECRET_KEY": "k"}
-    process = subprocess.Popen([sys.executable, "-m", "server", "serve", "--rules", str(tmp_path), "--port", str(port),
-                                "--redis", redis_url, "--workers", workers],
-                               env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "server",
+            "serve",
+            "--rules",
+            str(tmp_path),
+            "--port",
+            str(port),
+            "--redis",
+            redis_url,
+            "--workers",
+            workers,
+        ],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert wait_until_up(f"http://127.0.0.1:{port}/healthz", process) == b'{"status":"ok"}'
         assert b'"ready"' in wait_until_up(f"http://127.0.0.1:{port}/readyz", process)
@@ -115,8 +152,14 @@ def test_serve_answers_health_checks(tmp_path, redis_url, workers):
 def test_demo_serves_the_shop_and_the_widget_and_prints_both_urls():
     port, shop_port = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("IRASSHAI_")}
-    process = subprocess.Popen([sys.executable, "-m", "server", "demo", "--port", str(port), "--shop-port", str(shop_port)],
-                               env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "server", "demo", "--port", str(port), "--shop-port", str(shop_port)],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         shop = wait_until_up(f"http://127.0.0.1:{shop_port}/", process).decode()
         assert f"http://127.0.0.1:{port}/widget.js" in shop

@@ -12,15 +12,18 @@ import pytest
 from server.durations import format_duration, parse_duration
 
 
-@pytest.mark.parametrize(("text", "seconds"), [
-    ("30s", 30),
-    ("10m", 600),
-    ("2h", 7200),
-    ("7d", 7 * 86400),
-    ("4w", 28 * 86400),
-    ("0s", 0),
-    (" 90 m ", 5400),
-])
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [
+        ("30s", 30),
+        ("10m", 600),
+        ("2h", 7200),
+        ("7d", 7 * 86400),
+        ("4w", 28 * 86400),
+        ("0s", 0),
+        (" 90 m ", 5400),
+    ],
+)
 def test_durations_are_parsed_to_seconds(text, seconds):
     assert parse_duration(text) == seconds
 
@@ -29,8 +32,7 @@ def test_durations_are_parsed_to_seconds(text, seconds):
 def test_text_that_is_not_a_duration_is_explained(text):
     with pytest.raises(ValueError) as error:
         parse_duration(text)
-    assert str(error.value) == (f"'{text}' is not a duration; write a number and a unit, "
-                                "e.g. 30s, 10m, 2h, 7d or 4w")
+    assert str(error.value) == (f"'{text}' is not a duration; write a number and a unit, e.g. 30s, 10m, 2h, 7d or 4w")
 
 
 def test_digits_without_a_unit_are_not_a_duration():
@@ -51,10 +53,22 @@ def test_other_values_are_not_durations(value):
         parse_duration(value)
 
 
-@pytest.mark.parametrize(("seconds", "text"), [
-    (0, "0s"), (45, "45s"), (60, "1m"), (90, "90s"), (5400, "90m"), (3600, "1h"),
-    (86400, "1d"), (36 * 3600, "36h"), (7 * 86400, "1w"), (30 * 86400, "30d"), (14 * 86400, "2w"),
-])
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [
+        (0, "0s"),
+        (45, "45s"),
+        (60, "1m"),
+        (90, "90s"),
+        (5400, "90m"),
+        (3600, "1h"),
+        (86400, "1d"),
+        (36 * 3600, "36h"),
+        (7 * 86400, "1w"),
+        (30 * 86400, "30d"),
+        (14 * 86400, "2w"),
+    ],
+)
 def test_format_duration_uses_the_largest_whole_unit(seconds, text):
     assert format_duration(seconds) == text
 

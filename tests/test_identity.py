@@ -45,10 +45,10 @@ def test_a_token_signed_with_another_key_does_not_verify(ids):
 def test_a_tampered_token_does_not_verify(ids):
     visitor_id, token = ids.issue("shoes")
     other_id, _ = ids.issue("shoes")
-    signature = token[len(visitor_id):]
+    signature = token[len(visitor_id) :]
     assert ids.verify("shoes", other_id + signature) is None
     dot = token.index(".")
-    changed_signature = token[:dot + 1] + ("A" if token[dot + 1] != "A" else "B") + token[dot + 2:]
+    changed_signature = token[: dot + 1] + ("A" if token[dot + 1] != "A" else "B") + token[dot + 2 :]
     assert ids.verify("shoes", changed_signature) is None
     changed_id = ("A" if token[0] != "A" else "B") + token[1:]
     assert ids.verify("shoes", changed_id) is None

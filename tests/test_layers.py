@@ -16,14 +16,44 @@ from tests.conftest import ROOT
 
 # Lowest first. A name stands for that module and, for a package, everything in it.
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
-    ("foundations", ("server.names", "server.durations", "server.yamlsource", "server.settings",
-                     "server.devices", "server.identity", "server.ratelog", "server.__init__")),
+    (
+        "foundations",
+        (
+            "server.names",
+            "server.durations",
+            "server.yamlsource",
+            "server.settings",
+            "server.devices",
+            "server.identity",
+            "server.ratelog",
+            "server.__init__",
+        ),
+    ),
     ("readers", ("server.scalars",)),
     ("store", ("server.store",)),
-    ("model", ("server.events", "server.visitor", "server.signals", "server.coupons.pools", "server.coupons.coupon",
-               "server.sites", "server.coupons.__init__")),
-    ("conditions and actions", ("server.rules.matchers", "server.rules.conditions", "server.rules.sandbox", "server.rules.templates",
-                                "server.rules.actions", "server.rules.__init__")),
+    (
+        "model",
+        (
+            "server.events",
+            "server.visitor",
+            "server.signals",
+            "server.coupons.pools",
+            "server.coupons.coupon",
+            "server.sites",
+            "server.coupons.__init__",
+        ),
+    ),
+    (
+        "conditions and actions",
+        (
+            "server.rules.matchers",
+            "server.rules.conditions",
+            "server.rules.sandbox",
+            "server.rules.templates",
+            "server.rules.actions",
+            "server.rules.__init__",
+        ),
+    ),
     ("rule model", ("server.rules.model",)),
     ("rule engine", ("server.rules.engine",)),
     ("rule files", ("server.rules.compile", "server.rules.read", "server.rules.schema")),
@@ -112,8 +142,11 @@ def cycles(edges: dict[str, list[tuple[int, str]]]) -> list[list[str]]:
 
 def test_every_module_is_in_a_layer():
     files, _ = graph()
-    missing = [f"{path.relative_to(ROOT)}: {module} is in no layer; add it to LAYERS in tests/test_layers.py"
-               for module, path in files.items() if layer_of(module) is None]
+    missing = [
+        f"{path.relative_to(ROOT)}: {module} is in no layer; add it to LAYERS in tests/test_layers.py"
+        for module, path in files.items()
+        if layer_of(module) is None
+    ]
     assert not missing, "\n" + "\n".join(missing)
 
 
@@ -125,8 +158,10 @@ def test_no_module_imports_a_higher_layer():
         for line, target in found:
             theirs = layer_of(target)
             if mine is not None and theirs is not None and theirs > mine:
-                upward.append(f"{files[module].relative_to(ROOT)}:{line}: {module} ({LAYERS[mine][0]}) "
-                              f"imports {target} ({LAYERS[theirs][0]}, higher)")
+                upward.append(
+                    f"{files[module].relative_to(ROOT)}:{line}: {module} ({LAYERS[mine][0]}) "
+                    f"imports {target} ({LAYERS[theirs][0]}, higher)"
+                )
     print("\n".join(upward))
     assert not upward, "imports that run back up:\n" + "\n".join(upward)
 

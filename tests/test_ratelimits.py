@@ -15,13 +15,16 @@ from starlette.testclient import TestClient
 
 from tests.helpers import SHOP, SITE_YAML, batch, make_app, page_view, post, write_site
 
-COUPON_SITE = SITE_YAML + """\
+COUPON_SITE = (
+    SITE_YAML
+    + """\
 coupons:
   welcome:
     codes_file: codes.txt
   spring10:
     code: SPRING10
 """
+)
 RULES = """\
 rules:
   - id: welcome-offer

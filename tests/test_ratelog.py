@@ -35,8 +35,9 @@ def test_the_first_warning_is_logged_and_repeats_are_summed_up_once_per_interval
     assert len(lines(caplog)) == 1
     clock.now += 0.1
     limited.warning("site %s: events not stored: %s", "demo", "Redis is unreachable")
-    assert lines(caplog)[1] == ("site demo: events not stored: Redis is unreachable "
-                                "(and 3000 more like this in the last 5 s)")
+    assert lines(caplog)[1] == (
+        "site demo: events not stored: Redis is unreachable (and 3000 more like this in the last 5 s)"
+    )
     clock.now += 60
     limited.warning("site %s: events not stored: %s", "shop", "Redis is unreachable")
     assert lines(caplog)[2] == "site shop: events not stored: Redis is unreachable"  # nothing held back

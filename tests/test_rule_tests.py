@@ -48,7 +48,11 @@ def passes(tmp_path: Path, rules: str, tests: str) -> list[str]:
 
 
 def test_a_passing_test_prints_the_count_and_exits_0(tmp_path):
-    write_site(tmp_path, **{"pricing.yaml": PRICING_RULE, "pricing.test.yaml": """\
+    write_site(
+        tmp_path,
+        **{
+            "pricing.yaml": PRICING_RULE,
+            "pricing.test.yaml": """\
         tests:
           - name: coupon on the second pricing view
             steps:
@@ -62,12 +66,18 @@ def test_a_passing_test_prints_the_count_and_exits_0(tmp_path):
               - at: +1m
                 page_view: /pricing
                 expect: []
-        """})
+        """,
+        },
+    )
     assert rules_test(tmp_path) == (0, ["1 passed, 0 failed"])
 
 
 def test_a_failing_step_names_file_line_test_step_expected_and_actual(tmp_path):
-    write_site(tmp_path, **{"pricing.yaml": PRICING_RULE, "pricing.test.yaml": """\
+    write_site(
+        tmp_path,
+        **{
+            "pricing.yaml": PRICING_RULE,
+            "pricing.test.yaml": """\
         tests:
           - name: first view
             steps:
@@ -76,7 +86,9 @@ def test_a_failing_step_names_file_line_test_step_expected_and_actual(tmp_path):
               - at: +1h
                 page_view: /pricing
                 expect: []
-        """})
+        """,
+        },
+    )
     code, lines = rules_test(tmp_path)
     assert code == 1
     path = tmp_path / "shop" / "pricing.test.yaml"
@@ -88,17 +100,28 @@ def test_a_failing_step_names_file_line_test_step_expected_and_actual(tmp_path):
 
 
 def test_a_step_without_expect_is_not_checked(tmp_path):
-    assert passes(tmp_path, PRICING_RULE, """\
+    assert (
+        passes(
+            tmp_path,
+            PRICING_RULE,
+            """\
         tests:
           - name: unchecked
             steps:
               - page_view: /pricing
               - page_view: /pricing
-        """) == []
+        """,
+        )
+        == []
+    )
 
 
 def test_at_moves_the_clock_so_window_boundaries_can_be_tested(tmp_path):
-    assert passes(tmp_path, PRICING_RULE, """\
+    assert (
+        passes(
+            tmp_path,
+            PRICING_RULE,
+            """\
         tests:
           - name: 7 days less a second apart count
             steps:
@@ -112,7 +135,10 @@ def test_at_moves_the_clock_so_window_boundaries_can_be_tested(tmp_path):
               - at: +604801s
                 page_view: /pricing
                 expect: []
-        """) == []
+        """,
+        )
+        == []
+    )
 
 
 def test_two_shows_need_the_engagement_gap_to_pass(tmp_path):
@@ -123,7 +149,11 @@ def test_two_shows_need_the_engagement_gap_to_pass(tmp_path):
             show: {chat: {text: hi}}
             limit: {per_visitor: 9}
         """
-    assert passes(tmp_path, rules, """\
+    assert (
+        passes(
+            tmp_path,
+            rules,
+            """\
         tests:
           - name: gap
             steps:
@@ -135,7 +165,10 @@ def test_two_shows_need_the_engagement_gap_to_pass(tmp_path):
               - at: +1s
                 page_view: /c
                 expect: [hello]
-        """) == []
+        """,
+        )
+        == []
+    )
 
 
 def test_the_clock_starts_on_a_monday_at_10_in_the_sites_timezone_unless_start_is_given(tmp_path):
@@ -148,7 +181,11 @@ def test_the_clock_starts_on_a_monday_at_10_in_the_sites_timezone_unless_start_i
             when: {hours: {days: [sat], from: "09:00", to: "18:00"}}
             show: {chat: {text: hi}}
         """
-    assert passes(tmp_path, rules, """\
+    assert (
+        passes(
+            tmp_path,
+            rules,
+            """\
         tests:
           - name: default start
             steps:
@@ -170,7 +207,10 @@ def test_the_clock_starts_on_a_monday_at_10_in_the_sites_timezone_unless_start_i
             steps:
               - page_view: /
                 expect: [saturday]
-        """) == []
+        """,
+        )
+        == []
+    )
 
 
 def test_visitor_sets_language_device_and_attributes_before_the_first_step(tmp_path):
@@ -183,7 +223,11 @@ def test_visitor_sets_language_device_and_attributes_before_the_first_step(tmp_p
             when: {language: ja, device: desktop}
             show: {chat: {text: hi}}
         """
-    assert passes(tmp_path, rules, """\
+    assert (
+        passes(
+            tmp_path,
+            rules,
+            """\
         tests:
           - name: starting state
             visitor: {language: en-US, device: mobile, plan: gold}
@@ -199,7 +243,10 @@ def test_visitor_sets_language_device_and_attributes_before_the_first_step(tmp_p
             steps:
               - page_view: /
                 expect: [japanese-desktop]
-        """) == []
+        """,
+        )
+        == []
+    )
 
 
 def test_page_view_with_url_referrer_and_utm(tmp_path):
@@ -212,7 +259,11 @@ def test_page_view_with_url_referrer_and_utm(tmp_path):
             when: {referrer: "*google.*"}
             show: {chat: {text: hi}}
         """
-    assert passes(tmp_path, rules, """\
+    assert (
+        passes(
+            tmp_path,
+            rules,
+            """\
         tests:
           - name: a LINE campaign
             steps:
@@ -226,7 +277,10 @@ def test_page_view_with_url_referrer_and_utm(tmp_path):
             steps:
               - page_view: {url: "https://shop.example/", referrer: "https://www.google.co.jp/"}
                 expect: [from-google]
-        """) == []
+        """,
+        )
+        == []
+    )
 
 
 def test_event_steps_are_custom_events_sent_from_the_last_page(tmp_path):
@@ -236,7 +290,11 @@ def test_event_steps_are_custom_events_sent_from_the_last_page(tmp_path):
             when: {event: add_to_cart, properties: {category: tops}, page: /products/*}
             show: {chat: {text: hi}}
         """
-    assert passes(tmp_path, rules, """\
+    assert (
+        passes(
+            tmp_path,
+            rules,
+            """\
         tests:
           - name: tops
             steps:
@@ -254,7 +312,10 @@ def test_event_steps_are_custom_events_sent_from_the_last_page(tmp_path):
               - page_view: /cart
               - event: {name: add_to_cart, properties: {category: tops}}
                 expect: []
-        """) == []
+        """,
+        )
+        == []
+    )
 
 
 def test_set_steps_set_and_remove_attributes(tmp_path):
@@ -265,7 +326,11 @@ def test_set_steps_set_and_remove_attributes(tmp_path):
             show: {chat: {text: hi}}
             limit: {per_visitor: 9}
         """
-    assert passes(tmp_path, rules, """\
+    assert (
+        passes(
+            tmp_path,
+            rules,
+            """\
         tests:
           - name: cart value
             steps:
@@ -277,7 +342,10 @@ def test_set_steps_set_and_remove_attributes(tmp_path):
               - at: +2m
                 page_view: /cart
                 expect: []
-        """) == []
+        """,
+        )
+        == []
+    )
 
 
 def test_signal_steps_report_what_was_reached_on_the_page_so_far(tmp_path):
@@ -291,7 +359,11 @@ def test_signal_steps_report_what_was_reached_on_the_page_so_far(tmp_path):
             when: {page: /cart, exit_intent: true}
             show: {chat: {text: bye}}
         """
-    assert passes(tmp_path, rules, """\
+    assert (
+        passes(
+            tmp_path,
+            rules,
+            """\
         tests:
           - name: reads a post
             steps:
@@ -312,17 +384,25 @@ def test_signal_steps_report_what_was_reached_on_the_page_so_far(tmp_path):
               - page_view: /cart
               - signal: {exit_intent: true}
                 expect: [leaving]
-        """) == []
+        """,
+        )
+        == []
+    )
 
 
 def test_mistakes_in_a_test_file_are_all_reported_and_other_files_still_run(tmp_path):
-    write_site(tmp_path, **{"pricing.yaml": PRICING_RULE, "good.test.yaml": """\
+    write_site(
+        tmp_path,
+        **{
+            "pricing.yaml": PRICING_RULE,
+            "good.test.yaml": """\
         tests:
           - name: fine
             steps:
               - page_view: /pricing
                 expect: []
-        """, "bad.test.yaml": """\
+        """,
+            "bad.test.yaml": """\
         tests:
           - name: typos
             start: someday
@@ -340,13 +420,15 @@ def test_mistakes_in_a_test_file_are_all_reported_and_other_files_still_run(tmp_
                 expect: [pricing-retrun]
               - signal: {time_on_paeg: 45s}
               - page_view: pricing
-        """})
+        """,
+        },
+    )
     code, lines = rules_test(tmp_path)
     path = tmp_path / "shop" / "bad.test.yaml"
     assert code == 1
     assert lines == [
         f"{path}:2:5: test \"typos\": a test needs 'steps', e.g. steps: [{{page_view: /pricing, expect: []}}]",
-        f"{path}:3:5: test \"typos\": start 'someday' is not a date-time; write e.g. \"2026-03-02 10:00\" (in the site's timezone)",
+        f'{path}:3:5: test "typos": start \'someday\' is not a date-time; write e.g. "2026-03-02 10:00" (in the site\'s timezone)',
         f"{path}:4:5: test \"typos\": unknown key 'stesp' (did you mean 'steps'?)",
         f'{path}:8:9: test "steps" step 1: a step does one thing, but this one has page_view and event; split it in steps',
         f'{path}:9:9: test "steps" step 2: a step needs one of: page_view, event, set, signal',
@@ -362,7 +444,11 @@ def test_mistakes_in_a_test_file_are_all_reported_and_other_files_still_run(tmp_
 
 
 def test_names_are_unique_a_step_expects_at_most_one_rule_and_visitor_values_are_checked(tmp_path):
-    write_site(tmp_path, **{"pricing.yaml": PRICING_RULE, "main.test.yaml": """\
+    write_site(
+        tmp_path,
+        **{
+            "pricing.yaml": PRICING_RULE,
+            "main.test.yaml": """\
         tests:
           - name: twice
             visitor: {device: phone, cart: {value: 1}}
@@ -372,7 +458,9 @@ def test_names_are_unique_a_step_expects_at_most_one_rule_and_visitor_values_are
           - name: twice
             steps:
               - event: {properties: {}}
-        """})
+        """,
+        },
+    )
     _, lines = rules_test(tmp_path)
     path = tmp_path / "shop" / "main.test.yaml"
     assert lines[:-2] == [
@@ -385,12 +473,18 @@ def test_names_are_unique_a_step_expects_at_most_one_rule_and_visitor_values_are
 
 
 def test_a_signal_before_any_page_view_is_a_mistake(tmp_path):
-    write_site(tmp_path, **{"pricing.yaml": PRICING_RULE, "main.test.yaml": """\
+    write_site(
+        tmp_path,
+        **{
+            "pricing.yaml": PRICING_RULE,
+            "main.test.yaml": """\
         tests:
           - name: no page
             steps:
               - signal: {scroll: 120%}
-        """})
+        """,
+        },
+    )
     _, lines = rules_test(tmp_path)
     path = tmp_path / "shop" / "main.test.yaml"
     assert lines[:2] == [
@@ -400,26 +494,37 @@ def test_a_signal_before_any_page_view_is_a_mistake(tmp_path):
 
 
 def test_collect_names_each_test_by_site_file_and_name_and_run_returns_its_failures(tmp_path):
-    write_site(tmp_path, **{"pricing.yaml": PRICING_RULE, "pricing.test.yaml": """\
+    write_site(
+        tmp_path,
+        **{
+            "pricing.yaml": PRICING_RULE,
+            "pricing.test.yaml": """\
         tests:
           - name: second view
             steps:
               - page_view: /pricing
               - page_view: /pricing
                 expect: []
-        """})
+        """,
+        },
+    )
     config, _ = load_config(tmp_path)
     problems = Problems()
     tests = collect(tmp_path, config, problems)
     assert not problems and [t.id for t in tests] == ["shop/pricing.test.yaml::second view"]
     result = run(tests[0], config)
     assert not result.passed
-    assert result.failures == [f'{tmp_path}/shop/pricing.test.yaml:5:9: test "second view" step 2: expected [], got [pricing-return]']
+    assert result.failures == [
+        f'{tmp_path}/shop/pricing.test.yaml:5:9: test "second view" step 2: expected [], got [pricing-return]'
+    ]
 
 
 def test_no_tests_found_fails(tmp_path):
     write_site(tmp_path, **{"pricing.yaml": PRICING_RULE})
-    assert rules_test(tmp_path) == (1, [f"no tests found: add tests to {tmp_path}/<site>/*.test.yaml", "0 passed, 0 failed"])
+    assert rules_test(tmp_path) == (
+        1,
+        [f"no tests found: add tests to {tmp_path}/<site>/*.test.yaml", "0 passed, 0 failed"],
+    )
 
 
 def irasshai(*args: str) -> subprocess.CompletedProcess:
@@ -427,19 +532,26 @@ def irasshai(*args: str) -> subprocess.CompletedProcess:
 
 
 def test_the_cli_runs_every_test_file_and_exits_0_only_when_all_pass(tmp_path):
-    write_site(tmp_path, **{"pricing.yaml": PRICING_RULE, "pricing.test.yml": """\
+    write_site(
+        tmp_path,
+        **{
+            "pricing.yaml": PRICING_RULE,
+            "pricing.test.yml": """\
         tests:
           - name: second view
             steps:
               - page_view: /pricing
               - page_view: /pricing
                 expect: [pricing-return]
-        """})
+        """,
+        },
+    )
     result = irasshai("rules", "test", str(tmp_path))
     assert (result.returncode, result.stdout, result.stderr) == (0, "1 passed, 0 failed\n", "")
 
     (tmp_path / "shop" / "more.test.yaml").write_text(
-        "tests:\n  - name: first view\n    steps:\n      - page_view: /pricing\n        expect: [pricing-return]\n")
+        "tests:\n  - name: first view\n    steps:\n      - page_view: /pricing\n        expect: [pricing-return]\n"
+    )
     result = irasshai("rules", "test", str(tmp_path))
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert result.stdout.splitlines() == [

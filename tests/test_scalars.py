@@ -32,14 +32,17 @@ def test_a_missing_value_is_the_default_without_a_report():
     assert reports == []
 
 
-@pytest.mark.parametrize(("value", "kwargs", "expected", "message"), [
-    (3, {}, 3, None),
-    ("3", {}, None, "priority must be a whole number, not text"),
-    (True, {}, None, "priority must be a whole number, not true/false"),
-    (0, {"minimum": 1}, None, "priority must be at least 1"),
-    (5, {"minimum": 6, "maximum": 32}, None, "priority must be a whole number from 6 to 32"),
-    ("x", {"minimum": 6, "maximum": 32}, None, "priority must be a whole number from 6 to 32"),
-])
+@pytest.mark.parametrize(
+    ("value", "kwargs", "expected", "message"),
+    [
+        (3, {}, 3, None),
+        ("3", {}, None, "priority must be a whole number, not text"),
+        (True, {}, None, "priority must be a whole number, not true/false"),
+        (0, {"minimum": 1}, None, "priority must be at least 1"),
+        (5, {"minimum": 6, "maximum": 32}, None, "priority must be a whole number from 6 to 32"),
+        ("x", {"minimum": 6, "maximum": 32}, None, "priority must be a whole number from 6 to 32"),
+    ],
+)
 def test_whole_numbers(value, kwargs, expected, message):
     result, reports = read(read_integer, value, "priority", **kwargs)
     assert result == expected
@@ -51,13 +54,16 @@ def test_true_or_false():
     assert read(read_boolean, "yes") == (None, ["expected true or false, not text"])
 
 
-@pytest.mark.parametrize(("value", "minimum", "expected", "message"), [
-    ("7d", 0, 7 * 86400, None),
-    ("0s", 0, 0, None),
-    ("0s", 1, None, "a duration of 0 never passes; use at least 1s"),
-    ("12h", 86400, None, "'12h' is too short; the minimum is 1d"),
-    (30, 0, None, "'30' has no unit; write a duration such as '30s', '30m' or '30d'"),
-])
+@pytest.mark.parametrize(
+    ("value", "minimum", "expected", "message"),
+    [
+        ("7d", 0, 7 * 86400, None),
+        ("0s", 0, 0, None),
+        ("0s", 1, None, "a duration of 0 never passes; use at least 1s"),
+        ("12h", 86400, None, "'12h' is too short; the minimum is 1d"),
+        (30, 0, None, "'30' has no unit; write a duration such as '30s', '30m' or '30d'"),
+    ],
+)
 def test_durations(value, minimum, expected, message):
     result, reports = read(read_duration, value, minimum)
     assert result == expected

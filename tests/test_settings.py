@@ -27,22 +27,33 @@ def test_with_no_variables_every_setting_has_its_default():
 
 
 def test_variables_are_read_and_converted():
-    settings = load({
-        "IRASSHAI_SECRET_KEY": "s3cret",
-        "IRASSHAI_RULES_DIR": "/srv/rules",
-        "IRASSHAI_REDIS_URL": "redis://cache:6379/1",
-        "IRASSHAI_HOST": "0.0.0.0",
-        "IRASSHAI_PORT": " 9000 ",
-        "IRASSHAI_WORKERS": "4",
-        "IRASSHAI_SHOP_PORT": "9001",
-        "IRASSHAI_SESSION_TIMEOUT": "3600",
-        "IRASSHAI_RELOAD_INTERVAL": "0.5",
-        "IRASSHAI_LOG_LEVEL": "DEBUG",
-        "PATH": "/usr/bin",  # not ours: ignored
-    })
-    assert settings == Settings(secret_key="s3cret", rules_dir="/srv/rules", redis_url="redis://cache:6379/1",
-                                host="0.0.0.0", port=9000, workers=4, shop_port=9001, session_timeout=3600,
-                                reload_interval=0.5, log_level="debug")
+    settings = load(
+        {
+            "IRASSHAI_SECRET_KEY": "s3cret",
+            "IRASSHAI_RULES_DIR": "/srv/rules",
+            "IRASSHAI_REDIS_URL": "redis://cache:6379/1",
+            "IRASSHAI_HOST": "0.0.0.0",
+            "IRASSHAI_PORT": " 9000 ",
+            "IRASSHAI_WORKERS": "4",
+            "IRASSHAI_SHOP_PORT": "9001",
+            "IRASSHAI_SESSION_TIMEOUT": "3600",
+            "IRASSHAI_RELOAD_INTERVAL": "0.5",
+            "IRASSHAI_LOG_LEVEL": "DEBUG",
+            "PATH": "/usr/bin",  # not ours: ignored
+        }
+    )
+    assert settings == Settings(
+        secret_key="s3cret",
+        rules_dir="/srv/rules",
+        redis_url="redis://cache:6379/1",
+        host="0.0.0.0",
+        port=9000,
+        workers=4,
+        shop_port=9001,
+        session_timeout=3600,
+        reload_interval=0.5,
+        log_level="debug",
+    )
 
 
 def test_settings_are_frozen():
@@ -51,19 +62,22 @@ def test_settings_are_frozen():
         settings.port = 1
 
 
-@pytest.mark.parametrize(("variable", "value", "expected"), [
-    ("IRASSHAI_PORT", "eighty", "a whole number"),
-    ("IRASSHAI_PORT", "8000.5", "a whole number"),
-    ("IRASSHAI_PORT", "", "a whole number"),
-    ("IRASSHAI_PORT", "70000", "a port from 1 to 65535"),
-    ("IRASSHAI_SHOP_PORT", "0", "a port from 1 to 65535"),
-    ("IRASSHAI_WORKERS", "0", "1 or more"),
-    ("IRASSHAI_SESSION_TIMEOUT", "30", "at least 60 seconds"),
-    ("IRASSHAI_RELOAD_INTERVAL", "soon", "a number"),
-    ("IRASSHAI_RELOAD_INTERVAL", "-1", "a positive number"),
-    ("IRASSHAI_LOG_LEVEL", "loud", "one of debug, info, warning, error"),
-    ("IRASSHAI_REDIS_URL", "localhost:6379", "a redis://, rediss:// or unix:// URL"),
-])
+@pytest.mark.parametrize(
+    ("variable", "value", "expected"),
+    [
+        ("IRASSHAI_PORT", "eighty", "a whole number"),
+        ("IRASSHAI_PORT", "8000.5", "a whole number"),
+        ("IRASSHAI_PORT", "", "a whole number"),
+        ("IRASSHAI_PORT", "70000", "a port from 1 to 65535"),
+        ("IRASSHAI_SHOP_PORT", "0", "a port from 1 to 65535"),
+        ("IRASSHAI_WORKERS", "0", "1 or more"),
+        ("IRASSHAI_SESSION_TIMEOUT", "30", "at least 60 seconds"),
+        ("IRASSHAI_RELOAD_INTERVAL", "soon", "a number"),
+        ("IRASSHAI_RELOAD_INTERVAL", "-1", "a positive number"),
+        ("IRASSHAI_LOG_LEVEL", "loud", "one of debug, info, warning, error"),
+        ("IRASSHAI_REDIS_URL", "localhost:6379", "a redis://, rediss:// or unix:// URL"),
+    ],
+)
 def test_a_bad_value_is_one_line_naming_the_variable_and_the_value(variable, value, expected):
     with pytest.raises(SettingsError) as error:
         load({variable: value})
@@ -88,12 +102,15 @@ def test_replace_applies_overrides_and_ignores_none():
     assert base.port == 9000  # the original is untouched
 
 
-@pytest.mark.parametrize(("overrides", "flag"), [
-    ({"port": 0}, "--port"),
-    ({"shop_port": 70000}, "--shop-port"),
-    ({"workers": 0}, "--workers"),
-    ({"redis_url": "localhost:6379"}, "--redis"),
-])
+@pytest.mark.parametrize(
+    ("overrides", "flag"),
+    [
+        ({"port": 0}, "--port"),
+        ({"shop_port": 70000}, "--shop-port"),
+        ({"workers": 0}, "--workers"),
+        ({"redis_url": "localhost:6379"}, "--redis"),
+    ],
+)
 def test_replace_errors_name_the_command_line_flag(overrides, flag):
     [(name, value)] = overrides.items()
     with pytest.raises(SettingsError) as error:
@@ -101,11 +118,24 @@ def test_replace_errors_name_the_command_line_flag(overrides, flag):
     assert str(error.value).startswith(f"setting {flag} has value {value!r}; expected ")
 
 
-@pytest.mark.parametrize("settings", [
-    Settings(),
-    Settings(secret_key="s3cret", rules_dir="/srv/rules", redis_url="unix:///run/redis.sock", host="::",
-             port=1, workers=8, shop_port=65535, session_timeout=60, reload_interval=0.25, log_level="error"),
-])
+@pytest.mark.parametrize(
+    "settings",
+    [
+        Settings(),
+        Settings(
+            secret_key="s3cret",
+            rules_dir="/srv/rules",
+            redis_url="unix:///run/redis.sock",
+            host="::",
+            port=1,
+            workers=8,
+            shop_port=65535,
+            session_timeout=60,
+            reload_interval=0.25,
+            log_level="error",
+        ),
+    ],
+)
 def test_to_env_loads_back_to_the_same_settings(settings):
     environ = settings.to_env()
     assert all(name.startswith("IRASSHAI_") and isinstance(value, str) for name, value in environ.items())
@@ -128,4 +158,3 @@ def test_every_setting_is_documented():
     text = DOCS.read_text(encoding="utf-8")
     undocumented = [setting.env for setting in SETTINGS if setting.env not in text]
     assert undocumented == []
-

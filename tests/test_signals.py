@@ -36,8 +36,9 @@ def applied(state: VisitorState, *events, now: float):
 
 
 def test_time_on_page_claimed_with_its_page_view_is_clamped_to_the_tolerance():
-    new = applied(VisitorState(), view("/pricing", T), signal("time_on_page", 60, "/pricing", T, scroll=50, idle=40),
-                  now=T)
+    new = applied(
+        VisitorState(), view("/pricing", T), signal("time_on_page", 60, "/pricing", T, scroll=50, idle=40), now=T
+    )
     assert new[1].value == TOLERANCE and new[1].reached == {"scroll": 50, "idle": TOLERANCE}
 
 
@@ -75,11 +76,14 @@ def test_time_on_site_counts_from_the_sessions_arrival_not_its_claimed_start():
     assert on_site(state.session, T + 100) == 100 + TOLERANCE
 
 
-COUPON_SITE = SITE_YAML + """\
+COUPON_SITE = (
+    SITE_YAML
+    + """\
 coupons:
   welcome:
     codes_file: codes.txt
 """
+)
 READER_COUPON = """\
 rules:
   - id: reader-coupon
@@ -98,8 +102,14 @@ def client(request, tmp_path):
 
 
 def claimed_signal(path: str, seconds: float) -> dict:
-    return {"type": "signal", "id": event_id(), "ts": int(time.time() * 1000), "signal": "time_on_page",
-            "value": seconds, "url": SHOP + path}
+    return {
+        "type": "signal",
+        "id": event_id(),
+        "ts": int(time.time() * 1000),
+        "signal": "time_on_page",
+        "value": seconds,
+        "url": SHOP + path,
+    }
 
 
 def test_the_probes_coupon_drain_gets_no_code_and_a_real_reader_gets_one(client):

@@ -49,7 +49,9 @@ def problems_in(tmp_path: Path, text: str, **files: str) -> list[str]:
 
 
 def test_a_complete_site_loads(tmp_path):
-    folder = write_site(tmp_path, """\
+    folder = write_site(
+        tmp_path,
+        """\
         name: 靴のお店
         origins:
           - https://Shop.Example
@@ -59,7 +61,8 @@ def test_a_complete_site_loads(tmp_path):
         business_hours: {days: [mon, Tuesday, FRI], from: "09:30", to: "18:00"}
         retention: 30d
         engagement_gap: 5m
-        """)
+        """,
+    )
     site, problems = load(folder)
     assert problems == []
     assert site.key == "shop" and site.name == "靴のお店"
@@ -100,27 +103,31 @@ def test_unquoted_times_are_read_as_written(tmp_path):
 
 def test_an_unknown_key_is_reported_with_a_hint(tmp_path):
     assert problems_in(tmp_path, ORIGIN + "timezon: Asia/Tokyo\n") == [
-        "shop/site.yaml:2:1: unknown site setting 'timezon' (did you mean 'timezone'?)"]
+        "shop/site.yaml:2:1: unknown site setting 'timezon' (did you mean 'timezone'?)"
+    ]
 
 
 def test_an_origin_with_a_path_is_reported_at_that_origin(tmp_path):
     text = "origins:\n  - https://shop.example\n  - https://shop.example/cart\n"
     assert problems_in(tmp_path, text) == [
         "shop/site.yaml:3:5: 'https://shop.example/cart' is not an origin; "
-        "write scheme and host only, e.g. https://shop.example.com"]
+        "write scheme and host only, e.g. https://shop.example.com"
+    ]
 
 
 @pytest.mark.parametrize("origin", ["ftp://shop.example", "shop.example", "https://shop.example?x=1", "https://"])
 def test_things_that_are_not_origins_are_reported(tmp_path, origin):
     problems = problems_in(tmp_path, f"origins: ['{origin}']\n")
-    assert problems == [f"shop/site.yaml:1:11: '{origin}' is not an origin; "
-                        "write scheme and host only, e.g. https://shop.example.com"]
+    assert problems == [
+        f"shop/site.yaml:1:11: '{origin}' is not an origin; write scheme and host only, e.g. https://shop.example.com"
+    ]
 
 
 def test_missing_origins_are_reported(tmp_path):
     assert problems_in(tmp_path, "name: Shop\n") == [
         "shop/site.yaml:1:1: site.yaml needs 'origins': the shop origins allowed to send events, "
-        "e.g. https://shop.example.com"]
+        "e.g. https://shop.example.com"
+    ]
 
 
 def test_an_empty_list_of_origins_is_reported(tmp_path):
@@ -132,25 +139,30 @@ def test_an_empty_list_of_origins_is_reported(tmp_path):
 
 def test_a_bad_timezone_is_reported(tmp_path):
     assert problems_in(tmp_path, ORIGIN + "timezone: Tokyo\n") == [
-        "shop/site.yaml:2:1: 'Tokyo' is not an IANA timezone name, e.g. Asia/Tokyo or Europe/London"]
+        "shop/site.yaml:2:1: 'Tokyo' is not an IANA timezone name, e.g. Asia/Tokyo or Europe/London"
+    ]
 
 
 def test_a_bad_language_is_reported(tmp_path):
     assert problems_in(tmp_path, ORIGIN + "language: fr\n") == ["shop/site.yaml:2:1: 'fr' is not one of: ja, en"]
 
 
-@pytest.mark.parametrize(("retention", "message"), [
-    ("12h", "'12h' is too short; the minimum is 1d"),
-    ("90", "'90' has no unit; write a duration such as '90s', '90m' or '90d'"),
-    ("forever", "'forever' is not a duration; write a number and a unit, e.g. 30s, 10m, 2h, 7d or 4w"),
-])
+@pytest.mark.parametrize(
+    ("retention", "message"),
+    [
+        ("12h", "'12h' is too short; the minimum is 1d"),
+        ("90", "'90' has no unit; write a duration such as '90s', '90m' or '90d'"),
+        ("forever", "'forever' is not a duration; write a number and a unit, e.g. 30s, 10m, 2h, 7d or 4w"),
+    ],
+)
 def test_a_bad_retention_is_reported(tmp_path, retention, message):
     assert problems_in(tmp_path, ORIGIN + f"retention: {retention}\n") == [f"shop/site.yaml:2:1: {message}"]
 
 
 def test_a_bad_engagement_gap_is_reported(tmp_path):
     assert problems_in(tmp_path, ORIGIN + "engagement_gap: a minute\n") == [
-        "shop/site.yaml:2:1: 'a minute' is not a duration; write a number and a unit, e.g. 30s, 10m, 2h, 7d or 4w"]
+        "shop/site.yaml:2:1: 'a minute' is not a duration; write a number and a unit, e.g. 30s, 10m, 2h, 7d or 4w"
+    ]
 
 
 def test_a_name_that_is_not_text_is_reported(tmp_path):
@@ -161,20 +173,25 @@ def test_business_hours_with_a_bad_day_and_a_bad_time_are_both_reported(tmp_path
     text = ORIGIN + "business_hours:\n  days: [mon, funday]\n  from: '09:00'\n  to: '18:70'\n"
     assert problems_in(tmp_path, text) == [
         "shop/site.yaml:3:15: 'funday' is not a day; use mon, tue, wed, thu, fri, sat, sun",
-        "shop/site.yaml:5:3: '18:70' is not a time of day; write it as \"HH:MM\", e.g. \"09:00\""]
+        'shop/site.yaml:5:3: \'18:70\' is not a time of day; write it as "HH:MM", e.g. "09:00"',
+    ]
 
 
 def test_an_unquoted_bad_time_is_quoted_as_written(tmp_path):
     # YAML reads an unquoted 25:00 as the number 1500; the owner must see what they wrote.
     assert problems_in(tmp_path, ORIGIN + "business_hours: {from: 9:00, to: 25:00}\n") == [
-        "shop/site.yaml:2:30: '25:00' is not a time of day; write it as \"HH:MM\", e.g. \"09:00\""]
+        'shop/site.yaml:2:30: \'25:00\' is not a time of day; write it as "HH:MM", e.g. "09:00"'
+    ]
 
 
-@pytest.mark.parametrize(("hours", "message"), [
-    ("'9 to 5'", "hours must be a mapping with 'days', 'from' and 'to', not text"),
-    ("{from: '09:00'}", "hours need 'to', e.g. to: \"09:00\""),
-    ("{from: '09:00', to: '09:00'}", "'from' and 'to' are the same time, so the hours are empty"),
-])
+@pytest.mark.parametrize(
+    ("hours", "message"),
+    [
+        ("'9 to 5'", "hours must be a mapping with 'days', 'from' and 'to', not text"),
+        ("{from: '09:00'}", "hours need 'to', e.g. to: \"09:00\""),
+        ("{from: '09:00', to: '09:00'}", "'from' and 'to' are the same time, so the hours are empty"),
+    ],
+)
 def test_business_hours_that_are_incomplete_or_empty_are_reported(tmp_path, hours, message):
     assert problems_in(tmp_path, ORIGIN + f"business_hours: {hours}\n") == [f"shop/site.yaml:2:1: {message}"]
 
@@ -186,7 +203,8 @@ def test_an_unknown_key_in_business_hours_is_reported(tmp_path):
 
 def test_a_yaml_syntax_error_is_reported_where_it_is(tmp_path):
     assert problems_in(tmp_path, "name: Shop\norigins: [https://shop.example\n") == [
-        "shop/site.yaml:3:1: YAML syntax error: expected ',' or ']', but got '<stream end>'"]
+        "shop/site.yaml:3:1: YAML syntax error: expected ',' or ']', but got '<stream end>'"
+    ]
 
 
 @pytest.mark.parametrize(("text", "what"), [("- https://shop.example\n", "a list"), ("", "nothing")])
@@ -197,8 +215,9 @@ def test_a_site_file_that_is_not_a_mapping_is_reported(tmp_path, text, what):
 def test_a_bad_folder_name_is_reported(tmp_path):
     site, problems = load(write_site(tmp_path, ORIGIN, key="My Shop"))
     assert site is None
-    assert problems == [f"{tmp_path}/My Shop/site.yaml:1:1: site folder name 'My Shop' must be "
-                        "lower-case letters, digits, '-' or '_'"]
+    assert problems == [
+        f"{tmp_path}/My Shop/site.yaml:1:1: site folder name 'My Shop' must be lower-case letters, digits, '-' or '_'"
+    ]
 
 
 def test_every_mistake_in_a_file_is_reported_at_once(tmp_path):
@@ -282,7 +301,12 @@ def test_the_three_kinds_of_coupon_pool_load(tmp_path):
     site, problems = load(folder)
     assert problems == []
     spring, unique, generated, plain = (site.coupons[name] for name in ("spring", "unique", "generated", "plain"))
-    assert (spring.kind, spring.code, spring.expires_after, spring.discount) == ("shared", "SPRING10", 7 * 86400, "10%オフ")
+    assert (spring.kind, spring.code, spring.expires_after, spring.discount) == (
+        "shared",
+        "SPRING10",
+        7 * 86400,
+        "10%オフ",
+    )
     assert (unique.kind, unique.codes, unique.expires_after) == ("list", ("AAA-111", "BBB-222"), 0)
     assert (generated.kind, generated.prefix, generated.length, generated.discount) == ("generated", "IRS-", 10, "500")
     assert (plain.prefix, plain.length) == ("", 8)
@@ -305,11 +329,14 @@ def test_duplicate_and_bad_codes_are_reported_at_their_line_of_the_codes_file(tm
     ]
 
 
-@pytest.mark.parametrize(("file", "files", "message"), [
-    ("nope.txt", {}, "codes_file 'nope.txt' not found in {folder}"),
-    ("../codes.txt", {}, "codes_file '../codes.txt' must be a file name in the site's folder"),
-    ("empty.txt", {"empty.txt": "# none yet\n\n"}, "codes_file 'empty.txt' holds no codes"),
-])
+@pytest.mark.parametrize(
+    ("file", "files", "message"),
+    [
+        ("nope.txt", {}, "codes_file 'nope.txt' not found in {folder}"),
+        ("../codes.txt", {}, "codes_file '../codes.txt' must be a file name in the site's folder"),
+        ("empty.txt", {"empty.txt": "# none yet\n\n"}, "codes_file 'empty.txt' holds no codes"),
+    ],
+)
 def test_a_codes_file_that_cannot_be_used_is_reported(tmp_path, file, files, message):
     problems = problems_in(tmp_path, COUPONS + f"  unique:\n    codes_file: {file}\n", **files)
     assert problems == ["shop/site.yaml:4:5: " + message.format(folder="shop")]
@@ -357,7 +384,8 @@ def test_a_bad_prefix_and_a_bad_length_are_both_reported(tmp_path):
 
 def test_coupons_must_be_a_mapping_of_pools(tmp_path):
     assert problems_in(tmp_path, ORIGIN + "coupons: [SPRING10]\n") == [
-        "shop/site.yaml:2:1: 'coupons' must map pool names to pools, not a list"]
+        "shop/site.yaml:2:1: 'coupons' must map pool names to pools, not a list"
+    ]
 
 
 # The rules folder (server/config.py)
@@ -394,8 +422,9 @@ def test_one_bad_site_stops_the_whole_folder_from_loading(tmp_path):
 def test_a_missing_or_empty_rules_folder_is_a_problem(tmp_path):
     config, problems = load_config(tmp_path / "rules")
     assert config is None
-    assert problems.lines() == [f"{tmp_path}/rules:1:1: rules folder not found; "
-                                "it holds one folder per site, each with a site.yaml"]
+    assert problems.lines() == [
+        f"{tmp_path}/rules:1:1: rules folder not found; it holds one folder per site, each with a site.yaml"
+    ]
     config, problems = load_config(tmp_path)
     assert config is None
     assert problems.lines() == [f"{tmp_path}:1:1: no sites found; add {tmp_path}/<site>/site.yaml"]
@@ -425,4 +454,5 @@ def test_the_placement_defaults_to_bottom_right_and_can_be_set(tmp_path):
 
 def test_an_unknown_placement_is_reported_where_it_is(tmp_path):
     assert problems_in(tmp_path, ORIGIN + "placement: left\n") == [
-        "shop/site.yaml:2:1: 'left' is not one of: bottom-right, bottom-left, top, bottom"]
+        "shop/site.yaml:2:1: 'left' is not one of: bottom-right, bottom-left, top, bottom"
+    ]

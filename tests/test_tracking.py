@@ -27,18 +27,18 @@ from server.tracking import (
     split_url,
 )
 from server.visitor import (
-    MAX_TITLE_CHARS,
     MAX_ATTRIBUTE_BYTES,
     MAX_ATTRIBUTES,
     MAX_EVENT_NAMES,
     MAX_PATHS,
     MAX_PROPERTIES_BYTES,
-    MAX_REFERRER_BYTES,
     MAX_RECENT_EVENTS,
+    MAX_REFERRER_BYTES,
     MAX_SEEN_IDS,
     MAX_SESSION_PATHS,
     MAX_SESSION_PATHS_BYTES,
     MAX_SESSIONS,
+    MAX_TITLE_CHARS,
     MAX_VIEWS_PER_PATH,
     VisitorState,
     decode,
@@ -67,7 +67,10 @@ def set_attributes(at: float = T, **attributes) -> SetAttributes:
     return SetAttributes(id=new_id(), ts=int(at * 1000), attributes=attributes)
 
 
-def run(state: VisitorState, *events, now: float = T, facts: RequestFacts = RequestFacts()):
+NO_FACTS = RequestFacts()
+
+
+def run(state: VisitorState, *events, now: float = T, facts: RequestFacts = NO_FACTS):
     return apply(state, list(events), now, facts, TIMEOUT)
 
 
@@ -187,8 +190,13 @@ def test_a_session_remembers_distinct_paths_in_the_order_viewed_up_to_a_cap():
 
 def test_custom_events_are_counted_and_kept_with_their_properties():
     state = VisitorState()
-    run(state, track("add_to_cart", price=4900), track("add_to_cart", at=T + 1, price=1200),
-        track("search", at=T + 2, q="靴"), now=T + 2)
+    run(
+        state,
+        track("add_to_cart", price=4900),
+        track("add_to_cart", at=T + 1, price=1200),
+        track("search", at=T + 2, q="靴"),
+        now=T + 2,
+    )
     assert state.event_counts == {"add_to_cart": 2, "search": 1}
     assert [(e.ts, e.name, e.properties) for e in state.recent_events] == [
         (T, "add_to_cart", {"price": 4900}),
@@ -400,17 +408,20 @@ def test_a_late_event_from_before_first_seen_moves_first_seen_back():
 
 
 def test_split_url_gives_the_path_without_query_and_the_utm_tags():
-    path, utm = split_url("https://shop.example/sale/shoes?utm_source=line&utm_medium=social"
-                          "&utm_campaign=spring&utm_term=sneakers&utm_content=banner&utm_other=x&page=2")
+    path, utm = split_url(
+        "https://shop.example/sale/shoes?utm_source=line&utm_medium=social"
+        "&utm_campaign=spring&utm_term=sneakers&utm_content=banner&utm_other=x&page=2"
+    )
     assert path == "/sale/shoes"
-    assert utm == {"source": "line", "medium": "social", "campaign": "spring",
-                   "term": "sneakers", "content": "banner"}
+    assert utm == {"source": "line", "medium": "social", "campaign": "spring", "term": "sneakers", "content": "banner"}
 
 
 def test_split_url_defaults_to_the_root_path_and_skips_empty_tags():
     assert split_url("https://shop.example") == ("/", {})
     assert split_url("https://shop.example/?utm_source=&utm_medium=%E3%83%A1%E3%83%BC%E3%83%AB") == (
-        "/", {"medium": "メール"})
+        "/",
+        {"medium": "メール"},
+    )
     assert split_url("https://shop.example/a#utm_source=x") == ("/a", {})
 
 
@@ -427,8 +438,12 @@ def test_split_url_caps_paths_and_tag_values_by_bytes_on_a_character_boundary():
 def test_a_session_keeps_its_referrer_cut_and_lists_paths_up_to_a_total_size():
     state = VisitorState()
     long_path = "/" + "p" * 499
-    run(state, view("/", referrer="https://ref.example/" + "r" * 2000),
-        *[view(f"{long_path[:-2]}{n:02d}", at=T + n) for n in range(1, 10)], now=T + 10)
+    run(
+        state,
+        view("/", referrer="https://ref.example/" + "r" * 2000),
+        *[view(f"{long_path[:-2]}{n:02d}", at=T + n) for n in range(1, 10)],
+        now=T + 10,
+    )
     session = state.session_log[-1]
     assert len(session.referrer) == MAX_REFERRER_BYTES
     assert sum(len(p) for p in session.paths) <= MAX_SESSION_PATHS_BYTES and len(session.paths) == 1 + 4

@@ -70,9 +70,15 @@ def build_the_largest_state() -> VisitorState:
     views = 0
     for session in range(MAX_SESSIONS + 2):
         start = T + session * (TIMEOUT + 1000)
-        ms = lambda second: (start + second) * 1000  # noqa: E731
-        events = [PageView(new_id(), ms(0), f"{SHOP}{paths[views % MAX_PATHS]}?{utm}",
-                           referrer="https://referrer.example/" + "r" * 3000)]
+        ms = lambda second, start=start: (start + second) * 1000  # noqa: E731
+        events = [
+            PageView(
+                new_id(),
+                ms(0),
+                f"{SHOP}{paths[views % MAX_PATHS]}?{utm}",
+                referrer="https://referrer.example/" + "r" * 3000,
+            )
+        ]
         for second in range(1, 220):  # page views: every path, each MAX_VIEWS_PER_PATH times in all
             views += 1
             events.append(PageView(new_id(), ms(second), SHOP + paths[views % MAX_PATHS], title="題" * 512))

@@ -85,12 +85,15 @@ def test_duplicate_keys_are_reported_at_the_second_one():
     assert root.plain() == {"name": "B", "rule": {"delay": 2}}
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("a: 1\n b: 2\n", "f.yaml:2:3: YAML syntax error: mapping values are not allowed here"),
-    ("a: 1\n\tb: 2\n", "f.yaml:2:1: YAML syntax error: found character '\\t' that cannot start any token"),
-    ("a: *nowhere\n", "f.yaml:1:4: YAML syntax error: found undefined alias 'nowhere'"),
-    ("a: 1\n---\nb: 2\n", "f.yaml:2:1: YAML syntax error: but found another document"),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("a: 1\n b: 2\n", "f.yaml:2:3: YAML syntax error: mapping values are not allowed here"),
+        ("a: 1\n\tb: 2\n", "f.yaml:2:1: YAML syntax error: found character '\\t' that cannot start any token"),
+        ("a: *nowhere\n", "f.yaml:1:4: YAML syntax error: found undefined alias 'nowhere'"),
+        ("a: 1\n---\nb: 2\n", "f.yaml:2:1: YAML syntax error: but found another document"),
+    ],
+)
 def test_syntax_errors_are_reported_where_they_are(text, expected):
     root, problems = parsed(text)
     assert root is None
@@ -100,21 +103,33 @@ def test_syntax_errors_are_reported_where_they_are(text, expected):
 QUOTE_IT = "a text with '?' or ': ' cannot stand bare there; put the text in quotes"
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("coupon: {title: まだお悩みですか?, text: 今なら10%オフ。}\n",
-     "f.yaml:1:25: YAML syntax error: expected ',' or '}', but got '?' inside the {…} opened on line 1, column 9: "
-     f"{QUOTE_IT}, e.g. title: \"まだお悩みですか?\", or write one key per line"),
-    ("chat: {text: 受付時間: 10時から}\n",
-     "f.yaml:1:18: YAML syntax error: expected ',' or '}', but got ':' inside the {…} opened on line 1, column 7: "
-     f"{QUOTE_IT}, e.g. title: \"まだお悩みですか?\", or write one key per line"),
-    ("pages: [/faq?, /help]\n",
-     "f.yaml:1:13: YAML syntax error: expected ',' or ']', but got '?' inside the […] opened on line 1, column 8: "
-     f"{QUOTE_IT}, e.g. [\"まだお悩みですか?\"], or write one item per line"),
-    ("a: [1, 2\nb: 3\n",
-     "f.yaml:2:2: YAML syntax error: expected ',' or ']', but got ':' inside the […] opened on line 1, column 4: "
-     "if its ']' is missing, close it; if a text holds '?' or ': ', put the text in quotes, "
-     "e.g. [\"まだお悩みですか?\"], or write one item per line"),
-], ids=["question mark in {}", "colon and space in {}", "question mark in []", "unclosed ["])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "coupon: {title: まだお悩みですか?, text: 今なら10%オフ。}\n",
+            "f.yaml:1:25: YAML syntax error: expected ',' or '}', but got '?' inside the {…} opened on line 1, column 9: "
+            f'{QUOTE_IT}, e.g. title: "まだお悩みですか?", or write one key per line',
+        ),
+        (
+            "chat: {text: 受付時間: 10時から}\n",
+            "f.yaml:1:18: YAML syntax error: expected ',' or '}', but got ':' inside the {…} opened on line 1, column 7: "
+            f'{QUOTE_IT}, e.g. title: "まだお悩みですか?", or write one key per line',
+        ),
+        (
+            "pages: [/faq?, /help]\n",
+            "f.yaml:1:13: YAML syntax error: expected ',' or ']', but got '?' inside the […] opened on line 1, column 8: "
+            f'{QUOTE_IT}, e.g. ["まだお悩みですか?"], or write one item per line',
+        ),
+        (
+            "a: [1, 2\nb: 3\n",
+            "f.yaml:2:2: YAML syntax error: expected ',' or ']', but got ':' inside the […] opened on line 1, column 4: "
+            "if its ']' is missing, close it; if a text holds '?' or ': ', put the text in quotes, "
+            'e.g. ["まだお悩みですか?"], or write one item per line',
+        ),
+    ],
+    ids=["question mark in {}", "colon and space in {}", "question mark in []", "unclosed ["],
+)
 def test_a_question_mark_or_colon_inside_brackets_gets_a_hint_with_the_opening_bracket(text, expected):
     root, problems = parsed(text)
     assert root is None
@@ -189,13 +204,15 @@ def test_check_keys_names_the_rule():
     root, _ = parsed("delay_sec: 5\n")
     problems = Problems()
     check_keys(root, ("delay", "message"), problems, rule="exit-offer")
-    assert problems.lines() == ['f.yaml:1:1: rule "exit-offer": unknown key \'delay_sec\' (did you mean \'delay\'?)']
+    assert problems.lines() == ["f.yaml:1:1: rule \"exit-offer\": unknown key 'delay_sec' (did you mean 'delay'?)"]
 
 
 def test_a_problem_reads_as_where_rule_and_message():
     assert str(Problem("rules/demo/cart.yaml:12:5", "unknown key 'x'")) == "rules/demo/cart.yaml:12:5: unknown key 'x'"
-    assert (str(Problem("rules/demo/cart.yaml:12:5", "unknown key 'x'", rule="exit-offer"))
-            == "rules/demo/cart.yaml:12:5: rule \"exit-offer\": unknown key 'x'")
+    assert (
+        str(Problem("rules/demo/cart.yaml:12:5", "unknown key 'x'", rule="exit-offer"))
+        == "rules/demo/cart.yaml:12:5: rule \"exit-offer\": unknown key 'x'"
+    )
 
 
 def test_problems_are_collected_and_listed_file_by_file_down_each_file():
@@ -216,9 +233,17 @@ def test_problems_are_collected_and_listed_file_by_file_down_each_file():
     ]
 
 
-@pytest.mark.parametrize(("value", "name"), [
-    (None, "nothing"), (True, "true/false"), (3, "a number"), (2.5, "a number"),
-    ("x", "text"), ([1], "a list"), ({"a": 1}, "a mapping"),
-])
+@pytest.mark.parametrize(
+    ("value", "name"),
+    [
+        (None, "nothing"),
+        (True, "true/false"),
+        (3, "a number"),
+        (2.5, "a number"),
+        ("x", "text"),
+        ([1], "a list"),
+        ({"a": 1}, "a mapping"),
+    ],
+)
 def test_type_name_describes_values_in_plain_words(value, name):
     assert type_name(value) == name

@@ -51,7 +51,9 @@ class StoreCoupons:
         elif pool.kind == "generated":
             found = "taken"
             for _ in range(GENERATE_TRIES):
-                found = await self.store.claim_code(site.key, pool.name, visitor_id, pool.kind, generate_code(pool), expires_at)
+                found = await self.store.claim_code(
+                    site.key, pool.name, visitor_id, pool.kind, generate_code(pool), expires_at
+                )
                 if found != "taken":
                     break
         else:  # "shared": the pool's one code
@@ -79,8 +81,12 @@ class StoreCoupons:
         """Load a pool the store lost, once however many claims find it missing at the same time."""
         key = (site.key, pool.name)
         if key not in self._reloading:
-            log.warning("site %s: coupon pool %s was not in the store (did Redis lose its data?); "
-                        "loading its codes again from the codes file", site.key, pool.name)
+            log.warning(
+                "site %s: coupon pool %s was not in the store (did Redis lose its data?); "
+                "loading its codes again from the codes file",
+                site.key,
+                pool.name,
+            )
             self._reloading[key] = asyncio.ensure_future(self._seed_pool(site, pool))
             self._reloading[key].add_done_callback(lambda _: self._reloading.pop(key, None))
         await asyncio.shield(self._reloading[key])
@@ -97,8 +103,13 @@ class StoreCoupons:
             self._low.discard(key)
         elif key not in self._low:
             self._low.add(key)
-            log.warning("site %s: coupon pool %s is running low: %d of %d codes left; add codes to its codes file",
-                        site.key, pool.name, left, len(pool.codes))
+            log.warning(
+                "site %s: coupon pool %s is running low: %d of %d codes left; add codes to its codes file",
+                site.key,
+                pool.name,
+                left,
+                len(pool.codes),
+            )
 
     async def seed(self, sites: dict[str, Site]) -> None:
         """Make every codes file's unused codes available (at start-up and after each reload)."""

@@ -57,8 +57,11 @@ def _pool(name: str, spec: Node, folder: Path, problems: Problems) -> CouponPool
     check_keys(spec, _KEYS, problems, what="coupon pool key")
     declared = [key for key in POOL_KINDS.values() if key in spec.value]
     if len(declared) != 1:
-        problems.add(spec, f"coupon pool '{name}' needs exactly one of code, codes_file or generate"
-                     + (f" (it has {', '.join(declared)})" if declared else ""))
+        problems.add(
+            spec,
+            f"coupon pool '{name}' needs exactly one of code, codes_file or generate"
+            + (f" (it has {', '.join(declared)})" if declared else ""),
+        )
         return None
     extra = {}
     expires_after = read_duration(spec.value.get("expires_after"), problems.add)

@@ -23,12 +23,27 @@ MAX_TEXT = 1000
 # mapping of the same. A button with a url is a link; without one it closes the engagement
 # (a chat's hands over to the chat).
 SPEC: dict[str, dict[str, Any]] = {
-    "chat": {"text": "text", "agent": {"name": "text", "avatar": "url"}, "button": {"label": "text", "url": "url"},
-             "placement": "placement"},
-    "coupon": {"pool": "pool", "title": "text", "text": "text", "button": {"label": "text", "url": "url"},
-               "placement": "placement"},
-    "message": {"title": "text", "text": "text", "style": "style", "button": {"label": "text", "url": "url"},
-                "image": "url", "placement": "placement"},
+    "chat": {
+        "text": "text",
+        "agent": {"name": "text", "avatar": "url"},
+        "button": {"label": "text", "url": "url"},
+        "placement": "placement",
+    },
+    "coupon": {
+        "pool": "pool",
+        "title": "text",
+        "text": "text",
+        "button": {"label": "text", "url": "url"},
+        "placement": "placement",
+    },
+    "message": {
+        "title": "text",
+        "text": "text",
+        "style": "style",
+        "button": {"label": "text", "url": "url"},
+        "image": "url",
+        "placement": "placement",
+    },
 }
 REQUIRED = {"chat": ("text",), "coupon": ("pool",), "message": ()}
 
@@ -74,7 +89,9 @@ def compile_action(node: Node | None, parent: Node, site_pools, problems: Proble
         problems.add(parent, "rule needs 'show' with one of: chat, coupon, message", rule)
         return None
     if not node.is_mapping():
-        problems.add(node, f"'show' must be a mapping with one of: chat, coupon, message; not {type_name(node.value)}", rule)
+        problems.add(
+            node, f"'show' must be a mapping with one of: chat, coupon, message; not {type_name(node.value)}", rule
+        )
         return None
     check_keys(node, ACTION_TYPES, problems, rule, what="action")
     found = [k for k in ACTION_TYPES if k in node.value]
@@ -107,8 +124,9 @@ def compile_action(node: Node | None, parent: Node, site_pools, problems: Proble
     return Action(action_type, templates, static, pool=static.get(("pool",)))
 
 
-def _walk(node: Node, spec: dict, prefix: tuple, templates: dict, static: dict, pools, problems: Problems,
-          rule: str) -> None:
+def _walk(
+    node: Node, spec: dict, prefix: tuple, templates: dict, static: dict, pools, problems: Problems, rule: str
+) -> None:
     check_keys(node, spec, problems, rule)
     for key, child in node.value.items():
         shape = spec.get(key)
@@ -126,7 +144,9 @@ def _walk(node: Node, spec: dict, prefix: tuple, templates: dict, static: dict, 
             problems.add(child, f"'{key}' must be text, not {type_name(child.value)}", rule)
         elif shape == "text":
             text = str(child.value)
-            template, error = compile_template(text) if len(text) <= MAX_TEXT else (None, f"text over {MAX_TEXT} characters")
+            template, error = (
+                compile_template(text) if len(text) <= MAX_TEXT else (None, f"text over {MAX_TEXT} characters")
+            )
             if error:
                 problems.add(child, error, rule)
             else:

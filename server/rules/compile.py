@@ -7,6 +7,7 @@ condition or None. Nothing stops at the first mistake.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from datetime import date, datetime, timedelta
 
@@ -69,7 +70,9 @@ def compile_conditions(node: Node, checking: Checking) -> AllOf | None:
 
 def _list_of_conjunctions(node: Node, checking: Checking, key: str) -> list[AllOf] | None:
     if not node.is_list() or not node.value:
-        checking.error(node, f"'{key}' takes a list of conditions, e.g. {key}: [{{page: /cart}}, {{event: add_to_cart}}]")
+        checking.error(
+            node, f"'{key}' takes a list of conditions, e.g. {key}: [{{page: /cart}}, {{event: add_to_cart}}]"
+        )
         return None
     parts = [compile_conditions(item, checking) for item in node.value]
     return None if any(p is None for p in parts) else parts
@@ -129,7 +132,9 @@ def _event(node, checking, key):
 def _counted(node: Node, checking: Checking, key: str, extra: tuple[str, ...]):
     """The shared part of page_views / sessions / events: at_least, at_most, within."""
     if not node.is_mapping():
-        checking.error(node, f"'{key}' must be a mapping such as {{at_least: 2, within: 7d}}, not {type_name(node.value)}")
+        checking.error(
+            node, f"'{key}' must be a mapping such as {{at_least: 2, within: 7d}}, not {type_name(node.value)}"
+        )
         return None
     check_keys(node, ("at_least", "at_most", "within") + extra, checking.problems, checking.rule)
     at_least = read_integer(node.value.get("at_least"), checking.error, "at_least", minimum=0)
@@ -147,6 +152,7 @@ def _counted(node: Node, checking: Checking, key: str, extra: tuple[str, ...]):
 
 def _counted_pages(condition):
     """page_views and sessions: a count of things, optionally only on pages matching `page`."""
+
     def compile_counted(node, checking, key):
         counted = _counted(node, checking, key, ("page",))
         if counted is None:
@@ -155,6 +161,7 @@ def _counted_pages(condition):
         if "page" in node.value and matcher is None:
             return None
         return condition(matcher, *counted)
+
     return compile_counted
 
 
@@ -201,7 +208,9 @@ def _value_test(node: Node, checking: Checking) -> ValueTest | None:
                 checking.error(child, "exists takes true or false")
                 return None
             exists = child.value
-        elif op in ("gt", "gte", "lt", "lte") and (isinstance(child.value, bool) or not isinstance(child.value, (int, float, str))):
+        elif op in ("gt", "gte", "lt", "lte") and (
+            isinstance(child.value, bool) or not isinstance(child.value, (int, float, str))
+        ):
             checking.error(child, f"{op} compares with a number or text, not {type_name(child.value)}")
             return None
         elif op == "in" and not child.is_list():
@@ -265,8 +274,7 @@ def _utm(node, checking, key):
         checking.error(node, "utm takes a mapping such as {source: line, campaign: 'spring*'}")
         return None
     check_keys(node, UTM_KEYS, checking.problems, checking.rule)
-    regexes = {k: glob_regex(str(v.value)) for k, v in node.value.items()
-               if k in UTM_KEYS}
+    regexes = {k: glob_regex(str(v.value)) for k, v in node.value.items() if k in UTM_KEYS}
     if not node.value:
         checking.error(node, "utm needs at least one of source, medium, campaign, term, content")
     return Utm(regexes) if regexes else None
@@ -306,10 +314,8 @@ def _when(node: Node | None, checking: Checking, end: bool):
         return None
     value = node.value
     if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
-        try:
+        with contextlib.suppress(ValueError):
             value = date.fromisoformat(value.strip())  # a quoted date is still a whole day
-        except ValueError:
-            pass
     if isinstance(value, date) and not isinstance(value, datetime):
         moment = datetime(value.year, value.month, value.day)
         return moment + timedelta(days=1) if end else moment
@@ -349,10 +355,27 @@ def _sample(node, checking, key):
 
 
 CONDITIONS = {
-    "page": _page, "event": _event, "page_views": _page_views, "sessions": _sessions, "events": _events,
-    "visitor": _visitor, "properties": _properties, "returning": _returning, "device": _device, "language": _language,
-    "referrer": _referrer, "utm": _utm, "hours": _hours, "dates": _dates,
-    "time_on_page": _seconds_signal, "time_on_site": _seconds_signal, "idle": _seconds_signal,
-    "scroll": _scroll, "exit_intent": _exit_intent, "sample": _sample,
-    "all": _all, "any": _any, "not": _not,
+    "page": _page,
+    "event": _event,
+    "page_views": _page_views,
+    "sessions": _sessions,
+    "events": _events,
+    "visitor": _visitor,
+    "properties": _properties,
+    "returning": _returning,
+    "device": _device,
+    "language": _language,
+    "referrer": _referrer,
+    "utm": _utm,
+    "hours": _hours,
+    "dates": _dates,
+    "time_on_page": _seconds_signal,
+    "time_on_site": _seconds_signal,
+    "idle": _seconds_signal,
+    "scroll": _scroll,
+    "exit_intent": _exit_intent,
+    "sample": _sample,
+    "all": _all,
+    "any": _any,
+    "not": _not,
 }

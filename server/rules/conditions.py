@@ -17,14 +17,35 @@ from server.signals import on_site
 from server.sites import Hours, Site
 from server.visitor import VisitorState
 
+
 class Facts:
     """Everything conditions can see while one event is evaluated."""
 
-    __slots__ = ("state", "now", "path", "event", "properties", "signals", "visitor_id", "site", "_local", "_bucket",
-                 "counts")
+    __slots__ = (
+        "state",
+        "now",
+        "path",
+        "event",
+        "properties",
+        "signals",
+        "visitor_id",
+        "site",
+        "_local",
+        "_bucket",
+        "counts",
+    )
 
-    def __init__(self, state: VisitorState, now: float, path: str, site: Site, visitor_id: str,
-                 event: str | None = None, properties: dict | None = None, signals: dict | None = None):
+    def __init__(
+        self,
+        state: VisitorState,
+        now: float,
+        path: str,
+        site: Site,
+        visitor_id: str,
+        event: str | None = None,
+        properties: dict | None = None,
+        signals: dict | None = None,
+    ):
         self.state = state
         self.now = now
         self.path = path
@@ -150,7 +171,9 @@ class PageViews(Condition):
             total = 0
             for path, views in facts.state.page_views.items():
                 if self.matcher is None or self.matcher.matches(path):
-                    total += views.total if since is None else len(views.recent) - bisect.bisect_right(views.recent, since)
+                    total += (
+                        views.total if since is None else len(views.recent) - bisect.bisect_right(views.recent, since)
+                    )
             facts.counts[key] = total
         return self.count.holds(total)
 
@@ -184,8 +207,7 @@ class Events(Condition):
     __slots__ = ("name", "count", "within", "where", "key")
     cost = 10
 
-    def __init__(self, name: str, count: Count, within: int | None, where: dict[str, ValueTest],
-                 where_key: str = ""):
+    def __init__(self, name: str, count: Count, within: int | None, where: dict[str, ValueTest], where_key: str = ""):
         self.name, self.count, self.within, self.where = name, count, within, where
         self.key = ("events", name, within, where_key)  # where_key: the `where:` as written
 
@@ -198,8 +220,11 @@ class Events(Condition):
             since = -1 if self.within is None else facts.now - self.within
             total = 0
             for event in state.recent_events:
-                if event.name == self.name and event.ts > since and all(
-                        test(event.properties.get(key, MISSING)) for key, test in self.where.items()):
+                if (
+                    event.name == self.name
+                    and event.ts > since
+                    and all(test(event.properties.get(key, MISSING)) for key, test in self.where.items())
+                ):
                     total += 1
             facts.counts[self.key] = total
         return self.count.holds(total)

@@ -69,7 +69,9 @@ class RuleSet:
                 self.watchers.append(rule)
         # For watching: the conditions that hold or not without any client signal (the top-level
         # page is checked by the per-path lists already).
-        self._static = {rule.id: tuple(p for p in rule.beyond_page.parts if not awaited_signals(p)) for rule in self.watchers}
+        self._static = {
+            rule.id: tuple(p for p in rule.beyond_page.parts if not awaited_signals(p)) for rule in self.watchers
+        }
         self._plans: dict[str, _WatchPlan] = {}
         self._paths: dict[tuple[str, str], list[Rule]] = {}
 
@@ -99,8 +101,14 @@ class RuleSet:
             return found
         return self._for_path("signal:" + trigger.name, self.by_signal.get(trigger.name, []), trigger.path)
 
-    def decide(self, state: VisitorState, triggers: list[Trigger], now: float, visitor_id: str,
-               exclude: frozenset[str] = frozenset()) -> tuple[Rule, Facts] | None:
+    def decide(
+        self,
+        state: VisitorState,
+        triggers: list[Trigger],
+        now: float,
+        visitor_id: str,
+        exclude: frozenset[str] = frozenset(),
+    ) -> tuple[Rule, Facts] | None:
         """The best rule to show (with the facts it held on), or None.
 
         A rule qualifies when its conditions hold for one of the triggers and its limits
@@ -112,8 +120,16 @@ class RuleSet:
         limits = Limits(state, now)
         found: list[tuple[tuple[int, int], Rule, Facts]] = []
         for trigger in triggers:
-            facts = Facts(state, now, trigger.path, self.site, visitor_id, event=trigger.name if trigger.cause == "track" else None,
-                          properties=trigger.properties, signals=trigger.signals)
+            facts = Facts(
+                state,
+                now,
+                trigger.path,
+                self.site,
+                visitor_id,
+                event=trigger.name if trigger.cause == "track" else None,
+                properties=trigger.properties,
+                signals=trigger.signals,
+            )
             for rule in self.candidates_for(trigger):
                 if rule.id in exclude:
                     continue
@@ -160,15 +176,16 @@ class RuleSet:
                     wanted.setdefault("time_on_site", set()).add(float(threshold - elapsed))
         return {signal: sorted(values) for signal, values in wanted.items()}
 
-    def _watch_plan(self, path: str) -> "_WatchPlan":
+    def _watch_plan(self, path: str) -> _WatchPlan:
         plan = self._plans.get(path)
         if plan is None:
             if len(self._plans) >= _PAGE_CACHE_LIMIT:
                 self._plans.clear()
             entries = []
             for rule in self._for_path("watch", self.watchers, path):
-                pairs = tuple((signal, float(t)) for signal, ts in rule.thresholds.items()
-                              if signal != "time_on_site" for t in ts)
+                pairs = tuple(
+                    (signal, float(t)) for signal, ts in rule.thresholds.items() if signal != "time_on_site" for t in ts
+                )
                 entries.append((rule, self._static[rule.id], pairs))
             unconditional: dict[str, set[float]] = {}
             for _, static, pairs in entries:

@@ -12,7 +12,15 @@ from pathlib import Path
 
 from server.rules.actions import compile_action
 from server.rules.compile import Checking, compile_conditions
-from server.rules.conditions import AllOf, AnyOf, Condition, EventName, Not, Page, Properties, awaited_signals, thresholds_of
+from server.rules.conditions import (
+    AllOf,
+    EventName,
+    Not,
+    Page,
+    Properties,
+    awaited_signals,
+    thresholds_of,
+)
 from server.rules.model import RULE_ID, Limit, Rule
 from server.scalars import read_boolean, read_duration, read_integer
 from server.sites import SITE_FILE, Site
@@ -22,8 +30,11 @@ RULE_KEYS = ("id", "description", "enabled", "priority", "when", "show", "limit"
 
 
 def rule_files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir() if p.suffix in (".yaml", ".yml") and p.name != SITE_FILE
-                  and not p.name.endswith((".test.yaml", ".test.yml")))
+    return sorted(
+        p
+        for p in folder.iterdir()
+        if p.suffix in (".yaml", ".yml") and p.name != SITE_FILE and not p.name.endswith((".test.yaml", ".test.yml"))
+    )
 
 
 def read_site_rules(folder: Path, site: Site, problems: Problems) -> list[Rule]:
@@ -66,9 +77,11 @@ def _rule(node: Node, order: int, site: Site, first_seen: dict, problems: Proble
     if rule_id is None:
         problems.add(node, "rule needs an 'id'")
     elif isinstance(rule_id, bool):
-        checking.error(entries["id"], "YAML reads this id as true/false; put it in quotes, e.g. id: \"off\"")
+        checking.error(entries["id"], 'YAML reads this id as true/false; put it in quotes, e.g. id: "off"')
     elif not isinstance(rule_id, str) or not RULE_ID.match(rule_id):
-        checking.error(entries["id"], "id must be 1 to 64 letters, digits, '-', '_' or '.', starting with a letter or digit")
+        checking.error(
+            entries["id"], "id must be 1 to 64 letters, digits, '-', '_' or '.', starting with a letter or digit"
+        )
     elif rule_id in first_seen:
         checking.error(entries["id"], f"duplicate rule id (first defined at {first_seen[rule_id]})")
     else:
@@ -91,15 +104,26 @@ def _rule(node: Node, order: int, site: Site, first_seen: dict, problems: Proble
         checking.error(when_node, "'properties' tests the current custom event, so the rule also needs 'event: NAME'")
         return None
     if events and awaited_signals(when) - {"time_on_site"}:
-        checking.error(when_node, "a rule with 'event:' runs when that custom event arrives, never on a client signal; "
-                             "split it into two rules")
+        checking.error(
+            when_node,
+            "a rule with 'event:' runs when that custom event arrives, never on a client signal; "
+            "split it into two rules",
+        )
         return None
     thresholds: dict[str, set[float]] = {}
     thresholds_of(when, thresholds)
     return Rule(
-        id=rule_id, order=order, where=node.where, when=when, action=action, limit=limit, priority=priority,
-        description=description.value if description else "", events=events,
-        nested_events=_has_nested_event(when), signals=frozenset(awaited_signals(when)),
+        id=rule_id,
+        order=order,
+        where=node.where,
+        when=when,
+        action=action,
+        limit=limit,
+        priority=priority,
+        description=description.value if description else "",
+        events=events,
+        nested_events=_has_nested_event(when),
+        signals=frozenset(awaited_signals(when)),
         thresholds={k: frozenset(v) for k, v in thresholds.items()},
         page=next((p.matcher for p in when.parts if isinstance(p, Page)), None),
         beyond_page=AllOf(tuple(p for p in when.parts if not isinstance(p, Page))),
@@ -110,8 +134,11 @@ def _conjunctive_events(condition: AllOf) -> frozenset[str]:
     """Event names every match needs: `event:` at the top level or under (nested) `all:`."""
     names = None
     for part in condition.parts:
-        found = part.names if isinstance(part, EventName) else (
-            _conjunctive_events(part) if isinstance(part, AllOf) else None)
+        found = (
+            part.names
+            if isinstance(part, EventName)
+            else (_conjunctive_events(part) if isinstance(part, AllOf) else None)
+        )
         if found:
             names = found if names is None else names & found
     return names or frozenset()
@@ -119,11 +146,13 @@ def _conjunctive_events(condition: AllOf) -> frozenset[str]:
 
 def _has_nested_event(when: AllOf) -> bool:
     """`event:` under `any:` or `not:`: such a rule must be evaluated on every custom event."""
+
     def walk(cond, conjunctive):
         if isinstance(cond, EventName):
             return not conjunctive
         inner = list(getattr(cond, "parts", ())) + ([cond.part] if isinstance(cond, Not) else [])
         return any(walk(part, conjunctive and isinstance(cond, AllOf)) for part in inner)
+
     return any(walk(part, True) for part in when.parts)
 
 
@@ -133,6 +162,7 @@ def _has_properties_without_event(when: AllOf, events: frozenset[str]) -> bool:
             return True
         inner = list(getattr(cond, "parts", ())) + ([cond.part] if isinstance(cond, Not) else [])
         return any(walk(part) for part in inner)
+
     return not events and not _has_nested_event(when) and walk(when)
 
 

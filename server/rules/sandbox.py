@@ -27,12 +27,31 @@ MAX_VALUE = 1000  # longest text (characters) or list (items) a template may bui
 MAX_BITS = 256  # largest number a template may build, in bits (77 digits)
 MAX_ROUND_DIGITS = 20  # `round(precision)` beyond this builds 10**precision
 
-ALLOWED_FILTERS = frozenset({
-    "default", "d", "upper", "lower", "title", "capitalize", "trim", "truncate", "round",
-    "int", "float", "string", "length", "count", "first", "last", "join", "abs", "yen",
-    # Not "replace", "center", "indent", "wordwrap", "format": each builds text far longer
-    # than its input from a short argument.
-})
+ALLOWED_FILTERS = frozenset(
+    {
+        "default",
+        "d",
+        "upper",
+        "lower",
+        "title",
+        "capitalize",
+        "trim",
+        "truncate",
+        "round",
+        "int",
+        "float",
+        "string",
+        "length",
+        "count",
+        "first",
+        "last",
+        "join",
+        "abs",
+        "yen",
+        # Not "replace", "center", "indent", "wordwrap", "format": each builds text far longer
+        # than its input from a short argument.
+    }
+)
 PLAIN_DATA = (str, int, float, list, tuple, dict)
 
 
@@ -109,10 +128,13 @@ class Sandbox(SandboxedEnvironment):
     def call_binop(self, context, operator, left, right):
         if operator == "%" and isinstance(left, str):
             raise SecurityError("string formatting with % is not allowed")
-        if operator == "**":
-            if not _is_number(left) or not _is_number(right) or abs(right) > 64 or (
-                    abs(left) > 1 and abs(right) * math.log2(abs(left)) > MAX_BITS):
-                raise SecurityError("power too large")
+        if operator == "**" and (
+            not _is_number(left)
+            or not _is_number(right)
+            or abs(right) > 64
+            or (abs(left) > 1 and abs(right) * math.log2(abs(left)) > MAX_BITS)
+        ):
+            raise SecurityError("power too large")
         if operator == "*":
             if isinstance(left, (list, tuple)) or isinstance(right, (list, tuple)):
                 raise SecurityError("repeating lists is not allowed")

@@ -35,19 +35,26 @@ def _ref(name: str, description: str) -> dict:
 
 
 def _one_or_list(item: dict, description: str) -> dict:
-    return {"description": description,
-            "anyOf": [item, {"type": "array", "items": item, "minItems": 1}]}
+    return {"description": description, "anyOf": [item, {"type": "array", "items": item, "minItems": 1}]}
 
 
 def _duration(description: str) -> dict:
-    return {"type": "string", "pattern": DURATION, "examples": ["30s", "2m", "7d"],
-            "description": description + " A number and a unit: 30s, 10m, 2h, 7d, 4w."}
+    return {
+        "type": "string",
+        "pattern": DURATION,
+        "examples": ["30s", "2m", "7d"],
+        "description": description + " A number and a unit: 30s, 10m, 2h, 7d, 4w.",
+    }
 
 
 def _percent(description: str) -> dict:
-    return {"description": description,
-            "anyOf": [{"type": "string", "pattern": PERCENT, "examples": ["50%"]},
-                      {"type": "number", "minimum": 0, "maximum": 100}]}
+    return {
+        "description": description,
+        "anyOf": [
+            {"type": "string", "pattern": PERCENT, "examples": ["50%"]},
+            {"type": "number", "minimum": 0, "maximum": 100},
+        ],
+    }
 
 
 def _any_case(word: str) -> str:
@@ -56,13 +63,17 @@ def _any_case(word: str) -> str:
 
 def _counted(what: str, extra: dict, required: tuple[str, ...] = ()) -> dict:
     return {
-        "type": "object", "additionalProperties": False,
+        "type": "object",
+        "additionalProperties": False,
         "description": what,
         "properties": {
             **extra,
             "at_least": {"type": "integer", "minimum": 0, "description": "Holds when the count is at least this."},
-            "at_most": {"type": "integer", "minimum": 0,
-                        "description": "Holds when the count is at most this (0: none at all)."},
+            "at_most": {
+                "type": "integer",
+                "minimum": 0,
+                "description": "Holds when the count is at most this (0: none at all).",
+            },
             "within": _duration("Count only the last period, e.g. 7d. Without it, count all that is remembered."),
         },
         "required": list(required),
@@ -71,23 +82,34 @@ def _counted(what: str, extra: dict, required: tuple[str, ...] = ()) -> dict:
 
 
 def _hours() -> dict:
-    clock = {"anyOf": [{"type": "string", "pattern": CLOCK},
-                       {"type": "integer", "minimum": 0, "maximum": 1440}],  # YAML 1.1 reads 09:00 as 540
-             "description": 'A time of day "HH:MM" in the site\'s timezone; quote it: "09:00".'}
+    clock = {
+        "anyOf": [
+            {"type": "string", "pattern": CLOCK},
+            {"type": "integer", "minimum": 0, "maximum": 1440},
+        ],  # YAML 1.1 reads 09:00 as 540
+        "description": 'A time of day "HH:MM" in the site\'s timezone; quote it: "09:00".',
+    }
     any_case = "|".join(_any_case(day) for day in DAYS + DAY_NAMES)
     day = {"anyOf": [{"enum": list(DAYS)}, {"type": "string", "pattern": f"^({any_case})$"}]}
     return {
         "description": "Now is within these hours, in the site's timezone. 'business' means business_hours "
-                       "in site.yaml; outside them: not: {hours: business}. 'to' may pass midnight.",
+        "in site.yaml; outside them: not: {hours: business}. 'to' may pass midnight.",
         "anyOf": [
             {"const": "business"},
-            {"type": "object", "additionalProperties": False, "required": ["from", "to"],
-             "properties": {
-                 "days": _one_or_list(day, "Days: mon, tue, wed, thu, fri, sat, sun (default: every day)."),
-                 "from": {**clock, "description": "Opening time, e.g. \"09:00\"."},
-                 "to": {**clock, "description": "Closing time (not included), e.g. \"18:00\"; "
-                                                "\"02:00\" after \"22:00\" passes midnight."},
-             }},
+            {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["from", "to"],
+                "properties": {
+                    "days": _one_or_list(day, "Days: mon, tue, wed, thu, fri, sat, sun (default: every day)."),
+                    "from": {**clock, "description": 'Opening time, e.g. "09:00".'},
+                    "to": {
+                        **clock,
+                        "description": 'Closing time (not included), e.g. "18:00"; '
+                        '"02:00" after "22:00" passes midnight.',
+                    },
+                },
+            },
         ],
     }
 
@@ -96,60 +118,109 @@ _CONDITIONS: dict[str, dict] = {
     "page": _one_or_list(
         {"type": "string", "minLength": 1, "pattern": PAGE_PATTERN},
         "The current page's path matches: a glob anchored on the whole path ('*' crosses '/', e.g. /products/*), "
-        "or 're:' and a regex matched against the whole path. A list matches any of them."),
+        "or 're:' and a regex matched against the whole path. A list matches any of them.",
+    ),
     "event": _one_or_list(
         {"type": "string", "pattern": EVENT_NAME},
-        "The current event is this custom event (irasshai('track', name)); a list: any of them."),
-    "page_views": _counted("Views of pages (the current view included), counted.", {
-        "page": _one_or_list({"type": "string", "minLength": 1, "pattern": PAGE_PATTERN},
-                             "Count views of pages matching this (default: every page)."),
-    }),
-    "sessions": _counted("The visitor's sessions, counted (the current one included).", {
-        "page": _one_or_list({"type": "string", "minLength": 1, "pattern": PAGE_PATTERN},
-                             "Count only sessions in which such a page was viewed."),
-    }),
-    "events": _counted("Custom events this visitor sent, counted (the current one included).", {
-        "name": {"type": "string", "pattern": EVENT_NAME,
-                 "description": "The custom event to count, e.g. add_to_cart."},
-        "where": _ref("valueTests", "Count only events whose properties pass these tests."),
-    }, required=("name",)),
-    "visitor": _ref("valueTests", "Tests on the visitor's attributes (irasshai('set', …)). "
-                                  "A missing attribute passes only 'ne' and 'exists: false'."),
+        "The current event is this custom event (irasshai('track', name)); a list: any of them.",
+    ),
+    "page_views": _counted(
+        "Views of pages (the current view included), counted.",
+        {
+            "page": _one_or_list(
+                {"type": "string", "minLength": 1, "pattern": PAGE_PATTERN},
+                "Count views of pages matching this (default: every page).",
+            ),
+        },
+    ),
+    "sessions": _counted(
+        "The visitor's sessions, counted (the current one included).",
+        {
+            "page": _one_or_list(
+                {"type": "string", "minLength": 1, "pattern": PAGE_PATTERN},
+                "Count only sessions in which such a page was viewed.",
+            ),
+        },
+    ),
+    "events": _counted(
+        "Custom events this visitor sent, counted (the current one included).",
+        {
+            "name": {
+                "type": "string",
+                "pattern": EVENT_NAME,
+                "description": "The custom event to count, e.g. add_to_cart.",
+            },
+            "where": _ref("valueTests", "Count only events whose properties pass these tests."),
+        },
+        required=("name",),
+    ),
+    "visitor": _ref(
+        "valueTests",
+        "Tests on the visitor's attributes (irasshai('set', …)). "
+        "A missing attribute passes only 'ne' and 'exists: false'.",
+    ),
     "properties": _ref("valueTests", "Tests on the current custom event's properties; use with 'event'."),
-    "returning": {"type": "boolean",
-                  "description": "true: the visitor is in their second session or later; false: their first."},
-    "device": _one_or_list({"enum": list(DEVICES)},
-                           "The visitor's device: mobile, tablet or desktop; a list: any of them."),
-    "language": _one_or_list({"type": "string", "pattern": LANGUAGE_TAG},
-                             "The visitor's language starts with this tag: ja matches ja and ja-JP."),
-    "referrer": {"type": "string", "description": "The referrer of this session's landing page matches this glob "
-                                                  "(case-insensitive, whole URL), e.g. '*google.*'."},
-    "utm": {"type": "object", "additionalProperties": False, "minProperties": 1,
-            "description": "UTM parameters of this session's landing page; each value a glob (case-insensitive).",
-            "properties": {key: {"type": ["string", "number"], "description": f"utm_{key} matches this glob."}
-                           for key in UTM_KEYS}},
+    "returning": {
+        "type": "boolean",
+        "description": "true: the visitor is in their second session or later; false: their first.",
+    },
+    "device": _one_or_list(
+        {"enum": list(DEVICES)}, "The visitor's device: mobile, tablet or desktop; a list: any of them."
+    ),
+    "language": _one_or_list(
+        {"type": "string", "pattern": LANGUAGE_TAG},
+        "The visitor's language starts with this tag: ja matches ja and ja-JP.",
+    ),
+    "referrer": {
+        "type": "string",
+        "description": "The referrer of this session's landing page matches this glob "
+        "(case-insensitive, whole URL), e.g. '*google.*'.",
+    },
+    "utm": {
+        "type": "object",
+        "additionalProperties": False,
+        "minProperties": 1,
+        "description": "UTM parameters of this session's landing page; each value a glob (case-insensitive).",
+        "properties": {
+            key: {"type": ["string", "number"], "description": f"utm_{key} matches this glob."} for key in UTM_KEYS
+        },
+    },
     "hours": _hours(),
-    "dates": {"type": "object", "additionalProperties": False, "minProperties": 1,
-              "description": "Now is within these dates, in the site's timezone.",
-              "properties": {
-                  "from": {"type": "string", "pattern": DATE,
-                           "description": "From this date (or 'YYYY-MM-DD HH:MM') on."},
-                  "until": {"type": "string", "pattern": DATE,
-                            "description": "Until this date, the whole day included "
-                                           "(or until 'YYYY-MM-DD HH:MM', not included)."},
-              }},
+    "dates": {
+        "type": "object",
+        "additionalProperties": False,
+        "minProperties": 1,
+        "description": "Now is within these dates, in the site's timezone.",
+        "properties": {
+            "from": {"type": "string", "pattern": DATE, "description": "From this date (or 'YYYY-MM-DD HH:MM') on."},
+            "until": {
+                "type": "string",
+                "pattern": DATE,
+                "description": "Until this date, the whole day included (or until 'YYYY-MM-DD HH:MM', not included).",
+            },
+        },
+    },
     "time_on_page": _duration("The visitor has been on this page at least this long (watched by the widget)."),
     "time_on_site": _duration("This session started at least this long ago (measured by the server)."),
     "idle": _duration("The visitor has done nothing on this page for this long (watched by the widget)."),
-    "scroll": _percent("The visitor has scrolled at least this far down this page, e.g. 50% "
-                       "(watched by the widget)."),
-    "exit_intent": {"const": True,
-                    "description": "The visitor seems about to leave the page (watched by the widget). Only true."},
+    "scroll": _percent("The visitor has scrolled at least this far down this page, e.g. 50% (watched by the widget)."),
+    "exit_intent": {
+        "const": True,
+        "description": "The visitor seems about to leave the page (watched by the widget). Only true.",
+    },
     "sample": _percent("A stable share of visitors, e.g. 50%; not: {sample: 50%} is the other half."),
-    "all": {"type": "array", "minItems": 1, "items": {"$ref": "#/definitions/conditions"},
-            "description": "Every one of these condition mappings holds."},
-    "any": {"type": "array", "minItems": 1, "items": {"$ref": "#/definitions/conditions"},
-            "description": "At least one of these condition mappings holds."},
+    "all": {
+        "type": "array",
+        "minItems": 1,
+        "items": {"$ref": "#/definitions/conditions"},
+        "description": "Every one of these condition mappings holds.",
+    },
+    "any": {
+        "type": "array",
+        "minItems": 1,
+        "items": {"$ref": "#/definitions/conditions"},
+        "description": "At least one of these condition mappings holds.",
+    },
     "not": _ref("conditions", "This condition mapping does not hold."),
 }
 
@@ -180,7 +251,7 @@ _ACTION_HELP: dict[str, str] = {
     "pool": "A coupon pool declared under 'coupons' in site.yaml.",
     "style": "toast (default), banner or modal.",
     "placement": "Where it shows on a wide screen: bottom-right, bottom-left, top or bottom "
-                 "(default: the site's placement). On a phone it is always at the bottom.",
+    "(default: the site's placement). On a phone it is always at the bottom.",
     "image": "A picture: an https:// URL or a path.",
 }
 
@@ -188,8 +259,11 @@ _ACTION_HELP: dict[str, str] = {
 def _action_value(shape: Any, key: str) -> dict:
     help_text = _ACTION_HELP[key]
     if isinstance(shape, dict):
-        mapping = {"type": "object", "additionalProperties": False,
-                   "properties": {k: _action_value(v, k) for k, v in shape.items()}}
+        mapping = {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {k: _action_value(v, k) for k, v in shape.items()},
+        }
         if key == "button":
             return {"description": help_text, "anyOf": [{"type": "string", "maxLength": MAX_TEXT}, mapping]}
         return {"description": help_text, **mapping}
@@ -212,58 +286,90 @@ def _action(action_type: str) -> dict:
     if action_type == "message":
         body["anyOf"] = [{"required": ["title"]}, {"required": ["text"]}]
     if action_type == "chat":
-        return {"description": body.pop("description"),
-                "anyOf": [{"type": "string", "maxLength": MAX_TEXT}, body]}
+        return {"description": body.pop("description"), "anyOf": [{"type": "string", "maxLength": MAX_TEXT}, body]}
     return body
 
 
 def rule_file_schema() -> dict:
     """The JSON Schema (draft-07) of one rule file, ``rules/<site>/<name>.yaml``."""
     rule = {
-        "type": "object", "additionalProperties": False, "required": ["id", "show"],
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["id", "show"],
         "properties": {
-            "id": {"type": "string", "pattern": RULE_ID.pattern,
-                   "description": "Unique in the site: letters, digits, '-', '_' or '.', up to 64."},
+            "id": {
+                "type": "string",
+                "pattern": RULE_ID.pattern,
+                "description": "Unique in the site: letters, digits, '-', '_' or '.', up to 64.",
+            },
             "description": {"type": "string", "description": "What the rule is for, for the people who read it."},
             "enabled": {"type": "boolean", "default": True, "description": "false: checked, but not live."},
-            "priority": {"type": "integer", "default": 0,
-                         "description": "When several rules could show, the highest wins; "
-                                        "ties go to the rule written first."},
+            "priority": {
+                "type": "integer",
+                "default": 0,
+                "description": "When several rules could show, the highest wins; ties go to the rule written first.",
+            },
             "when": _ref("conditions", "Conditions that must all hold (none: always)."),
-            "show": {"type": "object", "additionalProperties": False, "minProperties": 1, "maxProperties": 1,
-                     "description": "What to show: exactly one of chat, coupon, message.",
-                     "properties": {action_type: _action(action_type) for action_type in ACTION_TYPES}},
-            "limit": {"type": "object", "additionalProperties": False,
-                      "description": "How often the rule may show (default: once per session).",
-                      "anyOf": [{"required": ["per_visitor"]}, {"required": ["per_session"]}],
-                      "dependencies": {"within": ["per_visitor"]},
-                      "properties": {
-                          "per_visitor": {"type": "integer", "minimum": 1,
-                                          "description": "At most this many times per visitor."},
-                          "within": _duration("With per_visitor: count only the shows in this period."),
-                          "per_session": {"type": "integer", "minimum": 1,
-                                          "description": "At most this many times per session."},
-                      }},
+            "show": {
+                "type": "object",
+                "additionalProperties": False,
+                "minProperties": 1,
+                "maxProperties": 1,
+                "description": "What to show: exactly one of chat, coupon, message.",
+                "properties": {action_type: _action(action_type) for action_type in ACTION_TYPES},
+            },
+            "limit": {
+                "type": "object",
+                "additionalProperties": False,
+                "description": "How often the rule may show (default: once per session).",
+                "anyOf": [{"required": ["per_visitor"]}, {"required": ["per_session"]}],
+                "dependencies": {"within": ["per_visitor"]},
+                "properties": {
+                    "per_visitor": {
+                        "type": "integer",
+                        "minimum": 1,
+                        "description": "At most this many times per visitor.",
+                    },
+                    "within": _duration("With per_visitor: count only the shows in this period."),
+                    "per_session": {
+                        "type": "integer",
+                        "minimum": 1,
+                        "description": "At most this many times per session.",
+                    },
+                },
+            },
         },
     }
     return {
         "$schema": SCHEMA_URI,
         "title": "Irasshai rule file",
         "description": "Trigger rules of one site (rules/<site>/*.yaml). See docs/rules.md.",
-        "type": "object", "additionalProperties": False, "required": ["rules"],
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["rules"],
         "properties": {"rules": {"type": "array", "items": rule, "description": "The rules in this file."}},
         "definitions": {
-            "conditions": {"type": "object", "additionalProperties": False,
-                           "description": "Conditions; all of them must hold.",
-                           "properties": {key: _CONDITIONS[key] for key in CONDITIONS}},
-            "valueTests": {"type": "object", "description": "Name → a value (equal), a list (one of) or operators.",
-                           "additionalProperties": {"$ref": "#/definitions/valueTest"}},
+            "conditions": {
+                "type": "object",
+                "additionalProperties": False,
+                "description": "Conditions; all of them must hold.",
+                "properties": {key: _CONDITIONS[key] for key in CONDITIONS},
+            },
+            "valueTests": {
+                "type": "object",
+                "description": "Name → a value (equal), a list (one of) or operators.",
+                "additionalProperties": {"$ref": "#/definitions/valueTest"},
+            },
             "valueTest": {
                 "anyOf": [
                     {"type": ["string", "number", "boolean", "null"], "description": "Equal to this value."},
                     {"type": "array", "description": "Equal to one of these values."},
-                    {"type": "object", "additionalProperties": False, "minProperties": 1,
-                     "properties": {op: _OPERATORS[op] for op in (*OPERATORS, "exists")}},
+                    {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "minProperties": 1,
+                        "properties": {op: _OPERATORS[op] for op in (*OPERATORS, "exists")},
+                    },
                 ],
             },
         },

@@ -24,16 +24,45 @@ MAX_OUTPUT = 1000  # characters per rendered field
 
 # What a template may contain; any other node is refused, naming it if it is a known statement.
 _ALLOWED = (
-    nodes.Template, nodes.Output, nodes.TemplateData, nodes.If, nodes.Assign,
-    nodes.Name, nodes.Const, nodes.Getattr, nodes.Getitem, nodes.Slice, nodes.Filter, nodes.Test,
-    nodes.CondExpr, nodes.Compare, nodes.Operand, nodes.BinExpr, nodes.UnaryExpr, nodes.Concat,
-    nodes.List, nodes.Tuple, nodes.Dict, nodes.Pair, nodes.Keyword,
+    nodes.Template,
+    nodes.Output,
+    nodes.TemplateData,
+    nodes.If,
+    nodes.Assign,
+    nodes.Name,
+    nodes.Const,
+    nodes.Getattr,
+    nodes.Getitem,
+    nodes.Slice,
+    nodes.Filter,
+    nodes.Test,
+    nodes.CondExpr,
+    nodes.Compare,
+    nodes.Operand,
+    nodes.BinExpr,
+    nodes.UnaryExpr,
+    nodes.Concat,
+    nodes.List,
+    nodes.Tuple,
+    nodes.Dict,
+    nodes.Pair,
+    nodes.Keyword,
 )
 _NAMED = {
-    nodes.For: "loops", nodes.Macro: "macros", nodes.CallBlock: "call blocks", nodes.Include: "include",
-    nodes.Import: "import", nodes.FromImport: "import", nodes.Extends: "extends", nodes.FilterBlock: "filter blocks",
-    nodes.With: "with blocks", nodes.Block: "blocks", nodes.AssignBlock: "set blocks ({% set %}…{% endset %})",
-    nodes.Scope: "autoescape blocks", nodes.ScopedEvalContextModifier: "autoescape blocks", nodes.NSRef: "namespaces",
+    nodes.For: "loops",
+    nodes.Macro: "macros",
+    nodes.CallBlock: "call blocks",
+    nodes.Include: "include",
+    nodes.Import: "import",
+    nodes.FromImport: "import",
+    nodes.Extends: "extends",
+    nodes.FilterBlock: "filter blocks",
+    nodes.With: "with blocks",
+    nodes.Block: "blocks",
+    nodes.AssignBlock: "set blocks ({% set %}…{% endset %})",
+    nodes.Scope: "autoescape blocks",
+    nodes.ScopedEvalContextModifier: "autoescape blocks",
+    nodes.NSRef: "namespaces",
 }
 _HINT = "use {{ value }}, {% if %} and {% set name = value %}"
 
@@ -98,16 +127,20 @@ def _refusal(tree: nodes.Template) -> str | None:
             what = next((what for kind, what in _NAMED.items() if isinstance(node, kind)), type(node).__name__)
             return f"template uses {what}, which rule texts do not allow; {_HINT} {where}"
         if isinstance(node, nodes.Filter) and node.name not in ALLOWED_FILTERS:
-            return (f"template uses filter '{node.name}', which rule texts do not allow; "
-                    f"allowed: {', '.join(sorted(ALLOWED_FILTERS))} {where}")
+            return (
+                f"template uses filter '{node.name}', which rule texts do not allow; "
+                f"allowed: {', '.join(sorted(ALLOWED_FILTERS))} {where}"
+            )
         if isinstance(node, nodes.Name) and node.name == "self":
             return f"template uses 'self', which rule texts do not allow; use visitor, page, coupon and site {where}"
         if isinstance(node, nodes.Assign):
             target = ", ".join(sorted(_names(node.target)))
             used = next((name for name in sorted(_names(node.node)) if name in assigned), None)
             if used is not None:
-                return (f"template sets '{target}' from '{used}', a name the template sets; "
-                        f"build each set value from visitor, page, coupon and site, so no text can double itself {where}")
+                return (
+                    f"template sets '{target}' from '{used}', a name the template sets; "
+                    f"build each set value from visitor, page, coupon and site, so no text can double itself {where}"
+                )
     return None
 
 

@@ -28,7 +28,9 @@ class Store(Protocol):
     async def save_visitor(self, site: str, visitor_id: str, blob: bytes, version: int, ttl: int) -> bool:
         """Store `blob` if the version is still `version`; keep it `ttl` seconds. False on conflict."""
 
-    async def claim_code(self, site: str, pool: str, visitor_id: str, kind: str, code: str, expires_at: int) -> str | None:
+    async def claim_code(
+        self, site: str, pool: str, visitor_id: str, kind: str, code: str, expires_at: int
+    ) -> str | None:
         """The visitor's "code|expires_at" in `pool`, assigning one if they have none.
 
         By the pool's `kind` (server.coupons.pools.POOL_KINDS): "list" takes an unused unique code
@@ -44,7 +46,7 @@ class Store(Protocol):
         """How many codes of a codes file are not given out yet; None when the pool is not loaded."""
 
     async def redeem_code(self, site: str, pool: str, code: str, now: int) -> str:
-        """"ok", "redeemed" (already) or "unknown" (never given out in this pool)."""
+        """ "ok", "redeemed" (already) or "unknown" (never given out in this pool)."""
 
     async def add_counts(self, site: str, counts: dict[tuple[str, str, str], int]) -> None:
         """Add to the counters: (day "YYYY-MM-DD", rule id, counter) -> how many. Kept keys.KEEP_DAYS (400) days."""

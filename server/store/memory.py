@@ -48,10 +48,12 @@ class MemoryStore:
         for key in expired:
             del self._visitors[key]
 
-    def _pool(self, site: str, pool: str) -> "_Pool":
+    def _pool(self, site: str, pool: str) -> _Pool:
         return self._pools.setdefault((site, pool), _Pool())
 
-    async def claim_code(self, site: str, pool: str, visitor_id: str, kind: str, code: str, expires_at: int) -> str | None:
+    async def claim_code(
+        self, site: str, pool: str, visitor_id: str, kind: str, code: str, expires_at: int
+    ) -> str | None:
         state = self._pool(site, pool)
         if visitor_id in state.visitors:
             return state.visitors[visitor_id]

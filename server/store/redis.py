@@ -28,15 +28,26 @@ POOL_TIMEOUT = 5.0
 
 
 class RedisStore:
-    def __init__(self, url: str, client: redis.Redis | None = None, *,
-                 max_connections: int = MAX_CONNECTIONS, pool_timeout: float = POOL_TIMEOUT):
+    def __init__(
+        self,
+        url: str,
+        client: redis.Redis | None = None,
+        *,
+        max_connections: int = MAX_CONNECTIONS,
+        pool_timeout: float = POOL_TIMEOUT,
+    ):
         self.url = url
         if client is None:
             # Blocking: redis-py's default pool raises "Too many connections" at once when all
             # are busy, which turned a burst of requests into 503s with a healthy Redis.
             pool = redis.BlockingConnectionPool.from_url(
-                url, max_connections=max_connections, timeout=pool_timeout,
-                socket_connect_timeout=2, socket_timeout=5, health_check_interval=30)
+                url,
+                max_connections=max_connections,
+                timeout=pool_timeout,
+                socket_connect_timeout=2,
+                socket_timeout=5,
+                health_check_interval=30,
+            )
             client = redis.Redis.from_pool(pool)
         self._client = client
         self._save_visitor = self._client.register_script(_LUA.joinpath("save_visitor.lua").read_text())
@@ -59,9 +70,15 @@ class RedisStore:
             raise StoreUnavailable(f"Redis at {self.url} is unreachable: {error}") from None
         return bool(stored)
 
-    async def claim_code(self, site: str, pool: str, visitor_id: str, kind: str, code: str, expires_at: int) -> str | None:
-        pool_keys = [keys.pool_available(site, pool), keys.pool_owners(site, pool), keys.pool_visitors(site, pool),
-                     keys.pool_loaded(site, pool)]
+    async def claim_code(
+        self, site: str, pool: str, visitor_id: str, kind: str, code: str, expires_at: int
+    ) -> str | None:
+        pool_keys = [
+            keys.pool_available(site, pool),
+            keys.pool_owners(site, pool),
+            keys.pool_visitors(site, pool),
+            keys.pool_loaded(site, pool),
+        ]
         try:
             found = await self._claim_code(keys=pool_keys, args=[visitor_id, kind, code, expires_at, keys.POOL_TTL])
         except RedisError as error:
@@ -73,7 +90,9 @@ class RedisStore:
         added = 0
         try:
             for start in range(0, len(codes), SEED_CHUNK):
-                added += await self._seed_codes(keys=pool_keys, args=[keys.POOL_TTL, *codes[start:start + SEED_CHUNK]])
+                added += await self._seed_codes(
+                    keys=pool_keys, args=[keys.POOL_TTL, *codes[start : start + SEED_CHUNK]]
+                )
         except RedisError as error:
             raise StoreUnavailable(f"Redis at {self.url} is unreachable: {error}") from None
         return added
@@ -90,8 +109,9 @@ class RedisStore:
 
     async def redeem_code(self, site: str, pool: str, code: str, now: int) -> str:
         try:
-            result = await self._redeem_code(keys=[keys.pool_owners(site, pool), keys.pool_redeemed(site, pool)],
-                                             args=[code, now, keys.POOL_TTL])
+            result = await self._redeem_code(
+                keys=[keys.pool_owners(site, pool), keys.pool_redeemed(site, pool)], args=[code, now, keys.POOL_TTL]
+            )
         except RedisError as error:
             raise StoreUnavailable(f"Redis at {self.url} is unreachable: {error}") from None
         return result.decode()
@@ -119,7 +139,7 @@ class RedisStore:
         except RedisError as error:
             raise StoreUnavailable(f"Redis at {self.url} is unreachable: {error}") from None
         result: dict[str, dict[str, dict[str, int]]] = {}
-        for day, fields in zip(days, found):
+        for day, fields in zip(days, found, strict=True):
             rules: dict[str, dict[str, int]] = result.setdefault(day, {})
             for field, amount in fields.items():
                 rule, _, counter = field.decode().rpartition("|")

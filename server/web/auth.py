@@ -27,8 +27,12 @@ def require_site_secret(request: Request, site_key: str) -> None:
     matches = hmac.compare_digest(given.strip().encode(), _NO_SECRET if secret is None else secret.encode())
     if secret is None:
         log.info(
-            "refused a server-to-server call for site '%s': it has no secret in IRASSHAI_SITE_SECRETS", site_key[:64])
+            "refused a server-to-server call for site '%s': it has no secret in IRASSHAI_SITE_SECRETS", site_key[:64]
+        )
     if secret is None or scheme.lower() != "bearer" or not matches:
-        raise Refusal("missing or wrong secret; send 'Authorization: Bearer <the site's secret>' "
-                      "(secrets are set in IRASSHAI_SITE_SECRETS on the Irasshai server)", 401,
-                      {"www-authenticate": "Bearer"})
+        raise Refusal(
+            "missing or wrong secret; send 'Authorization: Bearer <the site's secret>' "
+            "(secrets are set in IRASSHAI_SITE_SECRETS on the Irasshai server)",
+            401,
+            {"www-authenticate": "Bearer"},
+        )

@@ -47,11 +47,11 @@ async def redeem(request: Request) -> Response:
     except TimeoutError:
         raise Refusal(f"the body did not arrive within {timeout:g} s", 408, {"connection": "close"}) from None
     if body is None:
-        raise Refusal(f"body is over {MAX_BODY} bytes; send {{\"site\": …, \"code\": …}}", 413)
+        raise Refusal(f'body is over {MAX_BODY} bytes; send {{"site": …, "code": …}}', 413)
     try:
         wanted = _decoder.decode(body)
     except msgspec.ValidationError as error:
-        raise Refusal(f"invalid request: {error}; send {{\"site\": …, \"code\": …}}", 400) from None
+        raise Refusal(f'invalid request: {error}; send {{"site": …, "code": …}}', 400) from None
     except msgspec.DecodeError as error:
         raise Refusal(f"body is not valid JSON: {error}", 400) from None
     require_site_secret(request, wanted.site)

@@ -65,8 +65,9 @@ async def store_unavailable(request: Request, error: StoreUnavailable) -> Respon
     not_done = NOT_DONE.get(getattr(endpoint, "__name__", ""), "request not served")
     site = request.path_params.get("site", "")
     services(request).repeating.warning("%s%s: %s", f"site {site}: " if site else "", not_done, error)
-    return error_reply(f"{not_done}: the store is unavailable; retry later", 503,
-                       {**_cors(request), "retry-after": STORE_RETRY_AFTER})
+    return error_reply(
+        f"{not_done}: the store is unavailable; retry later", 503, {**_cors(request), "retry-after": STORE_RETRY_AFTER}
+    )
 
 
 async def http_error(request: Request, error: HTTPException) -> Response:
@@ -78,5 +79,11 @@ async def unexpected(request: Request, error: Exception) -> Response:
     return error_reply("internal error; the server log has the details", 500, _cors(request))
 
 
-HANDLERS = {Refusal: refused, BadBatch: bad_batch, RateLimited: rate_limited, StoreUnavailable: store_unavailable,
-            HTTPException: http_error, Exception: unexpected}
+HANDLERS = {
+    Refusal: refused,
+    BadBatch: bad_batch,
+    RateLimited: rate_limited,
+    StoreUnavailable: store_unavailable,
+    HTTPException: http_error,
+    Exception: unexpected,
+}

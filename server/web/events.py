@@ -36,7 +36,9 @@ def _allowed_site(request: Request) -> Site:
         raise Refusal(f"unknown site '{key[:64]}'", 404)
     origin = request.headers.get("origin")
     if not site.allows(origin):
-        reason = "missing Origin header" if origin is None else f"origin '{origin[:200]}' is not allowed for site '{key}'"
+        reason = (
+            "missing Origin header" if origin is None else f"origin '{origin[:200]}' is not allowed for site '{key}'"
+        )
         log.info("refused events: %s", reason)
         raise Refusal(f"{reason}; allowed origins are listed in site.yaml", 403)
     request.scope[CORS] = cors_headers(origin)
@@ -55,21 +57,26 @@ async def post_events(request: Request) -> Response:
     except ClientDisconnect:
         raise Refusal("client disconnected", 400) from None
     batch, events = decode_batch(body)
-    facts = RequestFacts(device=device_type(request.headers.get("user-agent", "")),
-                         language=language(batch.context.language, request.headers.get("accept-language", "")),
-                         address=client_address(request, shared.trusted_proxies))
+    facts = RequestFacts(
+        device=device_type(request.headers.get("user-agent", "")),
+        language=language(batch.context.language, request.headers.get("accept-language", "")),
+        address=client_address(request, shared.trusted_proxies),
+    )
     reply = await shared.ingest.handle(site, shared.live.config.rules[site.key], batch, events, facts)
     return json_reply(reply, headers=request.scope[CORS])
 
 
 async def preflight(request: Request) -> Response:
     _allowed_site(request)
-    return Response(status_code=204, headers={
-        **request.scope[CORS],
-        "access-control-allow-methods": "POST",
-        "access-control-allow-headers": "content-type",
-        "access-control-max-age": "86400",
-    })
+    return Response(
+        status_code=204,
+        headers={
+            **request.scope[CORS],
+            "access-control-allow-methods": "POST",
+            "access-control-allow-headers": "content-type",
+            "access-control-max-age": "86400",
+        },
+    )
 
 
 async def _read_body(request: Request, limit: int) -> bytes:

@@ -33,11 +33,19 @@ async def readyz(request: Request) -> Response:
     except StoreUnavailable as error:
         return json_reply({"status": "unavailable", "reason": str(error), "rules": rules}, 503)
     except TimeoutError:
-        return json_reply({"status": "unavailable", "reason": f"store did not answer within {PING_TIMEOUT:g}s",
-                           "rules": rules}, 503)
+        return json_reply(
+            {"status": "unavailable", "reason": f"store did not answer within {PING_TIMEOUT:g}s", "rules": rules}, 503
+        )
     coupons = {"not_loaded": missing, "low": low}
     if missing:
-        return json_reply({"status": "unavailable", "rules": rules, "coupons": coupons,
-                           "reason": f"coupon pools were not in the store (did Redis lose its data?): "
-                                     f"{', '.join(missing)}; their codes files are loaded again"}, 503)
+        return json_reply(
+            {
+                "status": "unavailable",
+                "rules": rules,
+                "coupons": coupons,
+                "reason": f"coupon pools were not in the store (did Redis lose its data?): "
+                f"{', '.join(missing)}; their codes files are loaded again",
+            },
+            503,
+        )
     return json_reply({"status": "ready", "rules": rules, "coupons": coupons})

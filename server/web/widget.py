@@ -40,8 +40,13 @@ class Asset:
 
     @classmethod
     def from_bytes(cls, raw: bytes, media_type: str) -> Asset:
-        return cls(raw=raw, gzip=gzip.compress(raw, 9, mtime=0), brotli=brotli.compress(raw, quality=11),
-                   etag='"' + hashlib.sha256(raw).hexdigest()[:20] + '"', media_type=media_type)
+        return cls(
+            raw=raw,
+            gzip=gzip.compress(raw, 9, mtime=0),
+            brotli=brotli.compress(raw, quality=11),
+            etag='"' + hashlib.sha256(raw).hexdigest()[:20] + '"',
+            media_type=media_type,
+        )
 
 
 def minified_script(folder: Traversable = WIDGET_DIR, name: str = "widget.js") -> bytes:

@@ -18,12 +18,22 @@ def test_quick_mode_writes_the_report_with_its_tables_and_ratios(tmp_path):
         if shutil.which(tool) is None:
             missing(f"{tool} is not installed (apt-get install {tool})")
     out = tmp_path / "performance.md"
-    done = subprocess.run([str(ROOT / "bench" / "run"), "--quick", "--out", str(out)], cwd=ROOT,
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [str(ROOT / "bench" / "run"), "--quick", "--out", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     report = out.read_text(encoding="utf-8")
-    for header in ("| Target | Result | |", "| Server | requests/s (range) | events/s |", "| Rules | decide median µs |",
-                   "| File | raw bytes | gzip bytes | brotli bytes |", "| What | before | after | visitors | per visitor |"):
+    for header in (
+        "| Target | Result | |",
+        "| Server | requests/s (range) | events/s |",
+        "| Rules | decide median µs |",
+        "| File | raw bytes | gzip bytes | brotli bytes |",
+        "| What | before | after | visitors | per visitor |",
+    ):
         assert header in report, f"missing table: {header}"
     assert "bare Starlette" in report and "Redis store" in report
     printed = done.stdout.strip().splitlines()

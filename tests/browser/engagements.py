@@ -56,7 +56,7 @@ OBSERVERS = """
 # A mobile visitor as Playwright's devices["iPhone 13"] describes one, for Chromium.
 IPHONE_13 = {
     "user_agent": "Mozilla/5.0 (iPhone; CPU iPhone OS 15_0 like Mac OS X) AppleWebKit/605.1.15 "
-                  "(KHTML, like Gecko) Version/15.0 Mobile/15E148 Safari/604.1",
+    "(KHTML, like Gecko) Version/15.0 Mobile/15E148 Safari/604.1",
     "viewport": {"width": 390, "height": 844},
     "screen": {"width": 390, "height": 844},
     "device_scale_factor": 3,
@@ -113,7 +113,10 @@ def settled(page: Page, site: str, timeout: float = 10_000) -> None:
     page.wait_for_function(
         """(prefix) => document.readyState === "complete" && localStorage.getItem(prefix + "visitor")
              && JSON.parse(localStorage.getItem(prefix + "queue") || "[]").length === 0""",
-        arg=f"irasshai:{site}:", timeout=timeout, polling=50)
+        arg=f"irasshai:{site}:",
+        timeout=timeout,
+        polling=50,
+    )
 
 
 def exit_intent(page: Page) -> None:
@@ -129,8 +132,9 @@ def exit_intent(page: Page) -> None:
 
 def stats(server_url: str, site: str, days: int = 2) -> dict:
     """The rules' daily counters from GET /v1/sites/{site}/stats (the server needs STATS_SECRET)."""
-    request = urllib.request.Request(f"{server_url}/v1/sites/{site}/stats?days={days}",
-                                     headers={"authorization": f"Bearer {STATS_SECRET}"})
+    request = urllib.request.Request(
+        f"{server_url}/v1/sites/{site}/stats?days={days}", headers={"authorization": f"Bearer {STATS_SECRET}"}
+    )
     with urllib.request.urlopen(request, timeout=5) as response:
         return json.loads(response.read())
 
@@ -148,8 +152,9 @@ def wait_counted(server_url: str, site: str, rule: str, kind: str, at_least: int
         if count >= at_least:
             return count
         if time.monotonic() > deadline:
-            raise AssertionError(f"the server counted {count} '{kind}' for rule {rule} (expected {at_least}+): "
-                                 f"{stats(server_url, site)}")
+            raise AssertionError(
+                f"the server counted {count} '{kind}' for rule {rule} (expected {at_least}+): {stats(server_url, site)}"
+            )
         time.sleep(0.05)
 
 
@@ -165,54 +170,142 @@ CODES = [f"WELCOME-{number:04d}" for number in range(1, 41)]
 # /<kind>; a rule `<kind>-on-event` shows it on the custom event `show_<kind>`.
 ACTIONS = {
     "ja": {
-        "chat": {"chat": {"text": "サイズ選びで迷ったら、お気軽にご相談ください。", "agent": {"name": "佐藤（スタッフ）"},
-                          "button": "相談する"}},
-        "coupon": {"coupon": {"pool": "welcome", "title": "はじめてのお客様へ",
-                              "text": "初めてのお買い物で使える500円オフクーポンです。", "button": "買い物を続ける"}},
-        "modal": {"message": {"style": "modal", "title": "週末セール", "text": "全品20%オフは日曜日まで。",
-                              "button": {"label": "セール会場へ", "url": "https://shop.example/sale"}}},
-        "banner": {"message": {"style": "banner", "title": "LINEで友だち追加",
-                               "text": "新作入荷やセールのお知らせをLINEでお届けします。",
-                               "button": {"label": "友だち追加", "url": "https://line.me/R/ti/p/@fixture"}}},
-        "toast": {"message": {"style": "toast", "title": "このトップスに合わせるなら",
-                              "text": "定番のボトムスと合わせて、すぐに着られるコーディネートに。",
-                              "button": {"label": "ボトムスを見る", "url": "/category/bottoms"}}},
+        "chat": {
+            "chat": {
+                "text": "サイズ選びで迷ったら、お気軽にご相談ください。",
+                "agent": {"name": "佐藤（スタッフ）"},
+                "button": "相談する",
+            }
+        },
+        "coupon": {
+            "coupon": {
+                "pool": "welcome",
+                "title": "はじめてのお客様へ",
+                "text": "初めてのお買い物で使える500円オフクーポンです。",
+                "button": "買い物を続ける",
+            }
+        },
+        "modal": {
+            "message": {
+                "style": "modal",
+                "title": "週末セール",
+                "text": "全品20%オフは日曜日まで。",
+                "button": {"label": "セール会場へ", "url": "https://shop.example/sale"},
+            }
+        },
+        "banner": {
+            "message": {
+                "style": "banner",
+                "title": "LINEで友だち追加",
+                "text": "新作入荷やセールのお知らせをLINEでお届けします。",
+                "button": {"label": "友だち追加", "url": "https://line.me/R/ti/p/@fixture"},
+            }
+        },
+        "toast": {
+            "message": {
+                "style": "toast",
+                "title": "このトップスに合わせるなら",
+                "text": "定番のボトムスと合わせて、すぐに着られるコーディネートに。",
+                "button": {"label": "ボトムスを見る", "url": "/category/bottoms"},
+            }
+        },
     },
     "en": {
-        "chat": {"chat": {"text": "Not sure about the size? Ask us, we answer right away.", "agent": {"name": "Sato (staff)"}}},
-        "coupon": {"coupon": {"pool": "welcome", "title": "Welcome to our shop",
-                              "text": "¥500 off your first order.", "button": "Keep shopping"}},
-        "modal": {"message": {"style": "modal", "title": "Weekend sale", "text": "20% off everything until Sunday.",
-                              "button": {"label": "Shop the sale", "url": "https://shop.example/sale"}}},
-        "banner": {"message": {"style": "banner", "title": "Follow us on LINE",
-                               "text": "New arrivals and sales, straight to your LINE.",
-                               "button": {"label": "Add friend", "url": "https://line.me/R/ti/p/@fixture"}}},
-        "toast": {"message": {"style": "toast", "title": "Goes well with this top",
-                              "text": "Our classic bottoms make it an outfit.",
-                              "button": {"label": "See bottoms", "url": "/category/bottoms"}}},
+        "chat": {
+            "chat": {
+                "text": "Not sure about the size? Ask us, we answer right away.",
+                "agent": {"name": "Sato (staff)"},
+            }
+        },
+        "coupon": {
+            "coupon": {
+                "pool": "welcome",
+                "title": "Welcome to our shop",
+                "text": "¥500 off your first order.",
+                "button": "Keep shopping",
+            }
+        },
+        "modal": {
+            "message": {
+                "style": "modal",
+                "title": "Weekend sale",
+                "text": "20% off everything until Sunday.",
+                "button": {"label": "Shop the sale", "url": "https://shop.example/sale"},
+            }
+        },
+        "banner": {
+            "message": {
+                "style": "banner",
+                "title": "Follow us on LINE",
+                "text": "New arrivals and sales, straight to your LINE.",
+                "button": {"label": "Add friend", "url": "https://line.me/R/ti/p/@fixture"},
+            }
+        },
+        "toast": {
+            "message": {
+                "style": "toast",
+                "title": "Goes well with this top",
+                "text": "Our classic bottoms make it an outfit.",
+                "button": {"label": "See bottoms", "url": "/category/bottoms"},
+            }
+        },
     },
 }
 UNLIMITED = {"per_session": 100}
 EXTRA_RULES = [
     # Markup in a rule's text and in a visitor attribute must stay text.
-    {"id": "markup", "when": {"page": "*/xss"}, "limit": UNLIMITED,
-     "show": {"message": {"style": "toast", "title": "<img src=x onerror=alert(1)>",
-                          "text": "{{ visitor.name }}さん、<script>alert(2)</script>"}}},
+    {
+        "id": "markup",
+        "when": {"page": "*/xss"},
+        "limit": UNLIMITED,
+        "show": {
+            "message": {
+                "style": "toast",
+                "title": "<img src=x onerror=alert(1)>",
+                "text": "{{ visitor.name }}さん、<script>alert(2)</script>",
+            }
+        },
+    },
     # After five seconds on the page: exercises the client signals.
-    {"id": "linger", "when": {"page": "*/linger", "time_on_page": "5s"}, "limit": UNLIMITED,
-     "show": {"message": {"style": "toast", "title": "ごゆっくりどうぞ", "text": "気になる商品はカートへ。"}}},
+    {
+        "id": "linger",
+        "when": {"page": "*/linger", "time_on_page": "5s"},
+        "limit": UNLIMITED,
+        "show": {"message": {"style": "toast", "title": "ごゆっくりどうぞ", "text": "気になる商品はカートへ。"}},
+    },
     # Items put in the cart on the page itself (no page view), then the pointer leaves.
-    {"id": "cart-exit", "when": {"page": "*/cart", "visitor": {"cart_value": {"gt": 0}}, "exit_intent": True},
-     "limit": UNLIMITED, "show": {"message": {"style": "toast", "title": "お帰りの前に", "text": "カートの商品をお忘れなく。"}}},
+    {
+        "id": "cart-exit",
+        "when": {"page": "*/cart", "visitor": {"cart_value": {"gt": 0}}, "exit_intent": True},
+        "limit": UNLIMITED,
+        "show": {"message": {"style": "toast", "title": "お帰りの前に", "text": "カートの商品をお忘れなく。"}},
+    },
     # Placements: a card on `*/placed-<placement>`, a banner on `*/banner-<placement>`.
-    *({"id": f"placed-{where}", "when": {"page": f"*/placed-{where}"}, "limit": UNLIMITED,
-       "show": {"message": {"style": "toast", "title": where, "placement": where}}}
-      for where in ("bottom-right", "bottom-left", "top", "bottom")),
-    *({"id": f"banner-{where}", "when": {"page": f"*/banner-{where}"}, "limit": UNLIMITED,
-       "show": {"message": {"style": "banner", "title": where, "placement": where}}} for where in ("top", "bottom")),
+    *(
+        {
+            "id": f"placed-{where}",
+            "when": {"page": f"*/placed-{where}"},
+            "limit": UNLIMITED,
+            "show": {"message": {"style": "toast", "title": where, "placement": where}},
+        }
+        for where in ("bottom-right", "bottom-left", "top", "bottom")
+    ),
+    *(
+        {
+            "id": f"banner-{where}",
+            "when": {"page": f"*/banner-{where}"},
+            "limit": UNLIMITED,
+            "show": {"message": {"style": "banner", "title": where, "placement": where}},
+        }
+        for where in ("top", "bottom")
+    ),
     # A second engagement decided while one is on screen.
-    {"id": "again", "when": {"event": "again"}, "limit": UNLIMITED,
-     "show": {"message": {"style": "toast", "title": "二つ目のお知らせ", "text": "同時には表示されません。"}}},
+    {
+        "id": "again",
+        "when": {"event": "again"},
+        "limit": UNLIMITED,
+        "show": {"message": {"style": "toast", "title": "二つ目のお知らせ", "text": "同時には表示されません。"}},
+    },
 ]
 
 
@@ -229,20 +322,33 @@ def write_fixture_sites(rules_dir: Path, shop_url: str) -> Path:
     for key, language in SITES.items():
         folder = rules_dir / key
         folder.mkdir(parents=True)
-        site = {"origins": [shop_url], "timezone": "Asia/Tokyo", "language": language, "engagement_gap": "0s",
-                "coupons": {"welcome": {"codes_file": "codes.txt", "expires_after": "14d",
-                                        "discount": "500円オフ" if language == "ja" else "¥500 off"}}}
+        site = {
+            "origins": [shop_url],
+            "timezone": "Asia/Tokyo",
+            "language": language,
+            "engagement_gap": "0s",
+            "coupons": {
+                "welcome": {
+                    "codes_file": "codes.txt",
+                    "expires_after": "14d",
+                    "discount": "500円オフ" if language == "ja" else "¥500 off",
+                }
+            },
+        }
         (folder / "site.yaml").write_text(yaml.safe_dump(site, allow_unicode=True, sort_keys=False), encoding="utf-8")
         (folder / "codes.txt").write_text("\n".join(CODES) + "\n", encoding="utf-8")
         (folder / "fixtures.yaml").write_text(
-            yaml.safe_dump(fixture_rules(language), allow_unicode=True, sort_keys=False), encoding="utf-8")
+            yaml.safe_dump(fixture_rules(language), allow_unicode=True, sort_keys=False), encoding="utf-8"
+        )
     return rules_dir
 
 
 def content_security_policy(server_url: str) -> str:
     """Strict: the widget's origin for script, style, connections and images; nothing inline, no eval."""
-    return (f"default-src 'none'; script-src {server_url} 'self'; style-src {server_url} 'self'; "
-            f"connect-src {server_url}; img-src 'self' data: {server_url}")
+    return (
+        f"default-src 'none'; script-src {server_url} 'self'; style-src {server_url} 'self'; "
+        f"connect-src {server_url}; img-src 'self' data: {server_url}"
+    )
 
 
 def fixture_shop(server_url: str) -> Starlette:
@@ -314,7 +420,8 @@ def fixture_servers(folder: Path, redis_url: str):
     shop_port, server_port = free_port(), free_port()
     shop_url, server_url = f"http://127.0.0.1:{shop_port}", f"http://127.0.0.1:{server_port}"
     rules = write_fixture_sites(folder / "rules", shop_url)
-    server = make_app(rules, "redis", redis_url, clock=SERVER_CLOCK,
-                      site_secrets=",".join(f"{key}={STATS_SECRET}" for key in SITES))
+    server = make_app(
+        rules, "redis", redis_url, clock=SERVER_CLOCK, site_secrets=",".join(f"{key}={STATS_SECRET}" for key in SITES)
+    )
     with live_server(server, port=server_port), live_server(fixture_shop(server_url), port=shop_port):
         yield Fixtures(shop_url, server_url)

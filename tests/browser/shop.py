@@ -36,5 +36,4 @@ def shop_app(server_url: str, page: str = "tracking.html", headers: dict[str, st
     async def page_js(request):
         return Response(PAGE_JS, media_type="text/javascript")
 
-    return Starlette(routes=[Route("/stub.js", stub), Route("/page.js", page_js),
-                             Route("/{path:path}", any_page)])
+    return Starlette(routes=[Route("/stub.js", stub), Route("/page.js", page_js), Route("/{path:path}", any_page)])

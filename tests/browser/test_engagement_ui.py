@@ -24,10 +24,10 @@ from server.config import load_config
 from tests.browser.engagements import (
     IPHONE_13,
     KINDS,
-    fast_forward,
     box,
     content_security_policy,
     counted,
+    fast_forward,
     fixture_servers,
     flush,
     new_visitor,
@@ -84,8 +84,10 @@ def violations(page) -> list[str]:
 def differences(clean: dict, other: dict) -> dict:
     if list(other) != list(clean):
         return {"elements": (list(clean), list(other))}
-    changed = {part: {name: (clean[part][name], value) for name, value in values.items() if clean[part][name] != value}
-               for part, values in other.items()}
+    changed = {
+        part: {name: (clean[part][name], value) for name, value in values.items() if clean[part][name] != value}
+        for part, values in other.items()
+    }
     return {part: change for part, change in changed.items() if change}
 
 
@@ -98,8 +100,12 @@ def summary(changed: dict) -> str:
             for name, change in names.items():
                 key = ("moved or resized",) if name in ("x", "y", "width", "height") else (name, *change)
                 counts[key] = counts.get(key, 0) + 1
-        lines += [f"  {kind}: {key[0]} {key[1]!r} → {key[2]!r} on {count} of its elements" if len(key) == 3
-                  else f"  {kind}: {count} of its elements {key[0]}" for key, count in counts.items()]
+        lines += [
+            f"  {kind}: {key[0]} {key[1]!r} → {key[2]!r} on {count} of its elements"
+            if len(key) == 3
+            else f"  {kind}: {count} of its elements {key[0]}"
+            for key, count in counts.items()
+        ]
     return "\n".join(lines)
 
 
@@ -151,8 +157,10 @@ def test_clean_page_no_console_problems_and_no_layout_shift(browser, fixtures):
             wait_shown(page)
             settled(page, "shop")  # `shown` acknowledged
             shift = page.evaluate("window.__seen")
-            found = {"geometry": differences({"page": before}, {"page": page.evaluate(PAGE_GEOMETRY)}),
-                     "layout shift": (shift["layoutShift"], shift["shifts"]) if shift["layoutShift"] else None}
+            found = {
+                "geometry": differences({"page": before}, {"page": page.evaluate(PAGE_GEOMETRY)}),
+                "layout shift": (shift["layoutShift"], shift["shifts"]) if shift["layoutShift"] else None,
+            }
             problems[kind] = {name: value for name, value in found.items() if value}
     assert {kind: found for kind, found in problems.items() if found} == {}
     assert console.problems() == []
@@ -164,8 +172,14 @@ def test_overridden_page_globals_do_not_matter(browser, fixtures):
         page = context.new_page()
         console = watch_console(page)
         replies: list[tuple[int, str]] = []
-        page.on("response", lambda response: replies.append((response.status, response.request.post_data or ""))
-                if response.url.endswith("/events") else None)
+        page.on(
+            "response",
+            lambda response: (
+                replies.append((response.status, response.request.post_data or ""))
+                if response.url.endswith("/events")
+                else None
+            ),
+        )
         page.clock.install()
         page.goto(fixtures.url("globals", "coupon"))
         code = wait_shown(page).get_by_role("status", name="クーポンコード")
@@ -209,14 +223,17 @@ def test_on_a_phone_engagements_even_banners_are_bottom_sheets_with_44px_targets
     assert {kind: found for kind, found in problems.items() if found} == {}
 
 
-@pytest.mark.parametrize("path, where", [
-    ("placed-bottom-right", (1280 - 20 - 360, 800 - 20)),
-    ("placed-bottom-left", (20, 800 - 20)),
-    ("placed-top", ((1280 - 360) / 2, None)),
-    ("placed-bottom", ((1280 - 360) / 2, 800 - 20)),
-    ("banner-top", (0, None)),
-    ("banner-bottom", (0, 800)),
-])
+@pytest.mark.parametrize(
+    "path, where",
+    [
+        ("placed-bottom-right", (1280 - 20 - 360, 800 - 20)),
+        ("placed-bottom-left", (20, 800 - 20)),
+        ("placed-top", ((1280 - 360) / 2, None)),
+        ("placed-bottom", ((1280 - 360) / 2, 800 - 20)),
+        ("banner-top", (0, None)),
+        ("banner-bottom", (0, 800)),
+    ],
+)
 def test_a_wide_screen_places_the_engagement_where_the_rule_says(browser, fixtures, path, where):
     """(x of the left edge, y of the bottom edge, or None: the top edge is 20 px down, 0 for a banner).
 
@@ -245,13 +262,16 @@ COVERED_CONTROLS = """() => {
 }"""
 
 
-@pytest.mark.parametrize("fixture, where", [
-    # Buttons in both bottom corners: the next place in line, the bottom's middle, is free.
-    ("corners", ((1280 - 360) / 2, 800 - 20)),
-    # Buttons along the whole bottom, links across the top: the rule's corner, lifted 12 px
-    # clear of the button under it (pinned 24 px up, 48 px tall).
-    ("crowded", (1280 - 20 - 360, 800 - 24 - 48 - 12)),
-])
+@pytest.mark.parametrize(
+    "fixture, where",
+    [
+        # Buttons in both bottom corners: the next place in line, the bottom's middle, is free.
+        ("corners", ((1280 - 360) / 2, 800 - 20)),
+        # Buttons along the whole bottom, links across the top: the rule's corner, lifted 12 px
+        # clear of the button under it (pinned 24 px up, 48 px tall).
+        ("crowded", (1280 - 20 - 360, 800 - 24 - 48 - 12)),
+    ],
+)
 def test_a_wide_screen_moves_the_engagement_off_the_pages_controls(browser, fixtures, artifacts, fixture, where):
     """The rule says bottom-right, where the page has a button: the card goes where it covers no control."""
     with new_visitor(browser, viewport={"width": 1280, "height": 800}) as context:
@@ -325,8 +345,14 @@ def test_keyboard_modal_takes_focus_keeps_it_inside_and_gives_it_back(browser, f
         expect(dialog).to_have_attribute("aria-modal", "true")
         primary, close = dialog.get_by_role("link", name="セール会場へ"), dialog.get_by_role("button", name="閉じる")
         expect(primary).to_be_focused()
-        for key, focused in [("Tab", close), ("Tab", primary), ("Tab", close), ("Shift+Tab", primary),
-                             ("Shift+Tab", close), ("Shift+Tab", primary)]:
+        for key, focused in [
+            ("Tab", close),
+            ("Tab", primary),
+            ("Tab", close),
+            ("Shift+Tab", primary),
+            ("Shift+Tab", close),
+            ("Shift+Tab", primary),
+        ]:
             page.keyboard.press(key)
             expect(focused).to_be_focused()
         page.keyboard.press("Escape")
@@ -340,10 +366,20 @@ WORDS = {
     "en": {"close": "Close", "copy": "Copy", "code": "Coupon code", "until": "Valid until ", "chat": "Chat with us"},
 }
 NAMES = {
-    "ja": {"chat": "佐藤（スタッフ）", "coupon": "はじめてのお客様へ", "modal": "週末セール", "banner": "LINEで友だち追加",
-           "toast": "このトップスに合わせるなら"},
-    "en": {"chat": "Sato (staff)", "coupon": "Welcome to our shop", "modal": "Weekend sale", "banner": "Follow us on LINE",
-           "toast": "Goes well with this top"},
+    "ja": {
+        "chat": "佐藤（スタッフ）",
+        "coupon": "はじめてのお客様へ",
+        "modal": "週末セール",
+        "banner": "LINEで友だち追加",
+        "toast": "このトップスに合わせるなら",
+    },
+    "en": {
+        "chat": "Sato (staff)",
+        "coupon": "Welcome to our shop",
+        "modal": "Weekend sale",
+        "banner": "Follow us on LINE",
+        "toast": "Goes well with this top",
+    },
 }
 ROLES = {"chat": "dialog", "coupon": "dialog", "modal": "dialog", "banner": "region", "toast": "status"}
 
@@ -367,7 +403,9 @@ def test_roles_names_and_words_in_the_site_language(browser, fixtures, artifacts
                 expect(engagement.get_by_role("button", name=words["chat"])).to_be_visible()
                 expect(page.locator("irasshai-widget .avatar")).to_have_text(names["chat"][0])
             if kind == "coupon":
-                expect(engagement.get_by_role("status", name=words["code"])).to_have_text(re.compile(r"^WELCOME-\d{4}$"))
+                expect(engagement.get_by_role("status", name=words["code"])).to_have_text(
+                    re.compile(r"^WELCOME-\d{4}$")
+                )
                 expect(engagement.get_by_role("button", name=words["copy"])).to_be_visible()
                 expect(engagement).to_contain_text(words["until"])
             page.screenshot(path=artifacts / f"ui-{language}-{kind}.png")
@@ -383,9 +421,11 @@ def test_reduced_motion_means_no_transition(browser, fixtures, motion, duration)
 
 
 def test_links_are_the_http_urls_of_the_rule(browser, fixtures):
-    expected = {"banner": ("友だち追加", "https://line.me/R/ti/p/@fixture"),
-                "modal": ("セール会場へ", "https://shop.example/sale"),
-                "toast": ("ボトムスを見る", fixtures.shop + "/category/bottoms")}  # a site path, on the shop
+    expected = {
+        "banner": ("友だち追加", "https://line.me/R/ti/p/@fixture"),
+        "modal": ("セール会場へ", "https://shop.example/sale"),
+        "toast": ("ボトムスを見る", fixtures.shop + "/category/bottoms"),
+    }  # a site path, on the shop
     with new_visitor(browser) as context:
         page = context.new_page()
         for kind, (label, href) in expected.items():
@@ -423,18 +463,24 @@ def test_a_click_on_the_modals_backdrop_dismisses_it(browser, fixtures):
 
 
 def test_rules_cannot_link_to_javascript(tmp_path):
-    write_site(tmp_path, **{"bad.yaml": """\
+    write_site(
+        tmp_path,
+        **{
+            "bad.yaml": """\
         rules:
           - id: sneaky
             show:
               message:
                 title: Click me
                 button: {label: Go, url: "javascript:alert(1)"}
-        """})
+        """
+        },
+    )
     config, problems = load_config(tmp_path)
     assert config is None
-    assert any("bad.yaml:6:" in line and "'javascript:alert(1)' is not an allowed link" in line
-               for line in problems.lines()), problems.lines()
+    assert any(
+        "bad.yaml:6:" in line and "'javascript:alert(1)' is not an allowed link" in line for line in problems.lines()
+    ), problems.lines()
 
 
 def test_rule_text_and_visitor_data_stay_text(browser, fixtures, artifacts):

@@ -65,8 +65,12 @@ def assert_free(page, selector: str) -> None:
     card = page.locator("irasshai-widget .box").bounding_box()
     for index in range(page.locator(selector).count()):
         target = page.locator(selector).nth(index).bounding_box()
-        overlaps = (card["x"] < target["x"] + target["width"] and target["x"] < card["x"] + card["width"]
-                    and card["y"] < target["y"] + target["height"] and target["y"] < card["y"] + card["height"])
+        overlaps = (
+            card["x"] < target["x"] + target["width"]
+            and target["x"] < card["x"] + card["width"]
+            and card["y"] < target["y"] + target["height"]
+            and target["y"] < card["y"] + card["height"]
+        )
         assert not overlaps, f"the engagement at {card} covers {selector} #{index} at {target}"
     assert page.evaluate(COVERED, selector) == []
 
@@ -81,8 +85,9 @@ def closed_now() -> str:
     """Business hours every day that exclude now in Tokyo by at least six hours either way."""
     now = datetime.now(ZoneInfo("Asia/Tokyo"))
     start, end = now + timedelta(hours=6), now + timedelta(hours=7)
-    return (f'business_hours:\n  days: [mon, tue, wed, thu, fri, sat, sun]\n'
-            f'  from: "{start:%H:00}"\n  to: "{end:%H:00}"\n')
+    return (
+        f'business_hours:\n  days: [mon, tue, wed, thu, fri, sat, sun]\n  from: "{start:%H:00}"\n  to: "{end:%H:00}"\n'
+    )
 
 
 def copy_demo_rules(folder: Path, shop_url: str, business_hours: str | None = None) -> Path:
@@ -142,12 +147,17 @@ def test_pricing_hesitation_second_view_of_pricing_brings_a_coupon(browser, shop
         wait_counted(shop.server, SITE, "pricing-return-coupon", "shown")
 
 
-@pytest.mark.parametrize("open_now, rule, agent, text, button", [
-    (True, "staff-chat-open", "佐藤（スタッフ）", "スタッフの佐藤です", "相談する"),
-    (False, "bot-chat-after-hours", "いらっしゃいBot", "ただいま営業時間外です", "質問する"),
-], ids=["in-business-hours", "after-hours"])
-def test_after_hours_help_bot_outside_business_hours_staff_within(browser, tmp_path, redis_url, artifacts,
-                                                                   open_now, rule, agent, text, button):
+@pytest.mark.parametrize(
+    "open_now, rule, agent, text, button",
+    [
+        (True, "staff-chat-open", "佐藤（スタッフ）", "スタッフの佐藤です", "相談する"),
+        (False, "bot-chat-after-hours", "いらっしゃいBot", "ただいま営業時間外です", "質問する"),
+    ],
+    ids=["in-business-hours", "after-hours"],
+)
+def test_after_hours_help_bot_outside_business_hours_staff_within(
+    browser, tmp_path, redis_url, artifacts, open_now, rule, agent, text, button
+):
     """2. 15 s on a category page → a person's chat prompt in business hours, the bot's outside them."""
     hours = ALWAYS_OPEN if open_now else closed_now()
     with demo(tmp_path, redis_url, hours) as running, new_visitor(browser) as context:
@@ -219,12 +229,17 @@ def test_cart_hesitation_exit_intent_with_items_in_the_cart_brings_free_shipping
         wait_counted(shop.server, SITE, "cart-exit-free-shipping", "clicked")
 
 
-@pytest.mark.parametrize("open_now, rule, agent, text", [
-    (True, "checkout-idle-help", "佐藤（スタッフ）", "スタッフがすぐにお答えします"),
-    (False, "checkout-idle-bot", "いらっしゃいBot", "AIアシスタントが今すぐお答えします"),
-], ids=["in-business-hours", "after-hours"])
-def test_cart_hesitation_idle_on_checkout_brings_help(browser, tmp_path, redis_url, artifacts,
-                                                      open_now, rule, agent, text):
+@pytest.mark.parametrize(
+    "open_now, rule, agent, text",
+    [
+        (True, "checkout-idle-help", "佐藤（スタッフ）", "スタッフがすぐにお答えします"),
+        (False, "checkout-idle-bot", "いらっしゃいBot", "AIアシスタントが今すぐお答えします"),
+    ],
+    ids=["in-business-hours", "after-hours"],
+)
+def test_cart_hesitation_idle_on_checkout_brings_help(
+    browser, tmp_path, redis_url, artifacts, open_now, rule, agent, text
+):
     """4b. Items in the cart and 20 s without a move on the checkout page → a person's help in business
     hours, the bot's outside them (which says the hours of site.yaml)."""
     hours = ALWAYS_OPEN if open_now else closed_now()
@@ -283,18 +298,24 @@ def test_line_follow_a_phone_visitor_is_invited_on_their_second_page(browser, sh
         banner = page.get_by_role("region", name="LINEで友だち追加")
         expect(banner).to_contain_text("新作入荷やセールのお知らせ")
         expect(banner.get_by_role("link", name="友だち追加")).to_have_attribute(
-            "href", "https://line.me/R/ti/p/@nunotohibi")
+            "href", "https://line.me/R/ti/p/@nunotohibi"
+        )
         page.screenshot(path=artifacts / "scenario-6-line-phone.png", scale="css")
         assert_free(page, ".site-header")
         wait_counted(shop.server, SITE, "line-follow-mobile", "shown")
 
 
-@pytest.mark.parametrize("open_now, rule, agent, text, button", [
-    (True, "cashmere-consult", "佐藤（スタッフ）", "スタッフが直接ご案内します", "スタッフと話す"),
-    (False, "cashmere-consult-bot", "いらっしゃいBot", "AIアシスタントが今すぐ", "質問する"),
-], ids=["in-business-hours", "after-hours"])
-def test_high_value_consult_after_30_seconds_on_the_cashmere_knit(browser, tmp_path, redis_url, artifacts,
-                                                                   open_now, rule, agent, text, button):
+@pytest.mark.parametrize(
+    "open_now, rule, agent, text, button",
+    [
+        (True, "cashmere-consult", "佐藤（スタッフ）", "スタッフが直接ご案内します", "スタッフと話す"),
+        (False, "cashmere-consult-bot", "いらっしゃいBot", "AIアシスタントが今すぐ", "質問する"),
+    ],
+    ids=["in-business-hours", "after-hours"],
+)
+def test_high_value_consult_after_30_seconds_on_the_cashmere_knit(
+    browser, tmp_path, redis_url, artifacts, open_now, rule, agent, text, button
+):
     """7. 30 s on the ¥48,000 cashmere knit → an offer to talk to a person in business hours (the bot
     outside them), which leaves カートに入れる free at 1280×800."""
     hours = ALWAYS_OPEN if open_now else closed_now()

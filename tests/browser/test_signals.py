@@ -10,7 +10,15 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.engagements import exit_intent, fast_forward, fixture_servers, flush, new_visitor, settled, wait_shown
+from tests.browser.engagements import (
+    exit_intent,
+    fast_forward,
+    fixture_servers,
+    flush,
+    new_visitor,
+    settled,
+    wait_shown,
+)
 
 pytestmark = pytest.mark.browser
 

@@ -81,9 +81,15 @@ def test_page_views_spa_navigation_and_early_calls_are_stored(browser, setup, re
         wait_for(lambda: token_of(page) and not queued(page), what="first batch acknowledged")
         page.click("#spa")
         page.go_back()  # popstate back to /products/1
-        wait_for(lambda: (p := read_profile(redis_url, "shop", token_of(page)))
-                 and p.page_views.get("/products/1", None) and p.page_views["/products/1"].total == 2
-                 and "/spa/next" in p.page_views, what="SPA page views stored")
+        wait_for(
+            lambda: (
+                (p := read_profile(redis_url, "shop", token_of(page)))
+                and p.page_views.get("/products/1", None)
+                and p.page_views["/products/1"].total == 2
+                and "/spa/next" in p.page_views
+            ),
+            what="SPA page views stored",
+        )
         profile = read_profile(redis_url, "shop", token_of(page))
         assert profile.event_counts == {"early_call": 1}
         assert profile.attributes == {"plan": "pro"}
@@ -128,8 +134,10 @@ def test_an_event_the_server_refuses_is_dropped_alone_and_the_others_are_stored(
           irasshai('track', 'has space');  // refused: not an event name
           irasshai('track', 'good_after', {n: 1});
         }""")
-        profile = wait_for(lambda: (p := read_profile(redis_url, "shop", token_of(page)))
-                           and "good_after" in p.event_counts and p, what="events after the refused ones stored")
+        profile = wait_for(
+            lambda: (p := read_profile(redis_url, "shop", token_of(page))) and "good_after" in p.event_counts and p,
+            what="events after the refused ones stored",
+        )
         assert profile.event_counts == {"early_call": 1, "good_before": 1, "good_after": 1}
         assert profile.attributes == {"plan": "pro", "big": 1e20}
         assert sum("event " in w for w in warnings) == 2, warnings  # one line per refused event
@@ -157,12 +165,21 @@ def test_an_event_the_server_fails_on_does_not_hold_up_the_events_behind_it(brow
           irasshai('track', 'one'); irasshai('track', 'poison'); irasshai('track', 'two');
           irasshai('set', {after: 'poison'});
         }""")
-        profile = wait_for(lambda: (p := read_profile(redis_url, "shop", token_of(page)))
-                           and "two" in p.event_counts and "after" in p.attributes and p,
-                           timeout=20, what="events behind the failing one stored")
+        profile = wait_for(
+            lambda: (
+                (p := read_profile(redis_url, "shop", token_of(page)))
+                and "two" in p.event_counts
+                and "after" in p.attributes
+                and p
+            ),
+            timeout=20,
+            what="events behind the failing one stored",
+        )
         assert profile.event_counts == {"early_call": 1, "one": 1, "two": 1}
         # Kept, and retried later (once the replies for the others have been read).
-        wait_for(lambda: [event.get("name") for event in queued(page)] == ["poison"], what="only the failing event queued")
+        wait_for(
+            lambda: [event.get("name") for event in queued(page)] == ["poison"], what="only the failing event queued"
+        )
         page.close()
 
 
@@ -180,11 +197,13 @@ def test_a_long_title_is_cut_by_code_point_and_its_page_view_stored(browser, set
           history.pushState({}, '', '/long-title');
           irasshai('set', {after_title: true});
         }""")
-        profile = wait_for(lambda: (p := read_profile(redis_url, "shop", token_of(page)))
-                           and "/long-title" in p.page_views and p, what="page view stored")
+        profile = wait_for(
+            lambda: (p := read_profile(redis_url, "shop", token_of(page))) and "/long-title" in p.page_views and p,
+            what="page view stored",
+        )
         assert profile.attributes == {"plan": "pro", "after_title": True}
         titles = [e.get("title") for body in sent for e in json.loads(body)["events"] if e["type"] == "page_view"]
-        assert titles and titles[0] == "a" * 511 + "\U0001F600"  # 512 code points, the emoji whole
+        assert titles and titles[0] == "a" * 511 + "\U0001f600"  # 512 code points, the emoji whole
         # Nothing the server would throw away: the width is not sent (the device comes from the User-Agent).
         assert all(json.loads(body).get("context", {}).keys() <= {"language"} for body in sent)
 

@@ -36,8 +36,14 @@ def fixtures(tmp_path_factory, redis_server):
 def widget_files(page, server: str) -> list[str]:
     """The Irasshai server's files this page requests (its event posts aside), in order."""
     files: list[str] = []
-    page.on("request", lambda request: files.append(request.url.removeprefix(server))
-            if request.url.startswith(server) and "/v1/" not in request.url else None)
+    page.on(
+        "request",
+        lambda request: (
+            files.append(request.url.removeprefix(server))
+            if request.url.startswith(server) and "/v1/" not in request.url
+            else None
+        ),
+    )
     return files
 
 

@@ -35,8 +35,13 @@ VIP = CouponPool("vip", "generated", prefix="IRS-", length=10)
 
 
 def make_site(*pools: CouponPool) -> Site:
-    return Site(key="shop", name="Shop", origins=frozenset({"https://shop.example"}),
-                timezone=zoneinfo.ZoneInfo("Asia/Tokyo"), coupons={pool.name: pool for pool in pools})
+    return Site(
+        key="shop",
+        name="Shop",
+        origins=frozenset({"https://shop.example"}),
+        timezone=zoneinfo.ZoneInfo("Asia/Tokyo"),
+        coupons={pool.name: pool for pool in pools},
+    )
 
 
 @pytest.fixture(params=["memory", "redis"])
@@ -85,8 +90,8 @@ async def test_generated_codes_have_the_prefix_length_and_alphabet(coupons):
     for i in range(20):
         code = (await coupons.code_for(site, VIP, f"v{i}", NOW)).code
         assert code.startswith("IRS-") and len(code) == len("IRS-") + 10
-        assert set(code[len("IRS-"):]) <= set(ALPHABET)
-        assert not set(code[len("IRS-"):]) & set("01OI")  # nothing a person could misread
+        assert set(code[len("IRS-") :]) <= set(ALPHABET)
+        assert not set(code[len("IRS-") :]) & set("01OI")  # nothing a person could misread
 
 
 async def test_an_exhausted_list_returns_none(coupons):
@@ -128,8 +133,9 @@ async def processes(redis_url):
 async def test_concurrent_claims_from_several_processes_give_each_code_to_one_visitor(processes):
     site = make_site(UNIQUE)
     await asyncio.gather(*(coupons.seed({"shop": site}) for coupons in processes))  # every process seeds at start-up
-    claims = await asyncio.gather(*(processes[i % PROCESSES].code_for(site, UNIQUE, f"visitor-{i}", NOW)
-                                    for i in range(VISITORS)))
+    claims = await asyncio.gather(
+        *(processes[i % PROCESSES].code_for(site, UNIQUE, f"visitor-{i}", NOW) for i in range(VISITORS))
+    )
     given = [coupon.code for coupon in claims if coupon is not None]
     assert len(given) == len(UNIQUE.codes)
     assert sorted(given) == sorted(UNIQUE.codes)  # all distinct, all from the file
@@ -152,6 +158,7 @@ async def test_one_visitor_claiming_from_two_processes_at_once_gets_one_code(pro
 
 
 # Redis losing a pool, and pools running low.
+
 
 async def test_a_pool_redis_lost_is_loaded_again_and_the_claim_succeeds(redis_url, caplog):
     store = RedisStore(redis_url)
@@ -184,7 +191,9 @@ async def test_a_low_pool_logs_one_warning_not_one_per_claim(kind, request, capl
     assert warnings() == []  # 6 left
     for i in range(44, 60):  # down to 5, to 0, then claims on an exhausted pool
         await coupons.code_for(site, UNIQUE, f"visitor-{i}", NOW)
-    assert warnings() == ["site shop: coupon pool launch is running low: 5 of 50 codes left; add codes to its codes file"]
+    assert warnings() == [
+        "site shop: coupon pool launch is running low: 5 of 50 codes left; add codes to its codes file"
+    ]
     refilled = CouponPool("launch", "list", codes=UNIQUE.codes + tuple(f"MORE-{i:03d}" for i in range(50)))
     await coupons.seed({"shop": make_site(refilled)})  # a reload after codes were added to the file
     for i in range(60, 105):

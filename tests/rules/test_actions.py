@@ -24,8 +24,11 @@ timezone: Asia/Tokyo
 coupons:
   spring10: {{code: SPRING10, discount: 10%オフ}}
 """
-SCOPE = {"visitor": {"name": "花子", "sessions": 2}, "page": {"path": "/cart"},
-         "coupon": {"code": "SPRING10", "discount": "10%オフ", "expires_at": "2026-06-10"}}
+SCOPE = {
+    "visitor": {"name": "花子", "sessions": 2},
+    "page": {"path": "/cart"},
+    "coupon": {"code": "SPRING10", "discount": "10%オフ", "expires_at": "2026-06-10"},
+}
 
 
 @pytest.fixture
@@ -56,36 +59,65 @@ def test_a_chat_prompt_with_an_agent_and_a_button(action):
 
 
 def test_chat_with_only_text_can_be_written_as_the_text(action):
-    assert action("{chat: '{{ visitor.name }}さん、こんにちは'}").render(SCOPE) == {"type": "chat", "text": "花子さん、こんにちは"}
+    assert action("{chat: '{{ visitor.name }}さん、こんにちは'}").render(SCOPE) == {
+        "type": "chat",
+        "text": "花子さん、こんにちは",
+    }
 
 
 def test_a_coupon_offer_names_its_pool_and_renders_its_texts(action):
-    coupon = action("{coupon: {pool: spring10, title: 春のクーポン, text: '{{ coupon.discount }}・{{ coupon.expires_at }}まで', button: 使う}}")
+    coupon = action(
+        "{coupon: {pool: spring10, title: 春のクーポン, text: '{{ coupon.discount }}・{{ coupon.expires_at }}まで', button: 使う}}"
+    )
     assert coupon.pool == "spring10"
-    assert coupon.render(SCOPE) == {"type": "coupon", "pool": "spring10", "title": "春のクーポン",
-                                    "text": "10%オフ・2026-06-10まで", "button": {"label": "使う"}}
+    assert coupon.render(SCOPE) == {
+        "type": "coupon",
+        "pool": "spring10",
+        "title": "春のクーポン",
+        "text": "10%オフ・2026-06-10まで",
+        "button": {"label": "使う"},
+    }
 
 
 def test_a_message_is_a_toast_unless_the_rule_says_otherwise(action):
-    assert action("{message: {title: 送料無料}}").render(SCOPE) == {"type": "message", "title": "送料無料", "style": "toast"}
-    banner = action("{message: {text: 本日限り, style: banner, image: 'https://cdn.example/sale.png', button: {label: 見る, url: /sale}}}")
-    assert banner.render(SCOPE) == {"type": "message", "text": "本日限り", "style": "banner",
-                                    "image": "https://cdn.example/sale.png", "button": {"label": "見る", "url": "/sale"}}
+    assert action("{message: {title: 送料無料}}").render(SCOPE) == {
+        "type": "message",
+        "title": "送料無料",
+        "style": "toast",
+    }
+    banner = action(
+        "{message: {text: 本日限り, style: banner, image: 'https://cdn.example/sale.png', button: {label: 見る, url: /sale}}}"
+    )
+    assert banner.render(SCOPE) == {
+        "type": "message",
+        "text": "本日限り",
+        "style": "banner",
+        "image": "https://cdn.example/sale.png",
+        "button": {"label": "見る", "url": "/sale"},
+    }
 
 
 def test_a_button_can_be_written_as_its_label(action):
     assert action("{message: {text: hi, button: 閉じる}}").render(SCOPE)["button"] == {"label": "閉じる"}
-    assert action("{chat: {text: hi, button: '{{ visitor.name }}さん専用'}}").render(SCOPE)["button"] == {"label": "花子さん専用"}
+    assert action("{chat: {text: hi, button: '{{ visitor.name }}さん専用'}}").render(SCOPE)["button"] == {
+        "label": "花子さん専用"
+    }
 
 
 def test_numbers_written_as_texts_are_texts(action):
     assert action("{message: {title: 2026, text: 3.5}}").render(SCOPE) == {
-        "type": "message", "title": "2026", "text": "3.5", "style": "toast"}
+        "type": "message",
+        "title": "2026",
+        "text": "3.5",
+        "style": "toast",
+    }
 
 
 def test_html_in_a_text_stays_text(action):
     assert action("{chat: '<b>{{ visitor.name }}</b>'}").render({"visitor": {"name": "<script>x</script>"}}) == {
-        "type": "chat", "text": "<b><script>x</script></b>"}
+        "type": "chat",
+        "text": "<b><script>x</script></b>",
+    }
 
 
 def test_a_text_that_fails_to_render_fails_the_whole_action(action):
@@ -112,17 +144,27 @@ def test_a_coupons_button_can_be_a_link(action):
 
 
 def test_every_kind_takes_a_placement(action):
-    for show in ("{chat: {text: hi, placement: bottom-left}}", "{coupon: {pool: spring10, placement: top}}",
-                 "{message: {title: hi, style: banner, placement: bottom}}"):
+    for show in (
+        "{chat: {text: hi, placement: bottom-left}}",
+        "{coupon: {pool: spring10, placement: top}}",
+        "{message: {title: hi, style: banner, placement: bottom}}",
+    ):
         assert action(show).render(SCOPE)["placement"] in ("bottom-left", "top", "bottom")
 
 
-@pytest.mark.parametrize("show, message", [
-    ("{coupon: {pool: spring10, button: {label: x, url: 'javascript:alert(1)'}}}",
-     "'javascript:alert(1)' is not an allowed link; use an https:// URL or a path such as /pricing"),
-    ("{chat: {text: hi, placement: top-right}}",
-     "placement 'top-right' is not one of: bottom-right, bottom-left, top, bottom"),
-])
+@pytest.mark.parametrize(
+    "show, message",
+    [
+        (
+            "{coupon: {pool: spring10, button: {label: x, url: 'javascript:alert(1)'}}}",
+            "'javascript:alert(1)' is not an allowed link; use an https:// URL or a path such as /pricing",
+        ),
+        (
+            "{chat: {text: hi, placement: top-right}}",
+            "placement 'top-right' is not one of: bottom-right, bottom-left, top, bottom",
+        ),
+    ],
+)
 def test_a_bad_coupon_link_or_placement_is_reported_where_it_is(tmp_path, show, message):
     write_site(tmp_path, "shop", SITE, **{"rules.yaml": f"rules:\n  - id: r\n    show: {show}\n"})
     config, problems = load_config(tmp_path)
@@ -131,21 +173,24 @@ def test_a_bad_coupon_link_or_placement_is_reported_where_it_is(tmp_path, show, 
     assert re.fullmatch(rf'{tmp_path}/shop/rules\.yaml:3:\d+: rule "r": {re.escape(message)}', line)
 
 
-@pytest.mark.parametrize("link, allowed", [
-    ("/pricing", True),
-    ("/", True),
-    ("https://shop.example/x?y=1#z", True),
-    ("http://localhost:8001/", True),
-    ("//evil.example/", False),  # another host, whatever the page's scheme
-    ("javascript:alert(1)", False),
-    ("JAVASCRIPT:alert(1)", False),
-    ("\tjavascript:alert(1)", False),
-    ("data:text/html;base64,PHNjcmlwdD4=", False),
-    ("mailto:shop@example.com", False),
-    ("https://", False),
-    ("pricing", False),
-    ("", False),
-])
+@pytest.mark.parametrize(
+    "link, allowed",
+    [
+        ("/pricing", True),
+        ("/", True),
+        ("https://shop.example/x?y=1#z", True),
+        ("http://localhost:8001/", True),
+        ("//evil.example/", False),  # another host, whatever the page's scheme
+        ("javascript:alert(1)", False),
+        ("JAVASCRIPT:alert(1)", False),
+        ("\tjavascript:alert(1)", False),
+        ("data:text/html;base64,PHNjcmlwdD4=", False),
+        ("mailto:shop@example.com", False),
+        ("https://", False),
+        ("pricing", False),
+        ("", False),
+    ],
+)
 def test_only_http_links_and_site_paths_are_allowed(link, allowed):
     error = check_url(link)
     assert (error is None) is allowed

@@ -11,7 +11,7 @@ share of visitors in, and `not: {sample}` exactly the others.
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -35,14 +35,16 @@ def tokyo(*args) -> float:
 
 
 def utc(*args) -> float:
-    return datetime(*args, tzinfo=timezone.utc).timestamp()
+    return datetime(*args, tzinfo=UTC).timestamp()
 
 
 NOW = tokyo(2026, 6, 3, 12, 0)  # a Wednesday, noon in Tokyo
 
 
 def session(number=1, start=NOW - 10 * MINUTE, last=NOW, referrer="", utm=None, paths=()) -> SessionRecord:
-    return SessionRecord(number, int(start), int(last), paths[0] if paths else "", referrer, dict(utm or {}), list(paths))
+    return SessionRecord(
+        number, int(start), int(last), paths[0] if paths else "", referrer, dict(utm or {}), list(paths)
+    )
 
 
 def visitor(sessions: list[SessionRecord] | None = None, **fields) -> VisitorState:
@@ -54,14 +56,33 @@ def visitor(sessions: list[SessionRecord] | None = None, **fields) -> VisitorSta
 def holds(tmp_path):
     """holds(when, state, ...): whether the condition `when` (YAML) holds for that visitor now."""
 
-    def holds(when: str, state: VisitorState | None = None, *, now: float = NOW, path: str = "/",
-              event: str | None = None, properties: dict | None = None, signals: dict | None = None,
-              visitor_id: str = "visitor-1", site: str = SITE) -> bool:
-        write_site(tmp_path, "shop", site, **{"rules.yaml": f"rules:\n  - id: r\n    when: {when}\n    show: {{chat: hi}}\n"})
+    def holds(
+        when: str,
+        state: VisitorState | None = None,
+        *,
+        now: float = NOW,
+        path: str = "/",
+        event: str | None = None,
+        properties: dict | None = None,
+        signals: dict | None = None,
+        visitor_id: str = "visitor-1",
+        site: str = SITE,
+    ) -> bool:
+        write_site(
+            tmp_path, "shop", site, **{"rules.yaml": f"rules:\n  - id: r\n    when: {when}\n    show: {{chat: hi}}\n"}
+        )
         config, problems = load_config(tmp_path)
         assert config is not None, problems.lines()
-        facts = Facts(state or visitor(), now, path, config.sites["shop"], visitor_id, event=event,
-                      properties=properties, signals=signals)
+        facts = Facts(
+            state or visitor(),
+            now,
+            path,
+            config.sites["shop"],
+            visitor_id,
+            event=event,
+            properties=properties,
+            signals=signals,
+        )
         return config.rules["shop"].by_id["r"].when.test(facts)
 
     return holds
@@ -90,8 +111,13 @@ def test_event_matches_the_current_custom_event(holds):
 
 
 def test_page_views_count_every_view_of_matching_paths(holds):
-    state = visitor(page_views={"/products/1": PathViews(2, [int(NOW) - 60, int(NOW) - 30]),
-                                "/products/2": PathViews(1, [int(NOW) - 10]), "/about": PathViews(5, [int(NOW)] * 5)})
+    state = visitor(
+        page_views={
+            "/products/1": PathViews(2, [int(NOW) - 60, int(NOW) - 30]),
+            "/products/2": PathViews(1, [int(NOW) - 10]),
+            "/about": PathViews(5, [int(NOW)] * 5),
+        }
+    )
     assert holds("{page_views: {page: /products/*, at_least: 3}}", state)
     assert not holds("{page_views: {page: /products/*, at_least: 4}}", state)
     assert holds("{page_views: {at_least: 8}}", state)  # without a page: every page
@@ -123,8 +149,13 @@ def test_sessions_count_visits(holds):
 
 
 def test_sessions_with_a_page_count_visits_that_viewed_it(holds):
-    state = visitor([session(1, NOW - 2 * DAY, NOW - 2 * DAY, paths=["/", "/pricing"]),
-                     session(2, NOW - DAY, NOW - DAY, paths=["/"]), session(3, paths=["/pricing/team"])])
+    state = visitor(
+        [
+            session(1, NOW - 2 * DAY, NOW - 2 * DAY, paths=["/", "/pricing"]),
+            session(2, NOW - DAY, NOW - DAY, paths=["/"]),
+            session(3, paths=["/pricing/team"]),
+        ]
+    )
     assert holds("{sessions: {page: /pricing*, at_least: 2}}", state)
     assert not holds("{sessions: {page: /pricing, at_least: 2}}", state)
 
@@ -138,25 +169,31 @@ def test_sessions_within_count_visits_active_after_the_window_edge(holds):
 
 
 def test_events_count_a_custom_event(holds):
-    state = visitor(event_counts={"add_to_cart": 3, "signup": 1},
-                    recent_events=[CustomEvent(int(NOW) - i, "add_to_cart", {}) for i in range(3)])
+    state = visitor(
+        event_counts={"add_to_cart": 3, "signup": 1},
+        recent_events=[CustomEvent(int(NOW) - i, "add_to_cart", {}) for i in range(3)],
+    )
     assert holds("{events: {name: add_to_cart, at_least: 3}}", state)
     assert not holds("{events: {name: add_to_cart, at_least: 4}}", state)
     assert holds("{events: {name: purchase, at_most: 0}}", state)
 
 
 def test_event_totals_outlive_the_events_kept_with_their_properties(holds):
-    state = visitor(event_counts={"add_to_cart": 250},
-                    recent_events=[CustomEvent(int(NOW), "add_to_cart", {}) for _ in range(200)])
+    state = visitor(
+        event_counts={"add_to_cart": 250}, recent_events=[CustomEvent(int(NOW), "add_to_cart", {}) for _ in range(200)]
+    )
     assert holds("{events: {name: add_to_cart, at_least: 250}}", state)
 
 
 def test_events_where_count_only_events_whose_properties_match(holds):
-    state = visitor(event_counts={"add_to_cart": 3}, recent_events=[
-        CustomEvent(int(NOW) - 30, "add_to_cart", {"category": "tops", "price": 4900}),
-        CustomEvent(int(NOW) - 20, "add_to_cart", {"category": "tops", "price": 12800}),
-        CustomEvent(int(NOW) - 10, "add_to_cart", {"category": "shoes", "price": 9800}),
-    ])
+    state = visitor(
+        event_counts={"add_to_cart": 3},
+        recent_events=[
+            CustomEvent(int(NOW) - 30, "add_to_cart", {"category": "tops", "price": 4900}),
+            CustomEvent(int(NOW) - 20, "add_to_cart", {"category": "tops", "price": 12800}),
+            CustomEvent(int(NOW) - 10, "add_to_cart", {"category": "shoes", "price": 9800}),
+        ],
+    )
     assert holds("{events: {name: add_to_cart, where: {category: tops}, at_least: 2}}", state)
     assert not holds("{events: {name: add_to_cart, where: {category: tops, price: {gte: 5000}}, at_least: 2}}", state)
     assert holds("{events: {name: add_to_cart, where: {price: {gte: 5000}}, at_least: 2}}", state)
@@ -166,8 +203,14 @@ def test_events_where_count_only_events_whose_properties_match(holds):
 
 def test_events_within_exclude_an_event_exactly_at_the_window_edge(holds):
     edge = int(NOW) - HOUR
-    state = visitor(event_counts={"add_to_cart": 3}, recent_events=[
-        CustomEvent(edge, "add_to_cart", {}), CustomEvent(edge + 1, "add_to_cart", {}), CustomEvent(int(NOW), "add_to_cart", {})])
+    state = visitor(
+        event_counts={"add_to_cart": 3},
+        recent_events=[
+            CustomEvent(edge, "add_to_cart", {}),
+            CustomEvent(edge + 1, "add_to_cart", {}),
+            CustomEvent(int(NOW), "add_to_cart", {}),
+        ],
+    )
     assert holds("{events: {name: add_to_cart, within: 1h, at_least: 2}}", state)
     assert not holds("{events: {name: add_to_cart, within: 1h, at_least: 3}}", state)
     assert holds("{events: {name: add_to_cart, within: 1h, at_least: 3}}", state, now=NOW - 1)
@@ -176,31 +219,36 @@ def test_events_within_exclude_an_event_exactly_at_the_window_edge(holds):
 # Who the visitor is
 
 
-@pytest.mark.parametrize("when, expected", [
-    ("{visitor: {plan: gold}}", True),
-    ("{visitor: {plan: [gold, silver]}}", True),
-    ("{visitor: {cart_value: {gte: 5000}}}", True),
-    ("{visitor: {cart_value: {gte: 5000, lt: 10000}}}", False),
-    ("{visitor: {member: true}}", True),
-    ("{visitor: {member: 1}}", False),  # true is not 1
-    ("{visitor: {points: 1}}", True),
-    ("{visitor: {points: true}}", False),
-    ("{visitor: {tags: {contains: vip}}}", True),
-    ("{visitor: {plan: {in: [bronze, silver]}}}", False),
-    ("{visitor: {plan: {ne: bronze}}}", True),
-    ("{visitor: {plan: gold, member: true}}", True),  # all must hold
-    ("{visitor: {plan: gold, member: false}}", False),
-    # Missing attributes: equal to nothing, so only `ne` and `exists: false` hold.
-    ("{visitor: {coupon_used: true}}", False),
-    ("{visitor: {coupon_used: {ne: true}}}", True),
-    ("{visitor: {coupon_used: {exists: false}}}", True),
-    ("{visitor: {coupon_used: {exists: true}}}", False),
-    ("{visitor: {plan: {exists: true}}}", True),
-    ("{visitor: {age: {lt: 30}}}", False),
-    ("{visitor: {age: {gte: 0}}}", False),
-])
+@pytest.mark.parametrize(
+    "when, expected",
+    [
+        ("{visitor: {plan: gold}}", True),
+        ("{visitor: {plan: [gold, silver]}}", True),
+        ("{visitor: {cart_value: {gte: 5000}}}", True),
+        ("{visitor: {cart_value: {gte: 5000, lt: 10000}}}", False),
+        ("{visitor: {member: true}}", True),
+        ("{visitor: {member: 1}}", False),  # true is not 1
+        ("{visitor: {points: 1}}", True),
+        ("{visitor: {points: true}}", False),
+        ("{visitor: {tags: {contains: vip}}}", True),
+        ("{visitor: {plan: {in: [bronze, silver]}}}", False),
+        ("{visitor: {plan: {ne: bronze}}}", True),
+        ("{visitor: {plan: gold, member: true}}", True),  # all must hold
+        ("{visitor: {plan: gold, member: false}}", False),
+        # Missing attributes: equal to nothing, so only `ne` and `exists: false` hold.
+        ("{visitor: {coupon_used: true}}", False),
+        ("{visitor: {coupon_used: {ne: true}}}", True),
+        ("{visitor: {coupon_used: {exists: false}}}", True),
+        ("{visitor: {coupon_used: {exists: true}}}", False),
+        ("{visitor: {plan: {exists: true}}}", True),
+        ("{visitor: {age: {lt: 30}}}", False),
+        ("{visitor: {age: {gte: 0}}}", False),
+    ],
+)
 def test_visitor_attributes(holds, when, expected):
-    state = visitor(attributes={"plan": "gold", "cart_value": 12800, "member": True, "points": 1, "tags": ["vip", "new"]})
+    state = visitor(
+        attributes={"plan": "gold", "cart_value": 12800, "member": True, "points": 1, "tags": ["vip", "new"]}
+    )
     assert holds(when, state) is expected
 
 
@@ -227,17 +275,20 @@ def test_device(holds):
     assert not holds("{device: mobile}", visitor(device=""))  # unknown is no device
 
 
-@pytest.mark.parametrize("when, language, expected", [
-    ("{language: ja}", "ja", True),
-    ("{language: ja}", "ja-jp", True),
-    ("{language: ja}", "jav", False),  # a prefix of the tag, not of the text
-    ("{language: ja}", "en-us", False),
-    ("{language: en-US}", "en-us", True),
-    ("{language: en-US}", "en-gb", False),
-    ("{language: en-US}", "en", False),
-    ("{language: [ja, en]}", "en-gb", True),
-    ("{language: ja}", "", False),
-])
+@pytest.mark.parametrize(
+    "when, language, expected",
+    [
+        ("{language: ja}", "ja", True),
+        ("{language: ja}", "ja-jp", True),
+        ("{language: ja}", "jav", False),  # a prefix of the tag, not of the text
+        ("{language: ja}", "en-us", False),
+        ("{language: en-US}", "en-us", True),
+        ("{language: en-US}", "en-gb", False),
+        ("{language: en-US}", "en", False),
+        ("{language: [ja, en]}", "en-gb", True),
+        ("{language: ja}", "", False),
+    ],
+)
 def test_language_matches_the_tag_and_its_subtags(holds, when, language, expected):
     assert holds(when, visitor(language=language)) is expected
 
@@ -303,23 +354,28 @@ def test_hours_in_another_site_timezone(holds, server_clock_in):
     assert not holds(MONDAY_MORNING, now=utc(2026, 6, 1, 7, 59), site=london)
 
 
-@pytest.mark.parametrize("moment, expected", [
-    ((2026, 6, 5, 22, 0), True),  # Friday 22:00
-    ((2026, 6, 5, 23, 59), True),
-    ((2026, 6, 6, 0, 0), True),  # Saturday 00:00 still belongs to Friday night
-    ((2026, 6, 6, 1, 59), True),
-    ((2026, 6, 6, 2, 0), False),
-    ((2026, 6, 5, 1, 0), False),  # Friday 01:00 belongs to Thursday night
-    ((2026, 6, 5, 21, 59), False),
-    ((2026, 6, 6, 22, 30), False),  # Saturday night is not listed
-])
+@pytest.mark.parametrize(
+    "moment, expected",
+    [
+        ((2026, 6, 5, 22, 0), True),  # Friday 22:00
+        ((2026, 6, 5, 23, 59), True),
+        ((2026, 6, 6, 0, 0), True),  # Saturday 00:00 still belongs to Friday night
+        ((2026, 6, 6, 1, 59), True),
+        ((2026, 6, 6, 2, 0), False),
+        ((2026, 6, 5, 1, 0), False),  # Friday 01:00 belongs to Thursday night
+        ((2026, 6, 5, 21, 59), False),
+        ((2026, 6, 6, 22, 30), False),  # Saturday night is not listed
+    ],
+)
 def test_hours_past_midnight_belong_to_the_day_they_start(holds, moment, expected):
     assert holds("{hours: {days: [fri], from: '22:00', to: '02:00'}}", now=tokyo(*moment)) is expected
 
 
 def test_hours_past_sunday_midnight_continue_into_monday(holds):
     assert holds("{hours: {days: [sun], from: '22:00', to: '02:00'}}", now=tokyo(2026, 6, 8, 1, 0))  # Monday 01:00
-    assert not holds("{hours: {days: [sun], from: '22:00', to: '02:00'}}", now=tokyo(2026, 6, 7, 1, 0))  # Sunday 01:00: Saturday night
+    assert not holds(
+        "{hours: {days: [sun], from: '22:00', to: '02:00'}}", now=tokyo(2026, 6, 7, 1, 0)
+    )  # Sunday 01:00: Saturday night
 
 
 def test_hours_to_midnight_and_every_day_by_default(holds):
@@ -333,24 +389,30 @@ def test_hours_written_without_quotes_are_taken_as_meant(holds):
     assert not holds("{hours: {from: 09:00, to: 18:00}}", now=tokyo(2026, 6, 3, 8, 59))
 
 
-@pytest.mark.parametrize("moment, expected", [
-    ((2026, 6, 5, 9, 0), True),  # Friday
-    ((2026, 6, 5, 17, 59), True),
-    ((2026, 6, 5, 18, 0), False),
-    ((2026, 6, 6, 10, 0), False),  # Saturday
-])
+@pytest.mark.parametrize(
+    "moment, expected",
+    [
+        ((2026, 6, 5, 9, 0), True),  # Friday
+        ((2026, 6, 5, 17, 59), True),
+        ((2026, 6, 5, 18, 0), False),
+        ((2026, 6, 6, 10, 0), False),  # Saturday
+    ],
+)
 def test_hours_business_uses_the_site_business_hours(holds, moment, expected):
     assert holds("{hours: business}", now=tokyo(*moment)) is expected
 
 
-@pytest.mark.parametrize("moment, expected", [
-    (tokyo(2026, 11, 30, 23, 59, 59), False),
-    (tokyo(2026, 12, 1, 0, 0), True),
-    (utc(2026, 11, 30, 15, 0), True),  # Dec 1st 00:00 in Tokyo, still Nov 30th in UTC
-    (tokyo(2026, 12, 25, 23, 59, 59), True),  # `until` includes its whole day
-    (tokyo(2026, 12, 26, 0, 0), False),
-    (utc(2026, 12, 25, 15, 0), False),  # still Dec 25th in UTC, already the 26th in Tokyo
-])
+@pytest.mark.parametrize(
+    "moment, expected",
+    [
+        (tokyo(2026, 11, 30, 23, 59, 59), False),
+        (tokyo(2026, 12, 1, 0, 0), True),
+        (utc(2026, 11, 30, 15, 0), True),  # Dec 1st 00:00 in Tokyo, still Nov 30th in UTC
+        (tokyo(2026, 12, 25, 23, 59, 59), True),  # `until` includes its whole day
+        (tokyo(2026, 12, 26, 0, 0), False),
+        (utc(2026, 12, 25, 15, 0), False),  # still Dec 25th in UTC, already the 26th in Tokyo
+    ],
+)
 def test_dates_from_and_until_are_whole_days_in_the_site_timezone(holds, moment, expected):
     assert holds("{dates: {from: 2026-12-01, until: 2026-12-25}}", now=moment) is expected
 
@@ -383,21 +445,24 @@ def test_a_date_time_with_an_offset_is_that_moment(holds):
 # Client signals and time on site
 
 
-@pytest.mark.parametrize("when, signals, expected", [
-    ("{time_on_page: 30s}", {"time_on_page": 30}, True),
-    ("{time_on_page: 30s}", {"time_on_page": 29.9}, False),
-    ("{time_on_page: 30s}", {}, False),
-    ("{time_on_page: 1m}", {"time_on_page": 61}, True),
-    ("{scroll: 50%}", {"scroll": 50}, True),
-    ("{scroll: 50%}", {"scroll": 49}, False),
-    ("{scroll: 75}", {"scroll": 80}, True),
-    ("{exit_intent: true}", {"exit_intent": 1}, True),
-    ("{exit_intent: true}", {"scroll": 100}, False),
-    ("{idle: 20s}", {"idle": 20}, True),
-    ("{idle: 20s}", {"idle": 19}, False),
-    ("{time_on_page: 30s, scroll: 50%}", {"time_on_page": 40, "scroll": 60}, True),
-    ("{time_on_page: 30s, scroll: 50%}", {"time_on_page": 40, "scroll": 10}, False),
-])
+@pytest.mark.parametrize(
+    "when, signals, expected",
+    [
+        ("{time_on_page: 30s}", {"time_on_page": 30}, True),
+        ("{time_on_page: 30s}", {"time_on_page": 29.9}, False),
+        ("{time_on_page: 30s}", {}, False),
+        ("{time_on_page: 1m}", {"time_on_page": 61}, True),
+        ("{scroll: 50%}", {"scroll": 50}, True),
+        ("{scroll: 50%}", {"scroll": 49}, False),
+        ("{scroll: 75}", {"scroll": 80}, True),
+        ("{exit_intent: true}", {"exit_intent": 1}, True),
+        ("{exit_intent: true}", {"scroll": 100}, False),
+        ("{idle: 20s}", {"idle": 20}, True),
+        ("{idle: 20s}", {"idle": 19}, False),
+        ("{time_on_page: 30s, scroll: 50%}", {"time_on_page": 40, "scroll": 60}, True),
+        ("{time_on_page: 30s, scroll: 50%}", {"time_on_page": 40, "scroll": 10}, False),
+    ],
+)
 def test_client_signals_hold_from_their_threshold(holds, when, signals, expected):
     assert holds(when, signals=signals) is expected
 
@@ -425,11 +490,18 @@ def test_sample_is_stable_for_a_visitor(holds):
 
 
 def test_sample_and_not_sample_split_visitors_in_two(tmp_path):
-    write_site(tmp_path, "shop", SITE, **{"rules.yaml": """\
+    write_site(
+        tmp_path,
+        "shop",
+        SITE,
+        **{
+            "rules.yaml": """\
         rules:
           - {id: a, when: {sample: 30%}, show: {chat: A}}
           - {id: b, when: {not: {sample: 30%}}, show: {chat: B}}
-        """})
+        """
+        },
+    )
     config, _ = load_config(tmp_path)
     rules = config.rules["shop"].by_id
     in_a = 0

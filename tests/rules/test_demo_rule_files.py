@@ -48,9 +48,12 @@ def test_the_bots_texts_take_the_business_hours_from_site_yaml(tmp_path):
     """
     shutil.copytree(RULES, tmp_path / "rules")
     site_yaml = tmp_path / "rules" / "demo" / "site.yaml"
-    text, replaced = re.subn(r"^business_hours:\n(?:  .*\n)+",
-                             'business_hours:\n  days: [sat, sun]\n  from: "10:30"\n  to: "17:00"\n',
-                             site_yaml.read_text(encoding="utf-8"), flags=re.M)
+    text, replaced = re.subn(
+        r"^business_hours:\n(?:  .*\n)+",
+        'business_hours:\n  days: [sat, sun]\n  from: "10:30"\n  to: "17:00"\n',
+        site_yaml.read_text(encoding="utf-8"),
+        flags=re.M,
+    )
     assert replaced == 1
     site_yaml.write_text(text, encoding="utf-8")
     config, problems = load_config(tmp_path / "rules")
@@ -59,9 +62,14 @@ def test_the_bots_texts_take_the_business_hours_from_site_yaml(tmp_path):
     visitor = VisitorState()
     visitor.attributes = {"name": "山田 花子", "orders": 3, "cart_items": 1}
     facts = Facts(visitor, 0.0, "/", site, "visitor")
-    rendered = {rule_id: str(rule.action.render(scope(facts, Coupon("CODE", "", 0))))
-                for rule_id, rule in config.rules["demo"].by_id.items()}
+    rendered = {
+        rule_id: str(rule.action.render(scope(facts, Coupon("CODE", "", 0))))
+        for rule_id, rule in config.rules["demo"].by_id.items()
+    }
     naming_hours = {rule_id for rule_id, shown in rendered.items() if "土日 10:30〜17:00" in shown}
     assert {"bot-chat-after-hours", "checkout-idle-bot", "cashmere-consult-bot"} <= naming_hours
-    assert {rule_id: shown for rule_id, shown in rendered.items() if re.search(r"\d:\d\d|平日", shown)
-            and rule_id not in naming_hours} == {}
+    assert {
+        rule_id: shown
+        for rule_id, shown in rendered.items()
+        if re.search(r"\d:\d\d|平日", shown) and rule_id not in naming_hours
+    } == {}

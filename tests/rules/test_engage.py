@@ -93,13 +93,20 @@ def shop(tmp_path):
 async def test_the_show_names_the_rule_and_the_site_language(shop):
     made = await shop("rules:\n  - {id: welcome, when: {page: /}, show: {chat: いらっしゃいませ}}\n")
     outcome = await made.view("v1", "/")
-    assert outcome.show == {"type": "chat", "text": "いらっしゃいませ", "rule": "welcome", "lang": "ja",
-                            "placement": "bottom-right"}
+    assert outcome.show == {
+        "type": "chat",
+        "text": "いらっしゃいませ",
+        "rule": "welcome",
+        "lang": "ja",
+        "placement": "bottom-right",
+    }
     assert outcome.rule.id == "welcome"
 
 
 async def test_lang_is_the_site_language_not_the_visitor_language(shop):
-    made = await shop("rules:\n  - {id: welcome, show: {chat: Welcome}}\n", site=SITE.replace("language: ja", "language: en"))
+    made = await shop(
+        "rules:\n  - {id: welcome, show: {chat: Welcome}}\n", site=SITE.replace("language: ja", "language: en")
+    )
     assert (await made.view("v1", "/", language="ja-jp")).show["lang"] == "en"
 
 
@@ -114,13 +121,16 @@ async def test_texts_see_the_visitor_the_page_and_the_site(shop):
     assert outcome.show["text"] == "花子さん 1回目 /cart desktop ja-jp False"
 
 
-@pytest.mark.parametrize("language, hours, text", [
-    ("ja", '{days: [mon, tue, wed, thu, fri], from: "09:00", to: "18:00"}', "平日 9:00〜18:00"),
-    ("en", '{days: [mon, tue, wed, thu, fri], from: "09:00", to: "18:00"}', "Weekdays 9:00–18:00"),
-    ("ja", '{days: [sat, sun], from: "10:30", to: "17:00"}', "土日 10:30〜17:00"),
-    ("ja", '{from: "22:00", to: "02:00"}', "毎日 22:00〜2:00"),
-    ("en", '{days: [mon, wed, fri], from: "08:00", to: "24:00"}', "Mon, Wed, Fri 8:00–24:00"),
-])
+@pytest.mark.parametrize(
+    "language, hours, text",
+    [
+        ("ja", '{days: [mon, tue, wed, thu, fri], from: "09:00", to: "18:00"}', "平日 9:00〜18:00"),
+        ("en", '{days: [mon, tue, wed, thu, fri], from: "09:00", to: "18:00"}', "Weekdays 9:00–18:00"),
+        ("ja", '{days: [sat, sun], from: "10:30", to: "17:00"}', "土日 10:30〜17:00"),
+        ("ja", '{from: "22:00", to: "02:00"}', "毎日 22:00〜2:00"),
+        ("en", '{days: [mon, wed, fri], from: "08:00", to: "24:00"}', "Mon, Wed, Fri 8:00–24:00"),
+    ],
+)
 async def test_texts_see_the_business_hours_of_site_yaml_in_the_site_language(shop, language, hours, text):
     site = SITE.replace("language: ja", f"language: {language}") + f"business_hours: {hours}\n"
     made = await shop("rules:\n  - {id: closed, show: {chat: '営業時間: {{ site.hours }}'}}\n", site=site)
@@ -133,21 +143,35 @@ async def test_without_business_hours_site_hours_is_empty(shop):
 
 
 async def test_the_show_says_where_to_place_it_the_rules_placement_or_the_sites(shop):
-    made = await shop("""\
+    made = await shop(
+        """\
         rules:
           - {id: left, when: {page: /left}, show: {chat: {text: こんにちは, placement: bottom-left}}}
           - {id: default, when: {page: /default}, show: {message: {title: お知らせ}}}
-        """, site=SITE + "placement: top\n")
+        """,
+        site=SITE + "placement: top\n",
+    )
     assert (await made.view("v1", "/left")).show["placement"] == "bottom-left"
     assert (await made.view("v2", "/default")).show["placement"] == "top"
 
 
 async def test_a_coupon_show_carries_the_code_discount_and_expiry_date_in_the_site_timezone(shop):
-    made = await shop("rules:\n  - {id: offer, show: {coupon: {pool: spring10, title: '{{ coupon.code }}で{{ coupon.discount }}', text: '{{ coupon.expires_at }}まで'}}}\n")
+    made = await shop(
+        "rules:\n  - {id: offer, show: {coupon: {pool: spring10, title: '{{ coupon.code }}で{{ coupon.discount }}', text: '{{ coupon.expires_at }}まで'}}}\n"
+    )
     show = (await made.view("v1", "/")).show
-    assert show == {"type": "coupon", "pool": "spring10", "title": "SPRING10で10%オフ", "text": "2026-06-10まで",
-                    "rule": "offer", "lang": "ja", "placement": "bottom-right", "code": "SPRING10", "discount": "10%オフ",
-                    "expires_at": "2026-06-10"}
+    assert show == {
+        "type": "coupon",
+        "pool": "spring10",
+        "title": "SPRING10で10%オフ",
+        "text": "2026-06-10まで",
+        "rule": "offer",
+        "lang": "ja",
+        "placement": "bottom-right",
+        "code": "SPRING10",
+        "discount": "10%オフ",
+        "expires_at": "2026-06-10",
+    }
 
 
 async def test_a_coupon_without_expiry_or_discount_shows_neither(shop):
@@ -177,7 +201,8 @@ async def test_a_text_that_does_not_render_skips_its_rule_and_the_next_one_shows
         outcome = await made.view("v1", "/")
     assert outcome.show["rule"] == "generic" and outcome.show["text"] == "こんにちは"
     assert [r.getMessage() for r in caplog.records if r.name == "irasshai.rules"] == [
-        "site shop: rule personal skipped: its text did not render: UndefinedError: 'dict object' has no attribute 'name'"]
+        "site shop: rule personal skipped: its text did not render: UndefinedError: 'dict object' has no attribute 'name'"
+    ]
 
 
 async def test_a_skipped_rule_keeps_its_limit_and_shows_once_it_can(shop):
@@ -202,7 +227,10 @@ async def test_a_coupon_rule_with_an_exhausted_pool_is_skipped_and_the_next_one_
     with caplog.at_level(logging.WARNING, logger="irasshai.rules"):
         outcome = await made.view("second-visitor", "/")
     assert outcome.show["rule"] == "fallback" and "code" not in outcome.show
-    assert "site shop: rule solo-offer skipped: coupon pool 'solo' has no code for this visitor (exhausted, or their code has expired)" in caplog.text
+    assert (
+        "site shop: rule solo-offer skipped: coupon pool 'solo' has no code for this visitor (exhausted, or their code has expired)"
+        in caplog.text
+    )
 
 
 async def test_a_coupon_rule_whose_text_fails_does_not_use_up_a_unique_code(shop):
@@ -218,7 +246,9 @@ async def test_a_coupon_rule_whose_text_fails_does_not_use_up_a_unique_code(shop
 
 
 async def test_after_several_rules_that_cannot_be_shown_the_batch_shows_nothing(shop, caplog):
-    broken = "".join(f"  - {{id: broken-{n}, priority: 10, show: {{chat: '{{{{ visitor.missing }}}}'}}}}\n" for n in range(MAX_TRIES))
+    broken = "".join(
+        f"  - {{id: broken-{n}, priority: 10, show: {{chat: '{{{{ visitor.missing }}}}'}}}}\n" for n in range(MAX_TRIES)
+    )
     made = await shop("rules:\n" + broken + "  - {id: fine, show: {chat: ok}}\n")
     with caplog.at_level(logging.WARNING, logger="irasshai.rules"):
         outcome = await made.view("v1", "/")
@@ -269,7 +299,15 @@ def test_templates_see_the_title_of_the_page_the_visitor_is_on():
 
     site = Site(key="shop", name="Shop", origins=frozenset(), timezone=ZoneInfo("Asia/Tokyo"))
     state = VisitorState()
-    apply(state, [PageView("page-view-01", 1_700_000_000_000, SHOP + "/p/1", title="麻のシャツ")], 1_700_000_001,
-          RequestFacts(), 1800)
-    assert scope(Facts(state, 1_700_000_001, "/p/1", site, "v"), None)["page"] == {"path": "/p/1", "title": "麻のシャツ"}
+    apply(
+        state,
+        [PageView("page-view-01", 1_700_000_000_000, SHOP + "/p/1", title="麻のシャツ")],
+        1_700_000_001,
+        RequestFacts(),
+        1800,
+    )
+    assert scope(Facts(state, 1_700_000_001, "/p/1", site, "v"), None)["page"] == {
+        "path": "/p/1",
+        "title": "麻のシャツ",
+    }
     assert scope(Facts(state, 1_700_000_001, "/other", site, "v"), None)["page"]["title"] == ""

@@ -20,7 +20,7 @@ import pytest
 
 from server.config import load_config
 from server.engage import triggers_of
-from server.events import Feedback, PageView, Signal, SetAttributes, Track
+from server.events import Feedback, PageView, SetAttributes, Signal, Track
 from server.rules.engine import RuleSet, Trigger, claim
 from server.tracking import RequestFacts, apply
 from server.visitor import VisitorState
@@ -86,7 +86,9 @@ class Visitor:
         return self.send(Track(id=event_id(), ts=self.ms(), name=name, properties=properties, url=SHOP + path))
 
     def signal(self, name: str, value: float, path: str, **reached: float) -> str | None:
-        return self.send(Signal(id=event_id(), ts=self.ms(), signal=name, value=value, url=SHOP + path, reached=reached))
+        return self.send(
+            Signal(id=event_id(), ts=self.ms(), signal=name, value=value, url=SHOP + path, reached=reached)
+        )
 
     def set(self, **attributes) -> str | None:
         return self.send(SetAttributes(id=event_id(), ts=self.ms(), attributes=attributes))
@@ -126,7 +128,10 @@ rules:
 def test_a_custom_event_looks_only_at_rules_naming_it_or_naming_events_inside_any_or_not(ruleset):
     rules = ruleset(INDEXED)
     assert ids(rules.candidates_for(Trigger("track", "/cart", "add_to_cart"))) == [
-        "cart-event", "cart-event-on-cart", "nested-event"]
+        "cart-event",
+        "cart-event-on-cart",
+        "nested-event",
+    ]
     assert ids(rules.candidates_for(Trigger("track", "/", "add_to_cart"))) == ["cart-event", "nested-event"]
     assert ids(rules.candidates_for(Trigger("track", "/", "login"))) == ["signup-event", "nested-event"]
     assert ids(rules.candidates_for(Trigger("track", "/", "newsletter"))) == ["nested-event"]
@@ -135,7 +140,11 @@ def test_a_custom_event_looks_only_at_rules_naming_it_or_naming_events_inside_an
 def test_a_page_view_looks_only_at_page_rules_whose_page_matches(ruleset):
     rules = ruleset(INDEXED)
     assert ids(rules.candidates_for(Trigger("page_view", "/pricing/team"))) == [
-        "pricing", "anywhere", "nested-event", "long-visit"]
+        "pricing",
+        "anywhere",
+        "nested-event",
+        "long-visit",
+    ]
     assert ids(rules.candidates_for(Trigger("page_view", "/"))) == ["home", "anywhere", "nested-event", "long-visit"]
 
 
@@ -181,7 +190,9 @@ def test_an_event_rule_with_a_page_fires_only_on_that_page(ruleset):
 
 
 def test_the_event_properties_are_those_of_the_event_that_triggered(ruleset):
-    rules = ruleset("rules:\n  - {id: big, when: {event: add_to_cart, properties: {price: {gte: 10000}}}, show: {chat: a}}\n")
+    rules = ruleset(
+        "rules:\n  - {id: big, when: {event: add_to_cart, properties: {price: {gte: 10000}}}, show: {chat: a}}\n"
+    )
     visitor = Visitor(rules)
     assert visitor.track("add_to_cart", price=4900) is None
     assert visitor.track("add_to_cart", price=12800) == "big"
@@ -202,8 +213,10 @@ def test_the_highest_priority_wins(ruleset):
 
 
 def test_ties_go_to_the_rule_written_first_across_files(ruleset):
-    rules = ruleset("rules:\n  - {id: b-first, show: {chat: a}}\n  - {id: b-second, show: {chat: a}}\n",
-                    **{"a.yaml": "rules:\n  - {id: a-only, show: {chat: a}}\n"})
+    rules = ruleset(
+        "rules:\n  - {id: b-first, show: {chat: a}}\n  - {id: b-second, show: {chat: a}}\n",
+        **{"a.yaml": "rules:\n  - {id: a-only, show: {chat: a}}\n"},
+    )
     visitor = Visitor(rules)
     assert [visitor.view("/") for _ in range(3)] == ["a-only", "b-first", "b-second"]
 
@@ -216,14 +229,20 @@ def test_one_batch_shows_the_best_rule_of_all_its_events(ruleset):
         """)
     visitor = Visitor(rules)
     page = visitor.page_view("/cart")
-    assert visitor.send(page, Track(id=event_id(), ts=visitor.ms(), name="add_to_cart", url=SHOP + "/cart")) == "on-event"
+    assert (
+        visitor.send(page, Track(id=event_id(), ts=visitor.ms(), name="add_to_cart", url=SHOP + "/cart")) == "on-event"
+    )
 
 
 def test_a_batch_is_decided_on_the_state_after_all_its_events(ruleset):
-    rules = ruleset("rules:\n  - {id: big-cart, when: {page: /cart, visitor: {cart_value: {gte: 5000}}}, show: {chat: a}}\n")
+    rules = ruleset(
+        "rules:\n  - {id: big-cart, when: {page: /cart, visitor: {cart_value: {gte: 5000}}}, show: {chat: a}}\n"
+    )
     visitor = Visitor(rules)
     page = visitor.page_view("/cart")
-    assert visitor.send(page, SetAttributes(id=event_id(), ts=visitor.ms(), attributes={"cart_value": 6000})) == "big-cart"
+    assert (
+        visitor.send(page, SetAttributes(id=event_id(), ts=visitor.ms(), attributes={"cart_value": 6000})) == "big-cart"
+    )
 
 
 # A rule that must not fire
@@ -240,7 +259,7 @@ def test_a_rule_whose_conditions_fail_never_shows(ruleset):
     visitor = Visitor(rules, device="desktop")
     visitor.set(member=True)
     shown = []
-    for day in range(3):
+    for _day in range(3):
         for path in ("/", "/checkout", "/checkout/done", "/cart"):
             shown.append(visitor.view(path))
             shown.append(visitor.track("add_to_cart", path=path))
@@ -301,7 +320,9 @@ def test_per_visitor_within_a_window_comes_back_once_the_window_has_passed(rules
 
 
 def test_limits_are_per_rule(ruleset):
-    rules = ruleset("rules:\n  - {id: a, when: {page: /}, show: {chat: a}}\n  - {id: b, when: {page: /}, show: {chat: b}}\n")
+    rules = ruleset(
+        "rules:\n  - {id: a, when: {page: /}, show: {chat: a}}\n  - {id: b, when: {page: /}, show: {chat: b}}\n"
+    )
     visitor = Visitor(rules)
     assert [visitor.view("/") for _ in range(3)] == ["a", "b", None]
 
@@ -323,7 +344,9 @@ def test_a_dismissed_engagement_stays_away_for_the_session_but_comes_back_in_the
 
 
 def test_dismissing_one_rule_does_not_silence_another(ruleset):
-    rules = ruleset("rules:\n  - {id: a, when: {page: /}, show: {chat: a}}\n  - {id: b, when: {page: /}, show: {chat: b}}\n")
+    rules = ruleset(
+        "rules:\n  - {id: a, when: {page: /}, show: {chat: a}}\n  - {id: b, when: {page: /}, show: {chat: b}}\n"
+    )
     visitor = Visitor(rules)
     assert visitor.view("/") == "a"
     visitor.dismiss("a")
@@ -332,7 +355,9 @@ def test_dismissing_one_rule_does_not_silence_another(ruleset):
 
 def test_the_engagement_gap_separates_any_two_engagements(ruleset):
     site = SITE.replace("engagement_gap: 0s", "engagement_gap: 60s")
-    rules = ruleset("rules:\n  - {id: a, when: {page: /a}, show: {chat: a}}\n  - {id: b, when: {page: /b}, show: {chat: b}}\n", site)
+    rules = ruleset(
+        "rules:\n  - {id: a, when: {page: /a}, show: {chat: a}}\n  - {id: b, when: {page: /b}, show: {chat: b}}\n", site
+    )
     visitor = Visitor(rules)
     assert visitor.view("/a") == "a"
     visitor.wait(59)
@@ -375,7 +400,9 @@ def test_decide_skips_excluded_rules(ruleset):
 
 
 def test_a_signal_rule_fires_when_the_widget_reports_the_signal(ruleset):
-    rules = ruleset("rules:\n  - {id: reader, when: {page: /blog/*, time_on_page: 30s, scroll: 50%}, show: {chat: a}}\n")
+    rules = ruleset(
+        "rules:\n  - {id: reader, when: {page: /blog/*, time_on_page: 30s, scroll: 50%}, show: {chat: a}}\n"
+    )
     visitor = Visitor(rules)
     assert visitor.view("/blog/1") is None
     assert visitor.signal("scroll", 60, "/blog/1") is None  # not yet 30 seconds
@@ -510,7 +537,9 @@ def test_watch_includes_signals_nested_under_any(ruleset):
 
 
 def test_watch_follows_the_visitor_as_conditions_start_to_hold(ruleset):
-    rules = ruleset("rules:\n  - {id: r, when: {visitor: {cart_value: {gte: 5000}}, exit_intent: true}, show: {chat: a}}\n")
+    rules = ruleset(
+        "rules:\n  - {id: r, when: {visitor: {cart_value: {gte: 5000}}, exit_intent: true}, show: {chat: a}}\n"
+    )
     visitor = Visitor(rules)
     visitor.view("/cart")
     assert visitor.watch("/cart") == {}

@@ -94,6 +94,7 @@ def test_links_inside_the_guide_lead_to_a_heading():
 
 # ---- The examples are real ----
 
+
 def _yaml_examples() -> list[tuple[int, str]]:
     """(line, text) of every ```yaml block."""
     examples = []
@@ -128,8 +129,10 @@ def _site_folder(tmp_path: Path) -> Path:
 
 
 def test_the_guide_has_examples_of_each_kind():
-    kinds = [("rules" if "rules" in data else "tests" if "tests" in data else "fragment")
-             for data in (yaml.safe_load(text) for _, text in EXAMPLES)]
+    kinds = [
+        ("rules" if "rules" in data else "tests" if "tests" in data else "fragment")
+        for data in (yaml.safe_load(text) for _, text in EXAMPLES)
+    ]
     assert kinds.count("rules") >= 3 and kinds.count("tests") == 1 and kinds.count("fragment") >= 10
 
 

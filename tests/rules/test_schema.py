@@ -44,22 +44,64 @@ coupons:
   spring10: {{code: SPRING10, discount: 10%オフ}}
 """
 DRAFT_07_KEYWORDS = {
-    "$schema", "$id", "$ref", "$comment", "title", "description", "default", "examples", "definitions",
-    "type", "enum", "const", "pattern", "minLength", "maxLength", "minimum", "maximum", "exclusiveMinimum",
-    "exclusiveMaximum", "multipleOf", "properties", "additionalProperties", "patternProperties", "required",
-    "minProperties", "maxProperties", "propertyNames", "dependencies", "items", "additionalItems", "minItems",
-    "maxItems", "uniqueItems", "contains", "anyOf", "oneOf", "allOf", "not", "if", "then", "else", "format",
+    "$schema",
+    "$id",
+    "$ref",
+    "$comment",
+    "title",
+    "description",
+    "default",
+    "examples",
+    "definitions",
+    "type",
+    "enum",
+    "const",
+    "pattern",
+    "minLength",
+    "maxLength",
+    "minimum",
+    "maximum",
+    "exclusiveMinimum",
+    "exclusiveMaximum",
+    "multipleOf",
+    "properties",
+    "additionalProperties",
+    "patternProperties",
+    "required",
+    "minProperties",
+    "maxProperties",
+    "propertyNames",
+    "dependencies",
+    "items",
+    "additionalItems",
+    "minItems",
+    "maxItems",
+    "uniqueItems",
+    "contains",
+    "anyOf",
+    "oneOf",
+    "allOf",
+    "not",
+    "if",
+    "then",
+    "else",
+    "format",
 }
 TYPES = {"string", "number", "integer", "boolean", "null", "object", "array"}
 
 
 # ---- A validator for the keywords the schema uses (no dependency) ----
 
+
 def _type_ok(value: Any, name: str) -> bool:
     number = isinstance(value, (int, float)) and not isinstance(value, bool)
     return {
-        "string": isinstance(value, str), "boolean": isinstance(value, bool), "null": value is None,
-        "object": isinstance(value, dict), "array": isinstance(value, list), "number": number,
+        "string": isinstance(value, str),
+        "boolean": isinstance(value, bool),
+        "null": value is None,
+        "object": isinstance(value, dict),
+        "array": isinstance(value, list),
+        "number": number,
         "integer": number and float(value).is_integer(),
     }[name]
 
@@ -93,9 +135,8 @@ def _errors(value: Any, schema: dict, path: str = "$") -> list[str]:
             fail(f"{value!r} does not match {schema['pattern']}")
         if len(value) < schema.get("minLength", 0) or len(value) > schema.get("maxLength", len(value)):
             fail(f"{value!r} has the wrong length")
-    if _type_ok(value, "number"):
-        if value < schema.get("minimum", value) or value > schema.get("maximum", value):
-            fail(f"{value!r} is out of range")
+    if _type_ok(value, "number") and (value < schema.get("minimum", value) or value > schema.get("maximum", value)):
+        fail(f"{value!r} is out of range")
     if isinstance(value, dict):
         properties = schema.get("properties", {})
         for key, child in value.items():
@@ -149,6 +190,7 @@ def checker_problems(tmp_path: Path, text: str) -> list[str]:
 
 
 # ---- Coverage: every key the compiler knows has a shape ----
+
 
 def _conditions() -> dict:
     return SCHEMA["definitions"]["conditions"]["properties"]
@@ -216,6 +258,7 @@ def test_devices_and_limit_keys_are_the_compilers():
 
 # ---- The schema is well formed ----
 
+
 def _nodes(schema: Any, path: str = "$"):
     """Every sub-schema, with where it is."""
     if not isinstance(schema, dict):
@@ -254,8 +297,9 @@ def test_every_mapping_with_fixed_keys_refuses_other_keys():
 
 
 def test_irasshai_rules_schema_prints_the_schema_as_json():
-    result = subprocess.run([sys.executable, "-m", "server", "rules", "schema"], capture_output=True, text=True,
-                            cwd=ROOT, timeout=30)
+    result = subprocess.run(
+        [sys.executable, "-m", "server", "rules", "schema"], capture_output=True, text=True, cwd=ROOT, timeout=30
+    )
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
     assert json.loads(result.stdout) == SCHEMA
@@ -263,8 +307,9 @@ def test_irasshai_rules_schema_prints_the_schema_as_json():
 
 # ---- Rule files: the schema agrees with the checker ----
 
-REPO_RULE_FILES = [path for folder in sorted((ROOT / "rules").iterdir()) if folder.is_dir()
-                   for path in rule_files(folder)]
+REPO_RULE_FILES = [
+    path for folder in sorted((ROOT / "rules").iterdir()) if folder.is_dir() for path in rule_files(folder)
+]
 
 ACCEPTED = {
     "shorthands": """
@@ -372,8 +417,7 @@ REFUSED = {
     "an unknown style": "rules: [{id: r, show: {message: {title: t, style: popup}}}]",
     "a javascript link": "rules: [{id: r, show: {message: {title: t, button: {label: b, url: 'javascript:x'}}}}]",
     "a protocol-relative link": "rules: [{id: r, show: {chat: {text: t, agent: {avatar: //cdn.example/a.png}}}}]",
-    "a coupon button with a javascript link":
-        "rules: [{id: r, show: {coupon: {pool: spring10, button: {label: b, url: 'javascript:x'}}}}]",
+    "a coupon button with a javascript link": "rules: [{id: r, show: {coupon: {pool: spring10, button: {label: b, url: 'javascript:x'}}}}]",
     "an unknown placement": "rules: [{id: r, show: {chat: {text: hi, placement: top-right}}}]",
     "within without per_visitor": "rules: [{id: r, show: {chat: hi}, limit: {within: 7d}}]",
     "an empty limit": "rules: [{id: r, show: {chat: hi}, limit: {}}]",

@@ -48,34 +48,40 @@ def refused(source: str, scope: dict | None = None) -> bool:
 # What marketers write
 
 
-@pytest.mark.parametrize("source, expected", [
-    ("{{ visitor.name }}さん、おかえりなさい", "花子さん、おかえりなさい"),
-    ("{{ visitor['name'] }}さん", "花子さん"),
-    ("{% if visitor.returning %}おかえりなさい{% else %}いらっしゃいませ{% endif %}", "おかえりなさい"),
-    ("{{ visitor.sessions + 1 }}回目のご来店", "4回目のご来店"),
-    ("{% set n = visitor.name %}{{ n }}様", "花子様"),
-    ("{{ visitor.name ~ '様' }}", "花子様"),
-    ("{{ visitor.tags | join('・') }}", "vip・tops"),
-    ("{{ visitor.tags | length }}", "2"),
-    ("{{ visitor.tags | first | upper }}", "VIP"),
-    ("{{ 'spring sale' | title }}", "Spring Sale"),
-    ("{{ 'とても長い説明文です' | truncate(5, true, '…', 0) }}", "とても長…"),
-    ("{{ 3.14159 | round(2) }}", "3.14"),
-    ("{{ visitor.tags[0] }}・{{ visitor.tags[-1] }}", "vip・tops"),
-    ("{{ visitor.name[:1] }}様", "花様"),
-])
+@pytest.mark.parametrize(
+    "source, expected",
+    [
+        ("{{ visitor.name }}さん、おかえりなさい", "花子さん、おかえりなさい"),
+        ("{{ visitor['name'] }}さん", "花子さん"),
+        ("{% if visitor.returning %}おかえりなさい{% else %}いらっしゃいませ{% endif %}", "おかえりなさい"),
+        ("{{ visitor.sessions + 1 }}回目のご来店", "4回目のご来店"),
+        ("{% set n = visitor.name %}{{ n }}様", "花子様"),
+        ("{{ visitor.name ~ '様' }}", "花子様"),
+        ("{{ visitor.tags | join('・') }}", "vip・tops"),
+        ("{{ visitor.tags | length }}", "2"),
+        ("{{ visitor.tags | first | upper }}", "VIP"),
+        ("{{ 'spring sale' | title }}", "Spring Sale"),
+        ("{{ 'とても長い説明文です' | truncate(5, true, '…', 0) }}", "とても長…"),
+        ("{{ 3.14159 | round(2) }}", "3.14"),
+        ("{{ visitor.tags[0] }}・{{ visitor.tags[-1] }}", "vip・tops"),
+        ("{{ visitor.name[:1] }}様", "花様"),
+    ],
+)
 def test_templates_render_what_the_marketer_meant(source, expected):
     assert render(source) == expected
 
 
-@pytest.mark.parametrize("value, expected", [
-    (12800, "¥12,800"),
-    (1280.6, "¥1,281"),
-    (0, "¥0"),
-    (1234567, "¥1,234,567"),
-    ("お問い合わせ", "お問い合わせ"),  # not a number: left as it is
-    (True, "True"),  # a flag is not an amount
-])
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        (12800, "¥12,800"),
+        (1280.6, "¥1,281"),
+        (0, "¥0"),
+        (1234567, "¥1,234,567"),
+        ("お問い合わせ", "お問い合わせ"),  # not a number: left as it is
+        (True, "True"),  # a flag is not an amount
+    ],
+)
 def test_yen_formats_amounts(value, expected):
     assert render("{{ price | yen }}", {"price": value}) == expected
 
@@ -87,7 +93,9 @@ def test_plain_text_is_returned_as_written():
 def test_html_stays_literal_text():
     # The widget puts the text in with textContent: nothing is escaped and nothing is markup.
     assert render("<b>セール</b>", {}) == "<b>セール</b>"
-    assert render("<b>{{ name }}</b>", {"name": "<img src=x onerror=alert(1)>"}) == "<b><img src=x onerror=alert(1)></b>"
+    assert (
+        render("<b>{{ name }}</b>", {"name": "<img src=x onerror=alert(1)>"}) == "<b><img src=x onerror=alert(1)></b>"
+    )
     assert render("{{ name }} & co", {"name": "A&B"}) == "A&B & co"
 
 
@@ -116,12 +124,15 @@ def test_render_error_says_what_is_missing():
         render("{{ visitor.nickname }}さん")
 
 
-@pytest.mark.parametrize("source, expected", [
-    ("{{ visitor.nickname | default('お客様') }}さん", "お客様さん"),
-    ("{{ visitor.nickname | d('お客様') }}さん", "お客様さん"),
-    ("{{ visitor.name | default('お客様') }}さん", "花子さん"),
-    ("{% if visitor.nickname is defined %}{{ visitor.nickname }}{% else %}あなた{% endif %}", "あなた"),
-])
+@pytest.mark.parametrize(
+    "source, expected",
+    [
+        ("{{ visitor.nickname | default('お客様') }}さん", "お客様さん"),
+        ("{{ visitor.nickname | d('お客様') }}さん", "お客様さん"),
+        ("{{ visitor.name | default('お客様') }}さん", "花子さん"),
+        ("{% if visitor.nickname is defined %}{{ visitor.nickname }}{% else %}あなた{% endif %}", "あなた"),
+    ],
+)
 def test_default_fills_a_missing_value(source, expected):
     assert render(source) == expected
 
@@ -129,29 +140,52 @@ def test_default_fills_a_missing_value(source, expected):
 # Refused when the rules are checked
 
 
-@pytest.mark.parametrize("source, what", [
-    ("{% for tag in visitor.tags %}{{ tag }}{% endfor %}", "loops"),
-    ("{% macro hello() %}hi{% endmacro %}{{ hello() }}", "macros"),
-    ("{% call caller() %}x{% endcall %}", "call blocks"),
-    ("{% include 'other.txt' %}", "include"),
-    ("{% import 'macros.txt' as m %}", "import"),
-    ("{% from 'macros.txt' import m %}", "import"),
-    ("{% extends 'base.txt' %}", "extends"),
-    ("{% filter upper %}hi{% endfilter %}", "filter blocks"),
-    ("{% with a = visitor.name %}{{ a }}{% endwith %}", "with blocks"),
-    ("{% block greeting %}hi{% endblock %}", "blocks"),
-    ("{% set a %}{{ visitor.name }}{% endset %}", "set blocks ({% set %}…{% endset %})"),
-    ("{% autoescape true %}{{ visitor.name }}{% endautoescape %}", "autoescape blocks"),
-    ("{% set ns.a = 1 %}", "namespaces"),
-])
+@pytest.mark.parametrize(
+    "source, what",
+    [
+        ("{% for tag in visitor.tags %}{{ tag }}{% endfor %}", "loops"),
+        ("{% macro hello() %}hi{% endmacro %}{{ hello() }}", "macros"),
+        ("{% call caller() %}x{% endcall %}", "call blocks"),
+        ("{% include 'other.txt' %}", "include"),
+        ("{% import 'macros.txt' as m %}", "import"),
+        ("{% from 'macros.txt' import m %}", "import"),
+        ("{% extends 'base.txt' %}", "extends"),
+        ("{% filter upper %}hi{% endfilter %}", "filter blocks"),
+        ("{% with a = visitor.name %}{{ a }}{% endwith %}", "with blocks"),
+        ("{% block greeting %}hi{% endblock %}", "blocks"),
+        ("{% set a %}{{ visitor.name }}{% endset %}", "set blocks ({% set %}…{% endset %})"),
+        ("{% autoescape true %}{{ visitor.name }}{% endautoescape %}", "autoescape blocks"),
+        ("{% set ns.a = 1 %}", "namespaces"),
+    ],
+)
 def test_statements_beyond_if_and_set_are_refused(source, what):
     assert compile_template(source) == (
-        None, f"template uses {what}, which rule texts do not allow; use {{{{ value }}}}, {{% if %}} and "
-              "{% set name = value %} (template line 1)")
+        None,
+        f"template uses {what}, which rule texts do not allow; use {{{{ value }}}}, {{% if %}} and "
+        "{% set name = value %} (template line 1)",
+    )
 
 
-@pytest.mark.parametrize("name", ["replace", "center", "format", "indent", "wordwrap", "map", "attr", "pprint",
-                                  "safe", "tojson", "urlize", "xmlattr", "batch", "list", "sort"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "replace",
+        "center",
+        "format",
+        "indent",
+        "wordwrap",
+        "map",
+        "attr",
+        "pprint",
+        "safe",
+        "tojson",
+        "urlize",
+        "xmlattr",
+        "batch",
+        "list",
+        "sort",
+    ],
+)
 def test_filters_outside_the_allowed_list_are_refused(name):
     template, error = compile_template(f"{{{{ visitor.name | {name} }}}}")
     assert template is None and error.startswith(f"template uses filter '{name}', which rule texts do not allow")
@@ -165,19 +199,24 @@ def test_the_allowed_filters_are_accepted():
 
 def test_a_syntax_error_names_the_template_line():
     assert compile_template("こんにちは\n{{ visitor.name ") == (
-        None, "template does not compile: unexpected end of template, expected 'end of print statement'. (template line 2)")
+        None,
+        "template does not compile: unexpected end of template, expected 'end of print statement'. (template line 2)",
+    )
 
 
 # The sandbox
 
 
-@pytest.mark.parametrize("source", [
-    "{{ visitor.__class__ }}",
-    "{{ ''.__class__.__mro__[1].__subclasses__() }}",
-    "{{ visitor.name.__class__.__base__ }}",
-    "{{ visitor.items.__globals__ }}",
-    "{{ visitor.__init__.__globals__['os'] }}",
-])
+@pytest.mark.parametrize(
+    "source",
+    [
+        "{{ visitor.__class__ }}",
+        "{{ ''.__class__.__mro__[1].__subclasses__() }}",
+        "{{ visitor.name.__class__.__base__ }}",
+        "{{ visitor.items.__globals__ }}",
+        "{{ visitor.__init__.__globals__['os'] }}",
+    ],
+)
 def test_no_attribute_reaches_python_internals(source):
     template, error = compile_template(source)
     if error is not None:  # calls are refused when the rules are checked
@@ -203,7 +242,7 @@ def test_strings_and_lists_built_with_star_are_capped():
 
 
 def test_exponents_are_capped():
-    assert render("{{ 2 ** 64 }}", {}) == str(2 ** 64)
+    assert render("{{ 2 ** 64 }}", {}) == str(2**64)
     with pytest.raises(RenderError, match="power too large"):
         render("{{ 2 ** 65 }}", {})
 
@@ -216,14 +255,17 @@ def test_output_is_capped_at_1000_characters():
         render("{% set x = 'a' * 1000 %}{{ x }}{{ x }}", {})
 
 
-@pytest.mark.parametrize("source", [
-    "{{ 'x'.ljust(5000) | length }}",  # string methods: ljust, center, zfill...
-    "{{ 'x'.replace('x', 'xxxxxxxxxx').replace('x', 'xxxxxxxxxx').replace('x', 'xxxxxxxxxx').replace('x', 'xxxxxxxxxx') | length }}",
-    "{{ ('%05000d' % 1) | length }}",  # printf-style padding
-    "{{ '{:>5000}'.format(1) | length }}",
-    "{{ ([[0] * 1000] * 1000) | string | length }}",  # a list of long lists
-    "{{ 9 ** 64 ** 64 ** 64 > 0 }}",  # every exponent small, the number huge
-])
+@pytest.mark.parametrize(
+    "source",
+    [
+        "{{ 'x'.ljust(5000) | length }}",  # string methods: ljust, center, zfill...
+        "{{ 'x'.replace('x', 'xxxxxxxxxx').replace('x', 'xxxxxxxxxx').replace('x', 'xxxxxxxxxx').replace('x', 'xxxxxxxxxx') | length }}",
+        "{{ ('%05000d' % 1) | length }}",  # printf-style padding
+        "{{ '{:>5000}'.format(1) | length }}",
+        "{{ ([[0] * 1000] * 1000) | string | length }}",  # a list of long lists
+        "{{ 9 ** 64 ** 64 ** 64 > 0 }}",  # every exponent small, the number huge
+    ],
+)
 def test_no_template_builds_a_huge_value_even_when_its_output_is_short(source):
     # The output cap only looks at the result; these build millions of characters (or a
     # 800,000-bit number) on the way, and a few more steps of the same make the server run
@@ -254,26 +296,39 @@ def peak_bytes(run) -> int:
 
 def test_the_probes_doubling_template_is_refused_by_the_checker():
     assert 850 < len(PROBE) < 900
-    assert compile_template(PROBE) == (None, (
-        "template sets 'a' from 'a', a name the template sets; build each set value from visitor, page, "
-        "coupon and site, so no text can double itself (template line 1)"))
+    assert compile_template(PROBE) == (
+        None,
+        (
+            "template sets 'a' from 'a', a name the template sets; build each set value from visitor, page, "
+            "coupon and site, so no text can double itself (template line 1)"
+        ),
+    )
 
 
-@pytest.mark.parametrize("source, line", [
-    ("{% set a = visitor.name %}\n{% set b = a ~ a %}", 2),  # a new name built from a set one
-    ("{% set a = visitor.name %}{% set b, c = a, a %}", 1),
-    ("{% if visitor.returning %}\n{% set a = 'x' %}\n{% else %}\n{% set a = a ~ a %}{% endif %}", 4),
-])
+@pytest.mark.parametrize(
+    "source, line",
+    [
+        ("{% set a = visitor.name %}\n{% set b = a ~ a %}", 2),  # a new name built from a set one
+        ("{% set a = visitor.name %}{% set b, c = a, a %}", 1),
+        ("{% if visitor.returning %}\n{% set a = 'x' %}\n{% else %}\n{% set a = a ~ a %}{% endif %}", 4),
+    ],
+)
 def test_a_set_built_from_a_set_name_is_refused_with_its_line(source, line):
     template, error = compile_template(source)
     assert template is None and error.startswith("template sets ") and error.endswith(f"(template line {line})")
 
 
-@pytest.mark.parametrize("source, expected", [
-    ("{% set n = visitor.name %}{{ n ~ n }}", "花子花子"),
-    ("{% if visitor.returning %}{% set g = 'おかえり' %}{% else %}{% set g = 'ようこそ' %}{% endif %}{{ g }}", "おかえり"),
-    ("{% set a, b = visitor.name, visitor.sessions %}{{ a }}{{ b }}", "花子3"),
-])
+@pytest.mark.parametrize(
+    "source, expected",
+    [
+        ("{% set n = visitor.name %}{{ n ~ n }}", "花子花子"),
+        (
+            "{% if visitor.returning %}{% set g = 'おかえり' %}{% else %}{% set g = 'ようこそ' %}{% endif %}{{ g }}",
+            "おかえり",
+        ),
+        ("{% set a, b = visitor.name, visitor.sessions %}{{ a }}{{ b }}", "花子3"),
+    ],
+)
 def test_set_from_visitor_values_still_works(source, expected):
     assert render(source) == expected
 
@@ -286,23 +341,31 @@ def test_the_probes_template_is_stopped_while_rendering_too_with_little_memory()
         with pytest.raises(RenderError, match="result too long") as caught:
             Template(PROBE).render({})
         errors.append(caught.value)
+
     assert peak_bytes(run) < 2_000_000 and errors
 
 
 NESTED_JOIN = "{{ " + "[1, 1, 1] | join(" * 25 + "'ab'" + ")" * 25 + " | length }}"  # 2**26 characters
 
 
-@pytest.mark.parametrize("source, scope, message", [
-    (NESTED_JOIN, {}, "result too long"),  # each join repeats its separator
-    ("{{ visitor.bio | join('-') | length }}", {"visitor": {"bio": "x" * 600}}, "result too long"),  # a text is a list of characters
-    ("{{ (('a' * 1000) ~ 'b') | length }}", {}, "result too long"),
-    ("{{ ('a' * 1000 + 'b') | length }}", {}, "result too long"),
-    ("{{ (visitor.tags + visitor.tags) | length }}", {"visitor": {"tags": list(range(600))}}, "result too long"),
-    ("{{ (2 ** 64 * 2 ** 64 * 2 ** 64 * 2 ** 64 * 2 ** 64) > 0 }}", {}, "number too large"),
-    ("{{ visitor.tags | string | length }}", {"visitor": {"tags": ["x" * 900, "y" * 900]}}, "result too long"),
-    ("{{ 1.5 | round(200, 'ceil') }}", {}, "round takes a precision from -20 to 20"),  # builds 10**200
-    ("{{ 1234 | round(-200) }}", {}, "round takes a precision from -20 to 20"),
-])
+@pytest.mark.parametrize(
+    "source, scope, message",
+    [
+        (NESTED_JOIN, {}, "result too long"),  # each join repeats its separator
+        (
+            "{{ visitor.bio | join('-') | length }}",
+            {"visitor": {"bio": "x" * 600}},
+            "result too long",
+        ),  # a text is a list of characters
+        ("{{ (('a' * 1000) ~ 'b') | length }}", {}, "result too long"),
+        ("{{ ('a' * 1000 + 'b') | length }}", {}, "result too long"),
+        ("{{ (visitor.tags + visitor.tags) | length }}", {"visitor": {"tags": list(range(600))}}, "result too long"),
+        ("{{ (2 ** 64 * 2 ** 64 * 2 ** 64 * 2 ** 64 * 2 ** 64) > 0 }}", {}, "number too large"),
+        ("{{ visitor.tags | string | length }}", {"visitor": {"tags": ["x" * 900, "y" * 900]}}, "result too long"),
+        ("{{ 1.5 | round(200, 'ceil') }}", {}, "round takes a precision from -20 to 20"),  # builds 10**200
+        ("{{ 1234 | round(-200) }}", {}, "round takes a precision from -20 to 20"),
+    ],
+)
 def test_values_a_template_builds_are_capped_at_render_time(source, scope, message):
     # Each passes the checker; rendering stops at the first value over the cap.
     template, error = compile_template(source)
@@ -313,6 +376,7 @@ def test_values_a_template_builds_are_capped_at_render_time(source, scope, messa
         with pytest.raises(RenderError, match=message) as caught:
             template.render(scope)
         errors.append(caught.value)
+
     assert peak_bytes(run) < 2_000_000 and errors
 
 
@@ -326,15 +390,19 @@ def test_output_stops_at_the_cap_instead_of_being_built_whole():
         with pytest.raises(RenderError, match="rendered text is longer than 1000 characters"):
             template.render({})
         errors.append(True)
+
     assert peak_bytes(run) < 200_000 and errors
 
 
-@pytest.mark.parametrize("source", [
-    "{{ " + "(" * 2000 + "1" + ")" * 2000 + " }}",
-    "{{ " + "-" * 5000 + "1 }}",
-    "{{ " + "[" * 2000 + "]" * 2000 + " }}",
-    "{% if " + "not " * 3000 + "1 %}x{% endif %}",
-])
+@pytest.mark.parametrize(
+    "source",
+    [
+        "{{ " + "(" * 2000 + "1" + ")" * 2000 + " }}",
+        "{{ " + "-" * 5000 + "1 }}",
+        "{{ " + "[" * 2000 + "]" * 2000 + " }}",
+        "{% if " + "not " * 3000 + "1 %}x{% endif %}",
+    ],
+)
 def test_a_deeply_nested_template_is_refused_not_crashing_the_checker(source):
     assert compile_template(source) == (None, "template nests too deeply; split it into simpler parts")
 
@@ -369,12 +437,26 @@ def test_without_such_an_attribute_it_is_missing_never_a_method(group, name):
     assert render(f"{{{{ {group}['{name}'] is defined }}}}", values) == "False"
 
 
-@pytest.mark.parametrize("expression", [
-    "visitor.name.upper", "visitor.name.format", "visitor.name.split", "visitor['name']['upper']",
-    "visitor.tags.append", "visitor.tags.count", "visitor.tags.index", "visitor.sessions.real",
-    "visitor.sessions.bit_length", "visitor.returning.conjugate", "coupon.code.lower", "page.path.startswith",
-    "site.name.encode", "visitor.tags | first | attr", "(visitor.tags | first).upper",
-])
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "visitor.name.upper",
+        "visitor.name.format",
+        "visitor.name.split",
+        "visitor['name']['upper']",
+        "visitor.tags.append",
+        "visitor.tags.count",
+        "visitor.tags.index",
+        "visitor.sessions.real",
+        "visitor.sessions.bit_length",
+        "visitor.returning.conjugate",
+        "coupon.code.lower",
+        "page.path.startswith",
+        "site.name.encode",
+        "visitor.tags | first | attr",
+        "(visitor.tags | first).upper",
+    ],
+)
 def test_no_value_shows_a_python_attribute_or_method(expression):
     values = {**real_scope({"name": "花子", "tags": ["vip"]})}
     template, error = compile_template(f"{{{{ {expression} | default('none') }}}}")

@@ -38,10 +38,7 @@ def kind(request):
 
 @pytest.fixture
 async def store(kind, request):
-    if kind == "memory":
-        store = MemoryStore(clock=Clock())
-    else:
-        store = RedisStore(request.getfixturevalue("redis_url"))
+    store = MemoryStore(clock=Clock()) if kind == "memory" else RedisStore(request.getfixturevalue("redis_url"))
     yield store
     await store.close()
 
@@ -64,8 +61,9 @@ async def test_a_write_on_a_stale_version_is_refused_and_changes_nothing(store):
 
 
 async def test_of_two_concurrent_writers_on_one_version_exactly_one_wins(store):
-    results = await asyncio.gather(*(store.save_visitor("demo", "v1", f"w{i}".encode(), 0, ttl=3600)
-                                     for i in range(10)))
+    results = await asyncio.gather(
+        *(store.save_visitor("demo", "v1", f"w{i}".encode(), 0, ttl=3600) for i in range(10))
+    )
     assert sum(results) == 1
     blob, version = await store.load_visitor("demo", "v1")
     assert version == 1 and blob == f"w{results.index(True)}".encode()
@@ -114,10 +112,17 @@ def test_visitor_keys_are_hash_tagged_per_site_and_visitor():
 
 # Rule counters: (day, rule, kind) -> count, added up per site and day, read back by day.
 
+
 async def test_counts_add_up_across_calls_and_read_back_by_day(store):
     await store.add_counts("demo", {("2026-11-22", "hello", "decided"): 1, ("2026-11-22", "hello", "shown"): 2})
-    await store.add_counts("demo", {("2026-11-22", "hello", "shown"): 1, ("2026-11-23", "hello", "clicked"): 1,
-                                    ("2026-11-22", "bye.v2", "dismissed"): 1})
+    await store.add_counts(
+        "demo",
+        {
+            ("2026-11-22", "hello", "shown"): 1,
+            ("2026-11-23", "hello", "clicked"): 1,
+            ("2026-11-22", "bye.v2", "dismissed"): 1,
+        },
+    )
     assert await store.read_counts("demo", ["2026-11-22", "2026-11-23", "2026-11-24"]) == {
         "2026-11-22": {"hello": {"decided": 1, "shown": 3}, "bye.v2": {"dismissed": 1}},
         "2026-11-23": {"hello": {"clicked": 1}},
@@ -153,6 +158,7 @@ def test_stats_keys_are_hash_tagged_per_site():
 
 
 # Coupon pools: one code per visitor, the same one again; a unique code never goes to two visitors.
+
 
 async def test_a_listed_code_goes_to_one_visitor_who_gets_it_again(store):
     assert await store.seed_codes("demo", "welcome", ["W-AAA", "W-BBB"]) == 2
@@ -242,12 +248,17 @@ async def test_redis_pool_keys_expire(redis_url):
     store = RedisStore(redis_url)
     await store.seed_codes("demo", "welcome", ["W-AAA", "W-BBB"])
     await store.claim_code("demo", "welcome", "v1", "list", "", 0)
-    await store.redeem_code("demo", "welcome", (await store.claim_code("demo", "welcome", "v1", "list", "", 0))
-                            .partition("|")[0], 1000)
+    await store.redeem_code(
+        "demo", "welcome", (await store.claim_code("demo", "welcome", "v1", "list", "", 0)).partition("|")[0], 1000
+    )
     client = redis_sync.Redis.from_url(redis_url)
-    pool_keys = [keys.pool_available("demo", "welcome"), keys.pool_owners("demo", "welcome"),
-                 keys.pool_visitors("demo", "welcome"), keys.pool_redeemed("demo", "welcome"),
-                 keys.pool_loaded("demo", "welcome")]
+    pool_keys = [
+        keys.pool_available("demo", "welcome"),
+        keys.pool_owners("demo", "welcome"),
+        keys.pool_visitors("demo", "welcome"),
+        keys.pool_redeemed("demo", "welcome"),
+        keys.pool_loaded("demo", "welcome"),
+    ]
     assert sorted(k.decode() for k in client.keys("*")) == sorted(pool_keys)
     for key in pool_keys:
         assert 399 * 86400 < client.ttl(key) <= keys.POOL_TTL, key

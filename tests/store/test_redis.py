@@ -36,13 +36,17 @@ async def test_a_burst_larger_than_the_default_pool_all_succeeds(redis_url):
 def app_with(tmp_path, redis_url: str, **settings):
     write_site(tmp_path)
     config, _ = load_config(tmp_path)
-    return create_app(Settings(secret_key=SECRET, rules_dir=str(tmp_path), redis_url=redis_url, **settings),
-                      config=config, reload=False)
+    return create_app(
+        Settings(secret_key=SECRET, rules_dir=str(tmp_path), redis_url=redis_url, **settings),
+        config=config,
+        reload=False,
+    )
 
 
 async def send(client: httpx.AsyncClient) -> httpx.Response:
-    return await client.post("/v1/sites/shop/events", content=batch(page_view("/")),
-                             headers={"origin": SHOP, "content-type": "text/plain"})
+    return await client.post(
+        "/v1/sites/shop/events", content=batch(page_view("/")), headers={"origin": SHOP, "content-type": "text/plain"}
+    )
 
 
 async def test_many_more_concurrent_requests_than_connections_all_succeed(tmp_path, redis_url):

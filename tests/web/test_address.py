@@ -21,17 +21,20 @@ def request(peer: str, forwarded: str | None = None) -> Request:
     return Request({"type": "http", "method": "POST", "path": "/", "headers": headers, "client": (peer, 4321)})
 
 
-@pytest.mark.parametrize("peer, forwarded, trusted, expected", [
-    ("203.0.113.9", None, (), "203.0.113.9"),
-    ("203.0.113.9", "198.51.100.1", (), "203.0.113.9"),  # no trusted proxy: the header is ignored
-    ("203.0.113.9", "198.51.100.1", PROXIES, "203.0.113.9"),  # not from a trusted proxy
-    ("10.1.2.3", "198.51.100.1", PROXIES, "198.51.100.1"),
-    ("10.1.2.3", "6.6.6.6, 198.51.100.1, 192.0.2.7", PROXIES, "198.51.100.1"),  # the client made up 6.6.6.6
-    ("10.1.2.3", None, PROXIES, "10.1.2.3"),
-    ("2001:db8:1:2:3:4:5:6", None, (), "2001:db8:1:2::/64"),
-    ("::ffff:203.0.113.9", None, (), "203.0.113.9"),
-    ("testclient", None, (), "testclient"),
-])
+@pytest.mark.parametrize(
+    "peer, forwarded, trusted, expected",
+    [
+        ("203.0.113.9", None, (), "203.0.113.9"),
+        ("203.0.113.9", "198.51.100.1", (), "203.0.113.9"),  # no trusted proxy: the header is ignored
+        ("203.0.113.9", "198.51.100.1", PROXIES, "203.0.113.9"),  # not from a trusted proxy
+        ("10.1.2.3", "198.51.100.1", PROXIES, "198.51.100.1"),
+        ("10.1.2.3", "6.6.6.6, 198.51.100.1, 192.0.2.7", PROXIES, "198.51.100.1"),  # the client made up 6.6.6.6
+        ("10.1.2.3", None, PROXIES, "10.1.2.3"),
+        ("2001:db8:1:2:3:4:5:6", None, (), "2001:db8:1:2::/64"),
+        ("::ffff:203.0.113.9", None, (), "203.0.113.9"),
+        ("testclient", None, (), "testclient"),
+    ],
+)
 def test_the_client_address(peer, forwarded, trusted, expected):
     assert client_address(request(peer, forwarded), trusted) == expected
 

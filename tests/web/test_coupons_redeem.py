@@ -27,7 +27,9 @@ SHOP_SECRET = "shop-redeem-secret-0123456789"
 GHOST_SECRET = "ghost-redeem-secret-0123456789"  # configured for a site that has no rules folder
 SITE_SECRETS = f"shop={SHOP_SECRET},ghost={GHOST_SECRET}"
 
-COUPON_SITE = SITE_YAML + """\
+COUPON_SITE = (
+    SITE_YAML
+    + """\
 coupons:
   spring10:
     code: SPRING10
@@ -36,6 +38,7 @@ coupons:
   vip:
     generate: {prefix: VIP-, length: 8}
 """
+)
 COUPON_RULES = """\
 rules:
   - id: welcome-offer
@@ -48,8 +51,12 @@ rules:
 
 
 def write_sites(rules_dir):
-    write_site(rules_dir, "shop", COUPON_SITE, **{"rules.yaml": COUPON_RULES,
-                                                  "welcome-codes.txt": "WELCOME-AAA111\nWELCOME-BBB222\n"})
+    write_site(
+        rules_dir,
+        "shop",
+        COUPON_SITE,
+        **{"rules.yaml": COUPON_RULES, "welcome-codes.txt": "WELCOME-AAA111\nWELCOME-BBB222\n"},
+    )
     write_site(rules_dir, "other")  # a site without a secret
 
 
@@ -109,13 +116,16 @@ def test_a_code_nobody_was_given_is_404(client, code):
     assert_error(redeem(client, {"site": "shop", "code": code}), 404, "unknown code", code)
 
 
-@pytest.mark.parametrize("secret, headers", [
-    (None, {}),
-    ("wrong-secret-0123456789", {}),
-    (GHOST_SECRET, {}),  # another site's secret
-    (None, {"authorization": SHOP_SECRET}),  # no scheme
-    (None, {"authorization": f"Basic {SHOP_SECRET}"}),
-])
+@pytest.mark.parametrize(
+    "secret, headers",
+    [
+        (None, {}),
+        ("wrong-secret-0123456789", {}),
+        (GHOST_SECRET, {}),  # another site's secret
+        (None, {"authorization": SHOP_SECRET}),  # no scheme
+        (None, {"authorization": f"Basic {SHOP_SECRET}"}),
+    ],
+)
 def test_a_missing_or_wrong_secret_is_401_and_redeems_nothing(client, secret, headers):
     code = code_from_rule(client, "/welcome")
     response = redeem(client, {"site": "shop", "code": code}, secret, **headers)
@@ -152,15 +162,18 @@ def test_with_no_secrets_configured_every_site_is_401(tmp_path):
         assert_error(redeem(client, {"site": "shop", "code": "SPRING10"}), 401, "IRASSHAI_SITE_SECRETS")
 
 
-@pytest.mark.parametrize("body, words", [
-    (b"{not json", ["not valid JSON"]),
-    (b"", ["not valid JSON"]),
-    (b"[]", ["Expected `object`"]),
-    (b'{"site": "shop"}', ["missing required field `code`"]),
-    (b'{"site": "shop", "code": 123}', ["Expected `str`", "$.code"]),
-    (b'{"site": "shop", "code": ""}', ["$.code"]),
-    (b'{"site": "shop", "code": "SPRING10", "visitor": "x"}', ["unknown field `visitor`"]),
-])
+@pytest.mark.parametrize(
+    "body, words",
+    [
+        (b"{not json", ["not valid JSON"]),
+        (b"", ["not valid JSON"]),
+        (b"[]", ["Expected `object`"]),
+        (b'{"site": "shop"}', ["missing required field `code`"]),
+        (b'{"site": "shop", "code": 123}', ["Expected `str`", "$.code"]),
+        (b'{"site": "shop", "code": ""}', ["$.code"]),
+        (b'{"site": "shop", "code": "SPRING10", "visitor": "x"}', ["unknown field `visitor`"]),
+    ],
+)
 def test_a_bad_body_is_400_with_one_line(client, body, words):
     assert_error(redeem(client, body), 400, *words)
 
@@ -168,8 +181,11 @@ def test_a_bad_body_is_400_with_one_line(client, body, words):
 def test_a_body_over_4_kb_is_413(client):
     body = json.dumps({"site": "shop", "code": "SPRING10", "pad": "x" * 4096}).encode()
     assert_error(redeem(client, body), 413, "4096")
-    streamed = client.post("/v1/coupons/redeem", content=iter([body[:3000], body[3000:]]),
-                           headers={"authorization": f"Bearer {SHOP_SECRET}"})
+    streamed = client.post(
+        "/v1/coupons/redeem",
+        content=iter([body[:3000], body[3000:]]),
+        headers={"authorization": f"Bearer {SHOP_SECRET}"},
+    )
     assert streamed.status_code == 413
 
 
@@ -201,6 +217,7 @@ def test_an_unreachable_store_is_503(tmp_path):
 
 # The secrets come from IRASSHAI_SITE_SECRETS (tests/test_settings.py covers the other settings).
 
+
 def test_site_secrets_are_read_as_site_equals_secret_pairs():
     settings = load({"IRASSHAI_SITE_SECRETS": f" shop={SHOP_SECRET} , ghost={GHOST_SECRET}=, "})
     assert settings.secrets_by_site() == {"shop": SHOP_SECRET, "ghost": GHOST_SECRET + "="}
@@ -208,12 +225,15 @@ def test_site_secrets_are_read_as_site_equals_secret_pairs():
     assert load({}).secrets_by_site() == {}
 
 
-@pytest.mark.parametrize("value, expected", [
-    ("shop-redeem-secret-0123456789", "entry 1 without '='"),
-    (f"shop={SHOP_SECRET},Shop-Redeem-Secret-0123456789=shop", "entry 2 that does not start with a site key"),
-    (f"shop={SHOP_SECRET},shop={GHOST_SECRET}", "entries 1 and 2 for the same site"),
-    ("shop=short-secret", "entry 1 with a secret shorter than 16 characters"),
-])
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        ("shop-redeem-secret-0123456789", "entry 1 without '='"),
+        (f"shop={SHOP_SECRET},Shop-Redeem-Secret-0123456789=shop", "entry 2 that does not start with a site key"),
+        (f"shop={SHOP_SECRET},shop={GHOST_SECRET}", "entries 1 and 2 for the same site"),
+        ("shop=short-secret", "entry 1 with a secret shorter than 16 characters"),
+    ],
+)
 def test_a_bad_site_secrets_value_is_one_line_that_never_shows_a_secret(value, expected):
     with pytest.raises(SettingsError) as error:
         load({"IRASSHAI_SITE_SECRETS": value})

@@ -22,8 +22,18 @@ from starlette.testclient import TestClient
 from server.identity import VisitorIds
 from server.visitor import MAX_EVENT_NAMES
 from tests.conftest import free_port, live_server
-from tests.helpers import SECRET, SHOP, batch, make_app, page_view, post, set_attributes, stored_profile, track, write_site
-
+from tests.helpers import (
+    SECRET,
+    SHOP,
+    batch,
+    make_app,
+    page_view,
+    post,
+    set_attributes,
+    stored_profile,
+    track,
+    write_site,
+)
 
 SEED = "a-secret-seed-only-this-browser-knows"
 
@@ -43,8 +53,11 @@ def first_visit(client, *events):
 
 
 def test_events_are_stored_and_acknowledged(client):
-    events = [page_view("/pricing?utm_source=line&utm_campaign=spring"), track("add_to_cart", {"price": 4900}),
-              set_attributes({"cart_value": 4900})]
+    events = [
+        page_view("/pricing?utm_source=line&utm_campaign=spring"),
+        track("add_to_cart", {"price": 4900}),
+        set_attributes({"cart_value": 4900}),
+    ]
     reply = first_visit(client, *events)
     assert reply["acked"] == [e["id"] for e in events]
     profile = stored_profile(client, reply["visitor"])
@@ -100,12 +113,15 @@ def test_a_known_visitor_keeps_its_id(client):
     assert set(stored_profile(client, token).page_views) == {"/", "/pricing"}
 
 
-@pytest.mark.parametrize("forged", [
-    "attacker-chosen-id",  # unsigned
-    "tampered.AAAAAAAAAAAAAAAAAAAAAAAAAAA",  # bad signature
-    VisitorIds(SECRET).sign("other-site", "victim"),  # signed for another site
-    VisitorIds("another-secret").sign("shop", "victim"),  # signed with another key
-])
+@pytest.mark.parametrize(
+    "forged",
+    [
+        "attacker-chosen-id",  # unsigned
+        "tampered.AAAAAAAAAAAAAAAAAAAAAAAAAAA",  # bad signature
+        VisitorIds(SECRET).sign("other-site", "victim"),  # signed for another site
+        VisitorIds("another-secret").sign("shop", "victim"),  # signed with another key
+    ],
+)
 def test_a_forged_visitor_id_is_replaced_never_trusted(client, forged):
     reply = post(client, batch(page_view("/"), visitor=forged)).json()
     assert reply["visitor"] != forged
@@ -141,12 +157,21 @@ BAD_INPUTS = [
     (b'{"events": [{"type": "page_view", "id": "short", "ts": 1, "url": "/"}]}', 400, "event 0: "),
     (b'{"events": [{"type": "page_view", "id": "abcdefgh12", "ts": "yesterday", "url": "/"}]}', 400, "$.ts"),
     (b'{"events": [{"type": "teleport", "id": "abcdefgh12", "ts": 1}]}', 400, "Invalid value 'teleport'"),
-    (b'{"events": [{"type": "set", "id": "abcdefgh12", "ts": 1, "attributes": {"a": {"b": 1}}}]}', 400,
-     "$.attributes[...]"),
-    (b'{"events": [{"type": "page_view", "id": "abcdefgh12", "ts": 1, "url": "/", "extra": 1}]}', 400,
-     "unknown field `extra`"),
-    (b'{"seed": "too-short", "events": [{"type": "page_view", "id": "abcdefgh12", "ts": 1, "url": "/"}]}', 400,
-     "$.seed"),
+    (
+        b'{"events": [{"type": "set", "id": "abcdefgh12", "ts": 1, "attributes": {"a": {"b": 1}}}]}',
+        400,
+        "$.attributes[...]",
+    ),
+    (
+        b'{"events": [{"type": "page_view", "id": "abcdefgh12", "ts": 1, "url": "/", "extra": 1}]}',
+        400,
+        "unknown field `extra`",
+    ),
+    (
+        b'{"seed": "too-short", "events": [{"type": "page_view", "id": "abcdefgh12", "ts": 1, "url": "/"}]}',
+        400,
+        "$.seed",
+    ),
 ]
 
 
@@ -177,8 +202,11 @@ def test_a_batch_over_256_kb_is_refused(client):
 def test_a_batch_over_256_kb_without_content_length_is_refused(client):
     events = [track("note", {"text": "x" * 20_000}) for _ in range(14)]
     body = batch(*events)
-    response = client.post("/v1/sites/shop/events", content=iter([body[:100_000], body[100_000:]]),
-                           headers={"origin": SHOP, "content-type": "text/plain"})
+    response = client.post(
+        "/v1/sites/shop/events",
+        content=iter([body[:100_000], body[100_000:]]),
+        headers={"origin": SHOP, "content-type": "text/plain"},
+    )
     assert response.status_code == 413
 
 
@@ -198,13 +226,16 @@ def test_a_phone_is_recorded_as_mobile(client):
 
 # A body that never arrives is answered 408 after IRASSHAI_BODY_TIMEOUT; an outage logs one line, not one per batch.
 
+
 def send_headers_only(url: str, path: str) -> bytes:
     """Send a request's headers, promise a body and never send it; return what the server answers."""
     host, port = url.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port))) as sock:
         sock.settimeout(30)  # a failsafe: without the body timeout the server would wait for the body
-        sock.sendall(f"POST {path} HTTP/1.1\r\nHost: {host}\r\nOrigin: {SHOP}\r\nContent-Type: text/plain\r\n"
-                     f"Content-Length: 500\r\n\r\n{{\"events\": [".encode())
+        sock.sendall(
+            f"POST {path} HTTP/1.1\r\nHost: {host}\r\nOrigin: {SHOP}\r\nContent-Type: text/plain\r\n"
+            f'Content-Length: 500\r\n\r\n{{"events": ['.encode()
+        )
         answer = b""
         while chunk := sock.recv(4096):
             answer += chunk
@@ -246,13 +277,17 @@ CRAFTED = {
     "invalid UTF-8 in a string": _event(b', "attributes": {"name": "caf\xc3\x28 \xff"}}'),
     "invalid UTF-8 in a key": _event(b', "attributes": {"n\xffme": 1}}'),
     "page URL with a broken IPv6 host": json.dumps({**page_view("/"), "id": BAD_ID, "url": "http://[::1/x"}).encode(),
-    "page URL with a bracketed non-address": json.dumps({**page_view("/"), "id": BAD_ID, "url": "http://[shop]/"}).encode(),
+    "page URL with a bracketed non-address": json.dumps(
+        {**page_view("/"), "id": BAD_ID, "url": "http://[shop]/"}
+    ).encode(),
     "referrer that is not a URL after NFKC": json.dumps(
-        {**page_view("/"), "id": BAD_ID, "referrer": "http://a\uff0fb.example@c/"}).encode(),
+        {**page_view("/"), "id": BAD_ID, "referrer": "http://a\uff0fb.example@c/"}
+    ).encode(),
     "track URL with a broken IPv6 host": json.dumps({**track("x"), "id": BAD_ID, "url": "https://[1:2/"}).encode(),
     "attributes nested hundreds deep": _event(b', "attributes": {"a": ' + b"[" * 400 + b"]" * 400 + b"}}"),
-    "properties nested thousands deep": json.dumps({**track("x"), "id": BAD_ID}).replace(
-        '"properties": {}', '"properties": {"a": ' + '{"a": ' * DEEP + "1" + "}" * DEEP + "}").encode(),
+    "properties nested thousands deep": json.dumps({**track("x"), "id": BAD_ID})
+    .replace('"properties": {}', '"properties": {"a": ' + '{"a": ' * DEEP + "1" + "}" * DEEP + "}")
+    .encode(),
     "a number beyond any float": _event(b', "attributes": {"big": 1' + b"0" * 400 + b"}}"),
 }
 
@@ -349,8 +384,11 @@ def test_a_visitor_cannot_grow_its_state_past_the_caps(client):
     token = first_visit(client, page_view("/"))["visitor"]
     refused = []
     for n in range(40):  # each of these used to be stored: 40 requests built a state of megabytes
-        for event in (track("note", {"text": f"{n}" + "x" * 30_000}), set_attributes({f"a{n}": "y" * 30_000}),
-                      *(track(f"{kind}_{n}_" + "n" * 50, {"n": n}) for kind in ("one", "two", "three"))):
+        for event in (
+            track("note", {"text": f"{n}" + "x" * 30_000}),
+            set_attributes({f"a{n}": "y" * 30_000}),
+            *(track(f"{kind}_{n}_" + "n" * 50, {"n": n}) for kind in ("one", "two", "three")),
+        ):
             response = post(client, batch(page_view(f"/p{n}"), event, visitor=token))
             assert response.status_code in (200, 422), response.text
             if response.status_code == 422:

@@ -50,11 +50,14 @@ def test_an_unknown_path_is_a_json_404(tmp_path):
     assert response.status_code == 404 and response.json() == {"error": "Not Found"}
 
 
-POOL_SITE = SITE_YAML + """\
+POOL_SITE = (
+    SITE_YAML
+    + """\
 coupons:
   welcome:
     codes_file: welcome-codes.txt
 """
+)
 POOL_RULES = """\
 rules:
   - id: welcome-offer
@@ -64,8 +67,12 @@ rules:
 
 
 def write_pool_site(rules_dir):
-    write_site(rules_dir, "shop", POOL_SITE, **{"rules.yaml": POOL_RULES,
-                                                "welcome-codes.txt": "W-AAA111\nW-BBB222\nW-CCC333\n"})
+    write_site(
+        rules_dir,
+        "shop",
+        POOL_SITE,
+        **{"rules.yaml": POOL_RULES, "welcome-codes.txt": "W-AAA111\nW-BBB222\nW-CCC333\n"},
+    )
 
 
 def test_readyz_reports_a_pool_redis_lost_then_is_ready_again(tmp_path, redis_url):

@@ -80,8 +80,14 @@ def send(client, *events, visitor: str | None = None) -> dict:
 
 
 def signal(name: str, value: float, path: str) -> dict:
-    return {"type": "signal", "id": event_id(), "ts": int(time.time() * 1000), "signal": name, "value": value,
-            "url": SHOP + path}
+    return {
+        "type": "signal",
+        "id": event_id(),
+        "ts": int(time.time() * 1000),
+        "signal": name,
+        "value": value,
+        "url": SHOP + path,
+    }
 
 
 def dismissed(rule: str) -> dict:
@@ -91,8 +97,12 @@ def dismissed(rule: str) -> dict:
 def test_a_page_view_that_satisfies_a_rule_gets_it_shown_rendered(client):
     reply = send(client, set_attributes({"name": "花子"}), page_view("/pricing"))
     assert reply["show"] == {
-        "type": "chat", "text": "花子さん、料金プランのご相談はこちら", "button": {"label": "相談する", "url": "/contact"},
-        "rule": "pricing-help", "lang": "ja", "placement": "bottom-right",
+        "type": "chat",
+        "text": "花子さん、料金プランのご相談はこちら",
+        "button": {"label": "相談する", "url": "/contact"},
+        "rule": "pricing-help",
+        "lang": "ja",
+        "placement": "bottom-right",
     }
 
 
@@ -127,8 +137,13 @@ def test_the_reply_says_what_to_watch_and_the_reported_signal_fires_the_rule(cli
     assert "show" not in first and first["watch"] == {"time_on_page": [30.0]}
     client.app.state.services.ingest.clock = lambda: time.time() + 30  # 30 s later, by the server's clock
     reached = send(client, signal("time_on_page", 30, "/blog/kimono"), visitor=first["visitor"])
-    assert reached["show"] == {"type": "chat", "text": "ゆっくりご覧ください", "rule": "reader", "lang": "ja",
-                               "placement": "bottom-right"}
+    assert reached["show"] == {
+        "type": "chat",
+        "text": "ゆっくりご覧ください",
+        "rule": "reader",
+        "lang": "ja",
+        "placement": "bottom-right",
+    }
     again = send(client, page_view("/blog/kimono"), visitor=first["visitor"])
     assert "show" not in again and not again.get("watch")  # shown this session: nothing left to watch
 
@@ -151,7 +166,10 @@ VISITORS = 20
 def test_two_processes_racing_for_the_same_limit_show_it_once_over_http(tmp_path, redis_url):
     write_rules(tmp_path)
     # Two apps, each with its own Redis connections, like two `irasshai serve` processes.
-    with TestClient(make_app(tmp_path, "redis", redis_url)) as one, TestClient(make_app(tmp_path, "redis", redis_url)) as two:
+    with (
+        TestClient(make_app(tmp_path, "redis", redis_url)) as one,
+        TestClient(make_app(tmp_path, "redis", redis_url)) as two,
+    ):
         barrier = threading.Barrier(2)
 
         def race(client, token):
@@ -190,8 +208,12 @@ async def test_two_ingests_handling_the_same_visitor_at_once_claim_the_limit_onc
             token = ids.sign("shop", f"racer-{number}")
             bodies = [batch(page_view("/sale"), visitor=token) for _ in ingests]
             # Both read the visitor before either writes: one write wins, the other re-reads and re-decides.
-            replies = await asyncio.gather(*(
-                ingest.handle(site, rules, *decode_batch(body), facts) for ingest, body in zip(ingests, bodies)))
+            replies = await asyncio.gather(
+                *(
+                    ingest.handle(site, rules, *decode_batch(body), facts)
+                    for ingest, body in zip(ingests, bodies, strict=True)
+                )
+            )
             shown.append(sum(reply.show is not None for reply in replies))
             state = await ingests[1].profile(site, f"racer-{number}")
             assert [e.rule for e in state.engagements] == ["once-ever"] and state.page_views["/sale"].total == 2

@@ -25,7 +25,18 @@ from server.config import load_config
 from server.settings import Settings
 from server.store.base import StoreUnavailable
 from server.store.memory import MemoryStore
-from tests.helpers import SECRET, SHOP, SITE_YAML, batch, event_id, make_app, page_view, post, stored_profile, write_site
+from tests.helpers import (
+    SECRET,
+    SHOP,
+    SITE_YAML,
+    batch,
+    event_id,
+    make_app,
+    page_view,
+    post,
+    stored_profile,
+    write_site,
+)
 
 TOKYO = zoneinfo.ZoneInfo("Asia/Tokyo")
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=TOKYO).timestamp()
@@ -45,8 +56,14 @@ def counters(**counts: int) -> dict[str, int]:
 
 
 def feedback(rule: str, action: str, ts: float = NOW) -> dict:
-    return {"type": "feedback", "id": event_id(), "ts": int(ts * 1000), "rule": rule, "action": action,
-            "url": SHOP + "/pricing"}
+    return {
+        "type": "feedback",
+        "id": event_id(),
+        "ts": int(ts * 1000),
+        "rule": rule,
+        "action": action,
+        "url": SHOP + "/pricing",
+    }
 
 
 @pytest.fixture(params=["memory", "redis"])
@@ -112,8 +129,9 @@ def test_made_up_rules_and_rules_never_decided_for_the_visitor_count_nothing(cli
 def test_feedback_repeated_for_one_decision_counts_once_per_kind(client):
     token = decided(client)
     for _ in range(3):
-        send(client, feedback("hello", "shown"), feedback("hello", "clicked"), feedback("hello", "copied"),
-             visitor=token)
+        send(
+            client, feedback("hello", "shown"), feedback("hello", "clicked"), feedback("hello", "copied"), visitor=token
+        )
     assert stats(client).json() == {TODAY: {"hello": counters(decided=1, shown=1, clicked=1, copied=1)}}
 
 
@@ -129,8 +147,10 @@ def test_feedback_counts_on_the_day_it_happened_in_the_sites_timezone(client):
     token = decided(client)
     late_last_night = datetime(2026, 11, 21, 23, 30, tzinfo=TOKYO).timestamp()  # 14:30 UTC
     send(client, feedback("hello", "shown", ts=late_last_night), feedback("hello", "clicked", ts=NOW), visitor=token)
-    assert stats(client, days=2).json() == {YESTERDAY: {"hello": counters(shown=1)},
-                                           TODAY: {"hello": counters(decided=1, clicked=1)}}
+    assert stats(client, days=2).json() == {
+        YESTERDAY: {"hello": counters(shown=1)},
+        TODAY: {"hello": counters(decided=1, clicked=1)},
+    }
 
 
 def test_page_views_alone_count_nothing(client, request):
@@ -146,8 +166,9 @@ def test_the_endpoint_answers_every_day_asked_oldest_first(client):
     week = stats(client, days=7).json()
     assert list(week) == [f"2026-11-{day}" for day in range(16, 23)]
     assert week[TODAY] == {"hello": counters(decided=1, shown=1)} and all(week[day] == {} for day in list(week)[:-1])
-    assert list(client.get("/v1/sites/shop/stats", headers={"authorization": f"Bearer {SHOP_SECRET}"}).json()) \
-        == list(week)  # 7 days by default
+    assert list(client.get("/v1/sites/shop/stats", headers={"authorization": f"Bearer {SHOP_SECRET}"}).json()) == list(
+        week
+    )  # 7 days by default
 
 
 @pytest.mark.parametrize("days", ["0", "401", "seven", "-1", "1.5", ""])
@@ -181,8 +202,13 @@ def test_counters_the_store_cannot_update_do_not_cost_the_visitor_the_reply(tmp_
 
     write_site(tmp_path, "shop", SITE_YAML, **{"rules.yaml": RULES})
     config, _ = load_config(tmp_path)
-    app = create_app(Settings(secret_key=SECRET), config=config, store=CountersDown(clock=lambda: NOW),
-                     clock=lambda: NOW, reload=False)
+    app = create_app(
+        Settings(secret_key=SECRET),
+        config=config,
+        store=CountersDown(clock=lambda: NOW),
+        clock=lambda: NOW,
+        reload=False,
+    )
     with TestClient(app) as client:
         reply = send(client, page_view("/pricing", ts=NOW))
         assert reply["show"]["rule"] == "hello"  # stored and decided: only the count is lost
