@@ -22,7 +22,9 @@ from demo_shop.rendering import build_templates
 STATIC_DIRECTORY = Path(__file__).parent / "static"
 
 
-def create_shop_app(widget_origin: str, site: str = "demo") -> Starlette:
+def create_shop_app(widget_origin: str, site: str = "demo", identity_secret: str = "") -> Starlette:
+    """The shop; `identity_secret` is the site's in IRASSHAI_IDENTITY_SECRETS, with which the login
+    proves the customer to Irasshai (empty: the customer is identified, unverified)."""
     routes = [
         Route("/", pages.home),
         Route("/category/{slug}", pages.category),
@@ -50,5 +52,6 @@ def create_shop_app(widget_origin: str, site: str = "demo") -> Starlette:
     )
     app.state.widget_origin = widget_origin.rstrip("/")
     app.state.site = site
+    app.state.identity_secret = identity_secret
     app.state.templates = build_templates()
     return app

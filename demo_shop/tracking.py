@@ -8,6 +8,8 @@ in the session and taken by the next page rendered, so a reload does not send th
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from typing import Any
 
 from demo_shop.cart import Cart
@@ -34,8 +36,14 @@ def add_to_cart(product: Product) -> Call:
     return ["track", "add_to_cart", product_properties(product)]
 
 
-def logged_in(customer: dict[str, Any]) -> Call:
-    return ["set", {**customer, "logged_in": True}]
+def logged_in(customer_id: str, attributes: dict[str, Any], identity_secret: str) -> Call:
+    """`identify` with the proof only the shop's server can make: the hex HMAC-SHA256 of the
+    customer id under the site's identity secret (docs/snippet.md, Verified identity). Without a
+    secret the identity is sent unproven, and Irasshai keeps it unverified."""
+    who = {"id": customer_id, **attributes, "logged_in": True}
+    if identity_secret:
+        who["hash"] = hmac.new(identity_secret.encode(), customer_id.encode(), hashlib.sha256).hexdigest()
+    return ["identify", who]
 
 
 def logged_out() -> Call:

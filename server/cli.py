@@ -129,12 +129,16 @@ def demo(settings: Settings) -> None:
 
     if not settings.secret_key:
         settings = settings.replace(secret_key=secrets.token_urlsafe(32))
+    if "demo" not in settings.identity_secrets_by_site():
+        # The demo shop's login proves its customer to the server: both get this made-up secret.
+        extra = f"demo={secrets.token_urlsafe(32)}"
+        settings = settings.replace(identity_secrets=",".join(filter(None, (settings.identity_secrets, extra))))
     server_url = f"http://{settings.host}:{settings.port}"
     shop_url = f"http://{settings.host}:{settings.shop_port}"
     app = _create_app(settings, transform=lambda loaded: allow_shop(loaded, settings))
     if "demo" not in app.state.services.live.config.sites:
         fail(f"the demo shop embeds site 'demo', but {settings.rules_dir}/demo/site.yaml does not exist")
-    shop = create_shop_app(server_url, site="demo")
+    shop = create_shop_app(server_url, site="demo", identity_secret=settings.identity_secrets_by_site()["demo"])
 
     async def run() -> None:
         servers = [

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 from server.coupons.coupon import Coupon
 from server.coupons.pools import CouponPool
-from server.events import Event, PageView, SetAttributes, Signal, Track
+from server.events import Event, Identify, PageView, SetAttributes, Signal, Track
 from server.rules.conditions import Facts
 from server.rules.engine import RuleSet, Trigger, claim
 from server.rules.model import Rule
@@ -75,7 +75,7 @@ async def engage(
     # What to watch changes with a page view, and also when the visitor's state changed on the
     # page (an add-to-cart in a single-page shop can make an exit-intent offer possible).
     page = next((t.path for t in reversed(triggers) if t.cause == "page_view"), None)
-    if page is None and any(isinstance(e, (Track, SetAttributes)) for e in events) and state.page_views:
+    if page is None and any(isinstance(e, (Track, SetAttributes, Identify)) for e in events) and state.page_views:
         page = next(reversed(state.page_views))  # the page viewed last
     if page is not None:
         outcome.watch = rules.watch(state, page, now, visitor_id)

@@ -28,6 +28,7 @@ MAX_EVENT_BYTES = 32 * 1024
 MAX_EVENTS_PER_BATCH = 200
 MAX_URL_CHARS = 2048  # longer URLs (and referrers) are cut to this
 MAX_TITLE_CHARS = 512  # longer titles are cut to this (code points, as the widget cuts them)
+MAX_CUSTOMER_CHARS = 128  # a shop's customer id (identify)
 
 EventId = Annotated[str, Meta(pattern=r"^[A-Za-z0-9_-]{8,64}$")]
 # A new visitor's random secret (at least 128 bits), kept by the widget until it holds a token.
@@ -67,6 +68,18 @@ class SetAttributes(msgspec.Struct, tag="set", forbid_unknown_fields=True, froze
     attributes: Properties
 
 
+class Identify(msgspec.Struct, tag="identify", forbid_unknown_fields=True, frozen=True):
+    """Who the visitor is, from ``irasshai('identify', {id, …attributes, hash | jwt})``: the shop's
+    customer id, attributes like ``set``'s, and the proof (see server.verified_identity)."""
+
+    id: EventId
+    ts: Millis
+    customer: Annotated[str, Meta(min_length=1, max_length=MAX_CUSTOMER_CHARS)]
+    attributes: Properties = {}
+    hash: Annotated[str, Meta(max_length=128)] = ""
+    jwt: Annotated[str, Meta(max_length=4096)] = ""
+
+
 class Signal(msgspec.Struct, tag="signal", forbid_unknown_fields=True, frozen=True):
     """A client signal the server asked the widget to watch on this page (reported once)."""
 
@@ -90,7 +103,7 @@ class Feedback(msgspec.Struct, tag="feedback", forbid_unknown_fields=True, froze
     url: Url = ""  # ignored: sent by widgets before 2026-12, accepted so that cached copies keep working
 
 
-Event = PageView | Track | SetAttributes | Signal | Feedback
+Event = PageView | Track | SetAttributes | Identify | Signal | Feedback
 
 
 class Context(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
@@ -249,7 +262,7 @@ def _accepted(index: int, event: Event) -> Event:
             raise bad_event(index, event.id, f"{field} is not a URL that can be read: {error}") from None
     if isinstance(event, PageView) and len(event.title) > MAX_TITLE_CHARS:
         event = msgspec.structs.replace(event, title=event.title[:MAX_TITLE_CHARS])
-    elif isinstance(event, (Track, SetAttributes)):
+    elif isinstance(event, (Track, SetAttributes, Identify)):
         values = event.properties if isinstance(event, Track) else event.attributes
         for key, value in values.items():
             if type(value) is int and not INT_MIN <= value <= INT_MAX or type(value) is list:

@@ -19,13 +19,13 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import msgspec
 
 from server.coupons.issuer import StoreCoupons
 from server.engage import engage
-from server.events import BadBatch, Batch, Event
+from server.events import BadBatch, Batch, Event, Identify, bad_event
 from server.identity import VisitorIds
 from server.ratelimits import RateLimits
 from server.ratelog import RateLimitedLog
@@ -34,6 +34,7 @@ from server.sites import Site
 from server.stats import counts_of
 from server.store.base import Store, StoreUnavailable
 from server.tracking import RequestFacts, apply
+from server.verified_identity import WrongProof, proven
 from server.visitor import MAX_STATE_BYTES, VisitorState, decode, encode
 
 log = logging.getLogger("irasshai.ingest")
@@ -59,17 +60,23 @@ class Ingest:
         session_timeout: int,
         clock: Callable[[], float] = time.time,
         limits: RateLimits | None = None,
+        identity_secrets: Mapping[str, str] | None = None,
     ):
         self.store = store
+        self.identity_secrets = (
+            identity_secrets or {}
+        )  # site -> secret that proves identify (IRASSHAI_IDENTITY_SECRETS)
         self.ids = ids
         self.session_timeout = session_timeout
         self.clock = clock
         self.coupons = StoreCoupons(store)
         self.store_failures = RateLimitedLog(log, clock=clock)  # one line per outage, not per batch
+        self.identity_warnings = RateLimitedLog(log, clock=clock)  # a page that keeps sending bad proof: a few lines
         self.limits = limits or RateLimits(store)  # none by default: the server passes its settings'
         self._turns: dict[tuple[str, str], list] = {}  # (site, visitor) -> [lock, batches holding or awaiting it]
 
     async def handle(self, site: Site, rules: RuleSet, batch: Batch, events: list[Event], facts: RequestFacts) -> Reply:
+        identified = self._proven_identities(site, events)
         visitor_id = self.ids.verify(site.key, batch.visitor)
         token = batch.visitor
         issued = visitor_id is None
@@ -82,7 +89,7 @@ class Ingest:
         turn[1] += 1
         try:
             async with turn[0]:
-                return await self._handle(site, rules, events, facts, visitor_id, token, issued)
+                return await self._handle(site, rules, events, facts, visitor_id, token, issued, identified)
         finally:
             turn[1] -= 1
             if not turn[1]:
@@ -97,6 +104,7 @@ class Ingest:
         visitor_id: str,
         token: str,
         issued: bool,
+        identified: frozenset[str],
     ) -> Reply:
         deadline = time.monotonic() + CONTENTION_DEADLINE
         attempts = 0
@@ -107,7 +115,7 @@ class Ingest:
             if issued and blob is None and not attempts:
                 await self.limits.new_visitor(site, facts.address)  # not a retried first batch: really new
             state = self._decode(blob, site, visitor_id)
-            applied = apply(state, events, now, facts, self.session_timeout)
+            applied = apply(state, events, now, facts, self.session_timeout, identified)
             if not applied.new:
                 outcome = None
                 break
@@ -132,6 +140,27 @@ class Ingest:
             decided = outcome.rule.id if outcome.show is not None and outcome.rule is not None else None
             await self._count(site, counts_of(site, decided, applied.feedback, now))
         return reply
+
+    def _proven_identities(self, site: Site, events: list[Event]) -> frozenset[str]:
+        """The ids of the identify events whose proof holds; BadBatch (403) naming one whose proof is wrong."""
+        ids = []
+        secret = self.identity_secrets.get(site.key)
+        for index, event in enumerate(events):
+            if not isinstance(event, Identify):
+                continue
+            if secret is None and (event.hash or event.jwt):
+                self.identity_warnings.warning(
+                    "site %s: identify sent a hash or jwt, but IRASSHAI_IDENTITY_SECRETS has no secret for the "
+                    "site; the identity is kept unverified",
+                    site.key,
+                )
+            try:
+                if proven(secret, event.customer, event.hash, event.jwt, self.clock()):
+                    ids.append(event.id)
+            except WrongProof as error:
+                self.identity_warnings.warning("site %s: identify refused: %s", site.key, error)
+                raise bad_event(index, event.id, f"identify refused: {error}", status=403) from None
+        return frozenset(ids)
 
     async def _count(self, site: Site, counts: dict[tuple[str, str, str], int]) -> None:
         """Add to the rules' daily counters: best effort, after the state is safely written."""

@@ -51,6 +51,7 @@ class RuleTest:
     steps: tuple[Step, ...]
     facts: RequestFacts = RequestFacts()
     attributes: dict[str, Any] | None = None  # set before the first step
+    verified: bool = False  # identified with a good hash before the first step (visitor: {verified: true})
 
     @property
     def id(self) -> str:
@@ -117,7 +118,7 @@ class _Parser:
             self.names[name] = name_node.where
         self.name = name if isinstance(name, str) else None
         self.check_keys(node, TEST_KEYS)
-        facts, attributes = self.visitor(node.value.get("visitor"))
+        facts, attributes, verified = self.visitor(node.value.get("visitor"))
         start = self.start(node.value.get("start"))
         steps = self.steps(node.value.get("steps"), node)
         if not isinstance(name, str) or start is None or steps is None:
@@ -131,19 +132,27 @@ class _Parser:
             steps=steps,
             facts=facts,
             attributes=attributes,
+            verified=verified,
         )
 
-    def visitor(self, node: Node | None) -> tuple[RequestFacts, dict[str, Any] | None]:
-        """`language` and `device` are what the request says; every other key is an attribute."""
-        language, device = self.site.language, "desktop"  # a desktop browser set to the site's language
+    def visitor(self, node: Node | None) -> tuple[RequestFacts, dict[str, Any] | None, bool]:
+        """`language` and `device` are what the request says, `verified` whether the shop proved who
+        the visitor is; every other key is an attribute."""
+        language, device, verified = self.site.language, "desktop", False  # a desktop browser in the site's language
         if node is None:
-            return RequestFacts(device, language), None
+            return RequestFacts(device, language), None, verified
         if not node.is_mapping():
             self.error(
                 node, f"visitor takes a mapping such as {{language: ja, device: mobile}}, not {type_name(node.value)}"
             )
-            return RequestFacts(device, language), None
+            return RequestFacts(device, language), None, verified
         entries = dict(node.value)
+        if "verified" in entries:
+            item = entries.pop("verified")
+            if isinstance(item.value, bool):
+                verified = item.value
+            else:
+                self.error(item, f"verified takes true or false, not {type_name(item.value)}")
         if "language" in entries:
             item = entries.pop("language")
             if is_language_tag(item.value):
@@ -156,7 +165,7 @@ class _Parser:
                 device = item.value
             else:
                 self.error(item, f"device '{item.value}' is not one of: {', '.join(DEVICES)}")
-        return RequestFacts(device, language), self.values(entries, node, "visitor") if entries else None
+        return RequestFacts(device, language), self.values(entries, node, "visitor") if entries else None, verified
 
     def start(self, node: Node | None) -> float | None:
         """Seconds since the epoch; a date-time without an offset is in the site's timezone."""

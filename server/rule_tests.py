@@ -17,17 +17,20 @@ from typing import TextIO
 import msgspec
 
 from server.config import Config
-from server.events import BadBatch, Event, PageView, SetAttributes, Signal, Track, decode_batch
+from server.events import BadBatch, Event, Identify, PageView, SetAttributes, Signal, Track, decode_batch
 from server.identity import VisitorIds
 from server.ingest import Ingest, Reply
 from server.rule_test_files import RuleTest, Step, find_test_files, parse_test_file
 from server.settings import Settings
 from server.signals import ON_PAGE
 from server.store.memory import MemoryStore
+from server.verified_identity import identity_hash
 from server.yamlsource import Problems
 
 # Visitor tokens are signed and verified as in production; nothing outside a test ever sees them.
 SECRET = "irasshai-rule-tests"
+IDENTITY_SECRET = "irasshai-rule-tests-identity"  # proves `visitor: {verified: true}` as a shop's server would
+CUSTOMER = "rule-test-customer"
 
 
 @dataclass
@@ -87,7 +90,11 @@ class _Visitor:
         self.now = test.start
         # The store (its TTLs) and the server share the test's clock.
         self.ingest = Ingest(
-            MemoryStore(clock=self.clock), VisitorIds(SECRET), Settings().session_timeout, clock=self.clock
+            MemoryStore(clock=self.clock),
+            VisitorIds(SECRET),
+            Settings().session_timeout,
+            clock=self.clock,
+            identity_secrets={self.site.key: IDENTITY_SECRET},
         )
         self.token: str | None = None
         self.url = ""  # of the last page view
@@ -98,6 +105,10 @@ class _Visitor:
     async def run(self) -> TestResult:
         result = TestResult(self.test)
         await self.ingest.coupons.seed({self.site.key: self.site})  # as the server does at start-up
+        if self.test.verified:
+            await self.send(
+                [Identify(self.event_id(), self.millis(), CUSTOMER, hash=identity_hash(IDENTITY_SECRET, CUSTOMER))]
+            )
         if self.test.attributes:
             await self.send([SetAttributes(self.event_id(), self.millis(), self.test.attributes)])
         for number, step in enumerate(self.test.steps, 1):

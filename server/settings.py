@@ -80,6 +80,13 @@ SETTINGS: tuple[Setting, ...] = (
         "`site=secret,site2=secret2`, each secret at least 16 characters. Empty: that API answers 403.",
     ),
     Setting(
+        "identity_secrets",
+        "",
+        "Secrets that prove a visitor's identity, per site: `site=secret,site2=secret2`, each at least 16 "
+        "characters. The shop's server signs its customer id with it (docs/snippet.md, Verified identity). "
+        "Keep them apart from `site_secrets`. Empty for a site: its identify calls are kept unverified.",
+    ),
+    Setting(
         "new_visitors_per_minute",
         60,
         "New visitors one client address may create per site per minute; "
@@ -116,6 +123,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     reload_interval: float = 1.0
     log_level: str = "info"
     site_secrets: str = ""
+    identity_secrets: str = ""
     new_visitors_per_minute: int = 60
     new_visitors_per_hour: int = 600
     codes_per_day: int = 20
@@ -130,6 +138,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     def secrets_by_site(self) -> dict[str, str]:
         """`site_secrets` as site key -> secret (already validated)."""
         return parse_site_secrets(self.site_secrets, "IRASSHAI_SITE_SECRETS")
+
+    def identity_secrets_by_site(self) -> dict[str, str]:
+        """`identity_secrets` as site key -> secret (already validated)."""
+        return parse_site_secrets(self.identity_secrets, "IRASSHAI_IDENTITY_SECRETS")
 
     def proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
         """`trusted_proxies` as networks (already validated)."""
@@ -247,6 +259,7 @@ def _validate(values: dict, source) -> Settings:
             f"setting {source('redis_url')} has value {url!r}; expected a redis://, rediss:// or unix:// URL"
         )
     parse_site_secrets(str(values["site_secrets"]), source("site_secrets"))
+    parse_site_secrets(str(values["identity_secrets"]), source("identity_secrets"))
     for name in ("new_visitors_per_minute", "new_visitors_per_hour", "codes_per_day"):
         if int(values[name]) < 0:
             raise SettingsError(f"setting {source(name)} has value {values[name]!r}; expected 0 (no limit) or more")

@@ -12,7 +12,7 @@ import functools
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlsplit
 
-from server.events import Event, Feedback, PageView, SetAttributes, Signal, Track, bad_event
+from server.events import Event, Feedback, Identify, PageView, SetAttributes, Signal, Track, bad_event
 from server.names import UTM_KEYS
 from server.signals import bound
 from server.visitor import (
@@ -39,6 +39,7 @@ from server.visitor import (
     size,
 )
 
+VERIFIED = "verified"  # not an attribute: rules read `visitor: {verified: true}` from the state
 DEDUP_WINDOW = 48 * 3600  # event ids are remembered this long after they were stored
 MAX_EVENT_AGE = 24 * 3600  # older events are acknowledged but dropped: their ids may be forgotten
 
@@ -80,8 +81,18 @@ def event_time(event: Event, now: float) -> int:
     return int(min(event.ts / 1000, now))
 
 
-def apply(state: VisitorState, events: list[Event], now: float, facts: RequestFacts, session_timeout: int) -> Applied:
+def apply(
+    state: VisitorState,
+    events: list[Event],
+    now: float,
+    facts: RequestFacts,
+    session_timeout: int,
+    proven: frozenset[str] = frozenset(),
+) -> Applied:
     """Apply `events` to `state` in place, in time order, skipping ids already seen.
+
+    `proven` holds the ids of the identify events whose hash or JWT the server verified
+    (server.ingest checks them: this function knows no secrets).
 
     Raises BadBatch when an event would exceed a cap; `state` is then half-applied: discard it.
     """
@@ -111,6 +122,9 @@ def apply(state: VisitorState, events: list[Event], now: float, facts: RequestFa
         elif isinstance(event, SetAttributes):
             _refuse_if(_over_caps(state, event), events, event)
             _set(state, event)
+        elif isinstance(event, Identify):
+            _refuse_if(_over_caps(state, event), events, event)
+            _identify(state, event, event.id in proven)
         elif isinstance(event, Feedback):
             if event.action == "dismissed":
                 _dismissed(state, event.rule)
@@ -188,7 +202,7 @@ def _track(state: VisitorState, ts: int, event: Track) -> None:
     del state.recent_events[:-MAX_RECENT_EVENTS]
 
 
-def _set(state: VisitorState, event: SetAttributes) -> None:
+def _set(state: VisitorState, event: SetAttributes | Identify) -> None:
     for key, value in event.attributes.items():
         if value is None:
             state.attributes.pop(key, None)
@@ -196,7 +210,15 @@ def _set(state: VisitorState, event: SetAttributes) -> None:
             state.attributes[key] = value
 
 
-def _over_caps(state: VisitorState, event: Track | SetAttributes) -> str:
+def _identify(state: VisitorState, event: Identify, proven: bool) -> None:
+    # An unproven identify of the customer already proven keeps the proof (a shop may send the
+    # hash at login only); any other customer starts unproven.
+    state.verified = proven or (state.verified and state.customer == event.customer)
+    state.customer = event.customer
+    _set(state, event)
+
+
+def _over_caps(state: VisitorState, event: Track | SetAttributes | Identify) -> str:
     """Which cap `event` would exceed (one line), or ""."""
     if isinstance(event, Track):
         if event.properties and (n := size(event.properties)) > MAX_PROPERTIES_BYTES:
@@ -206,6 +228,10 @@ def _over_caps(state: VisitorState, event: Track | SetAttributes) -> str:
         return ""
     attributes, new = state.attributes, 0
     for key, value in event.attributes.items():
+        if key == VERIFIED:
+            return (
+                f"attribute '{VERIFIED}' is the server's to set: it says whether identify's hash or jwt proved the id"
+            )
         if value is None:
             new -= key in attributes
             continue

@@ -25,6 +25,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "server.settings",
             "server.devices",
             "server.identity",
+            "server.verified_identity",
             "server.ratelog",
             "server.__init__",
         ),

@@ -272,6 +272,12 @@
     },
     set: function (attributes) {
       record({ type: "set", attributes: attributes || {} });
+    },
+    // {id, hash | jwt, ...attributes}: the proof comes from the shop's server (docs/snippet.md).
+    identify: function (who) {
+      var attributes = {}, key;
+      for (key in who) if (!/^(id|hash|jwt)$/.test(key)) attributes[key] = who[key];
+      record({ type: "identify", customer: String(who.id), attributes: attributes, hash: who.hash, jwt: who.jwt });
     }
   };
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 
 from server.devices import DEVICES
@@ -226,8 +227,18 @@ def _value_test(node: Node, checking: Checking) -> ValueTest | None:
 
 
 def _visitor(node, checking, key):
+    verified = None
+    if node.is_mapping() and "verified" in node.value:
+        # Not an attribute (a page cannot set it): whether identify's hash or jwt proved the visitor.
+        verified = node.value["verified"].value
+        if not isinstance(verified, bool):
+            checking.error(node.value["verified"], f"verified takes true or false, not {type_name(verified)}")
+            return None
+        node = replace(node, value={k: v for k, v in node.value.items() if k != "verified"})
+        if not node.value:
+            return Attributes({}, verified)
     tests = _value_tests(node, checking, key)
-    return None if tests is None else Attributes(tests)
+    return None if tests is None else Attributes(tests, verified)
 
 
 def _properties(node, checking, key):

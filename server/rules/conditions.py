@@ -231,13 +231,18 @@ class Events(Condition):
 
 
 class Attributes(Condition):
-    __slots__ = ("tests",)
+    """`visitor:`: tests on the attributes and, with `verified`, on whether the identity was proven."""
+
+    __slots__ = ("tests", "verified")
     cost = 2
 
-    def __init__(self, tests: dict[str, ValueTest]):
+    def __init__(self, tests: dict[str, ValueTest], verified: bool | None = None):
         self.tests = tests
+        self.verified = verified
 
     def test(self, facts: Facts) -> bool:
+        if self.verified is not None and facts.state.verified is not self.verified:
+            return False
         attributes = facts.state.attributes
         for key, test in self.tests.items():
             if not test(attributes.get(key, MISSING)):

@@ -154,11 +154,20 @@ _CONDITIONS: dict[str, dict] = {
         },
         required=("name",),
     ),
-    "visitor": _ref(
-        "valueTests",
-        "Tests on the visitor's attributes (irasshai('set', …)). "
+    "visitor": {
+        "type": "object",
+        "description": "Tests on the visitor's attributes (irasshai('set', …) and identify). "
         "A missing attribute passes only 'ne' and 'exists: false'.",
-    ),
+        # A pattern, not "properties": the mapping is open (any attribute name), one name is reserved.
+        "patternProperties": {
+            "^verified$": {
+                "type": "boolean",
+                "description": "true: the shop's server proved who the visitor is (identify with hash or jwt); "
+                "false: it did not.",
+            }
+        },
+        "additionalProperties": {"$ref": "#/definitions/valueTest"},
+    },
     "properties": _ref("valueTests", "Tests on the current custom event's properties; use with 'event'."),
     "returning": {
         "type": "boolean",

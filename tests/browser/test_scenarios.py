@@ -43,6 +43,7 @@ from tests.helpers import make_app
 pytestmark = pytest.mark.browser
 
 SITE = "demo"
+IDENTITY_SECRET = "demo-identity-secret-for-browser-tests"
 ALWAYS_OPEN = 'business_hours:\n  days: [mon, tue, wed, thu, fri, sat, sun]\n  from: "00:00"\n  to: "24:00"\n'
 
 
@@ -110,8 +111,16 @@ def demo(tmp_path: Path, redis_url: str, business_hours: str | None = None):
     shop_port, server_port = free_port(), free_port()
     shop_url, server_url = f"http://127.0.0.1:{shop_port}", f"http://127.0.0.1:{server_port}"
     rules = copy_demo_rules(tmp_path, shop_url, business_hours)
-    server = make_app(rules, "redis", redis_url, clock=SERVER_CLOCK, site_secrets=f"{SITE}={STATS_SECRET}")
-    with live_server(server, port=server_port), live_server(create_shop_app(server_url), port=shop_port):
+    server = make_app(
+        rules,
+        "redis",
+        redis_url,
+        clock=SERVER_CLOCK,
+        site_secrets=f"{SITE}={STATS_SECRET}",
+        identity_secrets=f"{SITE}={IDENTITY_SECRET}",
+    )
+    shop = create_shop_app(server_url, identity_secret=IDENTITY_SECRET)  # the login proves its customer
+    with live_server(server, port=server_port), live_server(shop, port=shop_port):
         yield Demo(shop_url, server_url)
 
 

@@ -23,6 +23,7 @@ from starlette.testclient import TestClient
 
 from demo_shop.app import create_shop_app
 from demo_shop.catalog import PRODUCTS, products_in
+from server.verified_identity import identity_hash
 
 WIDGET_ORIGIN = "http://127.0.0.1:8999"
 
@@ -81,8 +82,11 @@ class Page(HTMLParser):
             self.inline_scripts += 1
 
 
-def shop_client(site: str = "demo") -> TestClient:
-    return TestClient(create_shop_app(WIDGET_ORIGIN + "/", site=site))
+IDENTITY_SECRET = "demo-identity-secret-for-tests"
+
+
+def shop_client(site: str = "demo", identity_secret: str = "") -> TestClient:
+    return TestClient(create_shop_app(WIDGET_ORIGIN + "/", site=site, identity_secret=identity_secret))
 
 
 def tracks(page: Page) -> list[list[Any]]:
@@ -247,8 +251,8 @@ def test_the_cart_is_in_a_signed_cookie_and_a_tampered_one_is_ignored() -> None:
     assert "cart-empty" in Page(tampered.get("/cart").text).test_ids
 
 
-def test_login_shows_the_name_and_identifies_a_returning_customer() -> None:
-    client = shop_client()
+def test_login_shows_the_name_and_identifies_a_returning_customer_with_a_hash_from_the_server() -> None:
+    client = shop_client(identity_secret=IDENTITY_SECRET)
     login_page = Page(client.get("/login").text)
     assert "login-submit" in login_page.test_ids
     assert 'value="山田 花子"' in client.get("/login").text
@@ -259,10 +263,22 @@ def test_login_shows_the_name_and_identifies_a_returning_customer() -> None:
     page = Page(home.text)
     assert "nav-login" not in page.test_ids
     assert page.calls[0] == [
-        "set",
-        {"name": "山田 花子", "customer_id": "C-1001", "orders": 3, "logged_in": True},
+        "identify",
+        {
+            "id": "C-1001",
+            "name": "山田 花子",
+            "orders": 3,
+            "logged_in": True,
+            "hash": identity_hash(IDENTITY_SECRET, "C-1001"),  # what Irasshai checks it against
+        },
     ]
+    assert IDENTITY_SECRET not in home.text  # the page gets the hash, never the secret
     assert all(call[1].get("logged_in") is None for call in Page(client.get("/").text).calls)
+
+
+def test_login_without_an_identity_secret_identifies_the_customer_unproven() -> None:
+    page = Page(shop_client().post("/login", data={"name": "山田 花子"}).text)
+    assert page.calls[0] == ["identify", {"id": "C-1001", "name": "山田 花子", "orders": 3, "logged_in": True}]
 
 
 def test_login_uses_the_typed_name_escaped_and_defaults_to_hanako() -> None:

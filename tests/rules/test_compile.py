@@ -797,3 +797,9 @@ def test_rules_check_says_ok_with_the_number_of_rules(tmp_path):
     result = rules_check(tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.splitlines() == ["ok: 2 site(s) (other: 0 rule(s), shop: 1 rule(s))"]
+
+
+def test_visitor_verified_takes_true_or_false(tmp_path):
+    text = rule("{visitor: {verified: yes please, plan: gold}}")
+    assert problems(tmp_path, text) == [f'{at(text, "verified")}: rule "r": verified takes true or false, not text']
+    assert ruleset(tmp_path, rule("{visitor: {verified: true}}")).by_id["r"] is not None

@@ -252,6 +252,25 @@ def test_visitor_attributes(holds, when, expected):
     assert holds(when, state) is expected
 
 
+@pytest.mark.parametrize(
+    "when, proven, unproven, anonymous",
+    [
+        ("{visitor: {verified: true}}", True, False, False),
+        ("{visitor: {verified: false}}", False, True, True),
+        ("{visitor: {verified: true, name: 花子}}", True, False, False),  # and the attributes' tests
+        ("{visitor: {verified: true, name: 太郎}}", False, False, False),
+        ("{not: {visitor: {verified: true}}}", False, True, True),
+    ],
+)
+def test_visitor_verified_follows_whether_the_shops_server_proved_the_identity(
+    holds, when, proven, unproven, anonymous
+):
+    """`verified` is not an attribute: it is what identify's hash or JWT proved (server.tracking)."""
+    assert holds(when, visitor(customer="C-1", verified=True, attributes={"name": "花子"})) is proven
+    assert holds(when, visitor(customer="C-1", attributes={"name": "花子", "verified": True})) is unproven
+    assert holds(when, visitor()) is anonymous
+
+
 def test_properties_look_at_the_current_custom_event_only(holds):
     earlier = visitor(recent_events=[CustomEvent(int(NOW), "add_to_cart", {"category": "tops"})])
     when = "{event: add_to_cart, properties: {category: tops, price: {gte: 5000}}}"

@@ -139,9 +139,15 @@ def _errors(value: Any, schema: dict, path: str = "$") -> list[str]:
         fail(f"{value!r} is out of range")
     if isinstance(value, dict):
         properties = schema.get("properties", {})
+        patterns = schema.get("patternProperties", {})
         for key, child in value.items():
+            matched = [sub for pattern, sub in patterns.items() if re.search(pattern, key)]
+            for sub in matched:
+                found += _errors(child, sub, f"{path}.{key}")
             if key in properties:
                 found += _errors(child, properties[key], f"{path}.{key}")
+            elif matched:
+                pass
             elif schema.get("additionalProperties") is False:
                 fail(f"unknown key {key!r}")
             elif isinstance(schema.get("additionalProperties"), dict):
@@ -333,6 +339,7 @@ ACCEPTED = {
               sessions: {page: /cart, at_least: 1, within: 30d}
               events: {name: add_to_cart, where: {category: [tops, bottoms], price: {gte: 5000}}, at_least: 1}
               visitor:
+                verified: true
                 name: {exists: true}
                 orders: {gte: 1, ne: 0}
                 tags: {contains: vip}
@@ -406,6 +413,7 @@ REFUSED = {
     "an unknown operator": "rules: [{id: r, when: {visitor: {orders: {gtee: 1}}}, show: {chat: hi}}]",
     "in without a list": "rules: [{id: r, when: {visitor: {plan: {in: gold}}}, show: {chat: hi}}]",
     "exists that is not true/false": "rules: [{id: r, when: {visitor: {plan: {exists: maybe}}}, show: {chat: hi}}]",
+    "verified that is not true/false": "rules: [{id: r, when: {visitor: {verified: 1}}, show: {chat: hi}}]",
     "an unknown utm key": "rules: [{id: r, when: {utm: {src: line}}, show: {chat: hi}}]",
     "not given a list": "rules: [{id: r, when: {not: [{page: /cart}]}, show: {chat: hi}}]",
     "an empty any": "rules: [{id: r, when: {any: []}, show: {chat: hi}}]",
