@@ -14,8 +14,8 @@ import json
 from datetime import date, datetime, timedelta
 
 from server.durations import parse_duration
-from server.rules.conditions import bucket
 from server.rules.engine import Trigger
+from server.rules.facts import bucket
 from server.visitor import VisitorState
 
 OPERATORS = {"eq": "==", "ne": "!=", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="}

@@ -15,8 +15,8 @@ from typing import Any, Protocol
 from server.coupons.coupon import Coupon
 from server.coupons.pools import CouponPool
 from server.events import Event, Identify, PageView, SetAttributes, Signal, Track
-from server.rules.conditions import Facts
 from server.rules.engine import RuleSet, Trigger, claim
+from server.rules.facts import Facts
 from server.rules.model import Rule
 from server.rules.templates import RenderError
 from server.sites import Site

@@ -48,6 +48,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
         "conditions and actions",
         (
             "server.rules.matchers",
+            "server.rules.facts",
             "server.rules.conditions",
             "server.rules.sandbox",
             "server.rules.templates",

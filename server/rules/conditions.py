@@ -1,78 +1,19 @@
 """Compiled conditions: each is a small object whose ``test(facts)`` says whether it holds now.
 
-:class:`Facts` is what a condition may look at: the visitor's stored state (after the
-current batch was applied), the current event, and the time. Conditions never do I/O.
+What a condition may look at is :class:`~server.rules.facts.Facts`. Conditions never do I/O.
 """
 
 from __future__ import annotations
 
 import bisect
-import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from server.rules.facts import Facts
 from server.rules.matchers import MISSING, PathMatcher, ValueTest
 from server.signals import on_site
-from server.sites import Hours, Site
-from server.visitor import VisitorState
-
-
-class Facts:
-    """Everything conditions can see while one event is evaluated."""
-
-    __slots__ = (
-        "state",
-        "now",
-        "path",
-        "event",
-        "properties",
-        "signals",
-        "visitor_id",
-        "site",
-        "_local",
-        "_bucket",
-        "counts",
-    )
-
-    def __init__(
-        self,
-        state: VisitorState,
-        now: float,
-        path: str,
-        site: Site,
-        visitor_id: str,
-        event: str | None = None,
-        properties: dict | None = None,
-        signals: dict | None = None,
-    ):
-        self.state = state
-        self.now = now
-        self.path = path
-        self.site = site
-        self.visitor_id = visitor_id
-        self.event = event  # the custom event's name, when the current event is one
-        self.properties = properties or {}
-        self.signals = signals or {}  # client signals reached on this page: name -> value
-        self._local = None
-        self._bucket = -1
-        # Counts of page views, sessions and events, by what is counted: many rules count the
-        # same thing (e.g. views of /products/* in 7 days), and it is counted once per event.
-        self.counts: dict[tuple, int] = {}
-
-    @property
-    def bucket(self) -> int:
-        """The visitor's place in 0..9999 (see Sample), computed once per evaluation."""
-        if self._bucket < 0:
-            self._bucket = bucket(self.visitor_id)
-        return self._bucket
-
-    @property
-    def local(self) -> datetime:
-        """Now, in the site's timezone."""
-        if self._local is None:
-            self._local = datetime.fromtimestamp(self.now, self.site.timezone)
-        return self._local
+from server.sites import Hours
 
 
 class Condition:
@@ -399,11 +340,6 @@ class Sample(Condition):
 
     def test(self, facts: Facts) -> bool:
         return facts.bucket < self.per_10000
-
-
-def bucket(visitor_id: str) -> int:
-    """The visitor's place in 0..9999, fixed for life."""
-    return int.from_bytes(hashlib.blake2b(visitor_id.encode(), digest_size=4).digest(), "big") % 10000
 
 
 def awaited_signals(condition: Condition) -> set[str]:

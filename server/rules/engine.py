@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from server.rules.conditions import Facts, awaited_signals
+from server.rules.conditions import awaited_signals
+from server.rules.facts import Facts
 from server.rules.model import Rule
 from server.signals import on_site
 from server.sites import Site

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from server.config import load_config
-from server.rules.conditions import Facts
+from server.rules.facts import Facts
 from server.visitor import CustomEvent, PathViews, SessionRecord, VisitorState
 from tests.helpers import SHOP, write_site
 

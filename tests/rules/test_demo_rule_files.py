@@ -16,7 +16,7 @@ from server.config import load_config
 from server.coupons.coupon import Coupon
 from server.engage import scope
 from server.rule_tests import collect, run
-from server.rules.conditions import Facts
+from server.rules.facts import Facts
 from server.visitor import VisitorState
 from server.yamlsource import Problems
 from tests.conftest import ROOT

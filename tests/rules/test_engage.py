@@ -295,7 +295,7 @@ async def test_the_watch_leaves_out_the_rule_just_shown(shop):
 
 def test_templates_see_the_title_of_the_page_the_visitor_is_on():
     from server.engage import scope
-    from server.rules.conditions import Facts
+    from server.rules.facts import Facts
 
     site = Site(key="shop", name="Shop", origins=frozenset(), timezone=ZoneInfo("Asia/Tokyo"))
     state = VisitorState()

@@ -27,7 +27,7 @@ from server.rule_test_files import STEP_KEYS, TEST_KEYS
 from server.rule_tests import collect, run
 from server.rules.actions import ACTION_TYPES, SPEC, STYLES
 from server.rules.compile import CONDITIONS
-from server.rules.conditions import Facts
+from server.rules.facts import Facts
 from server.rules.matchers import OPERATORS
 from server.rules.read import RULE_KEYS
 from server.rules.templates import ALLOWED_FILTERS, compile_template

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from server.engage import Coupon, scope
-from server.rules.conditions import Facts
+from server.rules.facts import Facts
 from server.rules.templates import ALLOWED_FILTERS, MAX_OUTPUT, RenderError, Template, compile_template
 from server.sites import Site
 from server.visitor import VisitorState
