@@ -23,6 +23,7 @@ from collections.abc import Callable
 
 import msgspec
 
+from server.chat.tickets import Tickets
 from server.coupons.issuer import StoreCoupons
 from server.engage import engage
 from server.events import BadBatch, Batch, Event
@@ -49,6 +50,7 @@ class Reply(msgspec.Struct, omit_defaults=True):
     expired: int = 0
     show: dict | None = None  # the engagement to show now, texts rendered
     watch: dict[str, list[float]] | None = None  # client signals to watch on this page: thresholds
+    ticket: str | None = None  # the newest pass to the visitor's live chat channel (server/chat/tickets.py)
 
 
 class Ingest:
@@ -59,6 +61,7 @@ class Ingest:
         session_timeout: int,
         clock: Callable[[], float] = time.time,
         limits: RateLimits | None = None,
+        tickets: Tickets | None = None,
     ):
         self.store = store
         self.ids = ids
@@ -67,6 +70,7 @@ class Ingest:
         self.coupons = StoreCoupons(store)
         self.store_failures = RateLimitedLog(log, clock=clock)  # one line per outage, not per batch
         self.limits = limits or RateLimits(store)  # none by default: the server passes its settings'
+        self.tickets = tickets
         self._turns: dict[tuple[str, str], list] = {}  # (site, visitor) -> [lock, batches holding or awaiting it]
 
     async def handle(self, site: Site, rules: RuleSet, batch: Batch, events: list[Event], facts: RequestFacts) -> Reply:
@@ -127,6 +131,8 @@ class Ingest:
         reply = Reply(
             visitor=token, acked=[e.id for e in events], duplicates=applied.duplicates, expired=applied.expired
         )
+        if self.tickets is not None:
+            reply.ticket = self.tickets.issue(site.key, visitor_id)
         if outcome is not None:
             reply.show, reply.watch = outcome.show, outcome.watch
             decided = outcome.rule.id if outcome.show is not None and outcome.rule is not None else None

@@ -341,4 +341,3 @@ def _decode(record: bytes) -> Conversation | None:
         return msgspec.json.decode(record, type=Conversation)
     except msgspec.DecodeError:
         return None  # written by an incompatible version: not listed rather than failing the list
-
