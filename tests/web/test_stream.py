@@ -111,3 +111,19 @@ def test_an_expired_ticket_is_refused(client):
     client.clock.now += 901
     reply = client.get("/v1/sites/shop/stream", params={"ticket": ticket}, headers={"origin": SHOP})
     assert reply.status_code == 401 and "expired" in reply.json()["error"]
+
+
+def test_history_leaves_out_conversations_before_the_current_one(base):
+    token, ticket = visitor_and_ticket(base)
+    old = say(base, token, "first visit", "client-0001")["conversation"]["id"]
+    resolved = httpx.post(
+        f"{base}/v1/sites/shop/conversations/{old}/status",
+        content='{"status": "resolved"}',
+        headers={"authorization": f"Bearer {SECRET}"},
+    )
+    assert resolved.status_code == 200
+    new = say(base, token, "second visit", "client-0002")
+    with open_stream(base, ticket) as stream:
+        events = stream.until(lambda e: e.get("id") == new["message"]["id"])
+    assert {e["data"]["conversation"] for e in events} == {new["conversation"]["id"]}
+    assert [e["event"] for e in events] == ["status", "message"]
