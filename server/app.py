@@ -12,6 +12,10 @@ from pathlib import Path
 from starlette.applications import Starlette
 from starlette.routing import Route
 
+from server.chat.model import Bot
+from server.chat.service import ChatService
+from server.chat.tickets import Tickets
+from server.chat.wakeups import Wakeups
 from server.config import Config, Live, load_config
 from server.identity import VisitorIds
 from server.ingest import Ingest
@@ -21,7 +25,7 @@ from server.reloader import Reloader, snapshot
 from server.settings import Settings
 from server.store.base import Store, StoreUnavailable
 from server.store.memory import MemoryStore
-from server.web import coupons, errors, events, health, stats
+from server.web import chat, conversations, coupons, errors, events, health, stats, stream
 from server.web.services import Services
 from server.web.widget import Asset, asset_endpoint, load_assets
 
@@ -55,6 +59,7 @@ def create_app(
     clock: Callable[[], float] = time.time,
     reload: bool = True,
     transform: Callable[[Config], Config] | None = None,
+    bot: Bot | None = None,
 ) -> Starlette:
     """The server. Rules come from `config` or `settings.rules_dir`, and (with `reload`) are
     reloaded from `settings.rules_dir` when it changes, passed through `transform` if given."""
@@ -86,6 +91,7 @@ def create_app(
         finally:
             if watcher is not None:
                 watcher.cancel()
+            await wakeups.close()
             await store.close()
 
     app = Starlette(
@@ -93,6 +99,10 @@ def create_app(
             # The event route first: it is the hot path, and routes are tried in order.
             Route("/v1/sites/{site}/events", events.post_events, methods=["POST"]),
             Route("/v1/sites/{site}/events", events.preflight, methods=["OPTIONS"]),
+            Route("/v1/sites/{site}/chat", chat.post_chat, methods=["POST"]),
+            Route("/v1/sites/{site}/chat", events.preflight, methods=["OPTIONS"]),
+            Route("/v1/sites/{site}/stream", stream.get_stream, methods=["GET"]),
+            *conversations.ROUTES,
             Route("/v1/coupons/redeem", coupons.redeem, methods=["POST"]),
             Route("/v1/sites/{site}/stats", stats.get_stats, methods=["GET"]),
             *(
@@ -108,6 +118,8 @@ def create_app(
     # Starlette would answer "/v1/coupons/redeem/" with a redirect to a URL built from the
     # request's Host header; an API path with a trailing slash is simply not found.
     app.router.redirect_slashes = False
+    tickets = Tickets(settings.secret_key, settings.ticket_ttl, clock)
+    wakeups = Wakeups(store)
     limits = RateLimits(store, settings.new_visitors_per_minute, settings.new_visitors_per_hour, settings.codes_per_day)
     app.state.services = Services(
         settings=settings,
@@ -119,11 +131,15 @@ def create_app(
             settings.session_timeout,
             clock,
             limits,
+            tickets,
             identity_secrets=settings.identity_secrets_by_site(),
         ),
         clock=clock,
         site_secrets=settings.secrets_by_site(),
         trusted_proxies=settings.proxy_networks(),
         repeating=RateLimitedLog(logging.getLogger("irasshai.web"), clock=clock),
+        chat=ChatService(store, clock, bot, settings.chat_messages_per_minute),
+        tickets=tickets,
+        wakeups=wakeups,
     )
     return app

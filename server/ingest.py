@@ -23,6 +23,7 @@ from collections.abc import Callable, Mapping
 
 import msgspec
 
+from server.chat.tickets import Tickets
 from server.coupons.issuer import StoreCoupons
 from server.engage import engage
 from server.events import BadBatch, Batch, Event, Identify, bad_event
@@ -50,6 +51,7 @@ class Reply(msgspec.Struct, omit_defaults=True):
     expired: int = 0
     show: dict | None = None  # the engagement to show now, texts rendered
     watch: dict[str, list[float]] | None = None  # client signals to watch on this page: thresholds
+    ticket: str | None = None  # the newest pass to the visitor's live chat channel (server/chat/tickets.py)
 
 
 class Ingest:
@@ -60,6 +62,7 @@ class Ingest:
         session_timeout: int,
         clock: Callable[[], float] = time.time,
         limits: RateLimits | None = None,
+        tickets: Tickets | None = None,
         identity_secrets: Mapping[str, str] | None = None,
     ):
         self.store = store
@@ -73,6 +76,7 @@ class Ingest:
         self.store_failures = RateLimitedLog(log, clock=clock)  # one line per outage, not per batch
         self.identity_warnings = RateLimitedLog(log, clock=clock)  # a page that keeps sending bad proof: a few lines
         self.limits = limits or RateLimits(store)  # none by default: the server passes its settings'
+        self.tickets = tickets
         self._turns: dict[tuple[str, str], list] = {}  # (site, visitor) -> [lock, batches holding or awaiting it]
 
     async def handle(self, site: Site, rules: RuleSet, batch: Batch, events: list[Event], facts: RequestFacts) -> Reply:
@@ -135,6 +139,8 @@ class Ingest:
         reply = Reply(
             visitor=token, acked=[e.id for e in events], duplicates=applied.duplicates, expired=applied.expired
         )
+        if self.tickets is not None:
+            reply.ticket = self.tickets.issue(site.key, visitor_id)
         if outcome is not None:
             reply.show, reply.watch = outcome.show, outcome.watch
             decided = outcome.rule.id if outcome.show is not None and outcome.rule is not None else None

@@ -105,6 +105,16 @@ SETTINGS: tuple[Setting, ...] = (
         "Reverse proxies whose `X-Forwarded-For` is believed, as addresses or networks: "
         "`10.0.0.0/8,192.0.2.7`. Empty: the connection's peer is the client address.",
     ),
+    Setting(
+        "chat_messages_per_minute",
+        20,
+        "Chat messages one visitor may send per site per minute; beyond it they get 429 with Retry-After. 0: no limit.",
+    ),
+    Setting(
+        "ticket_ttl",
+        900,
+        "Seconds a stream ticket (the widget's pass to its live chat channel, renewed by every events reply) is valid.",
+    ),
 )
 
 
@@ -128,6 +138,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     new_visitors_per_hour: int = 600
     codes_per_day: int = 20
     trusted_proxies: str = ""
+    chat_messages_per_minute: int = 20
+    ticket_ttl: int = 900
 
     def replace(self, **changes: object) -> Settings:
         """A copy with `changes` applied (None values are ignored), validated like the environment."""
@@ -260,7 +272,11 @@ def _validate(values: dict, source) -> Settings:
         )
     parse_site_secrets(str(values["site_secrets"]), source("site_secrets"))
     parse_site_secrets(str(values["identity_secrets"]), source("identity_secrets"))
-    for name in ("new_visitors_per_minute", "new_visitors_per_hour", "codes_per_day"):
+    if int(values["ticket_ttl"]) < 60:
+        raise SettingsError(
+            f"setting {source('ticket_ttl')} has value {values['ticket_ttl']!r}; expected at least 60 seconds"
+        )
+    for name in ("new_visitors_per_minute", "new_visitors_per_hour", "codes_per_day", "chat_messages_per_minute"):
         if int(values[name]) < 0:
             raise SettingsError(f"setting {source(name)} has value {values[name]!r}; expected 0 (no limit) or more")
     parse_networks(str(values["trusted_proxies"]), source("trusted_proxies"))

@@ -44,6 +44,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "server.coupons.__init__",
         ),
     ),
+    ("chat model", ("server.chat.model", "server.chat.tickets", "server.chat.__init__")),
     (
         "conditions and actions",
         (
@@ -62,6 +63,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("tracking", ("server.tracking", "server.stats", "server.coupons.issuer")),
     ("engage", ("server.engage",)),
     ("ingest", ("server.ratelimits", "server.ingest")),
+    ("chat", ("server.chat.service", "server.chat.wakeups")),
     ("loading", ("server.config", "server.reloader", "server.rule_test_files", "server.rule_tests")),
     ("web", ("server.web",)),
     ("app", ("server.app",)),

@@ -10,10 +10,17 @@ requests for the same visitor, in two tabs or two processes, never overwrite eac
 Beside visitors, the store keeps coupon pools (who got which code, which were redeemed) and
 per-rule daily counters (:meth:`add_counts`), which a console reads back by day, and the
 counters behind rate limits (:meth:`hit`).
+
+For live chat (docs/chat.md): each visitor's **feed**, an append-only log of what their live
+channel delivers, with ids that increase strictly (``<milliseconds>-<sequence>``) and a client id
+that makes a retried message a no-op; the visitor's small chat record; the site's index of
+conversations for operators; and **wake-ups**, a hint between processes that a feed grew
+(lost ones cost a poll interval: the feed is the truth).
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Protocol
 
 
@@ -58,6 +65,42 @@ class Store(Protocol):
         """Count one hit of `counter` in each of its fixed windows (lengths in seconds; a window
         starts at its first hit); per window: (hits in it so far, this one included, seconds
         until it starts again). Atomic, and one round trip for all windows."""
+
+    async def add_feed(
+        self, site: str, visitor_id: str, kind: str, data: bytes, ttl: int, client_id: str = ""
+    ) -> tuple[str, bool]:
+        """Append (kind, data) to the visitor's feed, kept `ttl` seconds; (entry id, added). With
+        `client_id`, an id seen before adds nothing and returns (its entry id, False). Atomic."""
+
+    async def read_feed(
+        self, site: str, visitor_id: str, after: str = "0", count: int = 200
+    ) -> list[tuple[str, str, bytes]]:
+        """Up to `count` (entry id, kind, data) after entry `after` (exclusive), oldest first."""
+
+    async def get_chat(self, site: str, visitor_id: str) -> dict[str, str]:
+        """The visitor's chat record (current conversation, counter, flags); {} if none."""
+
+    async def set_chat(self, site: str, visitor_id: str, fields: dict[str, str], ttl: int) -> None:
+        """Set fields of the visitor's chat record and keep it `ttl` seconds."""
+
+    async def save_conversation(
+        self, site: str, conversation_id: str, record: bytes, activity: float, ttl: int
+    ) -> None:
+        """Store a conversation's record in the site's index, `activity` its last active second;
+        the index is kept `ttl` seconds from this write."""
+
+    async def load_conversations(self, site: str, ids: list[str]) -> list[bytes | None]:
+        """The records of `ids`, in order; None for an unknown one."""
+
+    async def recent_conversations(self, site: str, limit: int = 500) -> list[str]:
+        """Ids of the site's conversations, newest activity first."""
+
+    async def publish(self, site: str, visitor_id: str, payload: str = "") -> None:
+        """Tell every process that the visitor's feed grew ('') or an ephemeral `payload`."""
+
+    def subscribe(self) -> AsyncIterator[tuple[str, str, str]]:
+        """(site, visitor id, payload) of every publish, by any process, from now on. Raises
+        StoreUnavailable when the subscription is lost (the caller subscribes again)."""
 
     async def ping(self) -> None:
         """Return if the store answers; raise StoreUnavailable otherwise."""

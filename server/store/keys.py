@@ -64,3 +64,39 @@ def hits(site: str, counter: str, window: int) -> str:
     """STRING: hits of `counter` (e.g. "new-visitors:192.0.2.1") in the current `window`-second
     window; TTL: the rest of that window (it starts at its first hit)."""
     return f"{PREFIX}:{{{site}:hits:{counter}}}:{window}"
+
+
+# A visitor's chat keys share the visitor's tag {site:visitor}: one script adds to the feed and
+# records the client id. TTL: the site's retention, refreshed on every write.
+FEED_LENGTH = 1000  # entries a feed keeps (XADD MAXLEN ~): far more than one visit's chat
+
+
+def feed(site: str, visitor_id: str) -> str:
+    """STREAM of everything the visitor's live channel delivers: fields t (type) and d (JSON)."""
+    return f"{PREFIX}:{{{site}:{visitor_id}}}:feed"
+
+
+def chat_ids(site: str, visitor_id: str) -> str:
+    """HASH client id -> feed entry id: a visitor message sent twice is stored once."""
+    return f"{PREFIX}:{{{site}:{visitor_id}}}:chat-ids"
+
+
+def chat(site: str, visitor_id: str) -> str:
+    """HASH current -> conversation id, n -> conversations so far, and the chat's small flags."""
+    return f"{PREFIX}:{{{site}:{visitor_id}}}:chat"
+
+
+# A site's conversations index shares the tag {site:conversations}. TTL: the site's retention.
+def conversations(site: str) -> str:
+    """HASH conversation id -> JSON Conversation record."""
+    return f"{PREFIX}:{{{site}:conversations}}:records"
+
+
+def conversation_activity(site: str) -> str:
+    """ZSET conversation id -> second of its last activity: the operators' list, newest first."""
+    return f"{PREFIX}:{{{site}:conversations}}:activity"
+
+
+# Pub/sub keeps nothing, so it has no TTL: a hint that a visitor's feed grew ("site\tvisitor"),
+# or ephemeral typing ("site\tvisitor\ttyping\t<who>\t<name>").
+WAKE_CHANNEL = f"{PREFIX}:wake"

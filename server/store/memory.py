@@ -7,11 +7,12 @@ lock: the event loop never switches tasks inside a method that does not await.
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
-from server.store.keys import STATS_TTL
+from server.store.keys import FEED_LENGTH, STATS_TTL
 
 
 class MemoryStore:
@@ -22,6 +23,10 @@ class MemoryStore:
         self._pools: dict[tuple[str, str], _Pool] = {}
         self._counts: dict[tuple[str, str], tuple[float, dict[tuple[str, str], int]]] = {}  # (site, day)
         self._hits: dict[tuple[str, str, int], list] = {}  # (site, counter, window) -> [hits, ends at]
+        self._feeds: dict[tuple[str, str], _Feed] = {}  # (site, visitor)
+        self._chats: dict[tuple[str, str], tuple[float, dict[str, str]]] = {}  # -> (expires, fields)
+        self._conversations: dict[str, tuple[float, dict[str, tuple[bytes, float]]]] = {}  # site -> (expires, records)
+        self._subscribers: list[asyncio.Queue] = []
 
     async def load_visitor(self, site: str, visitor_id: str) -> tuple[bytes | None, int]:
         entry = self._visitors.get((site, visitor_id))
@@ -122,6 +127,80 @@ class MemoryStore:
             result.append((entry[0], max(1, int(entry[1] - now + 0.999))))
         return result
 
+    def _feed(self, site: str, visitor_id: str) -> _Feed:
+        feed = self._feeds.get((site, visitor_id))
+        if feed is None or feed.expires <= self._clock():
+            feed = self._feeds[site, visitor_id] = _Feed()
+        return feed
+
+    async def add_feed(
+        self, site: str, visitor_id: str, kind: str, data: bytes, ttl: int, client_id: str = ""
+    ) -> tuple[str, bool]:
+        feed = self._feed(site, visitor_id)
+        if client_id and client_id in feed.client_ids:
+            return feed.client_ids[client_id], False
+        now = self._clock()
+        millisecond = int(now * 1000)
+        last = feed.entries[-1][0] if feed.entries else feed.trimmed
+        key = (millisecond, 0) if millisecond > last[0] else (last[0], last[1] + 1)  # strictly increasing, as XADD
+        entry_id = f"{key[0]}-{key[1]}"
+        feed.entries.append((key, entry_id, kind, data))
+        if len(feed.entries) > FEED_LENGTH:
+            feed.trimmed = feed.entries.pop(0)[0]
+        if client_id:
+            feed.client_ids[client_id] = entry_id
+        feed.expires = now + ttl
+        return entry_id, True
+
+    async def read_feed(
+        self, site: str, visitor_id: str, after: str = "0", count: int = 200
+    ) -> list[tuple[str, str, bytes]]:
+        start = entry_key(after)
+        found = [
+            (entry_id, kind, data) for key, entry_id, kind, data in self._feed(site, visitor_id).entries if key > start
+        ]
+        return found[:count]
+
+    async def get_chat(self, site: str, visitor_id: str) -> dict[str, str]:
+        entry = self._chats.get((site, visitor_id))
+        return dict(entry[1]) if entry is not None and entry[0] > self._clock() else {}
+
+    async def set_chat(self, site: str, visitor_id: str, fields: dict[str, str], ttl: int) -> None:
+        current = await self.get_chat(site, visitor_id)
+        self._chats[site, visitor_id] = (self._clock() + ttl, {**current, **fields})
+
+    def _index(self, site: str) -> dict[str, tuple[bytes, float]]:
+        entry = self._conversations.get(site)
+        return entry[1] if entry is not None and entry[0] > self._clock() else {}
+
+    async def save_conversation(
+        self, site: str, conversation_id: str, record: bytes, activity: float, ttl: int
+    ) -> None:
+        index = self._index(site)
+        index[conversation_id] = (record, activity)
+        self._conversations[site] = (self._clock() + ttl, index)
+
+    async def load_conversations(self, site: str, ids: list[str]) -> list[bytes | None]:
+        index = self._index(site)
+        return [index[i][0] if i in index else None for i in ids]
+
+    async def recent_conversations(self, site: str, limit: int = 500) -> list[str]:
+        index = self._index(site)
+        return sorted(index, key=lambda i: (index[i][1], i), reverse=True)[:limit]
+
+    async def publish(self, site: str, visitor_id: str, payload: str = "") -> None:
+        for queue in self._subscribers:
+            queue.put_nowait((site, visitor_id, payload))
+
+    async def subscribe(self) -> AsyncIterator[tuple[str, str, str]]:
+        queue: asyncio.Queue = asyncio.Queue()
+        self._subscribers.append(queue)
+        try:
+            while True:
+                yield await queue.get()
+        finally:
+            self._subscribers.remove(queue)
+
     async def ping(self) -> None:
         return None
 
@@ -136,3 +215,17 @@ class _Pool:
     visitors: dict[str, str] = field(default_factory=dict)  # visitor id -> "code|expires_at"
     redeemed: dict[str, int] = field(default_factory=dict)
     loaded: bool = False  # seed_codes ran: an empty `available` is exhausted, not unseeded
+
+
+@dataclass
+class _Feed:
+    entries: list[tuple[tuple[int, int], str, str, bytes]] = field(default_factory=list)  # (key, id, kind, data)
+    client_ids: dict[str, str] = field(default_factory=dict)
+    trimmed: tuple[int, int] = (0, 0)  # the last entry dropped by the cap: new ids stay above it
+    expires: float = float("inf")
+
+
+def entry_key(entry_id: str) -> tuple[int, int]:
+    """A feed entry id ("1733300000000-0", or "0" for before the first) as comparable numbers."""
+    millisecond, _, sequence = entry_id.partition("-")
+    return int(millisecond), int(sequence or 0)

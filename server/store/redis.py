@@ -11,6 +11,7 @@ and gets a TTL.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from importlib.resources import files
 
 import redis.asyncio as redis
@@ -55,6 +56,7 @@ class RedisStore:
         self._seed_codes = self._client.register_script(_LUA.joinpath("seed_codes.lua").read_text())
         self._redeem_code = self._client.register_script(_LUA.joinpath("redeem_code.lua").read_text())
         self._hit = self._client.register_script(_LUA.joinpath("hit.lua").read_text())
+        self._add_feed = self._client.register_script(_LUA.joinpath("add_feed.lua").read_text())
 
     async def load_visitor(self, site: str, visitor_id: str) -> tuple[bytes | None, int]:
         try:
@@ -152,6 +154,99 @@ class RedisStore:
         except RedisError as error:
             raise StoreUnavailable(f"Redis at {self.url} is unreachable: {error}") from None
         return [(int(hits), int(ttl)) for hits, ttl in found]
+
+    def _unavailable(self, error: Exception) -> StoreUnavailable:
+        return StoreUnavailable(f"Redis at {self.url} is unreachable: {error}")
+
+    async def add_feed(
+        self, site: str, visitor_id: str, kind: str, data: bytes, ttl: int, client_id: str = ""
+    ) -> tuple[str, bool]:
+        try:
+            entry_id, added = await self._add_feed(
+                keys=[keys.feed(site, visitor_id), keys.chat_ids(site, visitor_id)],
+                args=[kind, data, ttl, client_id, keys.FEED_LENGTH],
+            )
+        except RedisError as error:
+            raise self._unavailable(error) from None
+        return entry_id.decode(), bool(added)
+
+    async def read_feed(
+        self, site: str, visitor_id: str, after: str = "0", count: int = 200
+    ) -> list[tuple[str, str, bytes]]:
+        start = "-" if after in ("0", "0-0") else "(" + after
+        try:
+            found = await self._client.xrange(keys.feed(site, visitor_id), start, "+", count=count)
+        except RedisError as error:
+            raise self._unavailable(error) from None
+        return [(entry_id.decode(), fields[b"t"].decode(), fields[b"d"]) for entry_id, fields in found]
+
+    async def get_chat(self, site: str, visitor_id: str) -> dict[str, str]:
+        try:
+            found = await self._client.hgetall(keys.chat(site, visitor_id))
+        except RedisError as error:
+            raise self._unavailable(error) from None
+        return {name.decode(): value.decode() for name, value in found.items()}
+
+    async def set_chat(self, site: str, visitor_id: str, fields: dict[str, str], ttl: int) -> None:
+        pipe = self._client.pipeline(transaction=True)  # never a chat record without its TTL
+        pipe.hset(keys.chat(site, visitor_id), mapping=fields)
+        pipe.expire(keys.chat(site, visitor_id), ttl)
+        try:
+            await pipe.execute()
+        except RedisError as error:
+            raise self._unavailable(error) from None
+
+    async def save_conversation(
+        self, site: str, conversation_id: str, record: bytes, activity: float, ttl: int
+    ) -> None:
+        pipe = self._client.pipeline(transaction=True)
+        pipe.hset(keys.conversations(site), conversation_id, record)
+        pipe.zadd(keys.conversation_activity(site), {conversation_id: activity})
+        pipe.expire(keys.conversations(site), ttl)
+        pipe.expire(keys.conversation_activity(site), ttl)
+        try:
+            await pipe.execute()
+        except RedisError as error:
+            raise self._unavailable(error) from None
+
+    async def load_conversations(self, site: str, ids: list[str]) -> list[bytes | None]:
+        if not ids:
+            return []
+        try:
+            return await self._client.hmget(keys.conversations(site), ids)
+        except RedisError as error:
+            raise self._unavailable(error) from None
+
+    async def recent_conversations(self, site: str, limit: int = 500) -> list[str]:
+        try:
+            found = await self._client.zrevrange(keys.conversation_activity(site), 0, limit - 1)
+        except RedisError as error:
+            raise self._unavailable(error) from None
+        return [conversation_id.decode() for conversation_id in found]
+
+    async def publish(self, site: str, visitor_id: str, payload: str = "") -> None:
+        message = f"{site}\t{visitor_id}" + (f"\t{payload}" if payload else "")
+        try:
+            await self._client.publish(keys.WAKE_CHANNEL, message)
+        except RedisError as error:
+            raise self._unavailable(error) from None
+
+    async def subscribe(self) -> AsyncIterator[tuple[str, str, str]]:
+        pubsub = self._client.pubsub(ignore_subscribe_messages=True)
+        try:
+            await pubsub.subscribe(keys.WAKE_CHANNEL)
+            while True:
+                # A timeout lets the connection's health check run while the channel is quiet.
+                message = await pubsub.get_message(timeout=30.0)
+                if message is None:
+                    continue
+                site, _, rest = message["data"].decode().partition("\t")
+                visitor_id, _, payload = rest.partition("\t")
+                yield site, visitor_id, payload
+        except (RedisError, OSError) as error:
+            raise self._unavailable(error) from None
+        finally:
+            await pubsub.aclose()
 
     async def ping(self) -> None:
         try:

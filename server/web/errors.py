@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
+from server.chat.service import ChatError
 from server.events import BadBatch
 from server.ratelimits import RateLimited
 from server.store.base import StoreUnavailable
@@ -28,7 +29,13 @@ log = logging.getLogger("irasshai.web")
 CORS = "irasshai.cors"  # the scope key of an origin-checked request's CORS headers
 STORE_RETRY_AFTER = "5"
 # What an endpoint could not do when the store is unreachable, by endpoint (function) name.
-NOT_DONE = {"post_events": "events not stored", "redeem": "coupon not redeemed", "get_stats": "stats not read"}
+NOT_DONE = {
+    "post_events": "events not stored",
+    "redeem": "coupon not redeemed",
+    "get_stats": "stats not read",
+    "post_chat": "chat not updated",
+    "get_stream": "stream not opened",
+}
 
 
 class Refusal(Exception):
@@ -53,6 +60,10 @@ async def bad_batch(request: Request, error: BadBatch) -> Response:
         return error_reply(str(error), error.status, _cors(request))
     # Which event caused it (index and id): the widget drops only that one and sends the others again.
     return json_reply({"error": str(error), "event": error.event, "id": error.event_id}, error.status, _cors(request))
+
+
+async def chat_refused(request: Request, error: ChatError) -> Response:
+    return error_reply(str(error), error.status, _cors(request))
 
 
 async def rate_limited(request: Request, error: RateLimited) -> Response:
@@ -82,6 +93,7 @@ async def unexpected(request: Request, error: Exception) -> Response:
 HANDLERS = {
     Refusal: refused,
     BadBatch: bad_batch,
+    ChatError: chat_refused,
     RateLimited: rate_limited,
     StoreUnavailable: store_unavailable,
     HTTPException: http_error,

@@ -8,6 +8,9 @@ from dataclasses import dataclass
 
 from starlette.requests import Request
 
+from server.chat.service import ChatService
+from server.chat.tickets import Tickets
+from server.chat.wakeups import Wakeups
 from server.config import Live
 from server.ingest import Ingest
 from server.ratelog import RateLimitedLog
@@ -26,6 +29,9 @@ class Services:
     site_secrets: Mapping[str, str]  # site -> secret of the server-to-server API
     trusted_proxies: tuple[Network, ...]  # whose X-Forwarded-For is believed
     repeating: RateLimitedLog  # warnings that repeat on every request (an outage, a flood): one line per few seconds
+    chat: ChatService
+    tickets: Tickets  # passes to the live channel, handed out in events replies
+    wakeups: Wakeups  # this process's one subscription to wake-ups, fanned out to its streams
 
 
 def services(request: Request) -> Services:

@@ -11,12 +11,21 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from server.web import coupons, errors, events, stats
+from server.web import chat, coupons, errors, events, stats, stream
 from server.web.errors import CORS, Refusal
 
 
 def test_each_store_outage_phrase_names_an_endpoint_that_exists():
-    endpoints = {function.__name__ for function in (events.post_events, coupons.redeem, stats.get_stats)}
+    endpoints = {
+        function.__name__
+        for function in (
+            events.post_events,
+            coupons.redeem,
+            stats.get_stats,
+            chat.post_chat,
+            stream.get_stream,
+        )
+    }
     assert set(errors.NOT_DONE) == endpoints
 
 

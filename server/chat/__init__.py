@@ -1,0 +1,1 @@
+"""Live chat: conversations between a visitor and the shop (docs/chat.md)."""

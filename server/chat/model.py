@@ -1,0 +1,109 @@
+"""What a conversation is: its record, its messages, and the bot that may answer in it.
+
+A conversation belongs to one visitor of one site; its id is ``<visitor id>.<n>`` (n = 1, 2, …
+per visitor), so the visitor, and with them the feed that holds the messages, is found from
+the id alone. Its status is one of :data:`STATUSES`:
+
+- ``bot``: outside business hours; the bot answers each visitor message.
+- ``waiting``: a person will answer (after a hand-off, or during hours).
+- ``open``: an operator has answered; ``assignee`` says who.
+- ``resolved``: over; the visitor's next message starts a new conversation.
+
+A message's id is its entry id in the visitor's feed (``1733300000000-0``), which is also
+the id of its event on the live channel.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import msgspec
+
+from server.sites import Site
+
+STATUSES = ("bot", "waiting", "open", "resolved")
+AUTHORS = ("visitor", "operator", "bot", "system")
+HANDOFF = "handoff"  # the choice that asks for a person
+
+
+class Choice(msgspec.Struct):
+    id: str  # a FAQ entry's id, or HANDOFF
+    label: str
+
+
+class Conversation(msgspec.Struct, kw_only=True):
+    id: str
+    visitor: str
+    status: str
+    started: float
+    activity: float
+    language: str
+    rule: str = ""
+    assignee: str = ""
+    unread_by_operator: int = 0
+
+
+class Message(msgspec.Struct, kw_only=True):
+    id: str
+    conversation: str
+    author: str
+    text: str
+    ts: float
+    name: str = ""
+    choices: list[Choice] = []
+
+
+class StatusChange(msgspec.Struct, kw_only=True):
+    conversation: str
+    status: str
+    assignee: str = ""
+    note: str = ""
+
+
+class ReadReceipt(msgspec.Struct, kw_only=True):
+    conversation: str
+    up_to: str
+
+
+class BotReply(msgspec.Struct, kw_only=True):
+    text: str
+    choices: list[Choice] = []
+
+
+class Bot(Protocol):
+    """Who answers a conversation in ``bot`` status (server/chat/bot.py is the FAQ bot).
+
+    Called by :class:`server.chat.service.ChatService`, never blocking (no I/O)."""
+
+    def reply(
+        self, site: Site, conversation: Conversation, text: str, language: str, now: float, choice: str = ""
+    ) -> list[BotReply]:
+        """The bot's answers to the visitor's `text` (or to the choice they tapped, `choice`
+        being its id); none means the bot cannot help, and the conversation is handed to a person."""
+
+    def handoff_note(self, site: Site, language: str, now: float) -> str:
+        """The system message after a hand-off: when a person will answer."""
+
+
+class NoBot:
+    """The bot of a server without one: it never answers, so a conversation goes straight to a person."""
+
+    def reply(
+        self, site: Site, conversation: Conversation, text: str, language: str, now: float, choice: str = ""
+    ) -> list[BotReply]:
+        return []
+
+    def handoff_note(self, site: Site, language: str, now: float) -> str:
+        if language == "ja":
+            return "営業時間になりましたら担当者がお答えします。"
+        return "A person will answer when we are open."
+
+
+def conversation_id(visitor: str, number: int) -> str:
+    return f"{visitor}.{number}"
+
+
+def visitor_of(conversation: str) -> str | None:
+    """The visitor of a conversation id, or None when it is not one."""
+    visitor, dot, number = conversation.rpartition(".")
+    return visitor if dot and visitor and number.isdigit() else None

@@ -1,0 +1,343 @@
+"""The conversation lifecycle, without HTTP: open, post, hand off, change status, read.
+
+Every change is written to the visitor's feed (what their live channel delivers, in order) and,
+for the conversation's record, to the site's index (what operators list), and then announced
+with a wake-up so that every process's streams for that visitor read the feed again.
+
+A visitor has at most one current conversation; once it is ``resolved`` their next message
+starts a new one. A new conversation starts in ``bot`` outside the site's business hours (in
+the site's timezone) and in ``waiting`` otherwise, or when the site has no hours. In ``bot``
+each visitor message goes to the injected :class:`~server.chat.model.Bot`; a bot with nothing to
+say, or the visitor's choice ``handoff``, hands the conversation to a person (``waiting``, with
+the bot's note on when one will answer). An operator's message makes it ``open``.
+
+Two writers of one conversation's record at the same instant (two processes) may lose one's
+counter update (last write wins); the messages themselves are never lost, being in the feed.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from datetime import datetime
+
+import msgspec
+
+from server.chat.model import (
+    HANDOFF,
+    STATUSES,
+    Bot,
+    Conversation,
+    Message,
+    NoBot,
+    ReadReceipt,
+    StatusChange,
+    conversation_id,
+    visitor_of,
+)
+from server.ratelimits import MINUTE, RateLimited
+from server.sites import Site
+from server.store.base import Store
+
+MAX_TEXT = 2000  # characters, after trimming
+CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+ENTRY_ID = re.compile(r"^[0-9]{1,20}-[0-9]{1,20}$")
+OPERATOR_SETS = ("open", "waiting", "resolved")  # statuses an operator may set
+HANDOFF_LABEL = {"ja": "スタッフに相談する", "en": "Talk to a person"}
+SHORTLY = {"ja": "担当者がまもなくお答えします。", "en": "A person will answer shortly."}
+_json = msgspec.json.Encoder()
+
+
+class ChatError(Exception):
+    """A request the chat refuses; `str(error)` is one line, `status` its HTTP status."""
+
+    def __init__(self, message: str, status: int = 400):
+        super().__init__(message)
+        self.status = status
+
+
+def clean_text(text: str) -> str:
+    """The message text trimmed; a ChatError when empty or longer than MAX_TEXT characters."""
+    text = text.strip()
+    if not text:
+        raise ChatError("empty message; send some text")
+    if len(text) > MAX_TEXT:
+        raise ChatError(f"message is {len(text)} characters; the limit is {MAX_TEXT}")
+    return text
+
+
+def message_from_feed(entry_id: str, data: bytes) -> Message:
+    return msgspec.json.decode(with_id(entry_id, data), type=Message)
+
+
+def with_id(entry_id: str, data: bytes) -> bytes:
+    """A feed entry's JSON object with its entry id as "id" first (as the stream sends it)."""
+    return b'{"id":"' + entry_id.encode() + b'",' + data[1:]
+
+
+def before(entry_id: str) -> str:
+    """The largest feed id below `entry_id`, so that reading after it starts at `entry_id`."""
+    millisecond, _, sequence = entry_id.partition("-")
+    if int(sequence or 0) > 0:
+        return f"{millisecond}-{int(sequence) - 1}"
+    return f"{int(millisecond) - 1}-18446744073709551615" if int(millisecond) > 0 else "0"
+
+
+class ChatService:
+    def __init__(
+        self,
+        store: Store,
+        clock: Callable[[], float] = time.time,
+        bot: Bot | None = None,
+        messages_per_minute: int = 20,
+    ):
+        self.store = store
+        self.clock = clock
+        self.bot: Bot = bot or NoBot()
+        self.messages_per_minute = messages_per_minute
+
+    # -- the visitor's side -------------------------------------------------------------------
+
+    async def current(self, site: Site, visitor: str) -> Conversation | None:
+        """The visitor's conversation unless there is none or it is resolved."""
+        found = (await self.store.get_chat(site.key, visitor)).get("current")
+        conversation = await self._load(site, found) if found else None
+        return conversation if conversation is not None and conversation.status != "resolved" else None
+
+    async def open(self, site: Site, visitor: str, rule: str = "", language: str = "") -> Conversation:
+        """The visitor's current conversation, started now if they have none."""
+        return await self.current(site, visitor) or await self._start(site, visitor, rule, language)
+
+    async def say(
+        self, site: Site, visitor: str, client_id: str, text: str, rule: str = "", language: str = "", choice: str = ""
+    ) -> tuple[Message, Conversation]:
+        """Store a visitor message once per `client_id`; the bot answers on the feed if it is its turn."""
+        text = clean_text(text)
+        if not CLIENT_ID.match(client_id):
+            raise ChatError("message id must be 8 to 64 letters, digits, '-' or '_'")
+        await self._limit(site, visitor)
+        conversation = await self.open(site, visitor, rule, language)
+        now = self.clock()
+        message = Message(id="", conversation=conversation.id, author="visitor", text=text, ts=now)
+        entry_id, added = await self._append(site, visitor, "message", message, client_id)
+        if not added:  # a retry: the first send is the answer, and nothing happens twice
+            return await self._message(site, visitor, entry_id) or message, conversation
+        message.id = entry_id
+        conversation.activity = now
+        conversation.unread_by_operator += 1
+        await self._save(site, conversation)
+        if conversation.status == "bot":
+            replies = self.bot.reply(site, conversation, text, conversation.language, now, choice)
+            if choice == HANDOFF or not replies:
+                await self.handoff(site, conversation)
+            for reply in replies if choice != HANDOFF else ():
+                await self._append(
+                    site,
+                    visitor,
+                    "message",
+                    Message(id="", conversation=conversation.id, author="bot", ts=now, **msgspec.structs.asdict(reply)),
+                )
+        elif conversation.status == "waiting":
+            await self._note_once(site, conversation, SHORTLY.get(conversation.language, SHORTLY["en"]))
+        return message, conversation
+
+    async def choose(self, site: Site, visitor: str, client_id: str, choice: str) -> tuple[Message, Conversation]:
+        """The visitor tapped a choice a bot offered: stored as their message, with its label as text."""
+        conversation = await self.current(site, visitor)
+        label = await self._label(site, visitor, conversation, choice) if conversation is not None else None
+        if label is None:
+            if choice != HANDOFF:
+                raise ChatError(f"unknown choice '{choice[:64]}'; send one the bot offered", 400)
+            language = conversation.language if conversation is not None else site.language
+            label = HANDOFF_LABEL.get(language, HANDOFF_LABEL["en"])
+        return await self.say(site, visitor, client_id, label, choice=choice)
+
+    async def visitor_read(self, site: Site, visitor: str, up_to: str) -> None:
+        if not ENTRY_ID.match(up_to):
+            raise ChatError("up_to must be a message id such as 1733300000000-0")
+        await self.store.set_chat(site.key, visitor, {"read": up_to}, site.retention)
+
+    async def typing(self, site: Site, visitor: str, who: str, name: str = "") -> None:
+        """Ephemeral: published to every process, never stored."""
+        await self.store.publish(site.key, visitor, f"typing\t{who}\t{name.replace(chr(9), ' ')[:64]}")
+
+    # -- the operators' side ------------------------------------------------------------------
+
+    async def conversations(self, site: Site, statuses: tuple[str, ...] = ()) -> list[Conversation]:
+        """The site's conversations, newest activity first, only those in `statuses` if given."""
+        for status in statuses:
+            if status not in STATUSES:
+                raise ChatError(f"unknown status '{status[:32]}'; expected some of {', '.join(STATUSES)}")
+        ids = await self.store.recent_conversations(site.key)
+        found = [_decode(record) for record in await self.store.load_conversations(site.key, ids) if record]
+        return [c for c in found if c is not None and (not statuses or c.status in statuses)]
+
+    async def conversation(self, site: Site, conversation_id: str) -> Conversation:
+        conversation = await self._load(site, conversation_id)
+        if conversation is None:
+            raise ChatError(f"no conversation '{conversation_id[:100]}' on site '{site.key}'", 404)
+        return conversation
+
+    async def messages(self, site: Site, conversation: Conversation) -> list[Message]:
+        entries = await self.store.read_feed(site.key, conversation.visitor, count=5000)
+        messages = [message_from_feed(entry_id, data) for entry_id, kind, data in entries if kind == "message"]
+        return [m for m in messages if m.conversation == conversation.id]
+
+    async def operator_say(self, site: Site, conversation_id: str, text: str, name: str = "") -> Message:
+        """An operator's message; a conversation in ``bot`` or ``waiting`` becomes ``open``."""
+        text = clean_text(text)
+        conversation = await self.conversation(site, conversation_id)
+        if conversation.status == "resolved":
+            raise ChatError("the conversation is resolved; set its status to open first", 409)
+        now = self.clock()
+        if conversation.status != "open":
+            await self._set_status(site, conversation, "open", conversation.assignee or name)
+        message = Message(id="", conversation=conversation.id, author="operator", name=name[:64], text=text, ts=now)
+        message.id, _ = await self._append(site, conversation.visitor, "message", message)
+        conversation.activity = now
+        conversation.unread_by_operator = 0  # answering is reading
+        await self._save(site, conversation)
+        return message
+
+    async def set_status(
+        self, site: Site, conversation_id: str, status: str, assignee: str | None = None
+    ) -> Conversation:
+        if status not in OPERATOR_SETS:
+            raise ChatError(f"status must be one of {', '.join(OPERATOR_SETS)}, not '{status[:32]}'")
+        conversation = await self.conversation(site, conversation_id)
+        if conversation.status == "resolved" and status != "resolved":
+            current = (await self.store.get_chat(site.key, conversation.visitor)).get("current")
+            if current != conversation.id:
+                raise ChatError("the visitor has started a newer conversation since; answer that one", 409)
+        await self._set_status(site, conversation, status, conversation.assignee if assignee is None else assignee[:64])
+        return conversation
+
+    async def operator_read(self, site: Site, conversation_id: str, up_to: str = "") -> Conversation:
+        """The operator has read the visitor's messages up to `up_to` (all of them if empty)."""
+        if up_to and not ENTRY_ID.match(up_to):
+            raise ChatError("up_to must be a message id such as 1733300000000-0")
+        conversation = await self.conversation(site, conversation_id)
+        if not up_to:
+            messages = await self.messages(site, conversation)
+            up_to = messages[-1].id if messages else ""
+        if up_to:
+            await self._append(
+                site, conversation.visitor, "read", ReadReceipt(conversation=conversation.id, up_to=up_to)
+            )
+        conversation.unread_by_operator = 0
+        await self._save(site, conversation)
+        return conversation
+
+    async def handoff(self, site: Site, conversation: Conversation) -> None:
+        """To a person: ``waiting``, and the bot's note of when one will answer."""
+        note = self.bot.handoff_note(site, conversation.language, self.clock())
+        await self._set_status(site, conversation, "waiting", conversation.assignee, note)
+        await self._note_once(site, conversation, note)
+
+    # -- the feed, the index and the wake-ups -------------------------------------------------
+
+    async def _start(self, site: Site, visitor: str, rule: str, language: str) -> Conversation:
+        chat = await self.store.get_chat(site.key, visitor)
+        number = int(chat.get("n", "0") or 0) + 1
+        now = self.clock()
+        status = "waiting" if self._open_at(site, now) else "bot"
+        conversation = Conversation(
+            id=conversation_id(visitor, number),
+            visitor=visitor,
+            status=status,
+            started=now,
+            activity=now,
+            language=language if language in ("ja", "en") else site.language,
+            rule=rule[:64],
+        )
+        entry_id, _ = await self._append(
+            site, visitor, "status", StatusChange(conversation=conversation.id, status=status)
+        )
+        await self.store.set_chat(
+            site.key, visitor, {"current": conversation.id, "n": str(number), "since": entry_id}, site.retention
+        )
+        await self._save(site, conversation)
+        return conversation
+
+    @staticmethod
+    def _open_at(site: Site, now: float) -> bool:
+        """Whether a person is expected to answer at `now`: within business hours, or always without them."""
+        if site.business_hours is None:
+            return True
+        local = datetime.fromtimestamp(now, site.timezone)
+        return site.business_hours.contains(local.weekday(), local.hour * 60 + local.minute)
+
+    async def _set_status(
+        self, site: Site, conversation: Conversation, status: str, assignee: str, note: str = ""
+    ) -> None:
+        conversation.status, conversation.assignee = status, assignee
+        conversation.activity = self.clock()
+        change = StatusChange(conversation=conversation.id, status=status, assignee=assignee, note=note)
+        await self._append(site, conversation.visitor, "status", change)
+        await self._save(site, conversation)
+
+    async def _note_once(self, site: Site, conversation: Conversation, note: str) -> None:
+        """A system message saying when a person will answer, at most once per conversation."""
+        if (await self.store.get_chat(site.key, conversation.visitor)).get("noted") == conversation.id:
+            return
+        await self.store.set_chat(site.key, conversation.visitor, {"noted": conversation.id}, site.retention)
+        system = Message(id="", conversation=conversation.id, author="system", text=note, ts=self.clock())
+        await self._append(site, conversation.visitor, "message", system)
+
+    async def _append(
+        self, site: Site, visitor: str, kind: str, payload: msgspec.Struct, client_id: str = ""
+    ) -> tuple[str, bool]:
+        data = _json.encode(payload)
+        if kind == "message":
+            data = b"{" + data[data.index(b",") + 1 :]  # the entry id is the message id: not stored twice
+        entry_id, added = await self.store.add_feed(site.key, visitor, kind, data, site.retention, client_id)
+        if added:
+            await self.store.publish(site.key, visitor)
+        return entry_id, added
+
+    async def _message(self, site: Site, visitor: str, entry_id: str) -> Message | None:
+        found = await self.store.read_feed(site.key, visitor, after=before(entry_id), count=1)
+        return message_from_feed(*found[0][::2]) if found and found[0][0] == entry_id else None
+
+    async def _label(self, site: Site, visitor: str, conversation: Conversation, choice: str) -> str | None:
+        """The label of `choice` in the newest bot message of the conversation that offered it."""
+        since = (await self.store.get_chat(site.key, visitor)).get("since", "0")
+        entries = await self.store.read_feed(
+            site.key, visitor, after=before(since) if since != "0" else "0", count=1000
+        )
+        for entry_id, kind, data in reversed(entries):
+            if kind == "message":
+                message = message_from_feed(entry_id, data)
+                if message.conversation == conversation.id and message.author == "bot":
+                    for offered in message.choices:
+                        if offered.id == choice:
+                            return offered.label
+        return None
+
+    async def _limit(self, site: Site, visitor: str) -> None:
+        if not self.messages_per_minute:
+            return
+        [(hits, retry_after)] = await self.store.hit(site.key, f"chat:{visitor}", (MINUTE,))
+        if hits > self.messages_per_minute:
+            raise RateLimited(
+                f"more than {self.messages_per_minute} messages in a minute; retry in {retry_after} s", retry_after
+            )
+
+    async def _load(self, site: Site, conversation_id: str) -> Conversation | None:
+        if visitor_of(conversation_id) is None:
+            return None
+        [record] = await self.store.load_conversations(site.key, [conversation_id])
+        return _decode(record) if record else None
+
+    async def _save(self, site: Site, conversation: Conversation) -> None:
+        await self.store.save_conversation(
+            site.key, conversation.id, _json.encode(conversation), conversation.activity, site.retention
+        )
+
+
+def _decode(record: bytes) -> Conversation | None:
+    try:
+        return msgspec.json.decode(record, type=Conversation)
+    except msgspec.DecodeError:
+        return None  # written by an incompatible version: not listed rather than failing the list

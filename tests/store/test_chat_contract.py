@@ -1,0 +1,152 @@
+"""The chat part of the store contract, on both stores: MemoryStore and RedisStore on a real redis-server.
+
+A visitor's feed hands out ids that increase strictly and reads back after any id, oldest first,
+exclusive of that id; a client id seen before adds nothing and returns the first entry's id;
+feeds, chat records and conversation indexes of different visitors and sites never mix; the
+index lists conversations newest activity first; every chat key has a TTL (Redis) and expires
+(memory); a publish by one store reaches a subscriber of another store on the same Redis.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+import redis as redis_sync
+
+from server.store import keys
+from server.store.memory import MemoryStore, entry_key
+from server.store.redis import RedisStore
+from tests.store.test_contract import Clock
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture(params=["memory", "redis"])
+def kind(request):
+    return request.param
+
+
+@pytest.fixture
+def clock():
+    return Clock()
+
+
+@pytest.fixture
+async def store(kind, clock, request):
+    store = MemoryStore(clock=clock) if kind == "memory" else RedisStore(request.getfixturevalue("redis_url"))
+    yield store
+    await store.close()
+
+
+async def test_feed_ids_increase_strictly_and_read_back_in_order(store):
+    ids = [(await store.add_feed("demo", "v1", "message", f"m{n}".encode(), ttl=3600))[0] for n in range(5)]
+    assert [entry_key(i) for i in ids] == sorted(entry_key(i) for i in ids)
+    assert len(set(ids)) == 5
+    entries = await store.read_feed("demo", "v1")
+    assert entries == [(i, "message", f"m{n}".encode()) for n, i in enumerate(ids)]
+
+
+async def test_reading_after_an_id_excludes_it_and_respects_count(store):
+    ids = [(await store.add_feed("demo", "v1", "status", f"s{n}".encode(), ttl=3600))[0] for n in range(4)]
+    assert [e[0] for e in await store.read_feed("demo", "v1", after=ids[1])] == ids[2:]
+    assert [e[0] for e in await store.read_feed("demo", "v1", after=ids[0], count=2)] == ids[1:3]
+    assert await store.read_feed("demo", "v1", after=ids[-1]) == []
+
+
+async def test_a_client_id_seen_before_adds_nothing_and_returns_the_first_entry(store):
+    first, added = await store.add_feed("demo", "v1", "message", b"hello", ttl=3600, client_id="client-0001")
+    assert added
+    again, added_again = await store.add_feed("demo", "v1", "message", b"hello", ttl=3600, client_id="client-0001")
+    assert (again, added_again) == (first, False)
+    other, added_other = await store.add_feed("demo", "v1", "message", b"hello", ttl=3600, client_id="client-0002")
+    assert added_other and other != first
+    assert [e[0] for e in await store.read_feed("demo", "v1")] == [first, other]
+
+
+async def test_feeds_of_visitors_and_sites_do_not_mix(store):
+    await store.add_feed("demo", "v1", "message", b"a", ttl=3600, client_id="same-client-id")
+    _, added = await store.add_feed("demo", "v2", "message", b"b", ttl=3600, client_id="same-client-id")
+    assert added
+    await store.add_feed("other", "v1", "message", b"c", ttl=3600)
+    assert [e[2] for e in await store.read_feed("demo", "v1")] == [b"a"]
+    assert [e[2] for e in await store.read_feed("demo", "v2")] == [b"b"]
+    assert [e[2] for e in await store.read_feed("other", "v1")] == [b"c"]
+
+
+async def test_chat_record_merges_fields(store):
+    assert await store.get_chat("demo", "v1") == {}
+    await store.set_chat("demo", "v1", {"current": "v1.1", "n": "1"}, ttl=3600)
+    await store.set_chat("demo", "v1", {"current": "v1.2"}, ttl=3600)
+    assert await store.get_chat("demo", "v1") == {"current": "v1.2", "n": "1"}
+    assert await store.get_chat("demo", "v2") == {}
+
+
+async def test_conversations_index_lists_newest_activity_first(store):
+    await store.save_conversation("demo", "a.1", b"A", activity=100, ttl=3600)
+    await store.save_conversation("demo", "b.1", b"B", activity=200, ttl=3600)
+    await store.save_conversation("demo", "a.1", b"A2", activity=300, ttl=3600)
+    await store.save_conversation("other", "c.1", b"C", activity=400, ttl=3600)
+    assert await store.recent_conversations("demo") == ["a.1", "b.1"]
+    assert await store.recent_conversations("demo", limit=1) == ["a.1"]
+    assert await store.load_conversations("demo", ["b.1", "nope.1", "a.1"]) == [b"B", None, b"A2"]
+    assert await store.load_conversations("demo", []) == []
+
+
+async def test_chat_keys_expire_after_the_ttl(kind, store, clock, request):
+    await store.add_feed("demo", "v1", "message", b"x", ttl=100, client_id="client-0001")
+    await store.set_chat("demo", "v1", {"current": "v1.1"}, ttl=100)
+    await store.save_conversation("demo", "v1.1", b"R", activity=1, ttl=100)
+    if kind == "redis":
+        client = redis_sync.Redis.from_url(request.getfixturevalue("redis_url"))
+        for key in (
+            keys.feed("demo", "v1"),
+            keys.chat_ids("demo", "v1"),
+            keys.chat("demo", "v1"),
+            keys.conversations("demo"),
+            keys.conversation_activity("demo"),
+        ):
+            assert 0 < client.ttl(key) <= 100, key
+        client.close()
+        return
+    clock.now += 101
+    assert await store.read_feed("demo", "v1") == []
+    assert await store.get_chat("demo", "v1") == {}
+    assert await store.load_conversations("demo", ["v1.1"]) == [None]
+    _, added = await store.add_feed("demo", "v1", "message", b"x", ttl=100, client_id="client-0001")
+    assert added
+
+
+async def test_the_feed_keeps_about_its_cap(kind, store):
+    for n in range(keys.FEED_LENGTH + 300):
+        await store.add_feed("demo", "v1", "message", b"%d" % n, ttl=3600)
+    entries = await store.read_feed("demo", "v1", count=5000)
+    assert keys.FEED_LENGTH <= len(entries) < keys.FEED_LENGTH + 300
+    assert entries[-1][2] == b"%d" % (keys.FEED_LENGTH + 299)
+
+
+async def _first_delivery(subscriber, publisher):
+    """Publish until the subscriber has seen it: a subscription starts some time after subscribe()."""
+    stream = subscriber.subscribe()
+    receive = asyncio.ensure_future(anext(stream))
+    try:
+        while not receive.done():
+            await publisher.publish("demo", "v1", "typing\toperator\tAya")
+            await asyncio.wait([receive], timeout=0.05)
+        return receive.result()
+    finally:
+        await stream.aclose()
+
+
+async def test_a_publish_reaches_a_subscriber(store):
+    assert await asyncio.wait_for(_first_delivery(store, store), 10) == ("demo", "v1", "typing\toperator\tAya")
+
+
+async def test_a_publish_reaches_a_subscriber_of_another_process(redis_url):
+    one, two = RedisStore(redis_url), RedisStore(redis_url)
+    try:
+        assert await asyncio.wait_for(_first_delivery(two, one), 10) == ("demo", "v1", "typing\toperator\tAya")
+        await one.publish("demo", "v2")
+    finally:
+        await one.close()
+        await two.close()

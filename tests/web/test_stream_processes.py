@@ -1,0 +1,46 @@
+"""The live channel across server processes on one real redis-server.
+
+Two server processes (two live servers, each with its own Redis connections, as `serve
+--workers 2` runs them, but with each request sent to the process the test chooses): an
+operator's message posted through one reaches a visitor whose stream is open on the other,
+through Redis pub/sub; and after the stream is cut, replies posted meanwhile through the first
+are delivered by the second, on reconnection with Last-Event-ID, each exactly once and in order.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import live_server
+from tests.helpers import make_app, write_site
+from tests.web.sse import open_stream, operator_says, say, visitor_and_ticket
+
+pytestmark = pytest.mark.redis
+SECRET = "operator-secret-0123456789"
+
+
+def test_a_reply_through_one_process_reaches_a_stream_on_the_other_and_resumes_exactly_once(tmp_path, redis_url):
+    write_site(tmp_path)
+
+    def app():
+        return make_app(tmp_path, "redis", redis_url, site_secrets=f"shop={SECRET}")
+
+    with live_server(app()) as one, live_server(app()) as two:
+        token, ticket = visitor_and_ticket(one)
+        conversation = say(one, token, "hello", "client-0001")["conversation"]["id"]
+        with open_stream(two, ticket) as stream:
+            stream.until(lambda e: e["data"].get("author") == "system")
+            live = operator_says(one, SECRET, conversation, "from process one")
+            arrived = stream.until(lambda e: e.get("id") == live["id"])
+            assert arrived[-1]["data"]["text"] == "from process one"
+            last = arrived[-1]["id"]
+        # The stream is cut; replies keep coming through the other process.
+        replies = [operator_says(one, SECRET, conversation, f"reply {n}") for n in range(5)]
+        with open_stream(two, ticket, last=last) as stream:
+            resumed = stream.until(lambda e: e.get("id") == replies[-1]["id"])
+            # Live again: one more through process one arrives right after, nothing in between.
+            more = operator_says(one, SECRET, conversation, "and one more")
+            after = stream.until(lambda e: e.get("id") == more["id"])
+    assert [e["id"] for e in resumed] == [r["id"] for r in replies]
+    assert [e["data"]["text"] for e in resumed] == [f"reply {n}" for n in range(5)]
+    assert [e["data"]["text"] for e in after] == ["and one more"]
