@@ -129,6 +129,57 @@ def live_server(app, port: int | None = None):
         thread.join(10)
 
 
+@contextmanager
+def serve_process(rules_dir: Path, redis_url: str, port: int | None = None, **environment: str):
+    """`irasshai serve` in a process of its own (a real second server, not a thread); yields its URL.
+
+    `environment` adds IRASSHAI_* settings, e.g. IRASSHAI_SITE_SECRETS="shop=…". Its output goes
+    to a log file whose tail is shown if it does not become ready."""
+    import sys
+    import urllib.request
+
+    port = port or free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IRASSHAI_")}
+    env.update({"IRASSHAI_SECRET_KEY": SECRET, **environment})
+    log = tempfile.NamedTemporaryFile(prefix="irasshai-serve-", suffix=".log", delete=False)
+    command = [
+        sys.executable,
+        "-m",
+        "server",
+        "serve",
+        "--rules",
+        str(rules_dir),
+        "--port",
+        str(port),
+        "--redis",
+        redis_url,
+    ]
+    process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with urllib.request.urlopen(url + "/healthz", timeout=2):
+                break
+        except OSError:
+            pass
+        if time.monotonic() > deadline or process.poll() is not None:
+            process.kill()
+            tail = Path(log.name).read_text(errors="replace")[-2000:]
+            raise RuntimeError(f"irasshai serve on port {port} did not start:\n{tail}")
+        time.sleep(0.05)
+    try:
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+        os.unlink(log.name)
+
+
 @pytest.fixture(scope="module")
 def browser():
     """Headless Debian Chromium driven by Playwright (never a downloaded browser).

@@ -1,7 +1,7 @@
 """The live channel across server processes on one real redis-server.
 
-Two server processes (two live servers, each with its own Redis connections, as `serve
---workers 2` runs them, but with each request sent to the process the test chooses): an
+Two server processes (two `irasshai serve` processes on one Redis, as `serve --workers 2` runs
+them, but each on its own port so that the test chooses which one a request goes to): an
 operator's message posted through one reaches a visitor whose stream is open on the other,
 through Redis pub/sub; and after the stream is cut, replies posted meanwhile through the first
 are delivered by the second, on reconnection with Last-Event-ID, each exactly once and in order.
@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import live_server
-from tests.helpers import make_app, write_site
+from tests.conftest import serve_process
+from tests.helpers import write_site
 from tests.web.sse import open_stream, operator_says, say, visitor_and_ticket
 
 pytestmark = pytest.mark.redis
@@ -22,10 +22,8 @@ SECRET = "operator-secret-0123456789"
 def test_a_reply_through_one_process_reaches_a_stream_on_the_other_and_resumes_exactly_once(tmp_path, redis_url):
     write_site(tmp_path)
 
-    def app():
-        return make_app(tmp_path, "redis", redis_url, site_secrets=f"shop={SECRET}")
-
-    with live_server(app()) as one, live_server(app()) as two:
+    secrets = {"IRASSHAI_SITE_SECRETS": f"shop={SECRET}"}
+    with serve_process(tmp_path, redis_url, **secrets) as one, serve_process(tmp_path, redis_url, **secrets) as two:
         token, ticket = visitor_and_ticket(one)
         conversation = say(one, token, "hello", "client-0001")["conversation"]["id"]
         with open_stream(two, ticket) as stream:
