@@ -49,6 +49,7 @@ class Reply(msgspec.Struct, omit_defaults=True):
     expired: int = 0
     show: dict | None = None  # the engagement to show now, texts rendered
     watch: dict[str, list[float]] | None = None  # client signals to watch on this page: thresholds
+    launcher: dict | None = None  # the site's chat launcher, when site.yaml asks for one: its language and name
 
 
 class Ingest:
@@ -127,6 +128,8 @@ class Ingest:
         reply = Reply(
             visitor=token, acked=[e.id for e in events], duplicates=applied.duplicates, expired=applied.expired
         )
+        if site.launcher:
+            reply.launcher = {"lang": site.language, "name": site.name}
         if outcome is not None:
             reply.show, reply.watch = outcome.show, outcome.watch
             decided = outcome.rule.id if outcome.show is not None and outcome.rule is not None else None
