@@ -16,7 +16,7 @@ export default function (base) {
   var host, launcher, badge, panel, face, title, log, typing, input, words = WORDS.ja, info = {}, siteLauncher = null;
   var source = null, wanted = false, lastId = "", readUpTo = "", unread = 0, seen = {}, pending = {};
   var sending = false, backoff = 0, retryTimer = 0, streamBackoff = 0, hiddenTimer = 0, typingTimer = 0, sentTyping = 0;
-  var returnTo = null;
+  var returnTo = null, styled = false, focusWanted = false;
 
   function el(tag, className, text, parent) {
     var node = document.createElement(tag);
@@ -55,7 +55,11 @@ export default function (base) {
     var root = host.attachShadow({ mode: "closed" }), sheet = el("link", "", "", root);
     sheet.rel = "stylesheet";
     sheet.href = base.api + "/chat.css";
-    sheet.addEventListener("load", function () { host.style.removeProperty("visibility"); });
+    sheet.addEventListener("load", function () {
+      host.style.removeProperty("visibility");
+      styled = true;
+      if (!panel.hidden && focusWanted) input.focus();
+    });
     sheet.addEventListener("error", function () {
       base.warn("could not load chat.css; is the server's origin allowed by the page's style-src?");
     });
@@ -163,6 +167,8 @@ export default function (base) {
     badgeText();
     session(1);
     log.scrollTop = log.scrollHeight;
+    // Nothing can take focus until chat.css has loaded (the frame is hidden till then).
+    focusWanted = focus;
     if (focus) input.focus();
     markRead();
     wanted = true;
