@@ -122,7 +122,7 @@ export default function (base) {
     panel.words = function () {
       close.setAttribute("aria-label", words.close);
       log.setAttribute("aria-label", words.log);
-      input.setAttribute("aria-label", words.log);
+      input.setAttribute("aria-label", words.input);
       input.placeholder = words.input;
       send.textContent = words.send;
     };
@@ -225,6 +225,9 @@ export default function (base) {
         });
       });
     }
+    // History the stream sends again on a new page was seen before: only newer replies are unread.
+    var before = base.get("seen");
+    if (before && upTo(message.id, before)) return;
     if (panel.hidden || document.visibilityState === "hidden") {
       unread++;
       badgeText();
@@ -308,6 +311,7 @@ export default function (base) {
   }
 
   function markRead() {
+    if (!panel.hidden && lastId && document.visibilityState !== "hidden") base.put("seen", lastId);
     if (panel.hidden || !lastId || lastId === readUpTo || !base.get("visitor")) return;
     readUpTo = lastId;
     post({ type: "read", up_to: lastId }).catch(function () { /* the next message marks it again */ });
