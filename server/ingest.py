@@ -52,6 +52,7 @@ class Reply(msgspec.Struct, omit_defaults=True):
     show: dict | None = None  # the engagement to show now, texts rendered
     watch: dict[str, list[float]] | None = None  # client signals to watch on this page: thresholds
     ticket: str | None = None  # the newest pass to the visitor's live chat channel (server/chat/tickets.py)
+    launcher: dict | None = None  # the site's chat launcher, when site.yaml asks for one: its language and name
 
 
 class Ingest:
@@ -141,6 +142,8 @@ class Ingest:
         )
         if self.tickets is not None:
             reply.ticket = self.tickets.issue(site.key, visitor_id)
+        if site.launcher:
+            reply.launcher = {"lang": site.language, "name": site.name}
         if outcome is not None:
             reply.show, reply.watch = outcome.show, outcome.watch
             decided = outcome.rule.id if outcome.show is not None and outcome.rule is not None else None

@@ -81,6 +81,7 @@ class Site:
     retention: int = DEFAULT_RETENTION
     engagement_gap: int = DEFAULT_GAP
     placement: str = PLACEMENTS[0]
+    launcher: bool = False  # a chat button in the page's corner (docs/engagements.md)
     coupons: dict[str, CouponPool] = field(default_factory=dict)
 
     def allows(self, origin: str | None) -> bool:
@@ -96,6 +97,7 @@ _SITE_KEYS = (
     "retention",
     "engagement_gap",
     "placement",
+    "launcher",
     "coupons",
 )
 
@@ -123,6 +125,9 @@ def load_site(folder: Path, problems: Problems) -> Site | None:
     retention = read_duration(entries.get("retention"), problems.add, minimum=86400, default=DEFAULT_RETENTION)
     gap = read_duration(entries.get("engagement_gap"), problems.add, default=DEFAULT_GAP)
     coupons = _coupons(entries.get("coupons"), folder, problems)
+    launcher = entries.get("launcher")
+    if launcher is not None and not isinstance(launcher.value, bool):
+        problems.add(launcher, f"'launcher' must be true or false, not {type_name(launcher.value)} '{launcher.value}'")
     name = entries.get("name")
     if name is not None and not isinstance(name.value, str):
         problems.add(name, f"'name' must be text, not {type_name(name.value)}")
@@ -138,6 +143,7 @@ def load_site(folder: Path, problems: Problems) -> Site | None:
         retention=retention,
         engagement_gap=gap,
         placement=placement,
+        launcher=launcher is not None and launcher.value is True,
         coupons=coupons,
     )
 

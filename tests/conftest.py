@@ -141,7 +141,7 @@ def serve_process(rules_dir: Path, redis_url: str, port: int | None = None, **en
     port = port or free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("IRASSHAI_")}
     env.update({"IRASSHAI_SECRET_KEY": SECRET, **environment})
-    log = tempfile.NamedTemporaryFile(prefix="irasshai-serve-", suffix=".log", delete=False)
+    log = Path(tempfile.mkdtemp(prefix="irasshai-serve-")) / "serve.log"
     command = [
         sys.executable,
         "-m",
@@ -154,7 +154,8 @@ def serve_process(rules_dir: Path, redis_url: str, port: int | None = None, **en
         "--redis",
         redis_url,
     ]
-    process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+    with open(log, "wb") as output:  # the process keeps its own handle
+        process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=output, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while True:
@@ -165,7 +166,7 @@ def serve_process(rules_dir: Path, redis_url: str, port: int | None = None, **en
             pass
         if time.monotonic() > deadline or process.poll() is not None:
             process.kill()
-            tail = Path(log.name).read_text(errors="replace")[-2000:]
+            tail = log.read_text(errors="replace")[-2000:]
             raise RuntimeError(f"irasshai serve on port {port} did not start:\n{tail}")
         time.sleep(0.05)
     try:
@@ -176,8 +177,7 @@ def serve_process(rules_dir: Path, redis_url: str, port: int | None = None, **en
             process.wait(20)
         except subprocess.TimeoutExpired:
             process.kill()
-        log.close()
-        os.unlink(log.name)
+        shutil.rmtree(log.parent, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")

@@ -93,7 +93,8 @@ def installed(wheel, tmp_path_factory) -> dict:
 
 def test_the_wheel_carries_the_packages_and_the_widget_and_nothing_else(wheel):
     names = zipfile.ZipFile(wheel).namelist()
-    assert {"server/widget_js/widget.js", "server/widget_js/ui.js", "server/widget_js/widget.css"} <= set(names)
+    widget = ("widget.js", "ui.js", "chat.js", "widget.css", "chat.css")
+    assert {f"server/widget_js/{name}" for name in widget} <= set(names)
     assert "server/store/lua/save_visitor.lua" in names
     # `irasshai demo` runs the demo shop, so it ships too, with its templates and static files.
     assert "demo_shop/app.py" in names and "demo_shop/templates/base.html" in names

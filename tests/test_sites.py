@@ -456,3 +456,17 @@ def test_an_unknown_placement_is_reported_where_it_is(tmp_path):
     assert problems_in(tmp_path, ORIGIN + "placement: left\n") == [
         "shop/site.yaml:2:1: 'left' is not one of: bottom-right, bottom-left, top, bottom"
     ]
+
+
+# Chat launcher
+
+
+def test_the_launcher_is_off_unless_the_site_asks_for_it(tmp_path):
+    assert load(write_site(tmp_path, ORIGIN))[0].launcher is False
+    assert load(write_site(tmp_path, ORIGIN + "launcher: true\n", key="chatty"))[0].launcher is True
+
+
+def test_a_launcher_that_is_not_true_or_false_is_reported_where_it_is(tmp_path):
+    assert problems_in(tmp_path, ORIGIN + "launcher: yes please\n") == [
+        "shop/site.yaml:2:1: 'launcher' must be true or false, not text 'yes please'"
+    ]

@@ -55,10 +55,13 @@ export default function (base) {
     return url;
   }
 
-  // Where the chat panel plugs in: a later part, `base.part("chat")`, loaded the same way as
-  // this one. Until then the shop can open its own chat (LINE, Intercom, …) on this event.
-  function openChat(rule) {
-    window.dispatchEvent(new CustomEvent("irasshai:chat", { detail: { rule: rule } }));
+  // The prompt hands over to the chat panel, chat.js, loaded the same way as this part. A shop
+  // that opens its own chat (LINE, Intercom, …) instead cancels this event (preventDefault).
+  function openChat(action) {
+    var event = new CustomEvent("irasshai:chat", { detail: { rule: action.rule }, cancelable: true });
+    if (window.dispatchEvent(event)) base.part("chat").then(function (chat) { chat.open(action); }, function (e) {
+      warn("could not open the chat: " + e);
+    });
   }
 
   // One renderer per kind: each fills the frame's box and returns its main control, if any.
@@ -70,7 +73,7 @@ export default function (base) {
       var body = el("div", "body", "", box);
       title(body, agent.name || view.words.note);
       text(body, action.text);
-      return primary(view, body, view.words.chat, function () { openChat(view.rule); });
+      return primary(view, body, view.words.chat, function () { openChat(action); });
     },
     coupon: function (view, box, action) {
       heading(view, box, action);

@@ -126,9 +126,12 @@
       put("seed", "");  // a new seed next time this browser has no token (e.g. cleared at logout)
     }
     forget(reply.acked || []);
+    if (reply.ticket) put("ticket", reply.ticket);
     try {
       if (reply.watch) watch(reply.watch);
       if (reply.show) show(reply.show);
+      // The chat part draws the launcher and holds the stream of an open conversation.
+      if (reply.launcher || get("chat")) part("chat").then(function (chat) { chat.start(reply.launcher); }, warn);
     } catch (e) {
       warn("could not show an engagement: " + e);
     }
@@ -252,7 +255,7 @@
   // Parts are modules on this server's origin (so the CSP that lets widget.js in lets them in),
   // each imported once, when first needed, and kept. A part's default export receives `base`,
   // what this closure lends it, and returns what it offers (ui.js: show); nothing is global.
-  var parts = {}, base = { api: api, record: record, here: here, warn: warn, part: part };
+  var parts = {}, base = { api: api, site: site, record: record, here: here, warn: warn, part: part, get: get, put: put };
   function part(name) {
     return parts[name] || (parts[name] = import(api + "/" + name + ".js").then(function (module) {
       return module.default(base);

@@ -1,11 +1,12 @@
-"""GET /widget.js, /ui.js and /widget.css: the widget's files, minified, compressed once, cached well.
+"""GET /widget.js, /ui.js, /chat.js, /widget.css and /chat.css: the widget's files, minified, compressed once, cached well.
 
 The files in widget_js/ (installed as the package server.widget_js, see setup.py) are minified
 (comments and whitespace only: rjsmin and rcssmin keep the code exactly as written) and compressed
 with brotli and gzip once at start-up; requests only pick the encoding and answer 304 to a
 matching ETag. Every shop page loads widget.js, the base; ui.js (a module widget.js imports) and
-widget.css are fetched only when an engagement is about to show. SCRIPTS lists the scripts: a
-later part (the chat panel) is one more name there.
+widget.css are fetched only when an engagement is about to show, chat.js and chat.css only when a
+chat opens (a prompt's button, the launcher, or a conversation still open). SCRIPTS and STYLES
+list them: a later part is one more name there.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ WIDGET_DIR = files("server.widget_js")
 # Short enough that a fixed widget reaches every visitor within minutes; revalidation is a 304.
 CACHE_CONTROL = "public, max-age=300, stale-while-revalidate=86400"
 # widget.js, the base every page loads, then the parts it imports on first use.
-SCRIPTS = ("widget.js", "ui.js")
+SCRIPTS = ("widget.js", "ui.js", "chat.js")
+STYLES = ("widget.css", "chat.css")
 
 
 @dataclass(frozen=True)
@@ -53,14 +55,14 @@ def minified_script(folder: Traversable = WIDGET_DIR, name: str = "widget.js") -
     return rjsmin.jsmin((folder / name).read_text(encoding="utf-8"), keep_bang_comments=True).encode()
 
 
-def minified_styles(folder: Traversable = WIDGET_DIR) -> bytes:
-    return rcssmin.cssmin((folder / "widget.css").read_text(encoding="utf-8")).encode()
+def minified_styles(folder: Traversable = WIDGET_DIR, name: str = "widget.css") -> bytes:
+    return rcssmin.cssmin((folder / name).read_text(encoding="utf-8")).encode()
 
 
 def load_assets(folder: Traversable = WIDGET_DIR) -> dict[str, Asset]:
     return {
         **{name: Asset.from_bytes(minified_script(folder, name), "text/javascript; charset=utf-8") for name in SCRIPTS},
-        "widget.css": Asset.from_bytes(minified_styles(folder), "text/css; charset=utf-8"),
+        **{name: Asset.from_bytes(minified_styles(folder, name), "text/css; charset=utf-8") for name in STYLES},
     }
 
 

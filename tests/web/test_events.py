@@ -25,6 +25,7 @@ from tests.conftest import free_port, live_server
 from tests.helpers import (
     SECRET,
     SHOP,
+    SITE_YAML,
     batch,
     make_app,
     page_view,
@@ -400,3 +401,19 @@ def test_a_visitor_cannot_grow_its_state_past_the_caps(client):
     profile = stored_profile(client, token)
     assert len(profile.event_counts) == MAX_EVENT_NAMES and profile.attributes == {}
     assert stored_bytes(client, token) < 64 * 1024
+
+
+def test_a_site_with_a_launcher_says_so_in_every_reply_in_its_language(tmp_path):
+    """The widget learns from the events reply that it should draw the chat launcher (docs/engagements.md)."""
+    write_site(
+        tmp_path, site_yaml=SITE_YAML.replace("language: ja", "language: en") + "launcher: true\nname: Fixture shop\n"
+    )
+    with TestClient(make_app(tmp_path)) as client:
+        reply = first_visit(client, page_view("/"))
+        assert reply["launcher"] == {"lang": "en", "name": "Fixture shop"}
+        again = post(client, batch(track("add_to_cart"), visitor=reply["visitor"])).json()
+        assert again["launcher"] == {"lang": "en", "name": "Fixture shop"}
+
+
+def test_a_site_without_a_launcher_sends_none(client):
+    assert "launcher" not in first_visit(client, page_view("/"))

@@ -1,5 +1,5 @@
-"""GET /widget.js, /ui.js, /widget.css: compressed, cacheable, revalidated with an ETag, loadable
-cross-origin (ui.js as a module: with CORS), and within their size budgets (docs/engagements.md)."""
+"""GET /widget.js, /ui.js, /chat.js, /widget.css, /chat.css: compressed, cacheable, revalidated with an ETag, loadable
+cross-origin (ui.js and chat.js as modules: with CORS), and within their size budgets (docs/engagements.md)."""
 
 from __future__ import annotations
 
@@ -74,3 +74,17 @@ def test_what_the_first_engagement_downloads_is_at_most_6_kb_gzip():
     """The engagement UI's own budget (docs/engagements.md): ui.js and widget.css together, gzip level 9."""
     size = gzipped(minified_script(name="ui.js")) + gzipped(minified_styles())
     assert size <= 6 * 1024, f"ui.js and widget.css are {size} bytes gzip; their budget is 6144"
+
+
+def test_what_the_first_chat_downloads_is_at_most_6_kb_gzip():
+    """The chat part's own budget (docs/engagements.md): chat.js and chat.css together, gzip level 9."""
+    size = gzipped(minified_script(name="chat.js")) + gzipped(minified_styles(name="chat.css"))
+    assert size <= 6 * 1024, f"chat.js and chat.css are {size} bytes gzip; their budget is 6144"
+
+
+@pytest.mark.parametrize("name, media_type", [("chat.js", "text/javascript"), ("chat.css", "text/css")])
+def test_the_chat_part_is_served_like_the_ui_part(client, name, media_type):
+    response = client.get("/" + name, headers={"accept-encoding": "identity", "origin": "https://shop.example"})
+    assert response.status_code == 200 and response.headers["content-type"].startswith(media_type)
+    assert response.headers["access-control-allow-origin"] == "*"
+    assert response.content == (minified_script(name=name) if name.endswith(".js") else minified_styles(name=name))
