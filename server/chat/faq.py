@@ -23,14 +23,59 @@ from dataclasses import dataclass, field
 
 # When to answer, when to ask back. A score is a weighted cosine from 0 to 1 (tuned on the
 # held-out phrasings of the demo FAQ: scripts/faq-accuracy).
-ANSWER_AT = 0.5  # the best question scores at least this ...
-MARGIN = 0.12  # ... and this much more than the next one: answer it
-SURE_AT = 0.8  # at least this: answer it whatever the next one scores
-OFFER_AT = 0.2  # below this nothing matched; from here up to three questions are offered
-OFFER_WITHIN = 0.25  # offered questions score within this of the best one
+ANSWER_AT = 0.3  # the best question scores at least this ...
+MARGIN = 0.1  # ... and this much more than the next one: answer it
+SURE_AT = 0.7  # at least this: answer it whatever the next one scores
+OFFER_AT = 0.15  # below this nothing matched; from here up to three questions are offered
+OFFER_WITHIN = 0.2  # offered questions score within this of the best one
 MAX_CHOICES = 3
 
 _LATIN_WORD = re.compile(r"[a-z0-9]+")
+# English words that say nothing about which question is meant ("is there", "do you"); dropped
+# before matching. Japanese needs no such list: its particles are single characters of low weight.
+STOP_WORDS = frozenset(
+    [
+        "a",
+        "an",
+        "the",
+        "is",
+        "are",
+        "am",
+        "be",
+        "do",
+        "does",
+        "did",
+        "you",
+        "your",
+        "i",
+        "me",
+        "my",
+        "we",
+        "our",
+        "it",
+        "its",
+        "this",
+        "that",
+        "there",
+        "any",
+        "to",
+        "of",
+        "for",
+        "in",
+        "on",
+        "at",
+        "with",
+        "and",
+        "or",
+        "can",
+        "could",
+        "would",
+        "will",
+        "please",
+        "hi",
+        "hello",
+    ]
+)
 
 
 def normalise(text: str) -> str:
@@ -48,6 +93,8 @@ def grams(text: str) -> Counter[str]:
             if not piece:
                 continue
             if _LATIN_WORD.fullmatch(piece):
+                if piece in STOP_WORDS:
+                    continue
                 found["w:" + piece] += 1
                 padded = f"_{piece}_"
                 found.update(padded[i : i + 3] for i in range(len(padded) - 2))
