@@ -74,6 +74,10 @@ STOP_WORDS = frozenset(
         "please",
         "hi",
         "hello",
+        "what",
+        "which",
+        "who",
+        "why",
     ]
 )
 
