@@ -57,3 +57,18 @@ def test_mistakes_are_reported_with_positions(tmp_path):
 def test_a_site_without_faq_cannot_say(tmp_path):
     lines = run(tmp_path, **{"faq.test.yaml": TESTS})
     assert "site 'shop' has no faq.yaml" in lines[0]
+
+
+def test_the_guides_faq_and_say_examples_work(tmp_path):
+    """docs/rules.md's faq.yaml and say-step examples (```yml blocks, which the rule-file doc test skips)."""
+    import re
+
+    from tests.conftest import ROOT
+
+    text = (ROOT / "docs" / "rules.md").read_text(encoding="utf-8")
+    faq, tests = re.findall(r"^```yml\n(.*?)^```", text, re.M | re.S)
+    write_site(tmp_path / "example", **{"faq.yaml": faq})
+    config, problems = load_config(tmp_path / "example")
+    assert config is not None and config.faqs["shop"], problems.lines()
+    demo_faq = (ROOT / "rules" / "demo" / "faq.yaml").read_text(encoding="utf-8")
+    assert run(tmp_path / "demo", **{"faq.yaml": demo_faq, "faq.test.yaml": tests}) == ["1 passed, 0 failed"]
