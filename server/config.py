@@ -1,4 +1,4 @@
-"""The configuration loaded from the rules folder: every site (and, later, its compiled rules).
+"""The configuration loaded from the rules folder: every site, its compiled rules and its FAQ.
 
 A :class:`Config` is immutable. Reloading builds a new one and swaps it in whole, so a
 request sees either the old configuration or the new one, never half of each; a folder
@@ -11,6 +11,8 @@ import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from server.chat.faq import Faq
+from server.chat.faq_file import load_faq
 from server.rules.engine import RuleSet
 from server.rules.read import read_site_rules
 from server.sites import SITE_FILE, Site, load_site
@@ -22,6 +24,7 @@ class Config:
     sites: dict[str, Site]
     rules: dict[str, RuleSet]  # site key -> its compiled rules
     version: str  # a digest of every file read: equal folders give equal versions
+    faqs: dict[str, Faq] = field(default_factory=dict)  # site key -> its FAQ (rules/<site>/faq.yaml), if any
 
 
 def watched_files(rules_dir: Path) -> list[Path]:
@@ -42,6 +45,7 @@ def load_config(rules_dir: str | Path) -> tuple[Config | None, Problems]:
         return None, problems
     sites: dict[str, Site] = {}
     rules: dict[str, RuleSet] = {}
+    faqs: dict[str, Faq] = {}
     for folder in sorted(p for p in rules_dir.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))):
         if not (folder / SITE_FILE).is_file():
             problems.add_at(f"{folder}/{SITE_FILE}:1:1", f"missing: every site folder needs a {SITE_FILE}")
@@ -50,11 +54,14 @@ def load_config(rules_dir: str | Path) -> tuple[Config | None, Problems]:
         if site is not None:
             sites[site.key] = site
             rules[site.key] = RuleSet(site, read_site_rules(folder, site, problems))
+            faq = load_faq(folder, site, problems)
+            if faq is not None:
+                faqs[site.key] = faq
     if not sites and not problems:
         problems.add_at(f"{rules_dir}:1:1", f"no sites found; add {rules_dir}/<site>/{SITE_FILE}")
     if problems:
         return None, problems
-    return Config(sites=sites, rules=rules, version=_digest(rules_dir)), problems
+    return Config(sites=sites, rules=rules, version=_digest(rules_dir), faqs=faqs), problems
 
 
 def _digest(rules_dir: Path) -> str:

@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any, get_args
 from urllib.parse import urlencode
 
+from server.chat.bot import HANDOFF
+from server.chat.faq import Faq
 from server.devices import DEVICES
 from server.durations import parse_duration
 from server.events import SignalName
@@ -25,7 +27,10 @@ from server.tracking import RequestFacts
 from server.yamlsource import Node, Problems, parse_file, suggest, type_name
 
 TEST_KEYS = ("name", "visitor", "start", "steps")
-SENDS = ("page_view", "event", "set", "signal")  # what a step sends: it has exactly one of these keys
+SENDS = ("page_view", "event", "set", "signal", "say")  # what a step sends: it has exactly one of these keys
+# What a `say` step may expect of the FAQ bot: the question it answers, the questions it offers,
+# or `understood: false`. Hand-off requests are answered with `answer: handoff`.
+SAY_EXPECTS = ("answer", "choices", "understood")
 STEP_KEYS = ("at",) + SENDS + ("expect",)
 SIGNALS = get_args(SignalName)
 DEFAULT_START = datetime(2026, 3, 2, 10, 0)  # a Monday, 10:00 in the site's timezone
@@ -39,6 +44,7 @@ class Step:
     fields: dict[str, Any]  # page_view: url, referrer; event: name, properties; set: attributes; signal: signals
     at: int | None = None  # seconds after the previous step; None: one second after it
     expect: tuple[str, ...] | None = None  # rule ids expected to show; None: not checked
+    # say: ("answer", id), ("choices", id, …) or ("none",) expected of the FAQ bot
 
 
 @dataclass(frozen=True)
@@ -62,7 +68,9 @@ def find_test_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.name.endswith((".test.yaml", ".test.yml")) and p.is_file())
 
 
-def parse_test_file(path: Path, site: Site, rules: RuleSet, problems: Problems) -> list[RuleTest]:
+def parse_test_file(
+    path: Path, site: Site, rules: RuleSet, problems: Problems, faq: Faq | None = None
+) -> list[RuleTest]:
     """The tests in `path`, or none if it holds any mistake (all reported into `problems`)."""
     before = len(problems)
     root = parse_file(path, problems)
@@ -71,7 +79,7 @@ def parse_test_file(path: Path, site: Site, rules: RuleSet, problems: Problems) 
     if not root.is_mapping() or "tests" not in root.value:
         problems.add(root, "a test file holds 'tests:', a list of tests")
         return []
-    parser = _Parser(problems, site, rules, str(path))
+    parser = _Parser(problems, site, rules, str(path), faq)
     parser.check_keys(root, ("tests",))
     items = root.value["tests"]
     if not items.is_list() or not items.value:
@@ -82,8 +90,8 @@ def parse_test_file(path: Path, site: Site, rules: RuleSet, problems: Problems) 
 
 
 class _Parser:
-    def __init__(self, problems: Problems, site: Site, rules: RuleSet, file: str):
-        self.problems, self.site, self.rules, self.file = problems, site, rules, file
+    def __init__(self, problems: Problems, site: Site, rules: RuleSet, file: str, faq: Faq | None = None):
+        self.problems, self.site, self.rules, self.file, self.faq = problems, site, rules, file, faq
         self.origin = min(site.origins) if site.origins else "https://shop.example"
         self.names: dict[str, str] = {}  # test name -> where it was first defined
         self.name: str | None = None  # of the test being parsed, and the step: they prefix every message
@@ -216,7 +224,12 @@ class _Parser:
         elif sends == ["signal"] and not after_page_view:
             self.error(node.value["signal"], "signals come from a page: put a page_view step before this one")
         at = self.at(node.value.get("at"))
-        expect = self.expect(node.value.get("expect")) if "expect" in node.value else None
+        if "expect" not in node.value:
+            expect = None
+        elif sends == ["say"]:
+            expect = self.say_expect(node.value["expect"])
+        else:
+            expect = self.expect(node.value["expect"])
         fields = getattr(self, sends[0])(node.value[sends[0]]) if len(sends) == 1 else None
         if fields is None or at is False or expect is False:
             return None
@@ -256,6 +269,45 @@ class _Parser:
             self.error(node, "at most one engagement shows at a time; expect one rule id, or [] for none")
             ok = False
         return ids if ok else False
+
+    def say(self, node: Node) -> dict[str, Any] | None:
+        """What the visitor types to the FAQ bot (rules/<site>/faq.yaml)."""
+        if self.faq is None:
+            self.error(node, f"a say step talks to the FAQ bot, but site '{self.site.key}' has no faq.yaml")
+            return None
+        if not isinstance(node.value, str) or not node.value.strip():
+            self.error(node, f"say takes the visitor's text, e.g. say: 送料はいくら?; not {type_name(node.value)}")
+            return None
+        return {"text": node.value}
+
+    def say_expect(self, node: Node) -> tuple[str, ...] | bool:
+        hint = "e.g. expect: {answer: shipping}, {choices: [shipping, returns]} or {understood: false}"
+        if not node.is_mapping() or len(node.value) != 1:
+            self.error(node, f"a say step expects one of {', '.join(SAY_EXPECTS)}, {hint}")
+            return False
+        if self.check_keys(node, SAY_EXPECTS, what="expectation"):
+            return False
+        (kind, child), known = next(iter(node.value.items())), self.faq.by_id if self.faq else {}
+        if kind == "understood":
+            if child.value is not False:
+                self.error(
+                    child, "understood takes false (the bot did not understand); to expect an answer, use answer: ID"
+                )
+                return False
+            return ("none",)
+        items = child.value if child.is_list() else [child]
+        if kind == "answer" and child.is_list():
+            self.error(child, f"answer takes one question id, {hint}")
+            return False
+        if kind == "choices" and not 1 <= len(items) <= 3:
+            self.error(child, "choices lists the 1 to 3 question ids the bot offers (not handoff, always offered)")
+            return False
+        ok = True
+        for item in items:
+            if item.value not in known and not (kind == "answer" and item.value == HANDOFF):
+                self.error(item, f"unknown question id '{item.value}'{suggest(str(item.value), known)} in faq.yaml")
+                ok = False
+        return (kind, *(item.value for item in items)) if ok else False
 
     def page_view(self, node: Node) -> dict[str, Any] | None:
         url_node, referrer, utm = node, None, None

@@ -16,6 +16,7 @@ from typing import TextIO
 
 import msgspec
 
+from server.chat.bot import HANDOFF, FaqBot
 from server.config import Config
 from server.events import BadBatch, Event, Identify, PageView, SetAttributes, Signal, Track, decode_batch
 from server.identity import VisitorIds
@@ -51,7 +52,7 @@ def collect(rules_dir: Path, config: Config, problems: Problems) -> list[RuleTes
     for key in sorted(config.sites):
         folder = Path(rules_dir) / key
         for path in find_test_files(folder):
-            tests += parse_test_file(path, config.sites[key], config.rules[key], problems)
+            tests += parse_test_file(path, config.sites[key], config.rules[key], problems, config.faqs.get(key))
     return tests
 
 
@@ -87,6 +88,7 @@ class _Visitor:
         self.test = test
         self.site = config.sites[test.site]
         self.rules = config.rules[test.site]
+        self.bot = FaqBot(self.site, config.faqs.get(test.site))
         self.now = test.start
         # The store (its TTLs) and the server share the test's clock.
         self.ingest = Ingest(
@@ -114,6 +116,11 @@ class _Visitor:
         for number, step in enumerate(self.test.steps, 1):
             self.now += step.at if step.at is not None else (1 if number > 1 else 0)
             label = f'{step.where}: test "{self.test.name}" step {number}'
+            if step.sends == "say":
+                got = self.said(step.fields["text"])
+                if step.expect is not None and got != _said_expectation(step.expect):
+                    result.failures.append(f"{label}: expected {_said(step.expect)}, got {_said(got)}")
+                continue
             try:
                 reply = await self.send(self.events(step))
             except BadBatch as error:
@@ -123,6 +130,16 @@ class _Visitor:
             if step.expect is not None and shown != list(step.expect):
                 result.failures.append(f"{label}: expected {_ids(step.expect)}, got {_ids(shown)}")
         return result
+
+    def said(self, text: str) -> tuple[str, ...]:
+        """What the FAQ bot makes of `text`, in the terms a say step's expect uses."""
+        verdict = self.bot.decide(text)
+        ids = tuple(question.id for question in verdict.questions)
+        if verdict.kind == HANDOFF:
+            return ("answer", HANDOFF)
+        if verdict.kind == "choices":
+            return ("choices", *sorted(ids))
+        return (verdict.kind, *ids)
 
     def events(self, step: Step) -> list[Event]:
         fields, ts = step.fields, self.millis()
@@ -162,6 +179,19 @@ class _Visitor:
 
     def millis(self) -> int:
         return int(self.now * 1000)
+
+
+def _said_expectation(expect: tuple[str, ...]) -> tuple[str, ...]:
+    return ("choices", *sorted(expect[1:])) if expect[0] == "choices" else expect
+
+
+def _said(got: tuple[str, ...]) -> str:
+    """A verdict as a say step writes it: answer: shipping, choices: [a, b], understood: false."""
+    if got[0] == "none":
+        return "understood: false"
+    if got[0] == "choices":
+        return f"choices: {_ids(got[1:])}"
+    return f"answer: {got[1]}"
 
 
 def _ids(ids: Sequence[str]) -> str:

@@ -431,7 +431,7 @@ def test_mistakes_in_a_test_file_are_all_reported_and_other_files_still_run(tmp_
         f'{path}:3:5: test "typos": start \'someday\' is not a date-time; write e.g. "2026-03-02 10:00" (in the site\'s timezone)',
         f"{path}:4:5: test \"typos\": unknown key 'stesp' (did you mean 'steps'?)",
         f'{path}:8:9: test "steps" step 1: a step does one thing, but this one has page_view and event; split it in steps',
-        f'{path}:9:9: test "steps" step 2: a step needs one of: page_view, event, set, signal',
+        f'{path}:9:9: test "steps" step 2: a step needs one of: page_view, event, set, signal, say',
         f"{path}:10:9: test \"steps\" step 3: at takes the time since the previous step, written with '+', e.g. +30s, +10m, +2h, +7d; not '1h'",
         f"{path}:12:9: test \"steps\" step 4: '1y' is not a duration; write a number and a unit, e.g. 30s, 10m, 2h, 7d or 4w",
         f"{path}:15:18: test \"steps\" step 5: unknown rule id 'pricing-retrun' (did you mean 'pricing-return'?);"

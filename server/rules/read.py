@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from server.chat.faq_file import FAQ_FILE
 from server.rules.actions import compile_action
 from server.rules.compile import Checking, compile_conditions
 from server.rules.conditions import (
@@ -33,7 +34,9 @@ def rule_files(folder: Path) -> list[Path]:
     return sorted(
         p
         for p in folder.iterdir()
-        if p.suffix in (".yaml", ".yml") and p.name != SITE_FILE and not p.name.endswith((".test.yaml", ".test.yml"))
+        if p.suffix in (".yaml", ".yml")
+        and p.name not in (SITE_FILE, FAQ_FILE)
+        and not p.name.endswith((".test.yaml", ".test.yml"))
     )
 
 
