@@ -12,6 +12,7 @@ from pathlib import Path
 from starlette.applications import Starlette
 from starlette.routing import Route
 
+from server.chat.bot import SiteBots
 from server.chat.model import Bot
 from server.chat.service import ChatService
 from server.chat.tickets import Tickets
@@ -138,7 +139,7 @@ def create_app(
         site_secrets=settings.secrets_by_site(),
         trusted_proxies=settings.proxy_networks(),
         repeating=RateLimitedLog(logging.getLogger("irasshai.web"), clock=clock),
-        chat=ChatService(store, clock, bot, settings.chat_messages_per_minute),
+        chat=ChatService(store, clock, bot or SiteBots(lambda: live.config.faqs), settings.chat_messages_per_minute),
         tickets=tickets,
         wakeups=wakeups,
     )

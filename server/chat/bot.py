@@ -8,10 +8,12 @@ The hand-off note's days and times come from the site's business hours, in the s
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
+from server.chat import model
 from server.chat.faq import Faq, Verdict, normalise
 from server.sites import LANGUAGES, Site
 
@@ -77,14 +79,6 @@ class BotReply:
 
     text: str
     choices: tuple[tuple[str, str], ...] = ()
-
-
-class Bot(Protocol):
-    """What the conversation service needs of a bot."""
-
-    def reply(self, conversation: Any, text: str, language: str, now: float) -> list[BotReply]: ...
-
-    def handoff_note(self, site: Site, language: str, now: float) -> str: ...
 
 
 def language_of(tag: str, site: Site) -> str:
@@ -172,3 +166,32 @@ def _asks_for_person(folded: str) -> bool:
         return True
     padded = f" {folded} "
     return any((f" {phrase} " if phrase.isascii() else phrase) in padded for phrase in ASKS_FOR_PERSON)
+
+
+class SiteBots:
+    """The bot the conversation service talks to (:class:`server.chat.model.Bot`): each site's
+    :class:`FaqBot`, built from the rules in force, so an edit of faq.yaml takes effect with
+    the next reload like any rule file."""
+
+    def __init__(self, faqs: Callable[[], Mapping[str, Faq]]):
+        self._faqs = faqs  # the live configuration's FAQs, by site
+        self._bots: dict[str, tuple[Site, Faq | None, FaqBot]] = {}
+
+    def _bot(self, site: Site) -> FaqBot:
+        faq = self._faqs().get(site.key)
+        known = self._bots.get(site.key)
+        if known is None or known[0] is not site or known[1] is not faq:
+            known = self._bots[site.key] = (site, faq, FaqBot(site, faq))
+        return known[2]
+
+    def reply(
+        self, site: Site, conversation: Any, text: str, language: str, now: float, choice: str = ""
+    ) -> list[model.BotReply]:
+        # A tapped choice arrives as its label, which the FAQ knows as a phrasing of its question.
+        return [
+            model.BotReply(text=reply.text, choices=[model.Choice(id, label) for id, label in reply.choices])
+            for reply in self._bot(site).reply(conversation, text, language, now)
+        ]
+
+    def handoff_note(self, site: Site, language: str, now: float) -> str:
+        return self._bot(site).handoff_note(site, language, now)
