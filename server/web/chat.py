@@ -14,7 +14,7 @@ from starlette.responses import Response
 
 from server.devices import language as language_tag
 from server.web.errors import CORS, Refusal
-from server.web.events import _allowed_site
+from server.web.origins import allowed_site
 from server.web.replies import json_reply
 from server.web.services import services
 
@@ -55,7 +55,7 @@ _decoder = msgspec.json.Decoder(ChatRequest)
 
 
 async def post_chat(request: Request) -> Response:
-    site = _allowed_site(request)
+    site = allowed_site(request)
     shared = services(request)
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > MAX_BODY:

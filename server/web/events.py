@@ -15,38 +15,18 @@ from starlette.responses import Response
 
 from server.devices import device_type, language
 from server.events import MAX_BATCH_BYTES, BadBatch, decode_batch
-from server.sites import Site
 from server.tracking import RequestFacts
 from server.web.address import client_address
 from server.web.errors import CORS, Refusal
-from server.web.replies import cors_headers, json_reply
+from server.web.origins import allowed_site
+from server.web.replies import json_reply
 from server.web.services import services
 
 log = logging.getLogger("irasshai.web")
 
 
-def _allowed_site(request: Request) -> Site:
-    """The site the request is for, once its Origin is on the site's allow-list; else a Refusal.
-
-    The CORS headers for that origin go into the request's scope, so that every answer to it
-    (errors included, see server.web.errors) can be read by the widget."""
-    key = request.path_params["site"]
-    site = services(request).live.config.sites.get(key)
-    if site is None:
-        raise Refusal(f"unknown site '{key[:64]}'", 404)
-    origin = request.headers.get("origin")
-    if not site.allows(origin):
-        reason = (
-            "missing Origin header" if origin is None else f"origin '{origin[:200]}' is not allowed for site '{key}'"
-        )
-        log.info("refused events: %s", reason)
-        raise Refusal(f"{reason}; allowed origins are listed in site.yaml", 403)
-    request.scope[CORS] = cors_headers(origin)
-    return site
-
-
 async def post_events(request: Request) -> Response:
-    site = _allowed_site(request)
+    site = allowed_site(request)
     shared = services(request)
     timeout = shared.settings.body_timeout
     try:
@@ -67,7 +47,7 @@ async def post_events(request: Request) -> Response:
 
 
 async def preflight(request: Request) -> Response:
-    _allowed_site(request)
+    allowed_site(request)
     return Response(
         status_code=204,
         headers={

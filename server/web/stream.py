@@ -26,7 +26,7 @@ from starlette.responses import Response
 from server.chat.service import ENTRY_ID, before, with_id
 from server.store.base import StoreUnavailable
 from server.web.errors import CORS, Refusal
-from server.web.events import _allowed_site
+from server.web.origins import allowed_site
 from server.web.services import services
 
 log = logging.getLogger("irasshai.web")
@@ -36,7 +36,7 @@ BATCH = 200  # entries read at a time
 
 
 async def get_stream(request: Request) -> Response:
-    site = _allowed_site(request)
+    site = allowed_site(request)
     shared = services(request)
     visitor = shared.tickets.verify(site.key, request.query_params.get("ticket", ""))
     if visitor is None:
