@@ -6,8 +6,9 @@ widget from the first; an `Operator` talks to the operator API (docs/chat.md) of
 test can post a reply through the process the visitor's stream is *not* on, and `cut()` stops
 the first process for a while (every stream on it ends) and starts it again on the same port.
 
-`counting_server` is the real app in this process with the number of open streams counted at
-the ASGI level: what a test of "one stream per tab" needs and no HTTP API tells.
+`one_server` is the real app in this process on the memory store, for the panel's own tests;
+it can count the open streams at the ASGI level, which a test of "one stream per tab" needs and
+no HTTP API tells.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from tests.browser.engagements import SITES, STATS_SECRET, Fixtures, fixture_shop, write_fixture_sites
@@ -127,7 +128,6 @@ def chat_servers(folder: Path, redis_url: str, launcher: bool = False) -> Iterat
 class StreamCount:
     open: int = 0
     opened: int = 0
-    paths: list[str] = field(default_factory=list)
 
 
 def counting(app, count: StreamCount):
@@ -147,10 +147,12 @@ def counting(app, count: StreamCount):
 
 
 @contextmanager
-def counting_server(folder: Path, count: StreamCount) -> Iterator[ChatServers]:
-    """The real app (memory store) in this process, its open streams counted, and the fixture shop."""
+def one_server(folder: Path, launcher: bool = False, count: StreamCount | None = None) -> Iterator[ChatServers]:
+    """The real app (memory store) in this process and the fixture shop; with `count`, its open streams counted."""
     shop_port, server_port = free_port(), free_port()
     shop_url, server_url = f"http://127.0.0.1:{shop_port}", f"http://127.0.0.1:{server_port}"
-    app = make_app(_rules(folder, shop_url, False), site_secrets=",".join(f"{key}={STATS_SECRET}" for key in SITES))
-    with live_server(counting(app, count), port=server_port), live_server(fixture_shop(server_url), port=shop_port):
+    secrets = ",".join(f"{key}={STATS_SECRET}" for key in SITES)
+    app = make_app(_rules(folder, shop_url, launcher), site_secrets=secrets)
+    app = counting(app, count) if count is not None else app
+    with live_server(app, port=server_port), live_server(fixture_shop(server_url), port=shop_port):
         yield ChatServers(shop_url, server_url, server_url)
