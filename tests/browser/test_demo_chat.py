@@ -105,6 +105,7 @@ def test_after_hours_the_bot_answers_from_the_faq_and_hands_off_until_the_next_o
 
             choice.click()
             expect(log.locator(".visitor .text")).to_have_text([question, handoff])
+            expect(log.locator(".choices")).to_have_count(0)  # a tapped choice takes its buttons away
             expect(log.locator(".system .text")).to_have_text([note])  # once: not also from the status event
             assert Operator(running.server, SITE).conversations("waiting")[0]["id"] == conversation["id"]
 
