@@ -133,6 +133,10 @@ def demo(settings: Settings) -> None:
         # The demo shop's login proves its customer to the server: both get this made-up secret.
         extra = f"demo={secrets.token_urlsafe(32)}"
         settings = settings.replace(identity_secrets=",".join(filter(None, (settings.identity_secrets, extra))))
+    if "demo" not in settings.secrets_by_site():
+        # So that whoever tries the demo can answer its chats through the operator API (docs/chat.md).
+        extra = f"demo={secrets.token_urlsafe(24)}"
+        settings = settings.replace(site_secrets=",".join(filter(None, (settings.site_secrets, extra))))
     server_url = f"http://{settings.host}:{settings.port}"
     shop_url = f"http://{settings.host}:{settings.shop_port}"
     app = _create_app(settings, transform=lambda loaded: allow_shop(loaded, settings))
@@ -153,6 +157,7 @@ def demo(settings: Settings) -> None:
         ]
         print(f"Irasshai server: {server_url}  (in-memory store; rules from {Path(settings.rules_dir).resolve()})")
         print(f"Demo shop:       {shop_url}  <- open this in your browser")
+        print(f"Operator API:    Authorization: Bearer {settings.secrets_by_site()['demo']}  (docs/chat.md)")
         print("Press Ctrl+C to stop.", flush=True)
         await asyncio.gather(*(s.serve() for s in servers))
 

@@ -168,3 +168,38 @@ def test_demo_serves_the_shop_and_the_widget_and_prints_both_urls():
         process.terminate()
         out, _ = process.communicate(timeout=20)
     assert f"http://127.0.0.1:{port}" in out and f"http://127.0.0.1:{shop_port}" in out
+
+
+def test_demo_prints_a_secret_that_opens_the_operator_api():
+    """Whoever tries the demo can answer its chats: `irasshai demo` makes the demo site a secret and prints it."""
+    import json
+    import re
+    import urllib.request
+
+    port, shop_port = free_port(), free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IRASSHAI_")}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "server", "demo", "--port", str(port), "--shop-port", str(shop_port)],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_until_up(f"http://127.0.0.1:{port}/healthz", process)
+        printed = []
+        while not printed or not printed[-1].startswith("Press Ctrl+C"):  # the last line it prints
+            printed.append(process.stdout.readline())
+            assert printed[-1], f"the demo ended: {printed}"
+        found = re.search(r"Operator API: +Authorization: Bearer (\S+)", "".join(printed))
+        assert found, f"no operator API secret in {printed}"
+        secret = found.group(1)
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/v1/sites/demo/conversations", headers={"authorization": f"Bearer {secret}"}
+        )
+        with urllib.request.urlopen(request, timeout=5) as response:
+            assert json.loads(response.read()) == {"conversations": []}
+    finally:
+        process.terminate()
+        process.communicate(timeout=20)

@@ -327,9 +327,10 @@ export default function (base) {
 
   var handlers = {
     message: draw,
+    // A status note (the hand-off's "a person will answer from …") also comes as a system
+    // message, which is what the log shows: drawing the note too would say it twice.
     status: function (change) {
       if (change.status === "resolved") base.put("chat", "");
-      if (change.note) line("system", "", change.note, 0);
     },
     read: function (receipt) {
       var mine = log.querySelectorAll(".visitor"), i;

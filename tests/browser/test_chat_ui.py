@@ -1,4 +1,4 @@
-"""The chat panel in the widget (widget_js/chat.js), against a fake chat server (fake_chat.py).
+"""The chat panel in the widget (widget_js/chat.js), against the real server (live_chat.py).
 
 Contract: a chat prompt's button and the site's launcher open a labelled dialog with a log of
 messages and a focused input, in the site's language, under a strict CSP, as a bottom sheet on a
@@ -8,15 +8,18 @@ order, once, when it is back. Replies, typing and bot choices arrive over the st
 reload; a reply while the panel is closed puts an unread badge on the launcher. A reload shows
 the conversation's history, and the next page opens the stream without a click. A tab holds at
 most one stream, and none once it has been hidden for a minute (nor opens one while hidden).
+Operators act through the operator API; bot choices are tested on the demo (test_demo_chat.py).
 """
 
 from __future__ import annotations
+
+import json
 
 import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.engagements import IPHONE_13, new_visitor, settled, wait_shown, watch_console
-from tests.browser.fake_chat import FakeChat, chat_servers
+from tests.browser.live_chat import StreamCount, one_server
 
 pytestmark = pytest.mark.browser
 
@@ -28,10 +31,6 @@ HIDDEN = """
   Object.defineProperty(Document.prototype, "hidden", { configurable: true, get() { return !!window.__hidden; } });
 })();
 """
-
-
-def token(page: Page, site: str = "shop") -> str:
-    return page.evaluate("(key) => localStorage.getItem(key)", f"irasshai:{site}:visitor")
 
 
 def wait_for(condition, page: Page, what: str) -> None:
@@ -58,17 +57,27 @@ def send(dialog, text: str) -> None:
     box.press("Enter")
 
 
-@pytest.fixture
-def fake():
-    return FakeChat()
+def chat_posts(page: Page) -> list[dict]:
+    """The actions the page POSTs to …/chat, recorded as they are sent (read them after a Playwright call)."""
+    posts: list[dict] = []
+    page.on(
+        "request",
+        lambda request: (
+            request.method == "POST"
+            and request.url.endswith("/chat")
+            and posts.append(json.loads(request.post_data)["do"])
+        ),
+    )
+    return posts
 
 
-def test_a_prompt_opens_the_panel_and_replies_and_typing_arrive_without_a_reload(browser, tmp_path, fake):
-    with chat_servers(tmp_path, fake) as fixtures:
+def test_a_prompt_opens_the_panel_and_replies_and_typing_arrive_without_a_reload(browser, tmp_path):
+    with one_server(tmp_path) as servers:
         context = new_visitor(browser)
         page = context.new_page()
         console = watch_console(page)
-        dialog = open_from_prompt(page, fixtures.url("clean", "chat"))
+        posts = chat_posts(page)
+        dialog = open_from_prompt(page, servers.url("clean", "chat"))
         expect(dialog).to_have_accessible_name("佐藤（スタッフ）")
         expect(dialog).to_have_attribute("lang", "ja")
         log = dialog.get_by_role("log")
@@ -81,17 +90,19 @@ def test_a_prompt_opens_the_panel_and_replies_and_typing_arrive_without_a_reload
         expect(log.locator(".visitor .text")).to_have_text(["Mサイズの在庫はありますか？"])
         expect(log.locator(".visitor.pending")).to_have_count(0)
         expect(dialog.get_by_role("textbox")).to_have_value("")
-        visitor = token(page)
-        fake.typing(visitor)
+        operator = servers.operator()
+        [conversation] = operator.wait_conversation()
+        assert conversation["rule"] == "chat"  # the prompt's rule started it
+        assert operator.visitor_texts(conversation["id"]) == ["Mサイズの在庫はありますか？"]
+        operator.typing(conversation["id"], "佐藤")
         expect(dialog.get_by_role("status")).to_have_text("佐藤 入力中…")
-        fake.reply(visitor, "はい、Mサイズは在庫がございます。")
+        operator.say(conversation["id"], "はい、Mサイズは在庫がございます。", "佐藤")
         expect(log.locator(".operator .text")).to_have_text(["はい、Mサイズは在庫がございます。"])
         expect(log.locator(".operator .name")).to_have_text(["佐藤"])
         expect(dialog.get_by_role("status")).to_have_text("")
 
-        said = fake.said()
-        assert [(s["text"], s["rule"]) for s in said] == [("Mサイズの在庫はありますか？", "chat")]
-        assert fake.said("typing"), "typing in the input tells the other side"
+        assert [p["type"] for p in posts].count("say") == 1
+        assert "typing" in [p["type"] for p in posts], "typing in the input tells the other side"
         expect(log.locator(".visitor .text")).to_have_count(1)  # the stream's echo is not drawn twice
         page.keyboard.press("Escape")
         expect(dialog).to_be_hidden()
@@ -99,28 +110,11 @@ def test_a_prompt_opens_the_panel_and_replies_and_typing_arrive_without_a_reload
         context.close()
 
 
-def test_bot_choices_are_buttons_that_send_the_choice(browser, tmp_path, fake):
-    with chat_servers(tmp_path, fake) as fixtures:
-        context = new_visitor(browser)
-        page = context.new_page()
-        dialog = open_from_prompt(page, fixtures.url("clean", "chat"))
-        send(dialog, "送料")
-        wait_for(lambda: fake.said(), page, "the message was posted")
-        choices = [{"id": "shipping", "label": "送料について"}, {"id": "handoff", "label": "スタッフに相談する"}]
-        fake.reply(token(page), "どちらについてのご質問ですか？", author="bot", name="自動応答", choices=choices)
-        dialog.get_by_role("button", name="スタッフに相談する").click()
-        wait_for(lambda: fake.said("choose"), page, "the choice was posted")
-        assert [c["choice"] for c in fake.said("choose")] == ["handoff"]
-        expect(dialog.get_by_role("log").locator(".visitor .text")).to_have_text(["送料", "スタッフに相談する"])
-        expect(dialog.get_by_role("button", name="送料について")).to_have_count(0)
-        context.close()
-
-
-def test_the_launcher_opens_the_panel_and_shows_unread_replies_while_it_is_closed(browser, tmp_path, fake):
-    with chat_servers(tmp_path, fake, launcher=True) as fixtures:
+def test_the_launcher_opens_the_panel_and_shows_unread_replies_while_it_is_closed(browser, tmp_path):
+    with one_server(tmp_path, launcher=True) as servers:
         context = new_visitor(browser, locale="en-US")
         page = context.new_page()
-        page.goto(fixtures.url("clean", "home", site="shop-en"))
+        page.goto(servers.url("clean", "home", site="shop-en"))
         launcher = page.locator("irasshai-chat").get_by_role("button", name="Open chat")
         expect(launcher).to_be_visible()
         launcher.click()
@@ -128,12 +122,14 @@ def test_the_launcher_opens_the_panel_and_shows_unread_replies_while_it_is_close
         expect(dialog.get_by_role("textbox", name="Type a message")).to_be_focused()
         expect(launcher).to_be_hidden()
         send(dialog, "Do you ship to Osaka?")
-        wait_for(lambda: fake.said(), page, "the message was posted")
+        operator = servers.operator("shop-en")
+        [conversation] = operator.wait_conversation()
+        expect(dialog.get_by_role("log").locator(".system .text")).to_have_text(["A person will answer shortly."])
         page.keyboard.press("Escape")
         expect(dialog).to_be_hidden()
         expect(launcher).to_be_focused()  # focus goes back where it came from
 
-        fake.reply(token(page, "shop-en"), "Yes, in two days.", name="Sato")
+        operator.say(conversation["id"], "Yes, in two days.", "Sato")
         badge = page.locator("irasshai-chat .badge")
         expect(badge).to_have_text("1")
         expect(page.locator("irasshai-chat").get_by_role("button", name="Open chat (1 unread)")).to_be_visible()
@@ -143,12 +139,12 @@ def test_the_launcher_opens_the_panel_and_shows_unread_replies_while_it_is_close
         context.close()
 
 
-def test_messages_sent_while_the_server_is_unreachable_go_later_in_order_once(browser, tmp_path, fake):
-    with chat_servers(tmp_path, fake) as fixtures:
+def test_messages_sent_while_the_server_is_unreachable_go_later_in_order_once(browser, tmp_path):
+    with one_server(tmp_path) as servers:
         context = new_visitor(browser)
         page = context.new_page()
         page.route("**/v1/sites/*/chat", lambda route: route.abort())
-        dialog = open_from_prompt(page, fixtures.url("clean", "chat"))
+        dialog = open_from_prompt(page, servers.url("clean", "chat"))
         for text in ("一つ目", "二つ目"):
             send(dialog, text)
         pending = dialog.get_by_role("log").locator(".visitor.pending")
@@ -161,26 +157,27 @@ def test_messages_sent_while_the_server_is_unreachable_go_later_in_order_once(br
         expect(dialog).to_be_visible()
         expect(dialog.get_by_role("log").locator(".visitor.pending")).to_have_count(2)
         send(dialog, "三つ目")
-        assert fake.said() == []
+        operator = servers.operator()
+        assert operator.conversations() == []
 
         page.unroute("**/v1/sites/*/chat")
         page.evaluate("window.dispatchEvent(new Event('online'))")
         expect(dialog.get_by_role("log").locator(".visitor.pending")).to_have_count(0)
-        said = fake.said()
-        assert [s["text"] for s in said] == ["一つ目", "二つ目", "三つ目"]
-        assert len({s["id"] for s in said}) == 3
+        [conversation] = operator.wait_conversation()
+        assert operator.visitor_texts(conversation["id"]) == ["一つ目", "二つ目", "三つ目"]
         expect(dialog.get_by_role("log").locator(".visitor .text")).to_have_text(["一つ目", "二つ目", "三つ目"])
         context.close()
 
 
-def test_a_reload_shows_the_history_and_the_next_page_opens_the_stream_without_a_click(browser, tmp_path, fake):
-    with chat_servers(tmp_path, fake) as fixtures:
+def test_a_reload_shows_the_history_and_the_next_page_opens_the_stream_without_a_click(browser, tmp_path):
+    with one_server(tmp_path) as servers:
         context = new_visitor(browser)
         page = context.new_page()
-        dialog = open_from_prompt(page, fixtures.url("clean", "chat"))
+        dialog = open_from_prompt(page, servers.url("clean", "chat"))
         send(dialog, "返品できますか？")
-        wait_for(lambda: fake.said(), page, "the message was posted")
-        fake.reply(token(page), "30日以内なら返品できます。")
+        operator = servers.operator()
+        [conversation] = operator.wait_conversation()
+        operator.say(conversation["id"], "30日以内なら返品できます。")
         expect(dialog.get_by_role("log")).to_contain_text("30日以内なら返品できます。")
 
         page.reload()
@@ -191,58 +188,58 @@ def test_a_reload_shows_the_history_and_the_next_page_opens_the_stream_without_a
         page.keyboard.press("Tab")
         page.locator("irasshai-chat").get_by_role("button", name="閉じる").click()
 
-        opened = fake.streams_opened
-        page.goto(fixtures.url("clean", "home"))
-        wait_for(lambda: fake.streams_opened > opened and fake.open_streams == 1, page, "a stream on the next page")
+        page.goto(servers.url("clean", "home"))
         replies = page.locator("irasshai-chat .operator")
         expect(replies).to_have_count(1)  # the history, drawn in the closed panel: seen before, so not unread
         expect(page.locator("irasshai-chat .badge")).to_be_hidden()
-        fake.reply(token(page), "ほかにご質問はありますか？")
+        operator.say(conversation["id"], "ほかにご質問はありますか？")  # arrives: the stream is open, unclicked
         expect(replies).to_have_count(2)
         expect(page.locator("irasshai-chat .badge")).to_have_text("1")
         context.close()
 
 
-def test_one_stream_per_tab_and_none_while_the_tab_is_hidden(browser, tmp_path, fake):
-    with chat_servers(tmp_path, fake) as fixtures:
+def test_one_stream_per_tab_and_none_while_the_tab_is_hidden(browser, tmp_path):
+    streams = StreamCount()
+    with one_server(tmp_path, count=streams) as servers:
         context = new_visitor(browser)
         context.add_init_script(HIDDEN)
         page = context.new_page()
         page.clock.install()
-        dialog = open_from_prompt(page, fixtures.url("clean", "chat"))
+        dialog = open_from_prompt(page, servers.url("clean", "chat"))
         send(dialog, "こんにちは")
-        wait_for(lambda: fake.open_streams == 1, page, "one stream")
+        wait_for(lambda: streams.open == 1, page, "one stream")
         for number in range(3):  # every events reply starts the chat part again: still one stream
             page.evaluate("(n) => irasshai('track', 'look_' + n)", number)
         settled(page, "shop")
-        assert fake.open_streams == 1 and fake.streams_opened == 1
+        assert streams.open == 1 and streams.opened == 1
 
         page.evaluate("window.__hidden = true; document.dispatchEvent(new Event('visibilitychange'))")
         page.clock.fast_forward("00:30")
-        assert fake.open_streams == 1  # a quick look at another tab keeps it
+        assert streams.open == 1  # a quick look at another tab keeps it
         page.clock.fast_forward("00:31")
-        wait_for(lambda: fake.open_streams == 0, page, "the stream closed after a minute hidden")
+        wait_for(lambda: streams.open == 0, page, "the stream closed after a minute hidden")
 
         second = context.new_page()
         second.add_init_script("window.__hidden = true")
-        second.goto(fixtures.url("clean", "home"))
+        second.goto(servers.url("clean", "home"))
         settled(second, "shop")
         second.wait_for_function("() => document.querySelector('irasshai-chat')")
-        assert fake.open_streams == 0, "a hidden tab opens no stream"
+        assert streams.open == 0, "a hidden tab opens no stream"
         second.evaluate("window.__hidden = false; document.dispatchEvent(new Event('visibilitychange'))")
-        wait_for(lambda: fake.open_streams == 1, second, "a stream once visible")
+        wait_for(lambda: streams.open == 1, second, "a stream once visible")
         context.close()
 
 
-def test_under_a_strict_csp_the_panel_works_and_violates_nothing(browser, tmp_path, fake):
-    with chat_servers(tmp_path, fake) as fixtures:
+def test_under_a_strict_csp_the_panel_works_and_violates_nothing(browser, tmp_path):
+    with one_server(tmp_path) as servers:
         context = new_visitor(browser)
         page = context.new_page()
         console = watch_console(page)
-        dialog = open_from_prompt(page, fixtures.url("csp", "chat"))
+        dialog = open_from_prompt(page, servers.url("csp", "chat"))
         send(dialog, "CSPでも届きますか？")
-        wait_for(lambda: fake.said(), page, "the message was posted")
-        fake.reply(token(page), "届きます。")
+        operator = servers.operator()
+        [conversation] = operator.wait_conversation()
+        operator.say(conversation["id"], "届きます。")
         expect(dialog.get_by_role("log")).to_contain_text("届きます。")
         expect(dialog.locator(".head")).to_have_css("background-color", "rgb(31, 42, 68)")  # chat.css applied
         assert page.evaluate("window.__seen.violations") == []
@@ -250,11 +247,11 @@ def test_under_a_strict_csp_the_panel_works_and_violates_nothing(browser, tmp_pa
         context.close()
 
 
-def test_on_a_phone_the_panel_is_a_sheet_from_the_bottom(browser, tmp_path, fake):
-    with chat_servers(tmp_path, fake) as fixtures:
+def test_on_a_phone_the_panel_is_a_sheet_from_the_bottom(browser, tmp_path):
+    with one_server(tmp_path) as servers:
         context = new_visitor(browser, **IPHONE_13)
         page = context.new_page()
-        dialog = open_from_prompt(page, fixtures.url("clean", "chat"))
+        dialog = open_from_prompt(page, servers.url("clean", "chat"))
         box = dialog.bounding_box()
         assert box["x"] == 0 and box["width"] == 390
         assert box["y"] + box["height"] == pytest.approx(844, abs=1)

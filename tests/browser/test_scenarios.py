@@ -107,15 +107,20 @@ def copy_demo_rules(folder: Path, shop_url: str, business_hours: str | None = No
 
 
 @contextmanager
-def demo(tmp_path: Path, redis_url: str, business_hours: str | None = None):
+def demo(tmp_path: Path, redis_url: str, business_hours: str | None = None, clock=SERVER_CLOCK, **site: str):
+    """The demo shop and server on the demo rules; `site` sets top-level keys of the copy's site.yaml."""
     shop_port, server_port = free_port(), free_port()
     shop_url, server_url = f"http://127.0.0.1:{shop_port}", f"http://127.0.0.1:{server_port}"
     rules = copy_demo_rules(tmp_path, shop_url, business_hours)
+    site_yaml = rules / SITE / "site.yaml"
+    for key, value in site.items():
+        text, replaced = re.subn(rf"^{key}: .*$", f"{key}: {value}", site_yaml.read_text(encoding="utf-8"), flags=re.M)
+        site_yaml.write_text(text if replaced else f"{text}{key}: {value}\n", encoding="utf-8")
     server = make_app(
         rules,
         "redis",
         redis_url,
-        clock=SERVER_CLOCK,
+        clock=clock,
         site_secrets=f"{SITE}={STATS_SECRET}",
         identity_secrets=f"{SITE}={IDENTITY_SECRET}",
     )

@@ -202,8 +202,14 @@ def test_a_long_title_is_cut_by_code_point_and_its_page_view_stored(browser, set
             what="page view stored",
         )
         assert profile.attributes == {"plan": "pro", "after_title": True}
-        titles = [e.get("title") for body in sent for e in json.loads(body)["events"] if e["type"] == "page_view"]
-        assert titles and titles[0] == "a" * 511 + "\U0001f600"  # 512 code points, the emoji whole
+
+        def titles():
+            # Playwright hands request events to Python only while it runs: let it, then look.
+            page.wait_for_timeout(20)
+            return [e.get("title") for body in sent for e in json.loads(body)["events"] if e["type"] == "page_view"]
+
+        recorded = wait_for(titles, what="the page view's request recorded")
+        assert recorded[0] == "a" * 511 + "\U0001f600"  # 512 code points, the emoji whole
         # Nothing the server would throw away: the width is not sent (the device comes from the User-Agent).
         assert all(json.loads(body).get("context", {}).keys() <= {"language"} for body in sent)
 
