@@ -152,8 +152,9 @@ async def open_streams(port: int, tickets: list[str], arrived: dict | None, para
             try:
                 _, stream = await loop.create_connection(lambda: Stream(request, arrived), "127.0.0.1", port)
             except OSError as error:
+                if None not in streams:  # the first says why; the count is in the result
+                    print(f"chat_load: connect failed: {error}", file=sys.stderr)
                 streams.append(None)  # type: ignore[arg-type]
-                print(f"chat_load: connect failed: {error}", file=sys.stderr)
                 return
             streams.append(stream)
             await stream.ready
