@@ -1,4 +1,4 @@
-"""The benchmark suite: ingest, rules, widget and memory, written up as one Markdown report.
+"""The benchmark suite: ingest, rules, live chat, widget and memory, written up as one Markdown report.
 
     bench/run                  the full run (about 6 minutes), written to docs/performance.md
     bench/run --quick          seconds, tiny sizes, no browser; written to bench/results/performance-quick.md
@@ -20,7 +20,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench import ingest, report, rules, widget
+from bench import chat, ingest, report, rules, widget
 from bench.profile import profile
 from bench.servers import ROOT
 
@@ -33,6 +33,7 @@ FULL = {
     "peer_seconds": 6.0,
     "loads": 20,
     "profile_seconds": 8,
+    "chat": chat.ChatPlan(),
 }
 QUICK = {
     "plan": ingest.Plan(visitors=300, steps=2, connections=8, warmup=0, seconds=1, rounds=1, fixed_rounds=1),
@@ -42,6 +43,7 @@ QUICK = {
     "peer_seconds": 0.1,
     "loads": 0,
     "profile_seconds": 0,
+    "chat": chat.ChatPlan(streams=200, hold_seconds=1, visitors=50, rate=200, seconds=1),
 }
 
 
@@ -131,6 +133,7 @@ def main(argv: list[str] | None = None) -> None:
     results["rules"] = rules.run(
         sizes["rule_sizes"], sizes["rule_visitors"], sizes["calls"], sizes["peer_seconds"], say, profile=not args.quick
     )
+    results["chat"] = chat.run(sizes["chat"], work, say)
     results["widget"] = {"sizes": widget.sizes()}
     if sizes["loads"]:
         os.sched_setaffinity(0, range(os.cpu_count() or 1))  # the browser gets the whole machine

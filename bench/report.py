@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 WIDGET_GZIP_TARGET = 6 * 1024
+STREAMS_TARGET = 10_000
+STREAM_BYTES_TARGET = 30_000  # Centrifugo's published figure, 30 KB per connection
+CHAT_RATE_TARGET, CHAT_P99_TARGET_MS = 1_000, 100
 
 
 def _n(value: float, digits: int = 0) -> str:
@@ -45,6 +48,39 @@ def targets(results: dict) -> list[tuple[str, str, bool | None]]:
             big["evaluate"]["median_us"] <= 50 if big else None,
         ),
         ("widget ≤ 6 KB gzip (widget.js, on every page)", f"{_n(gzip)} B", gzip <= WIDGET_GZIP_TARGET),
+    ] + chat_targets(results.get("chat"), results.get("quick", False))
+
+
+def chat_targets(chat: dict | None, quick: bool) -> list[tuple[str, str, bool | None]]:
+    """The live chat's three targets; judged only on a full run (quick mode holds a few streams)."""
+    goals = (
+        f"one server process holds ≥ {_n(STREAMS_TARGET)} streams",
+        f"memory per stream ≤ {STREAM_BYTES_TARGET // 1000} KB (server RSS)",
+        f"operator POST → client, two processes on one Redis, {_n(CHAT_RATE_TARGET)} messages/s: "
+        f"p99 < {CHAT_P99_TARGET_MS} ms",
+    )
+    if chat is None:
+        return [(goal, "not measured", None) for goal in goals]
+    held, late = chat["held"], chat["latency"]
+    full = not quick
+    rate_held = late["delivered"] == late["messages"] and late["sent_rate"] >= 0.98 * CHAT_RATE_TARGET
+    return [
+        (
+            goals[0],
+            f"{_n(held['still_open'])} held of {_n(held['asked'])} opened" + (" (quick mode)" if quick else ""),
+            held["still_open"] >= STREAMS_TARGET if full else None,
+        ),
+        (
+            goals[1],
+            f"{held['per_stream'] / 1000:.1f} KB with {_n(held['open'])} streams" + (" (quick mode)" if quick else ""),
+            held["per_stream"] <= STREAM_BYTES_TARGET if full else None,
+        ),
+        (
+            goals[2],
+            f"p99 {late['p99_ms']:.1f} ms at {_n(late['sent_rate'])} messages/s sent, "
+            f"{_n(late['delivered'])} of {_n(late['messages'])} delivered" + (" (quick mode)" if quick else ""),
+            (late["p99_ms"] < CHAT_P99_TARGET_MS and rate_held) if full else None,
+        ),
     ]
 
 
@@ -234,6 +270,43 @@ def _profiles(profiles: dict, servers: dict) -> list[str]:
     return rows
 
 
+def _chat(chat: dict) -> list[str]:
+    held, late, plan = chat["held"], chat["latency"], chat["plan"]
+    failed = ", ".join(f"{count} {why}" for why, count in held["failed"].items()) or "none"
+    errors = ", ".join(f"{count} × {why}" for why, count in late["errors"].items()) or "none"
+    cpu = late["cpu_us_per_message"]
+    return [
+        "| Held streams | opened | failed | still open after holding | connect time | server RSS idle | "
+        "holding | per stream | server CPU while holding |",
+        "|---:|---:|---|---:|---:|---:|---:|---:|---:|",
+        f"| {_n(held['asked'])} | {_n(held['open'])} | {failed} | {_n(held['still_open'])} | "
+        f"{held['connect_seconds']:.1f} s | {_n(held['rss_idle'] / 2**20, 1)} MiB | "
+        f"{_n(held['rss_holding'] / 2**20, 1)} MiB | **{held['per_stream'] / 1000:.1f} KB** | "
+        f"{held['cpu_share_holding']:.0%} of a core |",
+        "",
+        f"One server process (Redis store) on core 0; the streams are opened 200 handshakes at a time and then held "
+        f"{held['held_seconds']:.0f} s, with nothing to deliver but the heartbeat. Per stream = (VmRSS holding − VmRSS "
+        f"idle after a warm-up of {held['warmup']} streams) / streams opened; KB = 1,000 bytes. Open-files limit "
+        f"(hard, raised to by the bench): {_n(chat['file_limit'])}.",
+        "",
+        "| Operator → client | sent/s | delivered | p50 ms | p90 ms | p99 ms | max ms | errors | "
+        "CPU per message: process A (POST) | process B (streams) |",
+        "|---|---:|---:|---:|---:|---:|---:|---|---:|---:|",
+        f"| {_n(plan['rate'])}/s for {plan['seconds']:.0f} s over {_n(plan['visitors'])} conversations | "
+        f"{_n(late['sent_rate'])} | {_n(late['delivered'])} of {_n(late['messages'])} | {late['p50_ms']:.1f} | "
+        f"{late['p90_ms']:.1f} | **{late['p99_ms']:.1f}** | {late['max_ms']:.1f} | {errors} | "
+        f"{cpu['chat-a']:.0f} µs | {cpu['chat-b']:.0f} µs |",
+        "",
+        f"Two server processes on one Redis: the operator's messages are posted to A "
+        f"(`POST /v1/sites/demo/conversations/{{id}}/messages`, {plan['connections']} keep-alive connections, each "
+        f"message's send time stamped when its request is written), and every visitor's stream is connected to B "
+        f"(core {plan['stream_core']}); a message reaches B through the visitor's feed (a Redis Stream) after the "
+        f"wake-up over pub/sub. Latency = the arrival, in the client, of the chunk holding the message − its send "
+        f"time, on one monotonic clock. The sender fell behind its schedule by {late['sender_lag_ms']:.1f} ms at "
+        f"worst. CPU per message is each server's user + system time while posting, divided by the messages.",
+    ]
+
+
 METHOD = """\
 - **Ingest.** Three servers run at once, each started by `python -m bench.serve` with uvicorn (uvloop,
   httptools, one worker, no access log) under `taskset -c 0`; wrk and a private `redis-server`
@@ -263,6 +336,18 @@ METHOD = """\
   The time is measured in the page (Playwright driving `/usr/bin/chromium`).
 - **Memory.** VmRSS from `/proc/<pid>/status` of server (b), and `INFO memory` used_memory of
   Redis, before and after the ingest run; per visitor = growth / visitors (for Redis: visitor keys).
+- **Live chat.** `bench/chat.py` drives `bench/chat_load.py`, the load generator, in a process
+  of its own on core 1 (with redis-server): asyncio Protocols on uvloop, one per connection,
+  that write the HTTP request and search each chunk that arrives for the message marks, a few
+  µs each, so the clients cost less than the server they measure (an httpx client would cost
+  about as much as the server per request). The open-files limit is raised to the hard limit
+  in the bench process, which the servers and the load generator inherit; the product sets
+  none. The held streams' tickets are signed by the load generator with the server's secret
+  through `server/chat/tickets.py`, exactly as the server signs them (fair for a bench: it
+  skips 10,000 events requests that are measured under Ingest); the latency run's visitors open
+  their conversation with `POST /chat` and use the ticket of its reply, and the operator API
+  sets each conversation open before the timed part. Run it alone with `.venv/bin/python -m
+  bench.chat` (`--streams`, `--rate`, `--visitors`, `--seconds`, `--stream-core`; JSON out).
 - **Noise.** The machine may be shared (the load average is in the machine table). Runs are
   interleaved so that a busy moment hits every server, medians are reported with the range, and
   run as root the benchmark's processes get `nice -n -10`. A server busy well below 100% at
@@ -288,6 +373,8 @@ def render(results: dict) -> str:
     lines += ["", "## Rules", ""] + _rules(results["rules"])
     lines += ["", "## Widget", ""] + _widget(results["widget"])
     lines += ["", "## Memory", ""] + _memory(results["ingest"]["memory"])
+    if results.get("chat"):
+        lines += ["", "## Live chat", ""] + _chat(results["chat"])
     if results["ingest"].get("profiles"):
         lines += [
             "",

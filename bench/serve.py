@@ -2,7 +2,7 @@
 worker, no access log.
 
     python -m bench.serve bare --port 9001
-    python -m bench.serve irasshai --port 9002 --rules DIR --secret KEY [--redis URL]
+    python -m bench.serve irasshai --port 9002 --rules DIR --secret KEY [--redis URL] [--site-secrets S]
 
 `bare` is the baseline: a Starlette endpoint at the same path that reads the body and
 returns a fixed JSON reply. `irasshai` is the real app from server.app.create_app, with its
@@ -30,11 +30,15 @@ def bare_app() -> Starlette:
     return Starlette(routes=[Route("/v1/sites/{site}/events", post_events, methods=["POST"])])
 
 
-def irasshai_app(rules_dir: str, secret: str, redis_url: str):
+def irasshai_app(rules_dir: str, secret: str, redis_url: str, site_secrets: str = ""):
     from server.app import create_app
     from server.settings import Settings
 
-    return create_app(Settings(secret_key=secret, rules_dir=rules_dir, redis_url=redis_url, log_level="warning"))
+    return create_app(
+        Settings(
+            secret_key=secret, rules_dir=rules_dir, redis_url=redis_url, site_secrets=site_secrets, log_level="warning"
+        )
+    )
 
 
 def main() -> None:
@@ -44,8 +48,9 @@ def main() -> None:
     parser.add_argument("--rules", default="rules")
     parser.add_argument("--secret", default="")
     parser.add_argument("--redis", default="")
+    parser.add_argument("--site-secrets", default="", help="site=secret,… for the operator API (bench/chat.py)")
     args = parser.parse_args()
-    app = bare_app() if args.kind == "bare" else irasshai_app(args.rules, args.secret, args.redis)
+    app = bare_app() if args.kind == "bare" else irasshai_app(args.rules, args.secret, args.redis, args.site_secrets)
     uvicorn.run(
         app,
         host="127.0.0.1",

@@ -7,6 +7,7 @@ core 1, so they do not take CPU time from the server being measured.
 from __future__ import annotations
 
 import os
+import resource
 import shutil
 import socket
 import subprocess
@@ -109,13 +110,23 @@ def start_redis(folder: Path) -> Process:
     return Process("redis", port, popen, log)
 
 
-def start_server(name: str, kind: str, folder: Path, *args: str) -> Process:
-    """`python -m bench.serve kind --port … args` on the server's core; its output goes to a log."""
+def open_files_limit() -> int:
+    """This process's limit on open files raised to its hard limit (the bench's, never the product's)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return hard
+
+
+def start_server(name: str, kind: str, folder: Path, *args: str, core: str = SERVER_CORE) -> Process:
+    """`python -m bench.serve kind --port … args` on `core`; its output goes to a log.
+
+    It inherits this process's limit on open files, which bench/chat.py raises for its streams."""
     port = free_port()
     log = folder / f"server-{name}.log"
     with log.open("wb") as out:
         popen = subprocess.Popen(
-            pinned(SERVER_CORE, [sys.executable, "-m", "bench.serve", kind, "--port", str(port), *args]),
+            pinned(core, [sys.executable, "-m", "bench.serve", kind, "--port", str(port), *args]),
             cwd=ROOT,
             stdout=out,
             stderr=subprocess.STDOUT,

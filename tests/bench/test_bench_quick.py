@@ -33,6 +33,8 @@ def test_quick_mode_writes_the_report_with_its_tables_and_ratios(tmp_path):
         "| Rules | decide median µs |",
         "| File | raw bytes | gzip bytes | brotli bytes |",
         "| What | before | after | visitors | per visitor |",
+        "| Held streams | opened | failed |",
+        "| Operator → client | sent/s | delivered |",
     ):
         assert header in report, f"missing table: {header}"
     assert "bare Starlette" in report and "Redis store" in report
