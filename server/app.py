@@ -18,6 +18,8 @@ from server.chat.service import ChatService
 from server.chat.tickets import Tickets
 from server.chat.wakeups import Wakeups
 from server.config import Config, Live, load_config
+from server.console.assignment import RoundRobin
+from server.console.presence import Presence
 from server.identity import VisitorIds
 from server.ingest import Ingest
 from server.ratelimits import RateLimits
@@ -121,6 +123,7 @@ def create_app(
     app.router.redirect_slashes = False
     tickets = Tickets(settings.secret_key, settings.ticket_ttl, clock)
     wakeups = Wakeups(store)
+    presence = Presence(store, clock)
     limits = RateLimits(store, settings.new_visitors_per_minute, settings.new_visitors_per_hour, settings.codes_per_day)
     app.state.services = Services(
         settings=settings,
@@ -139,8 +142,16 @@ def create_app(
         site_secrets=settings.secrets_by_site(),
         trusted_proxies=settings.proxy_networks(),
         repeating=RateLimitedLog(logging.getLogger("irasshai.web"), clock=clock),
-        chat=ChatService(store, clock, bot or SiteBots(lambda: live.config.faqs), settings.chat_messages_per_minute),
+        chat=ChatService(
+            store,
+            clock,
+            bot or SiteBots(lambda: live.config.faqs),
+            settings.chat_messages_per_minute,
+            presence=presence,
+            assigner=RoundRobin(),
+        ),
         tickets=tickets,
         wakeups=wakeups,
+        presence=presence,
     )
     return app
