@@ -20,6 +20,7 @@ from server.chat.wakeups import Wakeups
 from server.config import Config, Live, load_config
 from server.console.assignment import RoundRobin
 from server.console.presence import Presence
+from server.console.visitors import LiveVisitors
 from server.identity import VisitorIds
 from server.ingest import Ingest
 from server.ratelimits import RateLimits
@@ -124,6 +125,7 @@ def create_app(
     tickets = Tickets(settings.secret_key, settings.ticket_ttl, clock)
     wakeups = Wakeups(store)
     presence = Presence(store, clock)
+    live_visitors = LiveVisitors(store, clock)
     limits = RateLimits(store, settings.new_visitors_per_minute, settings.new_visitors_per_hour, settings.codes_per_day)
     app.state.services = Services(
         settings=settings,
@@ -137,6 +139,7 @@ def create_app(
             limits,
             tickets,
             identity_secrets=settings.identity_secrets_by_site(),
+            live=live_visitors,
         ),
         clock=clock,
         site_secrets=settings.secrets_by_site(),
@@ -153,5 +156,6 @@ def create_app(
         tickets=tickets,
         wakeups=wakeups,
         presence=presence,
+        live_visitors=live_visitors,
     )
     return app
