@@ -18,6 +18,9 @@ from server.chat.service import ChatService
 from server.chat.tickets import Tickets
 from server.chat.wakeups import Wakeups
 from server.config import Config, Live, load_config
+from server.console.assignment import RoundRobin
+from server.console.presence import Presence
+from server.console.visitors import LiveVisitors
 from server.identity import VisitorIds
 from server.ingest import Ingest
 from server.ratelimits import RateLimits
@@ -121,6 +124,8 @@ def create_app(
     app.router.redirect_slashes = False
     tickets = Tickets(settings.secret_key, settings.ticket_ttl, clock)
     wakeups = Wakeups(store)
+    presence = Presence(store, clock)
+    live_visitors = LiveVisitors(store, clock)
     limits = RateLimits(store, settings.new_visitors_per_minute, settings.new_visitors_per_hour, settings.codes_per_day)
     app.state.services = Services(
         settings=settings,
@@ -134,13 +139,23 @@ def create_app(
             limits,
             tickets,
             identity_secrets=settings.identity_secrets_by_site(),
+            live=live_visitors,
         ),
         clock=clock,
         site_secrets=settings.secrets_by_site(),
         trusted_proxies=settings.proxy_networks(),
         repeating=RateLimitedLog(logging.getLogger("irasshai.web"), clock=clock),
-        chat=ChatService(store, clock, bot or SiteBots(lambda: live.config.faqs), settings.chat_messages_per_minute),
+        chat=ChatService(
+            store,
+            clock,
+            bot or SiteBots(lambda: live.config.faqs),
+            settings.chat_messages_per_minute,
+            presence=presence,
+            assigner=RoundRobin(),
+        ),
         tickets=tickets,
         wakeups=wakeups,
+        presence=presence,
+        live_visitors=live_visitors,
     )
     return app

@@ -24,6 +24,7 @@ from collections.abc import Callable, Mapping
 import msgspec
 
 from server.chat.tickets import Tickets
+from server.console.visitors import LiveVisitors
 from server.coupons.issuer import StoreCoupons
 from server.engage import engage
 from server.events import BadBatch, Batch, Event, Identify, bad_event
@@ -65,6 +66,7 @@ class Ingest:
         limits: RateLimits | None = None,
         tickets: Tickets | None = None,
         identity_secrets: Mapping[str, str] | None = None,
+        live: LiveVisitors | None = None,
     ):
         self.store = store
         self.identity_secrets = (
@@ -78,6 +80,7 @@ class Ingest:
         self.identity_warnings = RateLimitedLog(log, clock=clock)  # a page that keeps sending bad proof: a few lines
         self.limits = limits or RateLimits(store)  # none by default: the server passes its settings'
         self.tickets = tickets
+        self.live = live  # the console's live visitors, written at most every 30 s per visitor
         self._turns: dict[tuple[str, str], list] = {}  # (site, visitor) -> [lock, batches holding or awaiting it]
 
     async def handle(self, site: Site, rules: RuleSet, batch: Batch, events: list[Event], facts: RequestFacts) -> Reply:
@@ -142,6 +145,11 @@ class Ingest:
         )
         if self.tickets is not None:
             reply.ticket = self.tickets.issue(site.key, visitor_id)
+        if self.live is not None and self.live.due(site.key, visitor_id, now):
+            try:
+                await self.live.seen(site.key, visitor_id)
+            except StoreUnavailable as error:  # a live list a little stale beats a refused batch
+                self.store_failures.warning("site %s: live visitors not updated: %s", site.key, error)
         if site.launcher:
             reply.launcher = {"lang": site.language, "name": site.name}
         if outcome is not None:

@@ -71,6 +71,14 @@ def _clock_text(minute: int) -> str:
 
 
 @dataclass(frozen=True)
+class Console:
+    """How the operator console shares conversations (docs/sites.md, ``console``)."""
+
+    capacity: int = 3  # conversations an operator holds at once
+    reassign_after: int = 300  # seconds an assigned conversation may wait before another operator gets it
+
+
+@dataclass(frozen=True)
 class Site:
     key: str
     name: str
@@ -83,6 +91,7 @@ class Site:
     placement: str = PLACEMENTS[0]
     launcher: bool = False  # a chat button in the page's corner (docs/engagements.md)
     coupons: dict[str, CouponPool] = field(default_factory=dict)
+    console: Console = Console()
 
     def allows(self, origin: str | None) -> bool:
         return origin is not None and origin.lower() in self.origins
@@ -99,6 +108,7 @@ _SITE_KEYS = (
     "placement",
     "launcher",
     "coupons",
+    "console",
 )
 
 
@@ -125,6 +135,7 @@ def load_site(folder: Path, problems: Problems) -> Site | None:
     retention = read_duration(entries.get("retention"), problems.add, minimum=86400, default=DEFAULT_RETENTION)
     gap = read_duration(entries.get("engagement_gap"), problems.add, default=DEFAULT_GAP)
     coupons = _coupons(entries.get("coupons"), folder, problems)
+    console = _console(entries.get("console"), problems)
     launcher = entries.get("launcher")
     if launcher is not None and not isinstance(launcher.value, bool):
         problems.add(launcher, f"'launcher' must be true or false, not {type_name(launcher.value)} '{launcher.value}'")
@@ -145,6 +156,7 @@ def load_site(folder: Path, problems: Problems) -> Site | None:
         placement=placement,
         launcher=launcher is not None and launcher.value is True,
         coupons=coupons,
+        console=console,
     )
 
 
@@ -236,6 +248,29 @@ def _choice(node: Node | None, choices, default: str, problems: Problems) -> str
         problems.add(node, f"'{node.value}' is not one of: {', '.join(choices)}")
         return default
     return node.value
+
+
+def _console(node: Node | None, problems: Problems) -> Console:
+    """`console: {capacity: 3, reassign_after: 5m}`; both optional."""
+    if node is None:
+        return Console()
+    if not node.is_mapping():
+        problems.add(
+            node, f"'console' must be a mapping with 'capacity' and 'reassign_after', not {type_name(node.value)}"
+        )
+        return Console()
+    check_keys(node, ("capacity", "reassign_after"), problems, what="console setting")
+    capacity = node.value.get("capacity")
+    if capacity is not None and (
+        not isinstance(capacity.value, int) or isinstance(capacity.value, bool) or not 1 <= capacity.value <= 100
+    ):
+        problems.add(capacity, f"'capacity' must be a whole number from 1 to 100, not '{capacity.value}'")
+        capacity = None
+    reassign = read_duration(node.value.get("reassign_after"), problems.add, minimum=30)
+    return Console(
+        capacity=capacity.value if capacity is not None else Console.capacity,
+        reassign_after=reassign if reassign is not None else Console.reassign_after,
+    )
 
 
 def _coupons(node: Node | None, folder: Path, problems: Problems) -> dict[str, CouponPool]:

@@ -46,6 +46,15 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ),
     ("chat model", ("server.chat.model", "server.chat.tickets", "server.chat.__init__")),
     (
+        "console model",
+        (
+            "server.console.presence",
+            "server.console.assignment",
+            "server.console.visitors",
+            "server.console.__init__",
+        ),
+    ),
+    (
         "conditions and actions",
         (
             "server.rules.matchers",

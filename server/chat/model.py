@@ -40,6 +40,7 @@ class Conversation(msgspec.Struct, kw_only=True):
     language: str
     rule: str = ""
     assignee: str = ""
+    assigned: float = 0.0  # the second the console last assigned it (server/console/assignment.py)
     unread_by_operator: int = 0
 
 
@@ -83,6 +84,25 @@ class Bot(Protocol):
 
     def handoff_note(self, site: Site, language: str, now: float) -> str:
         """The system message after a hand-off: when a person will answer."""
+
+
+class Presence(Protocol):
+    """Which operators are online on the console (server/console/presence.py)."""
+
+    async def answering(self, site: str) -> list[str] | None:
+        """None when the site's operators never signed in (business hours decide), else those online."""
+
+
+class Assigner(Protocol):
+    """Who gets a waiting conversation (server/console/assignment.py). No I/O."""
+
+    def choose(self, site: Site, online: list[str], active: list[Conversation], exclude: str = "") -> str:
+        """An operator of `online` with room among the `active` conversations, other than
+        `exclude`; "" for none (the conversation waits in the queue)."""
+
+    def due(self, site: Site, conversation: Conversation, online: list[str], now: float) -> bool:
+        """Whether a waiting conversation should be (re)assigned now: unassigned, its operator
+        gone, or silent past the site's ``reassign_after``."""
 
 
 class NoBot:

@@ -27,10 +27,12 @@ import msgspec
 from server.chat.model import (
     HANDOFF,
     STATUSES,
+    Assigner,
     Bot,
     Conversation,
     Message,
     NoBot,
+    Presence,
     ReadReceipt,
     StatusChange,
     conversation_id,
@@ -46,6 +48,8 @@ ENTRY_ID = re.compile(r"^[0-9]{1,20}-[0-9]{1,20}$")
 OPERATOR_SETS = ("open", "waiting", "resolved")  # statuses an operator may set
 HANDOFF_LABEL = {"ja": "スタッフに相談する", "en": "Talk to a person"}
 SHORTLY = {"ja": "担当者がまもなくお答えします。", "en": "A person will answer shortly."}
+REBALANCE_EVERY = 5.0  # seconds between two rebalances of one site in one process
+OPERATORS = "*ops"  # the wake-up "visitor id" of a site's operators' feed (never a visitor's id)
 _json = msgspec.json.Encoder()
 
 
@@ -91,11 +95,16 @@ class ChatService:
         clock: Callable[[], float] = time.time,
         bot: Bot | None = None,
         messages_per_minute: int = 20,
+        presence: Presence | None = None,
+        assigner: Assigner | None = None,
     ):
         self.store = store
         self.clock = clock
         self.bot: Bot = bot or NoBot()
         self.messages_per_minute = messages_per_minute
+        self.presence = presence  # None: no console, business hours decide
+        self.assigner = assigner  # None: conversations wait unassigned
+        self._rebalanced: dict[str, float] = {}  # site -> when this process last rebalanced it
 
     # -- the visitor's side -------------------------------------------------------------------
 
@@ -159,8 +168,10 @@ class ChatService:
         await self.store.set_chat(site.key, visitor, {"read": up_to}, site.retention)
 
     async def typing(self, site: Site, visitor: str, who: str, name: str = "") -> None:
-        """Ephemeral: published to every process, never stored."""
-        await self.store.publish(site.key, visitor, f"typing\t{who}\t{name.replace(chr(9), ' ')[:64]}")
+        """Ephemeral: published to every process, never stored; the operators hear it too."""
+        name = name.replace(chr(9), " ")[:64]
+        await self.store.publish(site.key, visitor, f"typing\t{who}\t{name}")
+        await self.store.publish(site.key, OPERATORS, f"typing\t{who}\t{name}\t{visitor}")
 
     # -- the operators' side ------------------------------------------------------------------
 
@@ -234,6 +245,38 @@ class ChatService:
         note = self.bot.handoff_note(site, conversation.language, self.clock())
         await self._set_status(site, conversation, "waiting", conversation.assignee, note)
         await self._note_once(site, conversation, note)
+        if self.presence is not None:
+            await self._assign(site, [conversation], await self.presence.answering(site.key))
+
+    async def rebalance(self, site: Site) -> None:
+        """Queued conversations to operators with room; those overdue offered to another.
+
+        Run when the operators' feed is read, at most once per REBALANCE_EVERY seconds per site
+        in this process, over the site's newest conversations only: bounded work."""
+        now = self.clock()
+        if self.presence is None or now - self._rebalanced.get(site.key, -REBALANCE_EVERY) < REBALANCE_EVERY:
+            return
+        self._rebalanced[site.key] = now
+        online = await self.presence.answering(site.key)
+        waiting = sorted(await self.conversations(site, ("waiting",)), key=lambda c: c.started)
+        await self._assign(site, waiting, online)
+
+    async def _assign(self, site: Site, waiting: list[Conversation], online: list[str] | None) -> None:
+        if not online or self.assigner is None:
+            return  # nobody to give them to: they wait in the queue
+        now = self.clock()
+        active = await self.conversations(site, ("waiting", "open"))
+        by_id = {c.id: c for c in active}
+        for conversation in waiting:
+            conversation = by_id.get(conversation.id, conversation)
+            if not self.assigner.due(site, conversation, online, now):
+                continue
+            operator = self.assigner.choose(site, online, active, exclude=conversation.assignee)
+            if not operator:
+                continue
+            conversation.assignee, conversation.assigned = operator, now
+            await self._save(site, conversation)
+            await self._tell_operators(site, "assigned", {"conversation": conversation.id, "assignee": operator})
 
     # -- the feed, the index and the wake-ups -------------------------------------------------
 
@@ -241,7 +284,9 @@ class ChatService:
         chat = await self.store.get_chat(site.key, visitor)
         number = int(chat.get("n", "0") or 0) + 1
         now = self.clock()
-        status = "waiting" if self._open_at(site, now) else "bot"
+        online = await self.presence.answering(site.key) if self.presence is not None else None
+        person = self._open_at(site, now) if online is None else bool(online)
+        status = "waiting" if person else "bot"
         conversation = Conversation(
             id=conversation_id(visitor, number),
             visitor=visitor,
@@ -258,6 +303,8 @@ class ChatService:
             site.key, visitor, {"current": conversation.id, "n": str(number), "since": entry_id}, site.retention
         )
         await self._save(site, conversation)
+        if status == "waiting":
+            await self._assign(site, [conversation], online)
         return conversation
 
     @staticmethod
@@ -294,7 +341,18 @@ class ChatService:
         entry_id, added = await self.store.add_feed(site.key, visitor, kind, data, site.retention, client_id)
         if added:
             await self.store.publish(site.key, visitor)
+            await self._tell_operators(site, kind, data, visitor, entry_id)
         return entry_id, added
+
+    async def _tell_operators(
+        self, site: Site, kind: str, data: bytes | dict, visitor: str = "", entry_id: str = ""
+    ) -> None:
+        """Append to the site's operators' feed (the visitor and their feed entry id first) and wake its readers."""
+        data = _json.encode(data) if isinstance(data, dict) else data
+        if visitor:
+            data = b'{"visitor":' + _json.encode(visitor) + b',"entry":"' + entry_id.encode() + b'",' + data[1:]
+        await self.store.add_ops(site.key, kind, data)
+        await self.store.publish(site.key, OPERATORS)
 
     async def _message(self, site: Site, visitor: str, entry_id: str) -> Message | None:
         found = await self.store.read_feed(site.key, visitor, after=before(entry_id), count=1)
@@ -331,9 +389,9 @@ class ChatService:
         return _decode(record) if record else None
 
     async def _save(self, site: Site, conversation: Conversation) -> None:
-        await self.store.save_conversation(
-            site.key, conversation.id, _json.encode(conversation), conversation.activity, site.retention
-        )
+        record = _json.encode(conversation)
+        await self.store.save_conversation(site.key, conversation.id, record, conversation.activity, site.retention)
+        await self._tell_operators(site, "conversation", record)
 
 
 def _decode(record: bytes) -> Conversation | None:

@@ -102,6 +102,26 @@ class Store(Protocol):
         """(site, visitor id, payload) of every publish, by any process, from now on. Raises
         StoreUnavailable when the subscription is lost (the caller subscribes again)."""
 
+    async def set_presence(self, site: str, email: str, until: float, ttl: int) -> None:
+        """Record that the operator is online until second `until` (now or earlier: not online);
+        entries stale for `ttl` seconds are dropped, and the site's presence is kept `ttl` seconds."""
+
+    async def read_presence(self, site: str) -> dict[str, float]:
+        """Every remembered operator of the site -> the second their presence expires; {} if none."""
+
+    async def add_ops(self, site: str, kind: str, data: bytes) -> str:
+        """Append (kind, data) to the site's operators' feed (capped, kept keys.OPS_FEED_TTL); its entry id."""
+
+    async def read_ops(self, site: str, after: str = "0", count: int = 200) -> list[tuple[str, str, bytes]]:
+        """Up to `count` (entry id, kind, data) of the operators' feed after `after` (exclusive), oldest first."""
+
+    async def touch_live(self, site: str, seen: dict[str, float]) -> None:
+        """Record each visitor's last event second (kept keys.LIVE_TTL from this write)."""
+
+    async def read_live(self, site: str, since: float, limit: int) -> list[tuple[str, float]]:
+        """Up to `limit` (visitor id, last event second) seen at or after `since`, newest first;
+        older entries are dropped."""
+
     async def ping(self) -> None:
         """Return if the store answers; raise StoreUnavailable otherwise."""
 

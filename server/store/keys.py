@@ -100,3 +100,28 @@ def conversation_activity(site: str) -> str:
 # Pub/sub keeps nothing, so it has no TTL: a hint that a visitor's feed grew ("site\tvisitor"),
 # or ephemeral typing ("site\tvisitor\ttyping\t<who>\t<name>").
 WAKE_CHANNEL = f"{PREFIX}:wake"
+
+
+# A site's operator keys share the tag {site:ops}. TTL: refreshed on every write.
+PRESENCE_TTL = 30 * 86400  # a site whose operators signed in within it "uses the console" (docs/chat.md)
+OPS_FEED_LENGTH = 10_000  # entries the operators' feed keeps (XADD MAXLEN ~): hours of a busy site
+OPS_FEED_TTL = 86400  # a console away longer reads the conversations list, not the feed
+
+
+def presence(site: str) -> str:
+    """ZSET operator email -> second their presence expires (now or earlier: away or gone)."""
+    return f"{PREFIX}:{{{site}:ops}}:presence"
+
+
+def ops_feed(site: str) -> str:
+    """STREAM of every chat change on the site, for the operators' live channel: fields t, d (JSON)."""
+    return f"{PREFIX}:{{{site}:ops}}:feed"
+
+
+# Live visitors: one ZSET per site, its own tag {site:live}.
+LIVE_TTL = 3600  # refreshed on every write; read trims to the last few minutes
+
+
+def live(site: str) -> str:
+    """ZSET visitor id -> second of their last event (written at most every 30 s per visitor per process)."""
+    return f"{PREFIX}:{{{site}:live}}"

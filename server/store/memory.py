@@ -12,7 +12,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
-from server.store.keys import FEED_LENGTH, STATS_TTL
+from server.store.keys import FEED_LENGTH, LIVE_TTL, OPS_FEED_LENGTH, OPS_FEED_TTL, STATS_TTL
 
 
 class MemoryStore:
@@ -27,6 +27,9 @@ class MemoryStore:
         self._chats: dict[tuple[str, str], tuple[float, dict[str, str]]] = {}  # -> (expires, fields)
         self._conversations: dict[str, tuple[float, dict[str, tuple[bytes, float]]]] = {}  # site -> (expires, records)
         self._subscribers: list[asyncio.Queue] = []
+        self._presence: dict[str, tuple[float, dict[str, float]]] = {}  # site -> (expires, email -> until)
+        self._ops: dict[str, _Feed] = {}  # site -> the operators' feed
+        self._live: dict[str, tuple[float, dict[str, float]]] = {}  # site -> (expires, visitor -> second)
 
     async def load_visitor(self, site: str, visitor_id: str) -> tuple[bytes | None, int]:
         entry = self._visitors.get((site, visitor_id))
@@ -139,27 +142,63 @@ class MemoryStore:
         feed = self._feed(site, visitor_id)
         if client_id and client_id in feed.client_ids:
             return feed.client_ids[client_id], False
+        return self._add_entry(feed, kind, data, ttl, FEED_LENGTH, client_id), True
+
+    def _add_entry(self, feed: _Feed, kind: str, data: bytes, ttl: int, length: int, client_id: str = "") -> str:
         now = self._clock()
         millisecond = int(now * 1000)
         last = feed.entries[-1][0] if feed.entries else feed.trimmed
         key = (millisecond, 0) if millisecond > last[0] else (last[0], last[1] + 1)  # strictly increasing, as XADD
         entry_id = f"{key[0]}-{key[1]}"
         feed.entries.append((key, entry_id, kind, data))
-        if len(feed.entries) > FEED_LENGTH:
+        if len(feed.entries) > length:
             feed.trimmed = feed.entries.pop(0)[0]
         if client_id:
             feed.client_ids[client_id] = entry_id
         feed.expires = now + ttl
-        return entry_id, True
+        return entry_id
 
     async def read_feed(
         self, site: str, visitor_id: str, after: str = "0", count: int = 200
     ) -> list[tuple[str, str, bytes]]:
-        start = entry_key(after)
-        found = [
-            (entry_id, kind, data) for key, entry_id, kind, data in self._feed(site, visitor_id).entries if key > start
-        ]
-        return found[:count]
+        return _after(self._feed(site, visitor_id), after, count)
+
+    async def set_presence(self, site: str, email: str, until: float, ttl: int) -> None:
+        now = self._clock()
+        entry = self._presence.get(site)
+        remembered = entry[1] if entry is not None and entry[0] > now else {}
+        remembered[email] = until
+        remembered = {e: u for e, u in remembered.items() if u > until - ttl}
+        self._presence[site] = (now + ttl, remembered)
+
+    async def read_presence(self, site: str) -> dict[str, float]:
+        entry = self._presence.get(site)
+        return dict(entry[1]) if entry is not None and entry[0] > self._clock() else {}
+
+    async def add_ops(self, site: str, kind: str, data: bytes) -> str:
+        feed = self._ops.get(site)
+        if feed is None or feed.expires <= self._clock():
+            feed = self._ops[site] = _Feed()
+        return self._add_entry(feed, kind, data, OPS_FEED_TTL, OPS_FEED_LENGTH)
+
+    async def read_ops(self, site: str, after: str = "0", count: int = 200) -> list[tuple[str, str, bytes]]:
+        feed = self._ops.get(site)
+        return _after(feed, after, count) if feed is not None and feed.expires > self._clock() else []
+
+    async def touch_live(self, site: str, seen: dict[str, float]) -> None:
+        now = self._clock()
+        entry = self._live.get(site)
+        visitors = entry[1] if entry is not None and entry[0] > now else {}
+        visitors.update(seen)
+        self._live[site] = (now + LIVE_TTL, visitors)
+
+    async def read_live(self, site: str, since: float, limit: int) -> list[tuple[str, float]]:
+        entry = self._live.get(site)
+        if entry is None or entry[0] <= self._clock():
+            return []
+        visitors = {v: second for v, second in entry[1].items() if second >= since}
+        self._live[site] = (entry[0], visitors)
+        return sorted(visitors.items(), key=lambda item: (item[1], item[0]), reverse=True)[:limit]
 
     async def get_chat(self, site: str, visitor_id: str) -> dict[str, str]:
         entry = self._chats.get((site, visitor_id))
@@ -223,6 +262,11 @@ class _Feed:
     client_ids: dict[str, str] = field(default_factory=dict)
     trimmed: tuple[int, int] = (0, 0)  # the last entry dropped by the cap: new ids stay above it
     expires: float = float("inf")
+
+
+def _after(feed: _Feed, after: str, count: int) -> list[tuple[str, str, bytes]]:
+    start = entry_key(after)
+    return [(entry_id, kind, data) for key, entry_id, kind, data in feed.entries if key > start][:count]
 
 
 def entry_key(entry_id: str) -> tuple[int, int]:

@@ -248,6 +248,62 @@ class RedisStore:
         finally:
             await pubsub.aclose()
 
+    async def set_presence(self, site: str, email: str, until: float, ttl: int) -> None:
+        pipe = self._client.pipeline(transaction=True)
+        pipe.zadd(keys.presence(site), {email: until})
+        pipe.zremrangebyscore(keys.presence(site), "-inf", f"({until - ttl}")
+        pipe.expire(keys.presence(site), ttl)
+        try:
+            await pipe.execute()
+        except RedisError as error:
+            raise self._unavailable(error) from None
+
+    async def read_presence(self, site: str) -> dict[str, float]:
+        try:
+            found = await self._client.zrange(keys.presence(site), 0, 999, withscores=True)
+        except RedisError as error:
+            raise self._unavailable(error) from None
+        return {email.decode(): until for email, until in found}
+
+    async def add_ops(self, site: str, kind: str, data: bytes) -> str:
+        pipe = self._client.pipeline(transaction=True)
+        pipe.xadd(keys.ops_feed(site), {"t": kind, "d": data}, maxlen=keys.OPS_FEED_LENGTH, approximate=True)
+        pipe.expire(keys.ops_feed(site), keys.OPS_FEED_TTL)
+        try:
+            entry_id, _ = await pipe.execute()
+        except RedisError as error:
+            raise self._unavailable(error) from None
+        return entry_id.decode()
+
+    async def read_ops(self, site: str, after: str = "0", count: int = 200) -> list[tuple[str, str, bytes]]:
+        start = "-" if after in ("0", "0-0") else "(" + after
+        try:
+            found = await self._client.xrange(keys.ops_feed(site), start, "+", count=count)
+        except RedisError as error:
+            raise self._unavailable(error) from None
+        return [(entry_id.decode(), fields[b"t"].decode(), fields[b"d"]) for entry_id, fields in found]
+
+    async def touch_live(self, site: str, seen: dict[str, float]) -> None:
+        if not seen:
+            return
+        pipe = self._client.pipeline(transaction=True)
+        pipe.zadd(keys.live(site), seen)
+        pipe.expire(keys.live(site), keys.LIVE_TTL)
+        try:
+            await pipe.execute()
+        except RedisError as error:
+            raise self._unavailable(error) from None
+
+    async def read_live(self, site: str, since: float, limit: int) -> list[tuple[str, float]]:
+        pipe = self._client.pipeline(transaction=True)
+        pipe.zremrangebyscore(keys.live(site), "-inf", f"({since}")
+        pipe.zrevrange(keys.live(site), 0, limit - 1, withscores=True)
+        try:
+            _, found = await pipe.execute()
+        except RedisError as error:
+            raise self._unavailable(error) from None
+        return [(visitor_id.decode(), second) for visitor_id, second in found]
+
     async def ping(self) -> None:
         try:
             await self._client.ping()

@@ -12,6 +12,8 @@ from server.chat.service import ChatService
 from server.chat.tickets import Tickets
 from server.chat.wakeups import Wakeups
 from server.config import Live
+from server.console.presence import Presence
+from server.console.visitors import LiveVisitors
 from server.ingest import Ingest
 from server.ratelog import RateLimitedLog
 from server.settings import Settings
@@ -32,6 +34,8 @@ class Services:
     chat: ChatService
     tickets: Tickets  # passes to the live channel, handed out in events replies
     wakeups: Wakeups  # this process's one subscription to wake-ups, fanned out to its streams
+    presence: Presence  # which operators are online on the console, per site
+    live_visitors: LiveVisitors  # who is on the shop now, per site
 
 
 def services(request: Request) -> Services:
