@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.routing import Route
 
 from server.chat.bot import SiteBots
@@ -18,6 +19,11 @@ from server.chat.service import ChatService
 from server.chat.tickets import Tickets
 from server.chat.wakeups import Wakeups
 from server.config import Config, Live, load_config
+from server.console.accounts import Accounts
+from server.console.auth import Console
+from server.console.sessions import Sessions
+from server.console.web import pages as console_pages
+from server.console.web.headers import ConsoleHeaders
 from server.identity import VisitorIds
 from server.ingest import Ingest
 from server.ratelimits import RateLimits
@@ -112,7 +118,9 @@ def create_app(
             ),
             Route("/healthz", health.healthz),
             Route("/readyz", health.readyz),
+            *console_pages.ROUTES,
         ],
+        middleware=[Middleware(ConsoleHeaders)],
         exception_handlers=errors.HANDLERS,
         lifespan=lifespan,
     )
@@ -120,6 +128,7 @@ def create_app(
     # request's Host header; an API path with a trailing slash is simply not found.
     app.router.redirect_slashes = False
     tickets = Tickets(settings.secret_key, settings.ticket_ttl, clock)
+    app.state.console = Console(Accounts(store), Sessions(store, settings.secret_key, settings.console_idle, clock))
     wakeups = Wakeups(store)
     limits = RateLimits(store, settings.new_visitors_per_minute, settings.new_visitors_per_hour, settings.codes_per_day)
     app.state.services = Services(

@@ -100,3 +100,19 @@ def conversation_activity(site: str) -> str:
 # Pub/sub keeps nothing, so it has no TTL: a hint that a visitor's feed grew ("site\tvisitor"),
 # or ephemeral typing ("site\tvisitor\ttyping\t<who>\t<name>").
 WAKE_CHANNEL = f"{PREFIX}:wake"
+
+
+# Operators of the console (docs/console.md) share the tag {operators}: accounts are global (an
+# operator may belong to several sites), and there are few of them.
+ACCOUNTS_TTL = KEEP_DAYS * 86400  # refreshed on every write: an account kept by anyone never expires
+
+
+def operator_accounts() -> str:
+    """HASH email -> JSON operator record (name, role, sites, language, Argon2 hash)."""
+    return f"{PREFIX}:{{operators}}:accounts"
+
+
+def console_session(session_id: str) -> str:
+    """STRING JSON session record (email, CSRF token, created, last seen); TTL: the console's idle
+    time (IRASSHAI_CONSOLE_IDLE), refreshed on every use."""
+    return f"{PREFIX}:{{operators}}:session:{session_id}"
