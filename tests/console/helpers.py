@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import re
 
 from starlette.testclient import TestClient
@@ -42,7 +43,9 @@ def console_app(tmp_path, clock: Clock | None = None, **settings):
 
 
 def add_operator(store, site: str, email: str, password: str, **fields) -> None:
-    asyncio.run(Accounts(store).add(site, email, password=password, **fields))
+    # In a thread of its own: the browser tests' Playwright holds an event loop in this one.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, Accounts(store).add(site, email, password=password, **fields)).result()
 
 
 def login_token(client: TestClient) -> str:
