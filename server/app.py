@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.routing import Route
 
 from server.chat.bot import SiteBots
@@ -18,9 +19,14 @@ from server.chat.service import ChatService
 from server.chat.tickets import Tickets
 from server.chat.wakeups import Wakeups
 from server.config import Config, Live, load_config
+from server.console.accounts import Accounts
 from server.console.assignment import RoundRobin
+from server.console.auth import Console
 from server.console.presence import Presence
+from server.console.sessions import Sessions
 from server.console.visitors import LiveVisitors
+from server.console.web import pages as console_pages
+from server.console.web.headers import ConsoleHeaders
 from server.identity import VisitorIds
 from server.ingest import Ingest
 from server.ratelimits import RateLimits
@@ -115,7 +121,9 @@ def create_app(
             ),
             Route("/healthz", health.healthz),
             Route("/readyz", health.readyz),
+            *console_pages.ROUTES,
         ],
+        middleware=[Middleware(ConsoleHeaders)],
         exception_handlers=errors.HANDLERS,
         lifespan=lifespan,
     )
@@ -123,6 +131,7 @@ def create_app(
     # request's Host header; an API path with a trailing slash is simply not found.
     app.router.redirect_slashes = False
     tickets = Tickets(settings.secret_key, settings.ticket_ttl, clock)
+    app.state.console = Console(Accounts(store), Sessions(store, settings.secret_key, settings.console_idle, clock))
     wakeups = Wakeups(store)
     presence = Presence(store, clock)
     live_visitors = LiveVisitors(store, clock)

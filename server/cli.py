@@ -18,6 +18,7 @@ from pathlib import Path
 from server.settings import Settings, SettingsError, load
 
 EXIT_USAGE = 2
+DEMO_OPERATOR = "staff@example.com"
 
 
 def fail(message: str, code: int = EXIT_USAGE) -> None:
@@ -49,6 +50,10 @@ def build_parser() -> argparse.ArgumentParser:
     test = rule_commands.add_parser("test", help="run every *.test.yaml")
     test.add_argument("rules_dir", metavar="DIR")
     rule_commands.add_parser("schema", help="print the JSON Schema of rule files (for editors)")
+
+    from server.console import cli as console_cli
+
+    console_cli.add_parser(commands)
     return parser
 
 
@@ -56,6 +61,14 @@ def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     if args.command == "rules":
         raise SystemExit(rules_command(args))
+    if args.command == "operators":
+        from server.console import cli as console_cli
+
+        try:
+            settings = load(os.environ).replace(redis_url=args.redis_url, rules_dir=args.rules_dir)
+        except SettingsError as error:
+            fail(str(error), 1)
+        raise SystemExit(console_cli.run(args, settings))
     overrides = {k: v for k, v in vars(args).items() if k != "command"}
     try:
         settings = load(os.environ).replace(**overrides)
@@ -144,7 +157,13 @@ def demo(settings: Settings) -> None:
         fail(f"the demo shop embeds site 'demo', but {settings.rules_dir}/demo/site.yaml does not exist")
     shop = create_shop_app(server_url, site="demo", identity_secret=settings.identity_secrets_by_site()["demo"])
 
+    operator_password = secrets.token_urlsafe(12)
+
     async def run() -> None:
+        # The demo's store is this process's own, so its operator is made here (docs/console.md).
+        await app.state.console.accounts.add(
+            "demo", DEMO_OPERATOR, name="Staff", role="admin", password=operator_password
+        )
         servers = [
             uvicorn.Server(
                 uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning", server_header=False)
@@ -158,6 +177,7 @@ def demo(settings: Settings) -> None:
         print(f"Irasshai server: {server_url}  (in-memory store; rules from {Path(settings.rules_dir).resolve()})")
         print(f"Demo shop:       {shop_url}  <- open this in your browser")
         print(f"Operator API:    Authorization: Bearer {settings.secrets_by_site()['demo']}  (docs/chat.md)")
+        print(f"Console:         {server_url}/console  sign in as {DEMO_OPERATOR} / {operator_password}")
         print("Press Ctrl+C to stop.", flush=True)
         await asyncio.gather(*(s.serve() for s in servers))
 

@@ -115,6 +115,12 @@ SETTINGS: tuple[Setting, ...] = (
         900,
         "Seconds a stream ticket (the widget's pass to its live chat channel, renewed by every events reply) is valid.",
     ),
+    Setting(
+        "console_idle",
+        28800,
+        "Seconds an operator's console session lasts without use (8 hours); each request restarts it. "
+        "Signing out ends it at once.",
+    ),
 )
 
 
@@ -140,6 +146,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     trusted_proxies: str = ""
     chat_messages_per_minute: int = 20
     ticket_ttl: int = 900
+    console_idle: int = 28800
 
     def replace(self, **changes: object) -> Settings:
         """A copy with `changes` applied (None values are ignored), validated like the environment."""
@@ -275,6 +282,10 @@ def _validate(values: dict, source) -> Settings:
     if int(values["ticket_ttl"]) < 60:
         raise SettingsError(
             f"setting {source('ticket_ttl')} has value {values['ticket_ttl']!r}; expected at least 60 seconds"
+        )
+    if int(values["console_idle"]) < 60:
+        raise SettingsError(
+            f"setting {source('console_idle')} has value {values['console_idle']!r}; expected at least 60 seconds"
         )
     for name in ("new_visitors_per_minute", "new_visitors_per_hour", "codes_per_day", "chat_messages_per_minute"):
         if int(values[name]) < 0:

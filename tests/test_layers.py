@@ -74,10 +74,15 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("engage", ("server.engage",)),
     ("ingest", ("server.ratelimits", "server.ingest")),
     ("chat", ("server.chat.service", "server.chat.wakeups")),
+    (
+        "console",
+        ("server.console.accounts", "server.console.sessions", "server.console.texts", "server.console.__init__"),
+    ),
     ("loading", ("server.config", "server.reloader", "server.rule_test_files", "server.rule_tests")),
     ("web", ("server.web",)),
+    ("console web", ("server.console.auth", "server.console.web")),
     ("app", ("server.app",)),
-    ("command", ("server.cli", "server.__main__")),
+    ("command", ("server.cli", "server.console.cli", "server.__main__")),
 ]
 
 

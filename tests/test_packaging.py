@@ -96,6 +96,9 @@ def test_the_wheel_carries_the_packages_and_the_widget_and_nothing_else(wheel):
     widget = ("widget.js", "ui.js", "chat.js", "widget.css", "chat.css")
     assert {f"server/widget_js/{name}" for name in widget} <= set(names)
     assert "server/store/lua/save_visitor.lua" in names
+    # The console's pages, script and styles are served by the server itself, never a CDN.
+    console = ("templates/base.html", "templates/login.html", "templates/shell.html", "static/console.js")
+    assert {f"server/console/{name}" for name in (*console, "static/console.css")} <= set(names)
     # `irasshai demo` runs the demo shop, so it ships too, with its templates and static files.
     assert "demo_shop/app.py" in names and "demo_shop/templates/base.html" in names
     stray = [

@@ -16,6 +16,9 @@ channel delivers, with ids that increase strictly (``<milliseconds>-<sequence>``
 that makes a retried message a no-op; the visitor's small chat record; the site's index of
 conversations for operators; and **wake-ups**, a hint between processes that a feed grew
 (lost ones cost a poll interval: the feed is the truth).
+
+For the operator console (docs/console.md): operator accounts, one record per email, and
+server-side sessions that expire after an idle time.
 """
 
 from __future__ import annotations
@@ -121,6 +124,27 @@ class Store(Protocol):
     async def read_live(self, site: str, since: float, limit: int) -> list[tuple[str, float]]:
         """Up to `limit` (visitor id, last event second) seen at or after `since`, newest first;
         older entries are dropped."""
+
+    async def operators(self) -> dict[str, bytes]:
+        """Every operator account of the console: email -> record (server.console.accounts)."""
+
+    async def get_operator(self, email: str) -> bytes | None:
+        """The account record of `email`; None if there is none."""
+
+    async def put_operator(self, email: str, record: bytes) -> None:
+        """Store the account record of `email`; accounts are kept keys.KEEP_DAYS from the last write."""
+
+    async def delete_operator(self, email: str) -> bool:
+        """Remove the account of `email`; False if there was none."""
+
+    async def put_session(self, session_id: str, record: bytes, ttl: int) -> None:
+        """Store a console session's record, kept `ttl` seconds."""
+
+    async def touch_session(self, session_id: str, ttl: int) -> bytes | None:
+        """The session's record, kept `ttl` seconds more from now; None if unknown or expired. One round trip."""
+
+    async def delete_session(self, session_id: str) -> None:
+        """End a console session (nothing if it is already gone)."""
 
     async def ping(self) -> None:
         """Return if the store answers; raise StoreUnavailable otherwise."""

@@ -125,3 +125,19 @@ LIVE_TTL = 3600  # refreshed on every write; read trims to the last few minutes
 def live(site: str) -> str:
     """ZSET visitor id -> second of their last event (written at most every 30 s per visitor per process)."""
     return f"{PREFIX}:{{{site}:live}}"
+
+
+# Operators of the console (docs/console.md) share the tag {operators}: accounts are global (an
+# operator may belong to several sites), and there are few of them.
+ACCOUNTS_TTL = KEEP_DAYS * 86400  # refreshed on every write: an account kept by anyone never expires
+
+
+def operator_accounts() -> str:
+    """HASH email -> JSON operator record (name, role, sites, language, Argon2 hash)."""
+    return f"{PREFIX}:{{operators}}:accounts"
+
+
+def console_session(session_id: str) -> str:
+    """STRING JSON session record (email, CSRF token, created, last seen); TTL: the console's idle
+    time (IRASSHAI_CONSOLE_IDLE), refreshed on every use."""
+    return f"{PREFIX}:{{operators}}:session:{session_id}"

@@ -12,7 +12,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
-from server.store.keys import FEED_LENGTH, LIVE_TTL, OPS_FEED_LENGTH, OPS_FEED_TTL, STATS_TTL
+from server.store.keys import ACCOUNTS_TTL, FEED_LENGTH, LIVE_TTL, OPS_FEED_LENGTH, OPS_FEED_TTL, STATS_TTL
 
 
 class MemoryStore:
@@ -30,6 +30,8 @@ class MemoryStore:
         self._presence: dict[str, tuple[float, dict[str, float]]] = {}  # site -> (expires, email -> until)
         self._ops: dict[str, _Feed] = {}  # site -> the operators' feed
         self._live: dict[str, tuple[float, dict[str, float]]] = {}  # site -> (expires, visitor -> second)
+        self._accounts: tuple[float, dict[str, bytes]] = (0.0, {})  # (expires, email -> record)
+        self._sessions: dict[str, tuple[float, bytes]] = {}  # id -> (expires, record)
 
     async def load_visitor(self, site: str, visitor_id: str) -> tuple[bytes | None, int]:
         entry = self._visitors.get((site, visitor_id))
@@ -239,6 +241,41 @@ class MemoryStore:
                 yield await queue.get()
         finally:
             self._subscribers.remove(queue)
+
+    def _account_records(self) -> dict[str, bytes]:
+        expires, records = self._accounts
+        return records if expires > self._clock() else {}
+
+    async def operators(self) -> dict[str, bytes]:
+        return dict(self._account_records())
+
+    async def get_operator(self, email: str) -> bytes | None:
+        return self._account_records().get(email)
+
+    async def put_operator(self, email: str, record: bytes) -> None:
+        self._accounts = (self._clock() + ACCOUNTS_TTL, {**self._account_records(), email: record})
+
+    async def delete_operator(self, email: str) -> bool:
+        records = self._account_records()
+        found = records.pop(email, None) is not None
+        self._accounts = (self._clock() + ACCOUNTS_TTL, records)
+        return found
+
+    async def put_session(self, session_id: str, record: bytes, ttl: int) -> None:
+        now = self._clock()
+        self._sessions = {key: entry for key, entry in self._sessions.items() if entry[0] > now}  # few: operators
+        self._sessions[session_id] = (now + ttl, record)
+
+    async def touch_session(self, session_id: str, ttl: int) -> bytes | None:
+        now = self._clock()
+        entry = self._sessions.get(session_id)
+        if entry is None or entry[0] <= now:
+            return None
+        self._sessions[session_id] = (now + ttl, entry[1])
+        return entry[1]
+
+    async def delete_session(self, session_id: str) -> None:
+        self._sessions.pop(session_id, None)
 
     async def ping(self) -> None:
         return None

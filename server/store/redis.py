@@ -304,6 +304,54 @@ class RedisStore:
             raise self._unavailable(error) from None
         return [(visitor_id.decode(), second) for visitor_id, second in found]
 
+    async def operators(self) -> dict[str, bytes]:
+        try:
+            found = await self._client.hgetall(keys.operator_accounts())
+        except RedisError as error:
+            raise self._unavailable(error) from None
+        return {email.decode(): record for email, record in found.items()}
+
+    async def get_operator(self, email: str) -> bytes | None:
+        try:
+            return await self._client.hget(keys.operator_accounts(), email)
+        except RedisError as error:
+            raise self._unavailable(error) from None
+
+    async def put_operator(self, email: str, record: bytes) -> None:
+        key = keys.operator_accounts()
+        try:
+            async with self._client.pipeline(transaction=True) as pipe:
+                await pipe.hset(key, email, record).expire(key, keys.ACCOUNTS_TTL).execute()
+        except RedisError as error:
+            raise self._unavailable(error) from None
+
+    async def delete_operator(self, email: str) -> bool:
+        key = keys.operator_accounts()
+        try:
+            async with self._client.pipeline(transaction=True) as pipe:
+                removed, _ = await pipe.hdel(key, email).expire(key, keys.ACCOUNTS_TTL).execute()
+        except RedisError as error:
+            raise self._unavailable(error) from None
+        return bool(removed)
+
+    async def put_session(self, session_id: str, record: bytes, ttl: int) -> None:
+        try:
+            await self._client.set(keys.console_session(session_id), record, ex=ttl)
+        except RedisError as error:
+            raise self._unavailable(error) from None
+
+    async def touch_session(self, session_id: str, ttl: int) -> bytes | None:
+        try:
+            return await self._client.getex(keys.console_session(session_id), ex=ttl)
+        except RedisError as error:
+            raise self._unavailable(error) from None
+
+    async def delete_session(self, session_id: str) -> None:
+        try:
+            await self._client.delete(keys.console_session(session_id))
+        except RedisError as error:
+            raise self._unavailable(error) from None
+
     async def ping(self) -> None:
         try:
             await self._client.ping()
