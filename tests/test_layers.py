@@ -73,7 +73,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("tracking", ("server.tracking", "server.stats", "server.coupons.issuer")),
     ("engage", ("server.engage",)),
     ("ingest", ("server.ratelimits", "server.ingest")),
-    ("chat", ("server.chat.service", "server.chat.wakeups")),
+    ("chat", ("server.chat.service", "server.chat.wakeups", "server.chat.proactive")),
     ("loading", ("server.config", "server.reloader", "server.rule_test_files", "server.rule_tests")),
     ("web", ("server.web",)),
     ("app", ("server.app",)),

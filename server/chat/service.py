@@ -175,6 +175,12 @@ class ChatService:
 
     # -- the operators' side ------------------------------------------------------------------
 
+    async def proactive(self, site: Site, visitor: str, operator_name: str, text: str, assignee: str = "") -> dict:
+        """An operator writes first to a live visitor: a chat prompt (server/chat/proactive.py)."""
+        from server.chat import proactive  # it builds on this module
+
+        return await proactive.send(self, site, visitor, operator_name, text, assignee)
+
     async def conversations(self, site: Site, statuses: tuple[str, ...] = ()) -> list[Conversation]:
         """The site's conversations, newest activity first, only those in `statuses` if given."""
         for status in statuses:
@@ -287,6 +293,9 @@ class ChatService:
         online = await self.presence.answering(site.key) if self.presence is not None else None
         person = self._open_at(site, now) if online is None else bool(online)
         status = "waiting" if person else "bot"
+        assignee = chat.get("prompt_by", "") if rule == "proactive" and chat.get("prompt") else ""
+        if assignee:  # the visitor answers an operator's proactive prompt: theirs, waiting for them
+            status = "waiting"
         conversation = Conversation(
             id=conversation_id(visitor, number),
             visitor=visitor,
@@ -295,6 +304,8 @@ class ChatService:
             activity=now,
             language=language if language in ("ja", "en") else site.language,
             rule=rule[:64],
+            assignee=assignee,
+            assigned=now if assignee else 0.0,
         )
         entry_id, _ = await self._append(
             site, visitor, "status", StatusChange(conversation=conversation.id, status=status)
@@ -303,7 +314,7 @@ class ChatService:
             site.key, visitor, {"current": conversation.id, "n": str(number), "since": entry_id}, site.retention
         )
         await self._save(site, conversation)
-        if status == "waiting":
+        if status == "waiting" and not assignee:
             await self._assign(site, [conversation], online)
         return conversation
 
