@@ -22,16 +22,14 @@ import asyncio
 import random
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import Any
 
 import msgspec
 
+from server.chat.model import ChatError, clean_text
 from server.sites import Site
 from server.store.base import Store
 from server.visitor import MAX_ENGAGEMENTS, Engagement, decode, encode
-
-if TYPE_CHECKING:
-    from server.chat.service import ChatService
 
 RULE = "proactive"  # the rule id of every proactive prompt, in the state, the stats and the conversation
 LIVE_FOR = 300  # seconds since their last event for a visitor to be live (as server/console/visitors.py)
@@ -42,13 +40,13 @@ BUTTON = {"ja": "返信する", "en": "Reply"}
 _json = msgspec.json.Encoder()
 
 
-async def send(chat: ChatService, site: Site, visitor: str, operator_name: str, text: str, assignee: str = "") -> dict:
+async def send(chat: Any, site: Site, visitor: str, operator_name: str, text: str, assignee: str = "") -> dict:
     """Show `text` to `visitor` as a prompt from `operator_name`; the `show` it was sent as.
+
+    `chat` is the ChatService (server/chat/service.py, whose ``proactive`` calls this).
 
     ChatError 400 for empty or too long text or no name, 404 for an unknown visitor, 409 when the
     visitor is not live, has a conversation in progress, or was engaged within the site's gap."""
-    from server.chat.service import ChatError, clean_text
-
     text = clean_text(text)
     name = " ".join(operator_name.split())[:64]
     if not name:

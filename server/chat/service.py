@@ -24,17 +24,20 @@ from datetime import datetime
 
 import msgspec
 
+from server.chat import proactive
 from server.chat.model import (
     HANDOFF,
     STATUSES,
     Assigner,
     Bot,
+    ChatError,
     Conversation,
     Message,
     NoBot,
     Presence,
     ReadReceipt,
     StatusChange,
+    clean_text,
     conversation_id,
     visitor_of,
 )
@@ -42,7 +45,6 @@ from server.ratelimits import MINUTE, RateLimited
 from server.sites import Site
 from server.store.base import Store
 
-MAX_TEXT = 2000  # characters, after trimming
 CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 ENTRY_ID = re.compile(r"^[0-9]{1,20}-[0-9]{1,20}$")
 OPERATOR_SETS = ("open", "waiting", "resolved")  # statuses an operator may set
@@ -51,24 +53,6 @@ SHORTLY = {"ja": "担当者がまもなくお答えします。", "en": "A perso
 REBALANCE_EVERY = 5.0  # seconds between two rebalances of one site in one process
 OPERATORS = "*ops"  # the wake-up "visitor id" of a site's operators' feed (never a visitor's id)
 _json = msgspec.json.Encoder()
-
-
-class ChatError(Exception):
-    """A request the chat refuses; `str(error)` is one line, `status` its HTTP status."""
-
-    def __init__(self, message: str, status: int = 400):
-        super().__init__(message)
-        self.status = status
-
-
-def clean_text(text: str) -> str:
-    """The message text trimmed; a ChatError when empty or longer than MAX_TEXT characters."""
-    text = text.strip()
-    if not text:
-        raise ChatError("empty message; send some text")
-    if len(text) > MAX_TEXT:
-        raise ChatError(f"message is {len(text)} characters; the limit is {MAX_TEXT}")
-    return text
 
 
 def message_from_feed(entry_id: str, data: bytes) -> Message:
@@ -177,8 +161,6 @@ class ChatService:
 
     async def proactive(self, site: Site, visitor: str, operator_name: str, text: str, assignee: str = "") -> dict:
         """An operator writes first to a live visitor: a chat prompt (server/chat/proactive.py)."""
-        from server.chat import proactive  # it builds on this module
-
         return await proactive.send(self, site, visitor, operator_name, text, assignee)
 
     async def conversations(self, site: Site, statuses: tuple[str, ...] = ()) -> list[Conversation]:
