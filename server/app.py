@@ -15,6 +15,7 @@ from starlette.routing import Route
 
 from server.chat.bot import SiteBots
 from server.chat.model import Bot
+from server.chat.proactive import Listening
 from server.chat.service import ChatService
 from server.chat.tickets import Tickets
 from server.chat.wakeups import Wakeups
@@ -149,6 +150,7 @@ def create_app(
             tickets,
             identity_secrets=settings.identity_secrets_by_site(),
             live=live_visitors,
+            listening=Listening(store, clock),
         ),
         clock=clock,
         site_secrets=settings.secrets_by_site(),

@@ -19,7 +19,7 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 
 import msgspec
 
@@ -54,6 +54,7 @@ class Reply(msgspec.Struct, omit_defaults=True):
     watch: dict[str, list[float]] | None = None  # client signals to watch on this page: thresholds
     ticket: str | None = None  # the newest pass to the visitor's live chat channel (server/chat/tickets.py)
     launcher: dict | None = None  # the site's chat launcher, when site.yaml asks for one: its language and name
+    listen: bool = False  # keep the live channel open for operators' proactive prompts (server/chat/proactive.py)
 
 
 class Ingest:
@@ -67,6 +68,7 @@ class Ingest:
         tickets: Tickets | None = None,
         identity_secrets: Mapping[str, str] | None = None,
         live: LiveVisitors | None = None,
+        listening: Callable[[str], Awaitable[bool]] | None = None,
     ):
         self.store = store
         self.identity_secrets = (
@@ -81,6 +83,7 @@ class Ingest:
         self.limits = limits or RateLimits(store)  # none by default: the server passes its settings'
         self.tickets = tickets
         self.live = live  # the console's live visitors, written at most every 30 s per visitor
+        self.listening = listening  # whether an operator of the site is online (cached per process)
         self._turns: dict[tuple[str, str], list] = {}  # (site, visitor) -> [lock, batches holding or awaiting it]
 
     async def handle(self, site: Site, rules: RuleSet, batch: Batch, events: list[Event], facts: RequestFacts) -> Reply:
@@ -152,6 +155,11 @@ class Ingest:
                 self.store_failures.warning("site %s: live visitors not updated: %s", site.key, error)
         if site.launcher:
             reply.launcher = {"lang": site.language, "name": site.name}
+        if self.listening is not None:
+            try:
+                reply.listen = await self.listening(site.key)
+            except StoreUnavailable as error:  # no prompts for a while beats a refused batch
+                self.store_failures.warning("site %s: presence not read: %s", site.key, error)
         if outcome is not None:
             reply.show, reply.watch = outcome.show, outcome.watch
             decided = outcome.rule.id if outcome.show is not None and outcome.rule is not None else None

@@ -73,7 +73,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("tracking", ("server.tracking", "server.stats", "server.coupons.issuer")),
     ("engage", ("server.engage",)),
     ("ingest", ("server.ratelimits", "server.ingest")),
-    ("chat", ("server.chat.service", "server.chat.wakeups")),
+    ("chat", ("server.chat.service", "server.chat.wakeups", "server.chat.proactive")),
     (
         "console",
         ("server.console.accounts", "server.console.sessions", "server.console.texts", "server.console.__init__"),

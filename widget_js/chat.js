@@ -147,6 +147,10 @@ export default function (base) {
     try { return url && /^https?:$/.test(new URL(url, location.href).protocol) ? new URL(url, location.href).href : ""; } catch (e) { return ""; }
   }
 
+  function panelOpen() {
+    return panel && !panel.hidden;
+  }
+
   function showLauncher() {
     launcher.hidden = !panel.hidden || !(siteLauncher || read("chat"));
   }
@@ -343,10 +347,16 @@ export default function (base) {
       clearTimeout(typingTimer);
       typingTimer = setTimeout(function () { typing.textContent = ""; }, TYPING_SHOWN);
     },
-    engagement: function (show) {
+    // A proactive prompt (docs/chat.md): shown once, even when a new page's stream sends it again.
+    engagement: function (show, id) {
+      var shown = base.get("prompted");
+      if (shown && upTo(id, shown)) return;
+      base.put("prompted", id);
       base.part("ui").then(function (ui) { ui.show(show); });
     }
   };
+  // Listening for prompts only, with no conversation: an old conversation's entries stay out.
+  var PROMPTS_ONLY = { engagement: 1 };
 
   function connect() {
     var ticket = base.get("ticket");
@@ -357,7 +367,8 @@ export default function (base) {
       source.addEventListener(kind, function (event) {
         if (event.lastEventId) lastId = event.lastEventId;
         streamBackoff = 0;
-        try { handlers[kind](JSON.parse(event.data)); } catch (e) { base.warn("bad " + kind + " event: " + e); }
+        if (!read("chat") && !panelOpen() && !PROMPTS_ONLY[kind]) return;
+        try { handlers[kind](JSON.parse(event.data), event.lastEventId); } catch (e) { base.warn("bad " + kind + " event: " + e); }
       });
     });
     source.addEventListener("error", function () {
@@ -404,12 +415,12 @@ export default function (base) {
   }
 
   return {
-    start: function (launcherInfo) {
+    start: function (launcherInfo, listen) {
       if (launcherInfo) siteLauncher = launcherInfo;
       if (!document.body) return;
       begin();
       showLauncher();
-      if (read("chat")) wanted = true;
+      if (read("chat") || listen) wanted = true;
       connect();
       flush();
     },

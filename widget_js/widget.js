@@ -130,8 +130,11 @@
     try {
       if (reply.watch) watch(reply.watch);
       if (reply.show) show(reply.show);
-      // The chat part draws the launcher and holds the stream of an open conversation.
-      if (reply.launcher || get("chat")) part("chat").then(function (chat) { chat.start(reply.launcher); }, warn);
+      // The chat part draws the launcher and holds the stream of an open conversation, or,
+      // while an operator is online (listen), the stream their proactive prompts come by.
+      if (reply.launcher || reply.listen || get("chat")) {
+        part("chat").then(function (chat) { chat.start(reply.launcher, reply.listen); }, warn);
+      }
     } catch (e) {
       warn("could not show an engagement: " + e);
     }

@@ -127,3 +127,24 @@ def visitor_of(conversation: str) -> str | None:
     """The visitor of a conversation id, or None when it is not one."""
     visitor, dot, number = conversation.rpartition(".")
     return visitor if dot and visitor and number.isdigit() else None
+
+
+MAX_TEXT = 2000  # characters, after trimming
+
+
+class ChatError(Exception):
+    """A request the chat refuses; `str(error)` is one line, `status` its HTTP status."""
+
+    def __init__(self, message: str, status: int = 400):
+        super().__init__(message)
+        self.status = status
+
+
+def clean_text(text: str) -> str:
+    """The message text trimmed; a ChatError when empty or longer than MAX_TEXT characters."""
+    text = text.strip()
+    if not text:
+        raise ChatError("empty message; send some text")
+    if len(text) > MAX_TEXT:
+        raise ChatError(f"message is {len(text)} characters; the limit is {MAX_TEXT}")
+    return text

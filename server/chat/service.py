@@ -24,17 +24,20 @@ from datetime import datetime
 
 import msgspec
 
+from server.chat import proactive
 from server.chat.model import (
     HANDOFF,
     STATUSES,
     Assigner,
     Bot,
+    ChatError,
     Conversation,
     Message,
     NoBot,
     Presence,
     ReadReceipt,
     StatusChange,
+    clean_text,
     conversation_id,
     visitor_of,
 )
@@ -42,7 +45,6 @@ from server.ratelimits import MINUTE, RateLimited
 from server.sites import Site
 from server.store.base import Store
 
-MAX_TEXT = 2000  # characters, after trimming
 CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 ENTRY_ID = re.compile(r"^[0-9]{1,20}-[0-9]{1,20}$")
 OPERATOR_SETS = ("open", "waiting", "resolved")  # statuses an operator may set
@@ -51,24 +53,6 @@ SHORTLY = {"ja": "担当者がまもなくお答えします。", "en": "A perso
 REBALANCE_EVERY = 5.0  # seconds between two rebalances of one site in one process
 OPERATORS = "*ops"  # the wake-up "visitor id" of a site's operators' feed (never a visitor's id)
 _json = msgspec.json.Encoder()
-
-
-class ChatError(Exception):
-    """A request the chat refuses; `str(error)` is one line, `status` its HTTP status."""
-
-    def __init__(self, message: str, status: int = 400):
-        super().__init__(message)
-        self.status = status
-
-
-def clean_text(text: str) -> str:
-    """The message text trimmed; a ChatError when empty or longer than MAX_TEXT characters."""
-    text = text.strip()
-    if not text:
-        raise ChatError("empty message; send some text")
-    if len(text) > MAX_TEXT:
-        raise ChatError(f"message is {len(text)} characters; the limit is {MAX_TEXT}")
-    return text
 
 
 def message_from_feed(entry_id: str, data: bytes) -> Message:
@@ -174,6 +158,10 @@ class ChatService:
         await self.store.publish(site.key, OPERATORS, f"typing\t{who}\t{name}\t{visitor}")
 
     # -- the operators' side ------------------------------------------------------------------
+
+    async def proactive(self, site: Site, visitor: str, operator_name: str, text: str, assignee: str = "") -> dict:
+        """An operator writes first to a live visitor: a chat prompt (server/chat/proactive.py)."""
+        return await proactive.send(self, site, visitor, operator_name, text, assignee)
 
     async def conversations(self, site: Site, statuses: tuple[str, ...] = ()) -> list[Conversation]:
         """The site's conversations, newest activity first, only those in `statuses` if given."""
@@ -287,6 +275,9 @@ class ChatService:
         online = await self.presence.answering(site.key) if self.presence is not None else None
         person = self._open_at(site, now) if online is None else bool(online)
         status = "waiting" if person else "bot"
+        assignee = chat.get("prompt_by", "") if rule == "proactive" and chat.get("prompt") else ""
+        if assignee:  # the visitor answers an operator's proactive prompt: theirs, waiting for them
+            status = "waiting"
         conversation = Conversation(
             id=conversation_id(visitor, number),
             visitor=visitor,
@@ -295,6 +286,8 @@ class ChatService:
             activity=now,
             language=language if language in ("ja", "en") else site.language,
             rule=rule[:64],
+            assignee=assignee,
+            assigned=now if assignee else 0.0,
         )
         entry_id, _ = await self._append(
             site, visitor, "status", StatusChange(conversation=conversation.id, status=status)
@@ -303,7 +296,7 @@ class ChatService:
             site.key, visitor, {"current": conversation.id, "n": str(number), "since": entry_id}, site.retention
         )
         await self._save(site, conversation)
-        if status == "waiting":
+        if status == "waiting" and not assignee:
             await self._assign(site, [conversation], online)
         return conversation
 

@@ -107,6 +107,14 @@ async def post_typing(request: Request) -> Response:
     return Response(status_code=204)
 
 
+async def post_proactive(request: Request) -> Response:
+    """An operator writes first to a live visitor: shown as a chat prompt (server/chat/proactive.py)."""
+    site = _site(request)
+    body = await _body(request, OperatorMessage)
+    show = await services(request).chat.proactive(site, request.path_params["visitor"], body.author, body.text)
+    return json_reply({"engagement": show})
+
+
 _BASE = "/v1/sites/{site}/conversations"
 ROUTES = [
     Route(_BASE, list_conversations, methods=["GET"]),
@@ -115,4 +123,5 @@ ROUTES = [
     Route(_BASE + "/{id}/status", post_status, methods=["POST"]),
     Route(_BASE + "/{id}/read", post_read, methods=["POST"]),
     Route(_BASE + "/{id}/typing", post_typing, methods=["POST"]),
+    Route("/v1/sites/{site}/visitors/{visitor}/message", post_proactive, methods=["POST"]),
 ]

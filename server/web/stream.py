@@ -4,7 +4,7 @@ Checked like events (site, then origin), then the ticket (401 when bad or expire
 is a feed entry, with the entry's id as the event id, so a reconnect with ``Last-Event-ID`` (or
 ``?last=``) resumes right after the last one delivered: none lost, none twice, in order.
 Without one, the stream starts with the current conversation (its opening status, then every
-entry since). Typing is ephemeral and has no id. A comment line ``: hb`` every HEARTBEAT seconds
+entry since), or with the visitor's newest proactive prompt when it is newer and recent. Typing is ephemeral and has no id. A comment line ``: hb`` every HEARTBEAT seconds
 keeps proxies from closing a quiet stream.
 
 The stream reads the feed when woken (server/chat/wakeups.py) and every POLL seconds anyway:
@@ -23,6 +23,7 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.requests import Request
 from starlette.responses import Response
 
+from server.chat.proactive import fresh, newer
 from server.chat.service import ENTRY_ID, before, with_id
 from server.store.base import StoreUnavailable
 from server.web.errors import CORS, Refusal
@@ -45,7 +46,10 @@ async def get_stream(request: Request) -> Response:
     if last and not ENTRY_ID.match(last):
         raise Refusal(f"last event id '{last[:40]}' is not an event id such as 1733300000000-0", 400)
     if not last:
-        since = (await shared.store.get_chat(site.key, visitor)).get("since")
+        chat = await shared.store.get_chat(site.key, visitor)
+        since, prompt = chat.get("since", ""), chat.get("prompt", "")
+        if fresh(prompt, shared.clock()) and newer(prompt, since):
+            since = prompt  # a proactive prompt newer than the conversation: from it (the widget shows it once)
         last = before(since) if since else "0"
 
     async def events() -> AsyncIterator[ServerSentEvent]:
