@@ -68,7 +68,16 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ),
     ("rule model", ("server.rules.model",)),
     ("rule engine", ("server.rules.engine",)),
-    ("faq", ("server.chat.faq", "server.chat.faq_file", "server.chat.bot", "server.chat.__init__")),
+    (
+        "faq",
+        (
+            "server.chat.faq",
+            "server.chat.faq_file",
+            "server.chat.bot",
+            "server.chat.__init__",
+            "server.console.replies",
+        ),
+    ),
     ("rule files", ("server.rules.compile", "server.rules.read", "server.rules.schema")),
     ("tracking", ("server.tracking", "server.stats", "server.coupons.issuer")),
     ("engage", ("server.engage",)),
