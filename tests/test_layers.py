@@ -85,7 +85,13 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("chat", ("server.chat.service", "server.chat.wakeups")),
     (
         "console",
-        ("server.console.accounts", "server.console.sessions", "server.console.texts", "server.console.__init__"),
+        (
+            "server.console.accounts",
+            "server.console.sessions",
+            "server.console.texts",
+            "server.console.profile",
+            "server.console.__init__",
+        ),
     ),
     ("loading", ("server.config", "server.reloader", "server.rule_test_files", "server.rule_tests")),
     ("web", ("server.web",)),
