@@ -74,7 +74,7 @@ function draw(visitors) {
 
 function pick(visitor) {
   picked = visitor.visitor;
-  for (const tr of rows.children) tr.toggleAttribute("aria-selected", tr.dataset.visitor === picked);
+  for (const tr of rows.children) tr.setAttribute("aria-selected", String(tr.dataset.visitor === picked));
   form.hidden = false;
   to.textContent = WORDS.to + label(visitor);
   status.textContent = "";
