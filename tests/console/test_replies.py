@@ -114,3 +114,14 @@ def test_the_demo_replies_are_good():
     assert config is not None, problems.lines()
     assert [reply.code for reply in config.replies["demo"]] == ["greeting", "shipping", "sizes", "thanks"]
     assert all(set(reply.text) == {"ja", "en"} for reply in config.replies["demo"])
+
+
+def test_the_guides_example_is_good(tmp_path):
+    import re
+
+    text = (ROOT / "docs" / "rules.md").read_text(encoding="utf-8")
+    [example] = re.findall(r"^```yaml\n(replies:.*?)^```", text, re.M | re.S)
+    write_site(tmp_path, **{"replies.yaml": example})
+    config, problems = load_config(tmp_path)
+    assert config is not None, problems.lines()
+    assert [reply.code for reply in config.replies["shop"]] == ["shipping"]
