@@ -120,7 +120,7 @@ def test_the_guides_example_is_good(tmp_path):
     import re
 
     text = (ROOT / "docs" / "rules.md").read_text(encoding="utf-8")
-    [example] = re.findall(r"^```yaml\n(replies:.*?)^```", text, re.M | re.S)
+    [example] = re.findall(r"^```yml\n(replies:.*?)^```", text, re.M | re.S)
     write_site(tmp_path, **{"replies.yaml": example})
     config, problems = load_config(tmp_path)
     assert config is not None, problems.lines()
