@@ -27,6 +27,7 @@ from server.console.presence import Presence
 from server.console.sessions import Sessions
 from server.console.visitors import LiveVisitors
 from server.console.web import pages as console_pages
+from server.console.web import visitors_api as console_visitors
 from server.console.web.headers import ConsoleHeaders
 from server.identity import VisitorIds
 from server.ingest import Ingest
@@ -123,6 +124,7 @@ def create_app(
             Route("/healthz", health.healthz),
             Route("/readyz", health.readyz),
             *console_pages.ROUTES,
+            *console_visitors.ROUTES,
         ],
         middleware=[Middleware(ConsoleHeaders)],
         exception_handlers=errors.HANDLERS,

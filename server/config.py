@@ -1,4 +1,4 @@
-"""The configuration loaded from the rules folder: every site, its compiled rules and its FAQ.
+"""The configuration loaded from the rules folder: every site, its compiled rules, its FAQ and canned replies.
 
 A :class:`Config` is immutable. Reloading builds a new one and swaps it in whole, so a
 request sees either the old configuration or the new one, never half of each; a folder
@@ -13,6 +13,7 @@ from pathlib import Path
 
 from server.chat.faq import Faq
 from server.chat.faq_file import load_faq
+from server.console.replies import Reply, load_replies
 from server.rules.engine import RuleSet
 from server.rules.read import read_site_rules
 from server.sites import SITE_FILE, Site, load_site
@@ -25,6 +26,8 @@ class Config:
     rules: dict[str, RuleSet]  # site key -> its compiled rules
     version: str  # a digest of every file read: equal folders give equal versions
     faqs: dict[str, Faq] = field(default_factory=dict)  # site key -> its FAQ (rules/<site>/faq.yaml), if any
+    # site key -> its canned replies for the console (rules/<site>/replies.yaml), if any
+    replies: dict[str, tuple[Reply, ...]] = field(default_factory=dict)
 
 
 def watched_files(rules_dir: Path) -> list[Path]:
@@ -46,6 +49,7 @@ def load_config(rules_dir: str | Path) -> tuple[Config | None, Problems]:
     sites: dict[str, Site] = {}
     rules: dict[str, RuleSet] = {}
     faqs: dict[str, Faq] = {}
+    replies: dict[str, tuple[Reply, ...]] = {}
     for folder in sorted(p for p in rules_dir.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))):
         if not (folder / SITE_FILE).is_file():
             problems.add_at(f"{folder}/{SITE_FILE}:1:1", f"missing: every site folder needs a {SITE_FILE}")
@@ -57,11 +61,14 @@ def load_config(rules_dir: str | Path) -> tuple[Config | None, Problems]:
             faq = load_faq(folder, site, problems)
             if faq is not None:
                 faqs[site.key] = faq
+            canned = load_replies(folder, site, problems)
+            if canned:
+                replies[site.key] = canned
     if not sites and not problems:
         problems.add_at(f"{rules_dir}:1:1", f"no sites found; add {rules_dir}/<site>/{SITE_FILE}")
     if problems:
         return None, problems
-    return Config(sites=sites, rules=rules, version=_digest(rules_dir), faqs=faqs), problems
+    return Config(sites=sites, rules=rules, version=_digest(rules_dir), faqs=faqs, replies=replies), problems
 
 
 def _digest(rules_dir: Path) -> str:

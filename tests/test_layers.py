@@ -68,7 +68,16 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ),
     ("rule model", ("server.rules.model",)),
     ("rule engine", ("server.rules.engine",)),
-    ("faq", ("server.chat.faq", "server.chat.faq_file", "server.chat.bot", "server.chat.__init__")),
+    (
+        "faq",
+        (
+            "server.chat.faq",
+            "server.chat.faq_file",
+            "server.chat.bot",
+            "server.chat.__init__",
+            "server.console.replies",
+        ),
+    ),
     ("rule files", ("server.rules.compile", "server.rules.read", "server.rules.schema")),
     ("tracking", ("server.tracking", "server.stats", "server.coupons.issuer")),
     ("engage", ("server.engage",)),
@@ -76,7 +85,13 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("chat", ("server.chat.service", "server.chat.wakeups", "server.chat.proactive")),
     (
         "console",
-        ("server.console.accounts", "server.console.sessions", "server.console.texts", "server.console.__init__"),
+        (
+            "server.console.accounts",
+            "server.console.sessions",
+            "server.console.texts",
+            "server.console.profile",
+            "server.console.__init__",
+        ),
     ),
     ("loading", ("server.config", "server.reloader", "server.rule_test_files", "server.rule_tests")),
     ("web", ("server.web",)),

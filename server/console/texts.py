@@ -35,6 +35,17 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "admin": {"ja": "管理者", "en": "Admin"},
     "operator": {"ja": "オペレーター", "en": "Operator"},
+    # The live visitors page (templates/visitors.html; visitors.js and visitor.js carry their own words)
+    "col_visitor": {"ja": "訪問者", "en": "Visitor"},
+    "col_page": {"ja": "閲覧中のページ", "en": "Page"},
+    "col_time": {"ja": "滞在時間", "en": "Time on site"},
+    "col_device": {"ja": "デバイス", "en": "Device"},
+    "col_cart": {"ja": "カート", "en": "Cart"},
+    "message_title": {"ja": "メッセージを送る", "en": "Send a message"},
+    "message_label": {"ja": "メッセージ", "en": "Message"},
+    "message_send": {"ja": "送信", "en": "Send"},
+    "message_cancel": {"ja": "キャンセル", "en": "Cancel"},
+    "panel": {"ja": "訪問者の情報", "en": "About the visitor"},
 }
 
 

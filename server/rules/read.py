@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from server.chat.faq_file import FAQ_FILE
+from server.console.replies import REPLIES_FILE
 from server.rules.actions import compile_action
 from server.rules.compile import Checking, compile_conditions
 from server.rules.conditions import (
@@ -35,7 +36,7 @@ def rule_files(folder: Path) -> list[Path]:
         p
         for p in folder.iterdir()
         if p.suffix in (".yaml", ".yml")
-        and p.name not in (SITE_FILE, FAQ_FILE)
+        and p.name not in (SITE_FILE, FAQ_FILE, REPLIES_FILE)
         and not p.name.endswith((".test.yaml", ".test.yml"))
     )
 

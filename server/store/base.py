@@ -58,6 +58,10 @@ class Store(Protocol):
     async def redeem_code(self, site: str, pool: str, code: str, now: int) -> str:
         """ "ok", "redeemed" (already) or "unknown" (never given out in this pool)."""
 
+    async def visitor_code(self, site: str, pool: str, visitor_id: str) -> tuple[str, int] | None:
+        """The visitor's "code|expires_at" in `pool` and the second it was redeemed (0: not), or None;
+        reads only (the console's visitor panel)."""
+
     async def add_counts(self, site: str, counts: dict[tuple[str, str, str], int]) -> None:
         """Add to the counters: (day "YYYY-MM-DD", rule id, counter) -> how many. Kept keys.KEEP_DAYS (400) days."""
 

@@ -90,6 +90,11 @@ class MemoryStore:
         state = self._pools.get((site, pool))
         return len(state.available) if state is not None and state.loaded else None
 
+    async def visitor_code(self, site: str, pool: str, visitor_id: str) -> tuple[str, int] | None:
+        state = self._pools.get((site, pool))
+        found = state.visitors.get(visitor_id) if state is not None else None
+        return None if found is None else (found, state.redeemed.get(found.partition("|")[0], 0))
+
     async def redeem_code(self, site: str, pool: str, code: str, now: int) -> str:
         state = self._pool(site, pool)
         if code not in state.owners:

@@ -109,6 +109,17 @@ class RedisStore:
             raise StoreUnavailable(f"Redis at {self.url} is unreachable: {error}") from None
         return int(left) if loaded else None
 
+    async def visitor_code(self, site: str, pool: str, visitor_id: str) -> tuple[str, int] | None:
+        try:
+            found = await self._client.hget(keys.pool_visitors(site, pool), visitor_id)
+            if found is None:
+                return None
+            found = found.decode() if isinstance(found, bytes) else found
+            redeemed = await self._client.hget(keys.pool_redeemed(site, pool), found.partition("|")[0])
+        except RedisError as error:
+            raise StoreUnavailable(f"Redis at {self.url} is unreachable: {error}") from None
+        return found, int(redeemed or 0)
+
     async def redeem_code(self, site: str, pool: str, code: str, now: int) -> str:
         try:
             result = await self._redeem_code(

@@ -3,7 +3,8 @@
 Presence remembers each operator's expiry second per site and forgets entries stale for its ttl;
 the operators' feed hands out increasing ids and reads back after any id, exclusive; live
 visitors read back newest first, only those seen since the given second, at most `limit`; sites
-never mix; every console key has a TTL in Redis.
+never mix; every console key has a TTL in Redis. `visitor_code` reads a visitor's code in a
+pool and when it was redeemed, without claiming one.
 """
 
 from __future__ import annotations
@@ -71,3 +72,16 @@ async def test_every_console_key_has_a_ttl_in_redis(redis_url):
     for key in (keys.presence("demo"), keys.ops_feed("demo"), keys.live("demo")):
         assert 0 < client.ttl(key) <= max(keys.PRESENCE_TTL, keys.OPS_FEED_TTL, keys.LIVE_TTL), key
     client.close()
+
+
+async def test_visitor_code_reads_without_claiming(store):
+    assert await store.visitor_code("demo", "spring10", "v1") is None
+    assert await store.codes_left("demo", "spring10") is None  # the read claimed nothing, loaded nothing
+    await store.claim_code("demo", "spring10", "v1", "shared", "SPRING10", 1900)
+    assert await store.visitor_code("demo", "spring10", "v1") == ("SPRING10|1900", 0)
+    assert await store.visitor_code("demo", "spring10", "v2") is None
+    assert await store.visitor_code("other", "spring10", "v1") is None
+    await store.seed_codes("demo", "welcome", ["W1"])
+    await store.claim_code("demo", "welcome", "v1", "list", "", 0)
+    assert await store.redeem_code("demo", "welcome", "W1", 1234) == "ok"
+    assert await store.visitor_code("demo", "welcome", "v1") == ("W1|0", 1234)
