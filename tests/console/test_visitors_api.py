@@ -5,7 +5,7 @@ when, sessions with landing, referrer and UTM, device, language, cart, engagemen
 clicked, coupons received, earlier conversations) and the canned replies; without a session
 401, another site 403, another site's visitor (or a made-up one) 404. The proactive message
 POST needs the CSRF token (403 without), checks its text (400) and the visitor (404), and says
-501 while the server has no proactive service.
+409 for a visitor already in a conversation (server/chat/proactive.py).
 """
 
 from __future__ import annotations
@@ -169,7 +169,7 @@ def test_the_live_list_and_the_replies(tmp_path):
     assert client.get("/console/api/sites/shop-a/replies").json() == {"language": "ja", "replies": []}
 
 
-def test_the_message_post_needs_csrf_and_says_when_proactive_is_missing(tmp_path):
+def test_the_message_post_needs_csrf_and_good_input_and_never_stacks_on_a_conversation(tmp_path):
     app, store, clock, client = signed_in_client(tmp_path)
     seed_visitor(app, store, clock)
     path = f"/console/api/sites/shop-a/visitors/{VISITOR}/message"
@@ -188,7 +188,5 @@ def test_the_message_post_needs_csrf_and_says_when_proactive_is_missing(tmp_path
         == 404
     )
     answer = client.post(path, json={"text": "いらっしゃいませ"}, headers=headers)
-    if not hasattr(app.state.services.chat, "proactive"):
-        assert answer.status_code == 501 and "not available yet" in answer.json()["error"]
-    else:
-        assert answer.status_code == 200, answer.text
+    # This visitor is already talking with the shop: the operator is told to write there instead.
+    assert answer.status_code == 409 and "conversation in progress" in answer.json()["error"]

@@ -82,13 +82,8 @@ async def send_message(request: Request) -> Response:
     blob, _ = await store.load_visitor(site.key, visitor)
     if blob is None:
         raise Refusal(f"no visitor '{visitor}' on site '{site.key}'", 404)
-    chat = services(request).chat
-    proactive = getattr(chat, "proactive", None)
-    if proactive is None:
-        # ChatService.proactive (server/chat/proactive.py) is being written alongside; until it is
-        # merged the console says so rather than pretending the message went out.
-        raise Refusal("proactive messages are not available yet on this server", 501)
-    sent = await proactive(site, visitor, operator.name, text)
+    # Assigned by email, as round-robin assignment records operators, so a reply comes back to them.
+    sent = await services(request).chat.proactive(site, visitor, operator.name, text, assignee=operator.email)
     return json_reply({"sent": True, "result": msgspec.to_builtins(sent) if sent is not None else None})
 
 
