@@ -99,7 +99,8 @@ def create_app(
             reloader = Reloader(settings.rules_dir, live, settings.reload_interval, transform, seed_pools, seen)
             watcher = asyncio.create_task(reloader.run())
         try:
-            yield
+            with stream.ended_by_exit_signals(wakeups):
+                yield
         finally:
             if watcher is not None:
                 watcher.cancel()

@@ -3,10 +3,14 @@
 Without a last id it starts with the current conversation (its opening status, its messages);
 an operator's message arrives live; a reconnect with Last-Event-ID gets every entry after it
 exactly once and in order; typing arrives without an id; a quiet stream gets heartbeats; a bad
-or expired ticket is 401, a foreign origin 403, a malformed last id 400, one line each.
+or expired ticket is 401, a foreign origin 403, a malformed last id 400, one line each. Clients
+that drop their streams leave no listener behind; HEAD gets the headers and no stream.
 """
 
 from __future__ import annotations
+
+import socket
+import time
 
 import httpx2 as httpx
 import pytest
@@ -127,3 +131,42 @@ def test_history_leaves_out_conversations_before_the_current_one(base):
         events = stream.until(lambda e: e.get("id") == new["message"]["id"])
     assert {e["data"]["conversation"] for e in events} == {new["conversation"]["id"]}
     assert [e["event"] for e in events] == ["status", "message"]
+
+
+def wait_until(condition, what: str, seconds: float = 10.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not so after {seconds:.0f} s: {what}")
+        time.sleep(0.02)
+
+
+def test_streams_dropped_by_their_clients_leave_no_listener_behind(tmp_path):
+    write_site(tmp_path)
+    app = make_app(tmp_path)
+    wakeups = app.state.services.wakeups
+    with live_server(app) as base:
+        port = int(base.rsplit(":", 1)[1])
+        _, ticket = visitor_and_ticket(base)
+        request = (
+            f"GET /v1/sites/shop/stream?ticket={ticket} HTTP/1.1\r\nhost: 127.0.0.1\r\n"
+            f"accept: text/event-stream\r\norigin: {SHOP}\r\n\r\n"
+        ).encode()
+        for _ in range(3):  # open many, drop them all; again, to see nothing piles up
+            clients = [socket.create_connection(("127.0.0.1", port)) for _ in range(60)]
+            for client in clients:
+                client.sendall(request)
+            for client in clients:
+                assert client.recv(4096).startswith(b"HTTP/1.1 200")
+            wait_until(lambda: wakeups.listening() == 60, "60 streams listening")
+            for client in clients:
+                client.close()
+            wait_until(lambda: wakeups.listening() == 0, "every listener gone once its client left")
+
+
+def test_head_gets_the_headers_of_a_stream_and_no_stream(base):
+    _, ticket = visitor_and_ticket(base)
+    reply = httpx.head(f"{base}/v1/sites/shop/stream", params={"ticket": ticket}, headers={"origin": SHOP})
+    assert reply.status_code == 200
+    assert reply.headers["content-type"] == "text/event-stream; charset=utf-8"
+    assert reply.headers["access-control-allow-origin"] == SHOP and reply.content == b""
