@@ -64,7 +64,9 @@ def test_a_visitor_chats_and_the_operator_answers_from_the_inbox(browser, tmp_pa
         expect(item.locator(".unread")).to_have_text("2")
         expect(console_page).to_have_title("(待ち 1・未読 2) 受信箱 — shop · Irasshai")
         item.click()
-        expect(console_page.locator("#visitor-panel")).to_have_attribute("data-visitor", item.get_attribute("data-id").rpartition(".")[0])
+        expect(console_page.locator("#visitor-panel")).to_have_attribute(
+            "data-visitor", item.get_attribute("data-id").rpartition(".")[0]
+        )
         texts = console_page.locator("#messages .message-visitor .message-text")
         expect(texts).to_have_text(["Mサイズの在庫はありますか？", XSS])  # the payload as text
         assert console_page.locator("#messages img").count() == 0
