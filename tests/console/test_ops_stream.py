@@ -14,11 +14,14 @@ import asyncio
 import json
 import re
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import httpx2 as httpx
 import pytest
 
 from server.console.presence import Presence
+from server.console.web import ops_stream
 from tests.conftest import live_server
 from tests.console.helpers import add_operator, console_app
 from tests.helpers import SHOP, batch, page_view
@@ -40,7 +43,9 @@ def wait_until(predicate, what: str, timeout: float = 10) -> None:
 
 
 @pytest.fixture
-def served(tmp_path):
+def served(tmp_path, monkeypatch):
+    # A closed connection is noticed for sure at the next write: heartbeats make that soon.
+    monkeypatch.setattr(ops_stream, "HEARTBEAT", 0.2)
     app, store, clock = console_app(tmp_path)
     add_operator(store, "shop-a", "aya@example.com", "pw", name="Aya")
     with live_server(app) as base, httpx.Client(base_url=base, timeout=httpx.Timeout(10.0)) as client:
@@ -72,9 +77,15 @@ class Visitor:
         return self.do({"type": "say", "id": f"client-{self.sent:04d}", "text": text})
 
 
-def open_stream(client: httpx.Client, last: str = "", query: str = ""):
+@contextmanager
+def open_stream(client: httpx.Client, last: str = "", query: str = "") -> Iterator[httpx.Response]:
+    """The stream on a connection of its own, closed on exit (as a closed tab closes it)."""
     headers = {"accept": "text/event-stream", **({"last-event-id": last} if last else {})}
-    return client.stream("GET", STREAM + query, headers=headers)
+    with (
+        httpx.Client(base_url=client.base_url, cookies=client.cookies, timeout=httpx.Timeout(10.0)) as own,
+        own.stream("GET", STREAM + query, headers=headers) as response,
+    ):
+        yield response
 
 
 def test_changes_typing_presence_and_resume(served):
@@ -83,7 +94,7 @@ def test_changes_typing_presence_and_resume(served):
     with open_stream(client) as response:
         assert response.status_code == 200
         stream = Stream(response)
-        ready = stream.next()
+        ready = stream.next()  # heartbeats are comments: next() skips them
         assert ready["event"] == "ready" and ready["data"] == {"me": "aya@example.com", "away": False}
         assert online(store, clock) == ["aya@example.com"]
         said = visitor.say("hello")
@@ -118,11 +129,15 @@ def test_changes_typing_presence_and_resume(served):
 def test_a_stream_opened_away_keeps_the_operator_away_and_leaving_ends_presence(served):
     client, store, clock, _ = served
     with open_stream(client, query="?away=1") as response:
-        assert Stream(response).next()["data"]["away"] is True
+        stream = Stream(response)  # held: a Stream dropped closes its response
+        assert stream.next()["data"]["away"] is True
         assert online(store, clock) == []
-    time.sleep(0.3)  # let the first stream's leave land before the next stream's touch (no assertion on time)
+        clock.now += 1  # so that the leave (until = now) differs from the away touch (until = now - 1)
+    left = lambda: asyncio.run(store.read_presence("shop-a")) == {"aya@example.com": clock.now}  # noqa: E731
+    wait_until(left, "the away stream left")  # before the next stream's touch, which it would undo
     with open_stream(client) as response:
-        Stream(response).next()
+        stream = Stream(response)
+        stream.next()
         assert online(store, clock) == ["aya@example.com"]
     wait_until(lambda: online(store, clock) == [], "the closed stream left")
 

@@ -22,8 +22,8 @@ import json
 import time
 from collections.abc import AsyncIterator
 
-import anyio
 from sse_starlette import EventSourceResponse, ServerSentEvent
+from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -55,6 +55,10 @@ async def get_stream(request: Request) -> Response:
         raise Refusal(f"last event id '{last[:40]}' is not an event id such as 1733300000000-0", 400)
     away = request.query_params.get("away") == "1"
     email = operator.email
+
+    async def leave() -> None:
+        with contextlib.suppress(StoreUnavailable):  # a store down: the entry expires on its own
+            await shared.presence.leave(site.key, email)
 
     async def events() -> AsyncIterator[ServerSentEvent]:
         nonlocal away
@@ -99,14 +103,12 @@ async def get_stream(request: Request) -> Response:
                             yield ServerSentEvent(json.dumps({"away": away}), event="away")
             except StoreUnavailable as error:
                 shared.repeating.warning("site %s: console stream ended: %s", site.key, error)
-            finally:
-                # Shielded: the stream ends by cancellation. A store down: the entry expires on its own.
-                with anyio.CancelScope(shield=True), anyio.move_on_after(5), contextlib.suppress(StoreUnavailable):
-                    await shared.presence.leave(site.key, email)
 
     return EventSourceResponse(
         events(),
         ping=HEARTBEAT,
         ping_message_factory=lambda: ServerSentEvent(comment="hb"),
         headers={"cache-control": "no-store"},
+        # After the stream, however it ended (its generator may be left suspended, never finalized).
+        background=BackgroundTask(leave),
     )
