@@ -150,6 +150,7 @@ class ChatService:
         if not ENTRY_ID.match(up_to):
             raise ChatError("up_to must be a message id such as 1733300000000-0")
         await self.store.set_chat(site.key, visitor, {"read": up_to}, site.retention)
+        await self._tell_operators(site, "seen", {"visitor": visitor, "up_to": up_to})  # the console's read receipt
 
     async def typing(self, site: Site, visitor: str, who: str, name: str = "") -> None:
         """Ephemeral: published to every process, never stored; the operators hear it too."""
@@ -183,15 +184,18 @@ class ChatService:
         messages = [message_from_feed(entry_id, data) for entry_id, kind, data in entries if kind == "message"]
         return [m for m in messages if m.conversation == conversation.id]
 
-    async def operator_say(self, site: Site, conversation_id: str, text: str, name: str = "") -> Message:
-        """An operator's message; a conversation in ``bot`` or ``waiting`` becomes ``open``."""
+    async def operator_say(
+        self, site: Site, conversation_id: str, text: str, name: str = "", assignee: str = ""
+    ) -> Message:
+        """An operator's message; a conversation in ``bot`` or ``waiting`` becomes ``open``, assigned
+        to whom it was assigned, else to `assignee` (the console's operator), else to `name`."""
         text = clean_text(text)
         conversation = await self.conversation(site, conversation_id)
         if conversation.status == "resolved":
             raise ChatError("the conversation is resolved; set its status to open first", 409)
         now = self.clock()
         if conversation.status != "open":
-            await self._set_status(site, conversation, "open", conversation.assignee or name)
+            await self._set_status(site, conversation, "open", conversation.assignee or assignee or name)
         message = Message(id="", conversation=conversation.id, author="operator", name=name[:64], text=text, ts=now)
         message.id, _ = await self._append(site, conversation.visitor, "message", message)
         conversation.activity = now

@@ -48,7 +48,7 @@ def _site(request: Request) -> Site:
     return site
 
 
-async def _body(request: Request, kind: type, empty_ok: bool = False):
+async def read_body(request: Request, kind: type, empty_ok: bool = False):
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > MAX_BODY:
         raise Refusal(f"body is {declared} bytes; the limit is {MAX_BODY}", 413)
@@ -79,28 +79,28 @@ async def get_conversation(request: Request) -> Response:
 
 async def post_message(request: Request) -> Response:
     site = _site(request)
-    body = await _body(request, OperatorMessage)
+    body = await read_body(request, OperatorMessage)
     message = await services(request).chat.operator_say(site, request.path_params["id"], body.text, body.author)
     return json_reply({"message": message})
 
 
 async def post_status(request: Request) -> Response:
     site = _site(request)
-    body = await _body(request, StatusRequest)
+    body = await read_body(request, StatusRequest)
     conversation = await services(request).chat.set_status(site, request.path_params["id"], body.status, body.assignee)
     return json_reply({"conversation": conversation})
 
 
 async def post_read(request: Request) -> Response:
     site = _site(request)
-    body = await _body(request, ReadRequest, empty_ok=True)
+    body = await read_body(request, ReadRequest, empty_ok=True)
     conversation = await services(request).chat.operator_read(site, request.path_params["id"], body.up_to)
     return json_reply({"conversation": conversation})
 
 
 async def post_typing(request: Request) -> Response:
     site = _site(request)
-    body = await _body(request, TypingRequest, empty_ok=True)
+    body = await read_body(request, TypingRequest, empty_ok=True)
     chat = services(request).chat
     conversation = await chat.conversation(site, request.path_params["id"])
     await chat.typing(site, conversation.visitor, "operator", body.author)
@@ -110,7 +110,7 @@ async def post_typing(request: Request) -> Response:
 async def post_proactive(request: Request) -> Response:
     """An operator writes first to a live visitor: shown as a chat prompt (server/chat/proactive.py)."""
     site = _site(request)
-    body = await _body(request, OperatorMessage)
+    body = await read_body(request, OperatorMessage)
     show = await services(request).chat.proactive(site, request.path_params["visitor"], body.author, body.text)
     return json_reply({"engagement": show})
 

@@ -76,7 +76,7 @@ class LiveStream:
         await send({"type": "http.response.start", "status": 200, "headers": self.headers})
         if scope["method"] != "HEAD":  # HEAD: the headers of GET, and no stream
             with self.shared.wakeups.listen(self.site, self.visitor) as listener:
-                watcher = asyncio.get_running_loop().create_task(_until_gone(receive, listener))
+                watcher = asyncio.get_running_loop().create_task(until_gone(receive, listener))
                 try:
                     await self._deliver(send, listener)
                 except StoreUnavailable as error:
@@ -139,7 +139,7 @@ def ended_by_exit_signals(wakeups: Wakeups) -> Iterator[None]:
                 signal.signal(number, previous[number])
 
 
-async def _until_gone(receive: Receive, listener: Listener) -> None:
+async def until_gone(receive: Receive, listener: Listener) -> None:
     while (await receive())["type"] != "http.disconnect":
         pass
     listener.close()

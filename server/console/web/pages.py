@@ -27,7 +27,7 @@ from server.console.auth import (
     signed_in,
 )
 from server.console.sessions import COOKIE, COOKIE_PATH, LOGIN_COOKIE
-from server.console.texts import language_of, texts
+from server.console.texts import inbox_texts, language_of, texts
 from server.ratelimits import RateLimited
 from server.web.errors import Refusal
 from server.web.services import services
@@ -36,6 +36,7 @@ HERE = Path(__file__).resolve().parent.parent
 _templates = jinja2.Environment(
     loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True, undefined=jinja2.StrictUndefined
 )
+PANEL_MODULES = ("visitor.js", "replies.js")  # the inbox loads each one present (docs/console.md)
 LOGIN_TOKEN_TTL = 3600  # the sign-in form's cookie: an hour to fill the form in
 
 
@@ -146,7 +147,7 @@ async def shell(request: Request) -> Response:
         raise Refusal(f"unknown site '{key[:64]}'", 404)
     section = "visitors" if request.url.path.endswith("/visitors") else "inbox"
     return render(
-        "shell.html",
+        "inbox.html" if section == "inbox" else "shell.html",
         t=texts(operator.language),
         lang=operator.language,
         operator=operator,
@@ -155,6 +156,8 @@ async def shell(request: Request) -> Response:
         section=section,
         csrf=session.csrf,
         here=request.url.path,
+        words=inbox_texts(operator.language),
+        modules=[name for name in PANEL_MODULES if (HERE / "static" / name).is_file()],
     )
 
 
