@@ -1,6 +1,8 @@
 // The live visitors page: the site's visitors now, from /console/api/sites/{site}/visitors every
 // POLL_MS, and the proactive message to a picked visitor (POST …/visitors/{visitor}/message with
-// the session's CSRF token). Text only in the DOM (textContent).
+// the session's CSRF token). Text only in the DOM (textContent). The page keeps the console's
+// stream open as the inbox does: it is what keeps the operator online (server/console/presence.py),
+// and only while an operator is online do visitors' widgets listen for proactive messages.
 import { el, lang, money, showVisitor } from "./visitor.js";
 
 const POLL_MS = 5000;
@@ -125,3 +127,5 @@ document.getElementById("proactive-cancel").addEventListener("click", () => {
 
 poll();
 setInterval(poll, POLL_MS);
+const away = sessionStorage.getItem("irasshai-away") === "1";
+new EventSource("/console/sites/" + encodeURIComponent(site) + "/stream" + (away ? "?away=1" : ""));
