@@ -24,6 +24,7 @@ from server.config import load_config
 from server.console.accounts import Accounts
 from server.settings import Settings
 from server.store.redis import RedisStore
+from tests.browser.console import sign_in
 from tests.browser.engagements import watch_console
 from tests.browser.shop import shop_app
 from tests.conftest import SECRET, free_port, live_server
@@ -78,10 +79,7 @@ def test_live_visitors_panel_and_replies(browser, tmp_path, redis_url, artifacts
         operator = browser.new_context(viewport={"width": 1280, "height": 800}, locale="ja-JP")
         page = operator.new_page()
         console = watch_console(page)
-        page.goto(server_url + "/console/login")
-        page.get_by_label("メールアドレス").fill("hanako@example.com")
-        page.get_by_label("パスワード").fill("correct horse")
-        page.get_by_role("button", name="サインイン").click()
+        sign_in(page, server_url, "hanako@example.com", "correct horse")
         expect(page.locator("#operator-name")).to_have_text("佐藤 花子")
         page.goto(server_url + "/console/sites/shop/visitors")
         expect(page.locator("#visitors-empty")).to_be_visible()

@@ -11,14 +11,10 @@ of the inbox with the conversation open (1280×800) is the one docs/console.md s
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
-
 import pytest
 from playwright.sync_api import expect
 
-from server.console.accounts import Accounts
-from server.store.redis import RedisStore
+from tests.browser.console import add_operator, sign_in
 from tests.browser.engagements import new_visitor, watch_console
 from tests.browser.live_chat import chat_servers
 from tests.browser.test_chat_live import open_from_prompt, send
@@ -28,28 +24,13 @@ pytestmark = [pytest.mark.browser, pytest.mark.redis]
 XSS = '<img src=x onerror="window.__owned=1">'
 
 
-def add_operator(redis_url: str, site: str, email: str, password: str, **fields) -> None:
-    async def add() -> None:
-        store = RedisStore(redis_url)
-        try:
-            await Accounts(store).add(site, email, password=password, **fields)
-        finally:
-            await store.close()
-
-    with concurrent.futures.ThreadPoolExecutor(1) as pool:  # Playwright holds this thread's event loop
-        pool.submit(asyncio.run, add()).result()
-
-
 def test_a_visitor_chats_and_the_operator_answers_from_the_inbox(browser, tmp_path, redis_url, artifacts):
     add_operator(redis_url, "shop", "aya@example.com", "correct horse", name="綾", language="ja")
     with chat_servers(tmp_path, redis_url) as servers, new_visitor(browser) as visitor_context:
         operator_context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="ja-JP")
         console_page = operator_context.new_page()
         errors = watch_console(console_page)
-        console_page.goto(servers.other + "/console/login")
-        console_page.get_by_label("メールアドレス").fill("aya@example.com")
-        console_page.get_by_label("パスワード").fill("correct horse")
-        console_page.get_by_role("button", name="サインイン").click()
+        sign_in(console_page, servers.other, "aya@example.com", "correct horse")
         console_page.wait_for_url(servers.other + "/console/sites/shop")
         expect(console_page.locator("#away-toggle")).to_have_text("対応可能")
         waiting = console_page.locator('[data-group="waiting"] .inbox-item')

@@ -18,9 +18,9 @@ import redis
 from playwright.sync_api import expect
 
 from server.store import keys
+from tests.browser.console import add_operator, sign_in
 from tests.browser.engagements import new_visitor, wait_shown, watch_console
 from tests.browser.live_chat import chat_servers
-from tests.browser.test_console_inbox import add_operator
 
 pytestmark = [pytest.mark.browser, pytest.mark.redis]
 
@@ -44,10 +44,7 @@ def test_the_operator_messages_a_live_visitor_from_the_visitors_page(browser, tm
         operator_context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="ja-JP")
         console_page = operator_context.new_page()
         console_errors = watch_console(console_page)
-        console_page.goto(servers.other + "/console/login")
-        console_page.get_by_label("メールアドレス").fill("aya@example.com")
-        console_page.get_by_label("パスワード").fill("correct horse")
-        console_page.get_by_role("button", name="サインイン").click()
+        sign_in(console_page, servers.other, "aya@example.com", "correct horse")
         console_page.wait_for_url(servers.other + "/console/sites/shop")
         expect(console_page.locator("#away-toggle")).to_have_text("対応可能")
         console_page.goto(servers.other + "/console/sites/shop/visitors")
