@@ -3,6 +3,9 @@
 Runs between applying the events and writing the state back, so the limit a decision
 claims is written atomically with everything else (compare-and-set): two tabs or two
 server processes can never show a rule beyond its limit.
+
+A visitor in the rule's control group (its ``holdout``, docs/insights.md) gets the decision
+without the show: nothing in the reply, no coupon code taken, the limit claimed all the same.
 """
 
 from __future__ import annotations
@@ -15,13 +18,15 @@ from typing import Any, Protocol
 from server.coupons.coupon import Coupon
 from server.coupons.pools import CouponPool
 from server.events import Event, Identify, PageView, SetAttributes, Signal, Track
+from server.insights.goals import holdout_of
+from server.insights.holdout import held_out
 from server.rules.engine import RuleSet, Trigger, claim
 from server.rules.facts import Facts
 from server.rules.model import Rule
 from server.rules.templates import RenderError
 from server.sites import Site
 from server.tracking import split_url
-from server.visitor import VisitorState
+from server.visitor import Engagement, VisitorState
 
 log = logging.getLogger("irasshai.rules")
 MAX_TRIES = 5  # rules skipped (bad template, empty pool) before giving up for this batch
@@ -34,9 +39,10 @@ class Coupons(Protocol):
 
 @dataclass
 class Outcome:
-    show: dict[str, Any] | None = None
+    show: dict[str, Any] | None = None  # None also when the decision was held out
     watch: dict[str, list[float]] | None = None
-    rule: Rule | None = None
+    rule: Rule | None = None  # the rule decided, shown or held out
+    decision: Engagement | None = None  # its record in the visitor's state
 
 
 def triggers_of(events: list[Event]) -> list[Trigger]:
@@ -55,8 +61,18 @@ def triggers_of(events: list[Event]) -> list[Trigger]:
 
 
 async def engage(
-    state: VisitorState, events: list[Event], rules: RuleSet, now: float, visitor_id: str, coupons: Coupons
+    state: VisitorState,
+    events: list[Event],
+    rules: RuleSet,
+    now: float,
+    visitor_id: str,
+    coupons: Coupons,
+    holdouts: bool = True,
 ) -> Outcome:
+    """The rule decided for this batch (claimed in `state`), what to show and what to watch.
+
+    `holdouts` False shows every decision, as the treatment group sees it (rule tests, preview).
+    """
     outcome = Outcome()
     triggers = triggers_of(events)
     excluded: set[str] = set()
@@ -65,12 +81,14 @@ async def engage(
         if best is None:
             break
         rule, facts = best
-        show = await _render(rule, facts, rules, visitor_id, now, coupons)
+        control = holdouts and held_out(rules.site.key, rule.id, visitor_id, holdout_of(rule, rules.site))
+        show = await _render(rule, facts, rules, visitor_id, now, None if control else coupons)
         if show is None:
             excluded.add(rule.id)
             continue
-        claim(state, rule, now)
-        outcome.show, outcome.rule = show, rule
+        page = facts.path or next(reversed(state.page_views), "")  # a custom event may come without its page
+        outcome.decision = claim(state, rule, now, page, held_out=control)
+        outcome.rule, outcome.show = rule, None if control else show
         break
     # What to watch changes with a page view, and also when the visitor's state changed on the
     # page (an add-to-cart in a single-page shop can make an exit-intent offer possible).
@@ -83,17 +101,22 @@ async def engage(
 
 
 async def _render(
-    rule: Rule, facts: Facts, rules: RuleSet, visitor_id: str, now: float, coupons: Coupons
+    rule: Rule, facts: Facts, rules: RuleSet, visitor_id: str, now: float, coupons: Coupons | None
 ) -> dict[str, Any] | None:
+    """The show rendered, or None (logged) when the rule cannot be shown. Without `coupons` (a
+    held-out decision) only checks that the text renders, with a stand-in code: none is taken."""
     site = rules.site
     coupon = None
     if rule.action.pool is not None:
         pool = site.coupons[rule.action.pool]
+        stand_in = Coupon(pool.code or pool.prefix + "X" * pool.length, pool.discount, 0)
         try:  # a text that cannot render must not use up a unique code
-            rule.action.render(scope(facts, Coupon(pool.code or pool.prefix + "X" * pool.length, pool.discount, 0)))
+            checked = rule.action.render(scope(facts, stand_in))
         except RenderError as error:
             log.warning("site %s: rule %s skipped: its text did not render: %s", site.key, rule.id, error)
             return None
+        if coupons is None:
+            return checked  # held out: the text renders, and no code is taken
         coupon = await coupons.code_for(site, pool, visitor_id, now)
         if coupon is None:
             log.warning(

@@ -1,10 +1,10 @@
 """The event path without HTTP: a decoded batch in, the visitor's updated state stored, a reply out.
 
-Per batch: one read of the visitor's state, the events applied in-process, one
-compare-and-set write, and, only when the batch decided to show a rule or carried new
-feedback, one pipelined update of the rules' daily counters (:mod:`server.stats`). A
-conflicting write (the same visitor in another tab or process) re-reads and re-applies, so
-nothing is lost or double counted. Events are acknowledged only after the write succeeded.
+Per batch: one read of the visitor's state, the events applied in-process (goal events
+converting earlier decisions, then the rules deciding), one compare-and-set write, and, only
+when the batch decided a rule, converted or carried new feedback, one pipelined update of the
+rules' daily counters (:mod:`server.insights.counters`). A conflicting write (the same visitor
+in another tab or process) re-reads and re-applies, so nothing is lost or double counted. Events are acknowledged only after the write succeeded.
 A batch that would take the visitor's state past a cap is refused (BadBatch), nothing of it
 stored.
 
@@ -29,11 +29,12 @@ from server.coupons.issuer import StoreCoupons
 from server.engage import engage
 from server.events import BadBatch, Batch, Event, Identify, bad_event
 from server.identity import VisitorIds
+from server.insights.conversions import convert
+from server.insights.counters import Counts, counts_of
 from server.ratelimits import RateLimits
 from server.ratelog import RateLimitedLog
 from server.rules.engine import RuleSet
 from server.sites import Site
-from server.stats import counts_of
 from server.store.base import Store, StoreUnavailable
 from server.tracking import RequestFacts, apply
 from server.verified_identity import WrongProof, proven
@@ -69,6 +70,7 @@ class Ingest:
         identity_secrets: Mapping[str, str] | None = None,
         live: LiveVisitors | None = None,
         listening: Callable[[str], Awaitable[bool]] | None = None,
+        holdouts: bool = True,
     ):
         self.store = store
         self.identity_secrets = (
@@ -84,6 +86,7 @@ class Ingest:
         self.tickets = tickets
         self.live = live  # the console's live visitors, written at most every 30 s per visitor
         self.listening = listening  # whether an operator of the site is online (cached per process)
+        self.holdouts = holdouts  # False: no control groups, every decision shown (rule tests, preview)
         self._turns: dict[tuple[str, str], list] = {}  # (site, visitor) -> [lock, batches holding or awaiting it]
 
     async def handle(self, site: Site, rules: RuleSet, batch: Batch, events: list[Event], facts: RequestFacts) -> Reply:
@@ -130,8 +133,10 @@ class Ingest:
             if not applied.new:
                 outcome = None
                 break
-            # Decided on the state about to be written, so the limit it claims is written with it.
-            outcome = await engage(state, applied.new, rules, now, visitor_id, coupons)
+            # Converted and decided on the state about to be written, so what they mark and the limit
+            # a decision claims are written with it, and a retried batch (no new events) counts nothing.
+            conversions = convert(state, applied.new, rules, now)
+            outcome = await engage(state, applied.new, rules, now, visitor_id, coupons, self.holdouts)
             blob = encode(state)
             if len(blob) > MAX_STATE_BYTES:  # a last guard: the caps of each part keep far below it
                 raise BadBatch(f"the visitor's state would be {len(blob)} bytes; the limit is {MAX_STATE_BYTES}", 413)
@@ -162,8 +167,8 @@ class Ingest:
                 self.store_failures.warning("site %s: presence not read: %s", site.key, error)
         if outcome is not None:
             reply.show, reply.watch = outcome.show, outcome.watch
-            decided = outcome.rule.id if outcome.show is not None and outcome.rule is not None else None
-            await self._count(site, counts_of(site, decided, applied.feedback, now))
+            counts = counts_of(site, state.device, outcome.decision, applied.feedback, conversions, now)
+            await self._count(site, counts)
         return reply
 
     def _proven_identities(self, site: Site, events: list[Event]) -> frozenset[str]:
@@ -187,7 +192,7 @@ class Ingest:
                 raise bad_event(index, event.id, f"identify refused: {error}", status=403) from None
         return frozenset(ids)
 
-    async def _count(self, site: Site, counts: dict[tuple[str, str, str], int]) -> None:
+    async def _count(self, site: Site, counts: Counts) -> None:
         """Add to the rules' daily counters: best effort, after the state is safely written."""
         if not counts:
             return  # a batch of page views only: no third round trip

@@ -3,7 +3,8 @@
 Each test gets a fresh in-memory store and a fixed clock that only its steps move. Every
 step becomes the batch the widget would send, decoded and handled by
 :class:`~server.ingest.Ingest` exactly as a request is, so a test passes only if the
-server, not a model of it, shows what the marketer expects.
+server, not a model of it, shows what the marketer expects. Control groups are off
+(``holdouts=False``): a test shows what the visitors who are not held out see.
 """
 
 from __future__ import annotations
@@ -97,6 +98,7 @@ class _Visitor:
             Settings().session_timeout,
             clock=self.clock,
             identity_secrets={self.site.key: IDENTITY_SECRET},
+            holdouts=False,  # a rule with a holdout shows, as to the visitors not held out
         )
         self.token: str | None = None
         self.url = ""  # of the last page view

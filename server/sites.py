@@ -14,6 +14,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from server.coupons.pools import CouponPool, parse_pools
+from server.insights.goals import Goal, parse_goals, read_holdout
 from server.names import DAY_NAMES, DAYS
 from server.scalars import read_duration
 from server.yamlsource import Node, Problems, check_keys, parse_file, type_name
@@ -92,6 +93,8 @@ class Site:
     launcher: bool = False  # a chat button in the page's corner (docs/engagements.md)
     coupons: dict[str, CouponPool] = field(default_factory=dict)
     console: Console = Console()
+    goals: dict[str, Goal] = field(default_factory=dict)  # conversion goals, in order: the first is the default
+    holdout: float = 0.0  # the share of visitors held out of every rule without its own `holdout`
 
     def allows(self, origin: str | None) -> bool:
         return origin is not None and origin.lower() in self.origins
@@ -109,6 +112,8 @@ _SITE_KEYS = (
     "launcher",
     "coupons",
     "console",
+    "goals",
+    "holdout",
 )
 
 
@@ -136,6 +141,8 @@ def load_site(folder: Path, problems: Problems) -> Site | None:
     gap = read_duration(entries.get("engagement_gap"), problems.add, default=DEFAULT_GAP)
     coupons = _coupons(entries.get("coupons"), folder, problems)
     console = _console(entries.get("console"), problems)
+    goals = parse_goals(entries["goals"], problems) if "goals" in entries else {}
+    holdout = read_holdout(entries.get("holdout"), problems.add, default=0.0)
     launcher = entries.get("launcher")
     if launcher is not None and not isinstance(launcher.value, bool):
         problems.add(launcher, f"'launcher' must be true or false, not {type_name(launcher.value)} '{launcher.value}'")
@@ -157,6 +164,8 @@ def load_site(folder: Path, problems: Problems) -> Site | None:
         launcher=launcher is not None and launcher.value is True,
         coupons=coupons,
         console=console,
+        goals=goals,
+        holdout=holdout,
     )
 
 

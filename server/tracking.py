@@ -32,6 +32,7 @@ from server.visitor import (
     MAX_UTM_BYTES,
     MAX_VIEWS_PER_PATH,
     CustomEvent,
+    Engagement,
     PathViews,
     SessionRecord,
     VisitorState,
@@ -60,7 +61,8 @@ class Applied:
     new: list[Event]
     duplicates: int = 0
     expired: int = 0
-    feedback: list[Feedback] = field(default_factory=list)  # the new feedback that counts (server.stats)
+    # The new feedback that counts (server.insights.counters), each with the engagement it is about.
+    feedback: list[tuple[Feedback, Engagement]] = field(default_factory=list)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -128,8 +130,9 @@ def apply(
         elif isinstance(event, Feedback):
             if event.action == "dismissed":
                 _dismissed(state, event.rule)
-            if first_feedback(state, event):
-                applied.feedback.append(event)
+            engagement = first_feedback(state, event)
+            if engagement is not None:
+                applied.feedback.append((event, engagement))
         # Signals change no profile data: the rules look at them (bounded) as they arrive.
     if applied.new:
         if facts.device:
@@ -252,23 +255,23 @@ def _refuse_if(problem: str, events: list[Event], event: Event) -> None:
 FEEDBACK_BITS = {"shown": 1, "clicked": 2, "dismissed": 4, "copied": 8}
 
 
-def first_feedback(state: VisitorState, event: Feedback) -> bool:
-    """Whether `event` is the first of its kind for the engagement of its rule decided last for
-    this visitor (and mark it so): feedback is a claim, counted only for what the server decided,
-    once per decision."""
+def first_feedback(state: VisitorState, event: Feedback) -> Engagement | None:
+    """The engagement `event` counts for (marked so), or None: feedback is a claim, counted only
+    for what the server showed this visitor (the last shown engagement of its rule; never a
+    held-out one, which the widget never saw), each kind once per decision."""
     for engagement in reversed(state.engagements):
-        if engagement.rule == event.rule:
+        if engagement.rule == event.rule and not engagement.held_out:
             bit = FEEDBACK_BITS[event.action]
             if engagement.feedback & bit:
-                return False
+                return None
             engagement.feedback |= bit
-            return True
-    return False
+            return engagement
+    return None
 
 
 def _dismissed(state: VisitorState, rule: str) -> None:
     """A dismissed engagement does not come back in this session (see the rules' limits)."""
     for engagement in reversed(state.engagements):
-        if engagement.rule == rule and engagement.session == state.sessions:
+        if engagement.rule == rule and engagement.session == state.sessions and not engagement.held_out:
             engagement.dismissed = True
             return

@@ -31,6 +31,7 @@ MAX_PATH_BYTES = 512  # a page path (UTF-8) is cut to this
 MAX_SESSION_PATHS_BYTES = 2048  # a session's distinct paths, together: later ones are not listed
 MAX_REFERRER_BYTES = 512  # a session's referrer is cut to this
 MAX_UTM_BYTES = 200  # each UTM value is cut to this
+MAX_ENGAGEMENT_PAGE_BYTES = 120  # the path an engagement was decided on, kept for the page breakdown
 MAX_STATE_BYTES = 1024 * 1024  # the whole encoded state: a batch that would exceed it is refused
 
 
@@ -59,13 +60,19 @@ class CustomEvent(msgspec.Struct, array_like=True):
 
 
 class Engagement(msgspec.Struct, array_like=True):
-    """One engagement the server decided to show (limits are claimed at decision time)."""
+    """One decision of a rule for this visitor (limits are claimed at decision time): shown, or
+    held out (its control group, docs/insights.md), and whether the rule's goal followed.
+    New fields go at the end, with defaults, so states written before them still decode."""
 
     ts: int
     rule: str
     session: int
     dismissed: bool = False
     feedback: int = 0  # the kinds of feedback already counted for it (server.tracking.FEEDBACK_BITS)
+    held_out: bool = False  # decided but not shown: the visitor is in the rule's control group
+    page: str = ""  # the path it was decided on, cut to MAX_ENGAGEMENT_PAGE_BYTES
+    converted: bool = False  # the rule's goal event came within its window (server.insights.conversions)
+    value: float = 0.0  # the goal values those events carried, added up
 
 
 class VisitorState(msgspec.Struct, omit_defaults=True):

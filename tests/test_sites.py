@@ -238,7 +238,7 @@ def test_every_mistake_in_a_file_is_reported_at_once(tmp_path):
         "shop/site.yaml:3:1: 'Asia/Tokio' is not an IANA timezone name, e.g. Asia/Tokyo or Europe/London",
         "shop/site.yaml:4:1: 'jp' is not one of: ja, en",
         "shop/site.yaml:5:1: '1h' is too short; the minimum is 1d",
-        "shop/site.yaml:6:1: unknown site setting 'colour'",
+        "shop/site.yaml:6:1: unknown site setting 'colour' (did you mean 'holdout'?)",
         "shop/site.yaml:8:15: 'someday' is not a day; use mon, tue, wed, thu, fri, sat, sun",
     ]
 

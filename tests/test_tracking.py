@@ -9,7 +9,8 @@ that would take attributes, properties or event names past a cap is refused (422
 event), long paths, referrers and UTM values are cut on a character boundary, and a session
 lists distinct paths up to a total size. An event id is counted once however often
 it is retried, until its id is forgotten; events older than a day are dropped; a clock in the
-future is clamped to now; late events never rewrite the present.
+future is clamped to now; late events never rewrite the present. Feedback counts for the
+last decision of its rule that was shown, never for a held-out one, each kind once.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from server.visitor import (
     MAX_SESSIONS,
     MAX_TITLE_CHARS,
     MAX_VIEWS_PER_PATH,
+    Engagement,
     VisitorState,
     decode,
     encode,
@@ -457,3 +459,21 @@ def test_a_page_keeps_the_title_of_its_last_view_cut_for_keeping():
     run(state, view("/p/1", at=T + 5, title="Linen shirt " + "x" * 500))
     run(state, view("/p/1", at=T + 9))  # no title sent: keep the last one known
     assert state.page_views["/p/1"].title == ("Linen shirt " + "x" * 500)[:MAX_TITLE_CHARS]
+
+
+def test_feedback_counts_for_the_last_shown_decision_of_its_rule_never_a_held_out_one():
+    """The widget reports what it showed: a held-out decision (never shown) gets no feedback;
+    an earlier shown one of the same rule still may, each kind once."""
+    state = VisitorState()
+    run(state, view("/"))
+    shown = Engagement(T, "welcome", 1)
+    state.engagements = [shown, Engagement(T + 100, "welcome", 1, held_out=True)]
+    clicked = Feedback(id=new_id(), ts=(T + 120) * 1000, rule="welcome", action="clicked")
+    applied = run(state, clicked, now=T + 120)
+    assert applied.feedback == [(clicked, shown)]
+    again = Feedback(id=new_id(), ts=(T + 121) * 1000, rule="welcome", action="clicked")
+    assert run(state, again, now=T + 121).feedback == []
+    state.engagements = [Engagement(T, "cart", 1, held_out=True)]
+    dismissed = Feedback(id=new_id(), ts=(T + 130) * 1000, rule="cart", action="dismissed")
+    assert run(state, dismissed, now=T + 130).feedback == []
+    assert not state.engagements[0].dismissed  # nothing to dismiss: the limit stays as it was

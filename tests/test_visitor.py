@@ -8,11 +8,14 @@ round-trips through its encoding unchanged.
 
 from __future__ import annotations
 
+import msgspec
+
 from server.events import PageView, SetAttributes, Track
 from server.tracking import RequestFacts, apply
 from server.visitor import (
     MAX_ATTRIBUTE_BYTES,
     MAX_ATTRIBUTES,
+    MAX_ENGAGEMENT_PAGE_BYTES,
     MAX_ENGAGEMENTS,
     MAX_EVENT_NAMES,
     MAX_PATH_BYTES,
@@ -85,7 +88,11 @@ def build_the_largest_state() -> VisitorState:
         events += [Track(new_id(), ms(300 + n), name(n % MAX_EVENT_NAMES), properties) for n in range(120)]
         events += [SetAttributes(new_id(), ms(500), {name(n): value for n in range(MAX_ATTRIBUTES)})]
         apply(state, events, start + 600, RequestFacts(device="desktop", language="x" * 35), TIMEOUT)
-    state.engagements = [Engagement(T, name(n), n) for n in range(MAX_ENGAGEMENTS)]
+    page = "/" + "ペ" * ((MAX_ENGAGEMENT_PAGE_BYTES - 1) // 3)
+    state.engagements = [
+        Engagement(T, name(n), n, True, 15, held_out=True, page=page, converted=True, value=123456789.123)
+        for n in range(MAX_ENGAGEMENTS)
+    ]
     return state
 
 
@@ -104,6 +111,14 @@ def test_the_largest_state_the_caps_allow_is_under_the_ceiling():
     print(f"largest state: {len(encoded)} bytes; ceiling {MAX_STATE_BYTES}")
     assert len(encoded) <= MAX_STATE_BYTES
     assert decode(encoded) == state
+
+
+def test_a_state_written_before_engagements_had_their_newer_fields_still_decodes():
+    """Engagement fields are added at the end with defaults: a visitor's old record keeps its history."""
+    old = msgspec.msgpack.encode({"sessions": 2, "engagements": [[T, "welcome", 2, True, 3]]})
+    (engagement,) = decode(old).engagements
+    assert engagement == Engagement(T, "welcome", 2, dismissed=True, feedback=3)
+    assert (engagement.held_out, engagement.page, engagement.converted, engagement.value) == (False, "", False, 0.0)
 
 
 def test_clip_cuts_on_a_character_boundary():

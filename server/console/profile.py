@@ -2,7 +2,7 @@
 
 Built from what Irasshai already keeps, read only: the visitor's state (server/visitor.py:
 identity, pages and when, sessions with landing, referrer and UTM, device, language, the
-shop's attributes, the engagements decided for them), the codes they got from the site's
+shop's attributes, the engagements decided for them, shown or held out), the codes they got from the site's
 coupon pools, and their conversations (``<visitor>.1`` … ``<visitor>.n``). Lists are cut to
 the newest few so the panel stays small whatever the visitor did.
 """
@@ -47,8 +47,10 @@ class SessionSeen(msgspec.Struct):
 class EngagementSeen(msgspec.Struct):
     rule: str
     ts: int
+    held_out: bool  # decided but NOT shown: the visitor is in the rule's control group (docs/insights.md)
     clicked: bool
     dismissed: bool
+    converted: bool  # the rule's goal followed within its window
 
 
 class CouponSeen(msgspec.Struct):
@@ -139,8 +141,10 @@ def _engagement(engagement) -> EngagementSeen:
     return EngagementSeen(
         engagement.rule,
         engagement.ts,
+        engagement.held_out,
         bool(engagement.feedback & FEEDBACK_BITS["clicked"]),
         engagement.dismissed or bool(engagement.feedback & FEEDBACK_BITS["dismissed"]),
+        engagement.converted,
     )
 
 

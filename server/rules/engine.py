@@ -15,7 +15,7 @@ from server.rules.facts import Facts
 from server.rules.model import Rule
 from server.signals import on_site
 from server.sites import Site
-from server.visitor import MAX_ENGAGEMENTS, Engagement, VisitorState
+from server.visitor import MAX_ENGAGEMENT_PAGE_BYTES, MAX_ENGAGEMENTS, Engagement, VisitorState, clip
 
 _PAGE_CACHE_LIMIT = 4096
 WAKE_ONLY = frozenset({"time_on_site"})  # signals the server can also evaluate on a page view
@@ -201,7 +201,7 @@ class RuleSet:
 
 
 class Limits:
-    """How often each rule was shown to this visitor, for `limit:` checks."""
+    """How often each rule was decided for this visitor (shown or held out), for `limit:` checks."""
 
     __slots__ = ("state", "now", "session", "_by_rule")
 
@@ -234,7 +234,12 @@ class Limits:
         return True
 
 
-def claim(state: VisitorState, rule: Rule, now: float) -> None:
-    """Record that `rule` is shown now; written with the visitor's state, atomically."""
-    state.engagements.append(Engagement(int(now), rule.id, state.sessions))
+def claim(state: VisitorState, rule: Rule, now: float, page: str = "", held_out: bool = False) -> Engagement:
+    """Record that `rule` is decided now on `page`, shown or `held_out` (claimed all the same, so
+    both groups meet the same limits); written with the visitor's state, atomically."""
+    engagement = Engagement(
+        int(now), rule.id, state.sessions, held_out=held_out, page=clip(page, MAX_ENGAGEMENT_PAGE_BYTES)
+    )
+    state.engagements.append(engagement)
     del state.engagements[:-MAX_ENGAGEMENTS]
+    return engagement

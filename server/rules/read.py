@@ -1,6 +1,6 @@
 """Rule files (``rules/<site>/*.yaml``) read into :class:`~server.rules.model.Rule` objects, every mistake reported.
 
-A rule's keys (id, enabled, priority, description, when, show, limit) are checked here;
+A rule's keys (id, enabled, priority, description, when, show, limit, holdout, goal) are checked here;
 its conditions are compiled by :mod:`server.rules.compile` and its action by
 :mod:`server.rules.actions`. Problems come back as ``path:line:col: rule "id": message``,
 all of them: nothing stops at the first mistake.
@@ -12,6 +12,7 @@ from pathlib import Path
 
 from server.chat.faq_file import FAQ_FILE
 from server.console.replies import REPLIES_FILE
+from server.insights.goals import read_goal_name, read_holdout
 from server.rules.actions import compile_action
 from server.rules.compile import Checking, compile_conditions
 from server.rules.conditions import (
@@ -28,7 +29,7 @@ from server.scalars import read_boolean, read_duration, read_integer
 from server.sites import SITE_FILE, Site
 from server.yamlsource import Node, Problems, check_keys, parse_file, type_name
 
-RULE_KEYS = ("id", "description", "enabled", "priority", "when", "show", "limit")
+RULE_KEYS = ("id", "description", "enabled", "priority", "when", "show", "limit", "holdout", "goal")
 
 
 def rule_files(folder: Path) -> list[Path]:
@@ -101,6 +102,8 @@ def _rule(node: Node, order: int, site: Site, first_seen: dict, problems: Proble
         when = compile_conditions(when_node, checking) or AllOf(())
     action = compile_action(entries.get("show"), node, site.coupons, problems, label)
     limit = _limit(entries.get("limit"), checking)
+    holdout = read_holdout(entries.get("holdout"), checking.error)
+    goal = read_goal_name(entries.get("goal"), site.goals, checking.error)
     if len(problems) > before or not enabled:
         return None
     events = _conjunctive_events(when)
@@ -131,6 +134,8 @@ def _rule(node: Node, order: int, site: Site, first_seen: dict, problems: Proble
         thresholds={k: frozenset(v) for k, v in thresholds.items()},
         page=next((p.matcher for p in when.parts if isinstance(p, Page)), None),
         beyond_page=AllOf(tuple(p for p in when.parts if not isinstance(p, Page))),
+        holdout=holdout,
+        goal=goal,
     )
 
 

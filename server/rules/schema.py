@@ -24,6 +24,7 @@ from server.sites import PLACEMENTS
 SCHEMA_URI = "http://json-schema.org/draft-07/schema#"
 DURATION = r"^\d*[1-9]\d*[smhdw]$"  # 0s is refused too: a duration of 0 never passes
 PERCENT = r"^(100(\.0+)?|\d{1,2}(\.\d+)?)%$"
+HOLDOUT = r"^(90(\.0+)?|[0-8]?\d(\.\d+)?)%$"  # 0% to 90%, written with its %
 PAGE_PATTERN = r"^(/|\*|re:)"
 URL = r"^(/(?!/)|[Hh][Tt][Tt][Pp][Ss]?://[^/?#\s]+)"
 CLOCK = r"^([01]?\d|2[0-3]):[0-5]\d$|^24:00$"
@@ -346,6 +347,18 @@ def rule_file_schema() -> dict:
                         "description": "At most this many times per session.",
                     },
                 },
+            },
+            "holdout": {
+                "type": "string",
+                "pattern": HOLDOUT,
+                "examples": ["10%"],
+                "description": "The share of visitors (0% to 90%) for whom the rule is decided but not shown: "
+                "its control group, to measure what showing it changes. Default: site.yaml's holdout, else 0%.",
+            },
+            "goal": {
+                "type": "string",
+                "minLength": 1,
+                "description": "The site.yaml goal this rule's conversions count for. Default: the first goal.",
             },
         },
     }

@@ -62,11 +62,13 @@ class Store(Protocol):
         """The visitor's "code|expires_at" in `pool` and the second it was redeemed (0: not), or None;
         reads only (the console's visitor panel)."""
 
-    async def add_counts(self, site: str, counts: dict[tuple[str, str, str], int]) -> None:
-        """Add to the counters: (day "YYYY-MM-DD", rule id, counter) -> how many. Kept keys.KEEP_DAYS (400) days."""
+    async def add_counts(self, site: str, counts: dict[tuple[str, str, str], int | float]) -> None:
+        """Add to the counters: (day "YYYY-MM-DD", rule id, counter) -> how many, or how much (a
+        float: a goal's value). A rule id never holds "|"; a counter may. Kept keys.KEEP_DAYS (400) days."""
 
-    async def read_counts(self, site: str, days: list[str]) -> dict[str, dict[str, dict[str, int]]]:
-        """Every day asked for -> rule id -> counter -> count; only counted ones (a day with none: {})."""
+    async def read_counts(self, site: str, days: list[str]) -> dict[str, dict[str, dict[str, int | float]]]:
+        """Every day asked for -> rule id -> counter -> amount; only counted ones (a day with none: {}).
+        An amount is an int when it is a whole number, else a float."""
 
     async def hit(self, site: str, counter: str, windows: tuple[int, ...]) -> list[tuple[int, int]]:
         """Count one hit of `counter` in each of its fixed windows (lengths in seconds; a window

@@ -55,7 +55,8 @@ STATS_TTL = KEEP_DAYS * 86400  # refreshed on every count
 
 
 def stats(site: str, day: str) -> str:
-    """HASH "rule|counter" -> count, for one day ("2026-11-22") in the site's timezone."""
+    """HASH "rule|counter" -> count (HINCRBY) or amount (HINCRBYFLOAT: goal values), for one day
+    ("2026-11-22") in the site's timezone. The rule id ends at the first "|"; a counter may hold more."""
     return f"{PREFIX}:{{{site}:stats}}:{day}"
 
 

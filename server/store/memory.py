@@ -21,7 +21,7 @@ class MemoryStore:
         self._visitors: dict[tuple[str, str], tuple[int, bytes, float]] = {}
         self._writes = 0
         self._pools: dict[tuple[str, str], _Pool] = {}
-        self._counts: dict[tuple[str, str], tuple[float, dict[tuple[str, str], int]]] = {}  # (site, day)
+        self._counts: dict[tuple[str, str], tuple[float, dict[tuple[str, str], int | float]]] = {}  # (site, day)
         self._hits: dict[tuple[str, str, int], list] = {}  # (site, counter, window) -> [hits, ends at]
         self._feeds: dict[tuple[str, str], _Feed] = {}  # (site, visitor)
         self._chats: dict[tuple[str, str], tuple[float, dict[str, str]]] = {}  # -> (expires, fields)
@@ -104,22 +104,24 @@ class MemoryStore:
         state.redeemed[code] = now
         return "ok"
 
-    async def add_counts(self, site: str, counts: dict[tuple[str, str, str], int]) -> None:
+    async def add_counts(self, site: str, counts: dict[tuple[str, str, str], int | float]) -> None:
         expires = self._clock() + STATS_TTL
         for (day, rule, counter), amount in counts.items():
             day_counts = self._day_counts(site, day)
             day_counts[rule, counter] = day_counts.get((rule, counter), 0) + amount
             self._counts[site, day] = (expires, day_counts)
 
-    async def read_counts(self, site: str, days: list[str]) -> dict[str, dict[str, dict[str, int]]]:
-        result: dict[str, dict[str, dict[str, int]]] = {}
+    async def read_counts(self, site: str, days: list[str]) -> dict[str, dict[str, dict[str, int | float]]]:
+        result: dict[str, dict[str, dict[str, int | float]]] = {}
         for day in days:
-            rules: dict[str, dict[str, int]] = result.setdefault(day, {})
+            rules: dict[str, dict[str, int | float]] = result.setdefault(day, {})
             for (rule, counter), amount in self._day_counts(site, day).items():
-                rules.setdefault(rule, {})[counter] = amount
+                # As Redis answers: a whole number reads back as an int, whichever way it was added.
+                whole = isinstance(amount, float) and amount.is_integer() and abs(amount) < 2**53
+                rules.setdefault(rule, {})[counter] = int(amount) if whole else amount
         return result
 
-    def _day_counts(self, site: str, day: str) -> dict[tuple[str, str], int]:
+    def _day_counts(self, site: str, day: str) -> dict[tuple[str, str], int | float]:
         """The day's counters, a new empty dict once they expired."""
         entry = self._counts.get((site, day))
         return entry[1] if entry is not None and entry[0] > self._clock() else {}

@@ -129,12 +129,15 @@ class RedisStore:
             raise StoreUnavailable(f"Redis at {self.url} is unreachable: {error}") from None
         return result.decode()
 
-    async def add_counts(self, site: str, counts: dict[tuple[str, str, str], int]) -> None:
+    async def add_counts(self, site: str, counts: dict[tuple[str, str, str], int | float]) -> None:
         # MULTI/EXEC so that a counter never exists without its EXPIRE; still one round trip.
         pipe = self._client.pipeline(transaction=True)
         days = set()
         for (day, rule, counter), amount in counts.items():
-            pipe.hincrby(keys.stats(site, day), f"{rule}|{counter}", amount)
+            if isinstance(amount, float):
+                pipe.hincrbyfloat(keys.stats(site, day), f"{rule}|{counter}", amount)
+            else:
+                pipe.hincrby(keys.stats(site, day), f"{rule}|{counter}", amount)
             days.add(day)
         for day in sorted(days):
             pipe.expire(keys.stats(site, day), keys.STATS_TTL)
@@ -143,7 +146,7 @@ class RedisStore:
         except RedisError as error:
             raise StoreUnavailable(f"Redis at {self.url} is unreachable: {error}") from None
 
-    async def read_counts(self, site: str, days: list[str]) -> dict[str, dict[str, dict[str, int]]]:
+    async def read_counts(self, site: str, days: list[str]) -> dict[str, dict[str, dict[str, int | float]]]:
         pipe = self._client.pipeline(transaction=False)
         for day in days:
             pipe.hgetall(keys.stats(site, day))
@@ -151,12 +154,14 @@ class RedisStore:
             found = await pipe.execute()
         except RedisError as error:
             raise StoreUnavailable(f"Redis at {self.url} is unreachable: {error}") from None
-        result: dict[str, dict[str, dict[str, int]]] = {}
+        result: dict[str, dict[str, dict[str, int | float]]] = {}
         for day, fields in zip(days, found, strict=True):
-            rules: dict[str, dict[str, int]] = result.setdefault(day, {})
+            rules: dict[str, dict[str, int | float]] = result.setdefault(day, {})
             for field, amount in fields.items():
-                rule, _, counter = field.decode().rpartition("|")
-                rules.setdefault(rule, {})[counter] = int(amount)
+                # At the first "|": rule ids never hold one, counters may (a page breakdown).
+                rule, _, counter = field.decode().partition("|")
+                text = amount.decode()
+                rules.setdefault(rule, {})[counter] = int(text) if text.lstrip("-").isdigit() else float(text)
         return result
 
     async def hit(self, site: str, counter: str, windows: tuple[int, ...]) -> list[tuple[int, int]]:

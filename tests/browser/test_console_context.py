@@ -4,7 +4,8 @@ Contract: a signed-in operator on the live visitors page sees a visitor who brow
 another browser context appear in the list without reloading (visitors.js polls the JSON);
 picking them opens the proactive message form and the visitor panel. The visitor panel fills
 in on `console:conversation` (the inbox's event) with the visitor's current page and earlier
-conversation, as text. In the reply box, "/sh" offers the canned reply "shipping"; ArrowDown
+conversation, as text, and the rules decided for them: a held-out decision (the rule's control
+group) is labelled as such, never as shown. In the reply box, "/sh" offers the canned reply "shipping"; ArrowDown
 and Enter put its text in, Escape closes the list. No console errors under the console's CSP.
 Screenshots at 1280×800 (tests/artifacts/console-visitors.png, console-visitor-panel.png,
 console-replies.png) are the ones docs/console.md describes.
@@ -24,6 +25,7 @@ from server.config import load_config
 from server.console.accounts import Accounts
 from server.settings import Settings
 from server.store.redis import RedisStore
+from server.visitor import Engagement, decode, encode
 from tests.browser.console import sign_in
 from tests.browser.engagements import watch_console
 from tests.browser.shop import shop_app
@@ -105,10 +107,18 @@ def test_live_visitors_panel_and_replies(browser, tmp_path, redis_url, artifacts
         page.locator("#proactive-text").fill("何かお探しですか？サイズのご相談も承ります。")
         page.screenshot(path=artifacts / "console-visitors.png")
 
-        # The inbox's event fills the panel for a conversation; the earlier conversation is listed.
+        # The inbox's event fills the panel for a conversation; the earlier conversation is listed,
+        # and the rules decided for the visitor: one shown, one held out (its control group).
         async def start_chat(store):
             chat = ChatService(store)
             await chat.say(config.sites["shop"], visitor, "client-msg-0001", "送料はいくらですか？")
+            blob, version = await store.load_visitor("shop", visitor)
+            state = decode(blob)
+            state.engagements += [
+                Engagement(state.last_seen, "size-help", state.sessions, feedback=2),
+                Engagement(state.last_seen, "cart-coupon", state.sessions, held_out=True, converted=True),
+            ]
+            assert await store.save_visitor("shop", visitor, encode(state), version, 3600)
 
         run(start_chat, redis_url)
         page.evaluate(
@@ -118,6 +128,12 @@ def test_live_visitors_panel_and_replies(browser, tmp_path, redis_url, artifacts
         )
         expect(panel.locator(".panel-section").filter(has_text="過去の会話")).to_contain_text("待機中")
         expect(panel.locator(".panel-name")).to_have_text("匿名の訪問者")
+        decisions = panel.locator(".panel-section").filter(has_text="判定したメッセージ").locator("li")
+        held_out = decisions.filter(has_text="cart-coupon").locator(".item-detail")
+        expect(held_out).to_contain_text("対照群（表示せず）")
+        expect(held_out).to_contain_text("成果あり")
+        expect(held_out).not_to_contain_text("表示 ·")
+        expect(decisions.filter(has_text="size-help").locator(".item-detail")).to_contain_text("表示 · クリック")
         assert panel.evaluate("e => e.innerHTML.includes('<script')") is False
         panel.screenshot(path=artifacts / "console-visitor-panel.png")
 

@@ -1,8 +1,8 @@
 """The console's visitor JSON (server/console/web/visitors_api.py, server/console/profile.py).
 
 A signed-in operator of the site gets the live list, a visitor's panel (identity, pages and
-when, sessions with landing, referrer and UTM, device, language, cart, engagements shown and
-clicked, coupons received, earlier conversations) and the canned replies; without a session
+when, sessions with landing, referrer and UTM, device, language, cart, engagements shown (or
+held out: decided but not shown) and clicked, coupons received, earlier conversations) and the canned replies; without a session
 401, another site 403, another site's visitor (or a made-up one) 404. The proactive message
 POST needs the CSRF token (403 without), checks its text (400) and the visitor (404), and says
 409 for a visitor already in a conversation (server/chat/proactive.py).
@@ -56,7 +56,10 @@ def seed_visitor(app, store, clock, site="shop-a", visitor=VISITOR):
                 paths=["/", "/products/linen-shirt"],
             ),
         ],
-        engagements=[Engagement(ts=now - 100, rule="welcome", session=2, feedback=1 | 2)],
+        engagements=[
+            Engagement(ts=now - 100, rule="welcome", session=2, feedback=1 | 2),
+            Engagement(ts=now - 50, rule="cart-coupon", session=2, held_out=True, converted=True, value=4800.0),
+        ],
     )
 
     async def write():
@@ -96,8 +99,24 @@ def test_the_panel_shows_what_an_operator_needs(tmp_path):
     assert newest["utm"] == {"source": "instagram", "campaign": "spring"} and newest["pages"] == 2
     assert (panel["device"], panel["language"], panel["sessions"]) == ("mobile", "ja", 2)
     assert panel["cart_value"] == 12800 and panel["attributes"]["member_rank"] == "gold"
+    # Newest first; a held-out decision is marked as such, never as shown.
     assert panel["engagements"] == [
-        {"rule": "welcome", "ts": int(clock.now) - 100, "clicked": True, "dismissed": False}
+        {
+            "rule": "cart-coupon",
+            "ts": int(clock.now) - 50,
+            "held_out": True,
+            "clicked": False,
+            "dismissed": False,
+            "converted": True,
+        },
+        {
+            "rule": "welcome",
+            "ts": int(clock.now) - 100,
+            "held_out": False,
+            "clicked": True,
+            "dismissed": False,
+            "converted": False,
+        },
     ]
     assert [c["id"] for c in panel["conversations"]] == [f"{VISITOR}.1"]
     assert panel["coupons"] == []

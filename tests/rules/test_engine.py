@@ -551,3 +551,13 @@ def test_nothing_to_watch_without_signal_rules(ruleset):
     visitor = Visitor(ruleset("rules:\n  - {id: r, when: {page: /}, show: {chat: a}}\n"))
     visitor.view("/")
     assert visitor.watch("/") == {}
+
+
+def test_a_decision_is_claimed_with_its_page_cut_to_120_bytes_and_whether_it_was_held_out(ruleset):
+    rules = ruleset("rules:\n  - {id: r, show: {chat: a}}\n")
+    state = VisitorState(sessions=2)
+    engagement = claim(state, rules.by_id["r"], NOW, "/" + "商品" * 100, held_out=True)
+    assert state.engagements == [engagement]
+    assert (engagement.ts, engagement.rule, engagement.session, engagement.held_out) == (int(NOW), "r", 2, True)
+    assert engagement.page == "/" + "商品" * 19 + "商"  # 118 bytes: a whole character fits, half of one does not
+    assert len(engagement.page.encode()) <= 120

@@ -42,6 +42,9 @@ timezone: Asia/Tokyo
 business_hours: {{days: [mon, tue, wed, thu, fri], from: "09:00", to: "18:00"}}
 coupons:
   spring10: {{code: SPRING10, discount: 10%オフ}}
+goals:
+  purchase: {{event: purchase, value: total}}
+  signup: {{event: signup}}
 """
 DRAFT_07_KEYWORDS = {
     "$schema",
@@ -388,6 +391,16 @@ ACCEPTED = {
                 button: {label: b, url: /pricing}
                 placement: bottom
         """,
+    "a holdout and a goal": """
+        rules:
+          - id: measured
+            show: {chat: hi}
+            holdout: 12.5%
+            goal: signup
+          - id: all-shown
+            show: {chat: hi}
+            holdout: 0%
+        """,
 }
 
 REFUSED = {
@@ -430,6 +443,9 @@ REFUSED = {
     "within without per_visitor": "rules: [{id: r, show: {chat: hi}, limit: {within: 7d}}]",
     "an empty limit": "rules: [{id: r, show: {chat: hi}, limit: {}}]",
     "a per-session limit of 0": "rules: [{id: r, show: {chat: hi}, limit: {per_session: 0}}]",
+    "a holdout over 90%": "rules: [{id: r, show: {chat: hi}, holdout: 95%}]",
+    "a holdout without %": "rules: [{id: r, show: {chat: hi}, holdout: 10}]",
+    "a goal that is not a name": "rules: [{id: r, show: {chat: hi}, goal: [purchase]}]",
 }
 
 

@@ -130,6 +130,29 @@ async def test_counts_add_up_across_calls_and_read_back_by_day(store):
     }
 
 
+async def test_goal_values_add_up_as_floats_and_whole_amounts_read_back_as_ints(store):
+    day = "2026-11-22"
+    await store.add_counts("demo", {(day, "hello", "value"): 1200.5, (day, "hello", "value_sq"): 0.25})
+    await store.add_counts("demo", {(day, "hello", "value"): 799.5, (day, "hello", "value_sq"): 0.1})
+    await store.add_counts("demo", {(day, "hello", "converted"): 2})
+    counts = (await store.read_counts("demo", [day]))[day]["hello"]
+    assert counts["value"] == 2000 and type(counts["value"]) is int  # 1200.5 + 799.5: a whole number
+    assert counts["value_sq"] == pytest.approx(0.35) and type(counts["value_sq"]) is float
+    assert counts["converted"] == 2 and type(counts["converted"]) is int
+
+
+async def test_a_counter_may_hold_a_bar_and_the_rule_id_ends_at_the_first(store):
+    """A page breakdown names any path, "|" included; rule ids never hold one."""
+    day = "2026-11-22"
+    await store.add_counts(
+        "demo",
+        {(day, "hello", "decided@page=/a|b"): 1, (day, "hello", "decided@page=/a|b||c"): 2, (day, "v.2", "x"): 1},
+    )
+    assert await store.read_counts("demo", [day]) == {
+        day: {"hello": {"decided@page=/a|b": 1, "decided@page=/a|b||c": 2}, "v.2": {"x": 1}}
+    }
+
+
 async def test_counts_are_kept_per_site(store):
     await store.add_counts("shop-a", {("2026-11-22", "hello", "shown"): 1})
     assert await store.read_counts("shop-b", ["2026-11-22"]) == {"2026-11-22": {}}

@@ -7,8 +7,9 @@ const WORDS = {
     loading: "読み込み中…", failed: "訪問者の情報を読み込めませんでした", verified: "本人確認済み",
     unverified: "未確認（ページからの申告）", anonymous: "匿名の訪問者", online: "オンライン", offline: "オフライン",
     now: "現在のページ", pages: "閲覧したページ", sessions: "セッション", device: "デバイス", language: "言語",
-    cart: "カート金額", attributes: "属性", engagements: "表示したメッセージ", coupons: "受け取ったクーポン",
+    cart: "カート金額", attributes: "属性", engagements: "判定したメッセージ", coupons: "受け取ったクーポン",
     conversations: "過去の会話", none: "なし", clicked: "クリック", shown: "表示", dismissed: "閉じた",
+    heldOut: "対照群（表示せず）", converted: "成果あり",
     landing: "入口", referrer: "参照元", direct: "直接", views: "回", redeemed: "利用済み", visits: "訪問",
     first: "初回訪問", returning: "リピーター", new: "新規",
     status: { bot: "ボット", waiting: "待機中", open: "対応中", resolved: "解決済み" },
@@ -19,6 +20,7 @@ const WORDS = {
     now: "Current page", pages: "Pages viewed", sessions: "Sessions", device: "Device", language: "Language",
     cart: "Cart value", attributes: "Attributes", engagements: "Engagements", coupons: "Coupons received",
     conversations: "Earlier conversations", none: "None", clicked: "clicked", shown: "shown", dismissed: "dismissed",
+    heldOut: "held out (control group, not shown)", converted: "converted",
     landing: "Landing", referrer: "Referrer", direct: "direct", views: "views", redeemed: "redeemed", visits: "visits",
     first: "First seen", returning: "Returning", new: "New",
     status: { bot: "bot", waiting: "waiting", open: "open", resolved: "resolved" },
@@ -110,8 +112,10 @@ export function render(panel, data) {
       .filter(Boolean).join(" · ");
     return row("#" + s.number + " · " + ago(s.start), detail);
   }));
+  // A held-out decision was never shown: say so, never "shown" (docs/insights.md).
   section(panel, words.engagements, data.engagements.map((e) =>
-    row(e.rule, [words.shown, e.clicked ? words.clicked : "", e.dismissed ? words.dismissed : "", ago(e.ts)]
+    row(e.rule, [e.held_out ? words.heldOut : words.shown, e.clicked ? words.clicked : "",
+      e.dismissed ? words.dismissed : "", e.converted ? words.converted : "", ago(e.ts)]
       .filter(Boolean).join(" · "))));
   section(panel, words.coupons, data.coupons.map((c) =>
     row(c.code, c.pool + (c.redeemed ? " · " + words.redeemed + " " + ago(c.redeemed) : ""))));
