@@ -27,6 +27,8 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "server.identity",
             "server.verified_identity",
             "server.ratelog",
+            "server.insights.uplift",
+            "server.insights.__init__",
             "server.__init__",
         ),
     ),
