@@ -14,6 +14,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from server.coupons.pools import CouponPool, parse_pools
+from server.insights.goals import Goal
 from server.names import DAY_NAMES, DAYS
 from server.scalars import read_duration
 from server.yamlsource import Node, Problems, check_keys, parse_file, type_name
@@ -92,6 +93,8 @@ class Site:
     launcher: bool = False  # a chat button in the page's corner (docs/engagements.md)
     coupons: dict[str, CouponPool] = field(default_factory=dict)
     console: Console = Console()
+    goals: dict[str, Goal] = field(default_factory=dict)  # conversion goals, in order: the first is the default
+    holdout: float = 0.0  # the share of visitors held out of every rule without its own `holdout`
 
     def allows(self, origin: str | None) -> bool:
         return origin is not None and origin.lower() in self.origins

@@ -32,7 +32,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "server.__init__",
         ),
     ),
-    ("readers", ("server.scalars",)),
+    ("readers", ("server.scalars", "server.insights.goals")),
     ("store", ("server.store",)),
     (
         "model",
@@ -82,6 +82,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ),
     ("rule files", ("server.rules.compile", "server.rules.read", "server.rules.schema")),
     ("tracking", ("server.tracking", "server.stats", "server.coupons.issuer")),
+    ("insights", ("server.insights.report",)),
     ("engage", ("server.engage",)),
     ("ingest", ("server.ratelimits", "server.ingest")),
     ("chat", ("server.chat.service", "server.chat.wakeups", "server.chat.proactive")),

@@ -39,6 +39,8 @@ class Rule:
     thresholds: dict[str, frozenset[float]] = field(default_factory=dict)
     page: PathMatcher | None = None  # the top-level `page:` matcher, if any
     beyond_page: AllOf = AllOf(())  # `when` without the top-level `page:`, which the index checks once per path
+    holdout: float | None = None  # the share of visitors held out (docs/insights.md); None: the site's
+    goal: str | None = None  # the name of the site's goal it converts for; None: the site's first goal
     rank: tuple[int, int] = (0, 0)  # decision order: higher priority first, then file order (set below)
 
     def __post_init__(self):
