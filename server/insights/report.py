@@ -66,7 +66,7 @@ def rule_report(site: Site, rules: RuleSet, rule_id: str, counts: Counts) -> dic
         "totals": totals,
         "uplift": uplift_report(totals, goal_of(rule_id, rules), holdout),
         "tables": {
-            "funnel": _table("day", [(day, _counters(counted)) for day, counted in per_day]),
+            "funnel": _table("day", per_day),
             "by_device": _table("device", _ranked(_breakdown(per_day, "device"))),
             "by_hour": _table("hour", [(int(hour), row) for hour, row in _by_hour(_breakdown(per_day, "hour"))]),
             "by_page": _table("page", _ranked(_breakdown(per_day, "page"))[:TOP_PAGES]),
@@ -153,8 +153,8 @@ def _interval(interval: Interval | None) -> dict | None:
     return interval.as_dict() if interval is not None else None
 
 
-def _counters(counted: dict[str, int | float], names: tuple[str, ...] = COUNTERS) -> dict[str, int | float]:
-    return {counter: counted.get(counter, 0) for counter in names}
+def _counters(counted: dict[str, int | float]) -> dict[str, int | float]:
+    return {counter: counted.get(counter, 0) for counter in COUNTERS}
 
 
 def _sum(rows) -> dict[str, int | float]:
