@@ -20,7 +20,6 @@ from datetime import datetime, timedelta
 from server.sites import Site
 from server.store.keys import KEEP_DAYS
 
-COUNTERS = ("decided", "shown", "clicked", "dismissed", "copied")  # what report() answers per rule and day
 MAX_DAYS = KEEP_DAYS  # as long as the store keeps a day's counters
 
 
@@ -32,11 +31,3 @@ def last_days(site: Site, now: float, days: int) -> list[str]:
     """The last `days` days in the site's timezone, oldest first, ending today."""
     today = datetime.fromtimestamp(now, site.timezone).date()
     return [(today - timedelta(days=back)).isoformat() for back in range(days - 1, -1, -1)]
-
-
-def report(counts: dict[str, dict[str, dict[str, int]]]) -> dict[str, dict[str, dict[str, int]]]:
-    """Every rule of every day with all five counters (0 when not counted), rules sorted by id."""
-    return {
-        day: {rule: {counter: rules[rule].get(counter, 0) for counter in COUNTERS} for rule in sorted(rules)}
-        for day, rules in counts.items()
-    }

@@ -33,6 +33,7 @@ NOT_DONE = {
     "post_events": "events not stored",
     "redeem": "coupon not redeemed",
     "get_stats": "stats not read",
+    "get_rule_stats": "stats not read",
     "post_chat": "chat not updated",
     "get_stream": "stream not opened",
 }

@@ -22,6 +22,7 @@ def test_each_store_outage_phrase_names_an_endpoint_that_exists():
             events.post_events,
             coupons.redeem,
             stats.get_stats,
+            stats.get_rule_stats,
             chat.post_chat,
             stream.get_stream,
         )

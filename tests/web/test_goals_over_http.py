@@ -70,4 +70,5 @@ def test_a_purchase_counts_for_the_group_the_visitor_was_in(tmp_path, redis_url)
         assert client.portal.call(store.visitor_code, "shop", "cart10", control) is None
 
         stats = client.get("/v1/sites/shop/stats?days=1", headers={"authorization": f"Bearer {SHOP_SECRET}"})
-        assert stats.json()[DAY]["cart-coupon"]["decided"] == 2
+        day = stats.json()["days"][DAY]["cart-coupon"]
+        assert (day["decided"], day["held_out"], day["converted"], day["converted_held_out"]) == (2, 1, 1, 1)
