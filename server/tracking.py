@@ -61,6 +61,7 @@ class Applied:
     duplicates: int = 0
     expired: int = 0
     feedback: list[Feedback] = field(default_factory=list)  # the new feedback that counts (server.stats)
+    sessions: int = 0  # sessions the batch started: the last ones of the state's session log
 
 
 @functools.lru_cache(maxsize=4096)
@@ -98,6 +99,7 @@ def apply(
     """
     applied = Applied(new=[])
     stored_at = int(now)
+    sessions_before = state.sessions
     _forget_old_ids(state, stored_at)
     for event in sorted(events, key=lambda e: e.ts):
         if event.id in state.seen_ids:
@@ -131,6 +133,7 @@ def apply(
             if first_feedback(state, event):
                 applied.feedback.append(event)
         # Signals change no profile data: the rules look at them (bounded) as they arrive.
+    applied.sessions = state.sessions - sessions_before
     if applied.new:
         if facts.device:
             state.device = facts.device

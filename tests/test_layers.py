@@ -79,7 +79,17 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
         ),
     ),
     ("rule files", ("server.rules.compile", "server.rules.read", "server.rules.schema")),
-    ("tracking", ("server.tracking", "server.stats", "server.coupons.issuer")),
+    (
+        "tracking",
+        (
+            "server.tracking",
+            "server.stats",
+            "server.coupons.issuer",
+            "server.insights.time_on_page",
+            "server.insights.traffic",
+            "server.insights.__init__",
+        ),
+    ),
     ("engage", ("server.engage",)),
     ("ingest", ("server.ratelimits", "server.ingest")),
     ("chat", ("server.chat.service", "server.chat.wakeups", "server.chat.proactive")),

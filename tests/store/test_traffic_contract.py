@@ -23,7 +23,7 @@ from tests.store.test_contract import Clock
 
 pytestmark = pytest.mark.anyio
 
-CAPS = {"views": ("views", 3), "dwell:5": ("views", 3), "referrer": ("referrer", 2)}
+CAPS = {"views": ("views", 3), "time_on_page:5": ("views", 3), "referrer": ("referrer", 2)}
 
 
 @pytest.fixture(params=["memory", "redis"])
@@ -67,11 +67,11 @@ async def test_nothing_to_add_adds_nothing_and_no_days_read_nothing(store):
 
 async def test_a_group_admits_at_most_its_limit_of_names_per_day_and_the_rest_is_other(store):
     day = "2026-11-22"
-    await store.add_traffic("demo", {(day, "views", "/a"): 1, (day, "dwell:5", "/b"): 1}, {}, CAPS)
+    await store.add_traffic("demo", {(day, "views", "/a"): 1, (day, "time_on_page:5", "/b"): 1}, {}, CAPS)
     # /b came in through another kind of the group: it holds a place, with no views yet.
     await store.add_traffic(
         "demo",
-        {(day, "views", "/c"): 2, (day, "views", "/d"): 4, (day, "dwell:5", "/e"): 1, (day, "views", "/a"): 1},
+        {(day, "views", "/c"): 2, (day, "views", "/d"): 4, (day, "time_on_page:5", "/e"): 1, (day, "views", "/a"): 1},
         {},
         CAPS,
     )
@@ -80,10 +80,10 @@ async def test_a_group_admits_at_most_its_limit_of_names_per_day_and_the_rest_is
     assert counts[day] == {
         "views|/a": 2,
         "views|/b": 0,
-        "dwell:5|/b": 1,
+        "time_on_page:5|/b": 1,
         "views|/c": 2,
         "views|(other)": 5,  # /d's 4 and the 1 sent as (other)
-        "dwell:5|(other)": 1,
+        "time_on_page:5|(other)": 1,
         "referrer|x.example": 1,  # another group: its own limit
     }
     # The next day starts empty.
