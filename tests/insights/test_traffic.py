@@ -17,6 +17,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import anyio
+import httpx2 as httpx
 import pytest
 from starlette.testclient import TestClient
 
@@ -31,7 +32,7 @@ from server.store.memory import MemoryStore
 from server.store.redis import RedisStore
 from server.tracking import RequestFacts, apply
 from server.visitor import VisitorState
-from tests.conftest import free_port
+from tests.conftest import free_port, serve_process
 from tests.helpers import SECRET, SHOP, SITE_YAML, batch, page_view, post, track, write_site
 from tests.store.test_contract import Clock
 
@@ -300,6 +301,29 @@ def test_the_counts_buffered_when_the_server_stops_are_written(tmp_path, redis_u
 
     overview = anyio.run(read)
     assert overview["totals"]["page_views"] == 2 and overview["totals"]["sessions"] == 2
+
+
+@pytest.mark.redis
+def test_two_server_processes_on_one_redis_count_everything_once_stopped(tmp_path, redis_url):
+    """`irasshai serve` processes, stopped as a service manager stops them (SIGTERM), write what
+    they buffered: page views through either process are all in the overview."""
+    write_site(tmp_path)
+    slow = {"IRASSHAI_TRAFFIC_FLUSH_INTERVAL": "3600"}  # nothing is flushed before the stop
+    headers = {"origin": SHOP, "content-type": "text/plain;charset=UTF-8"}
+    with serve_process(tmp_path, redis_url, **slow) as one, serve_process(tmp_path, redis_url, **slow) as two:
+        for number, server in enumerate((one, one, one, two, two)):
+            body = batch(page_view(f"/item/{number}"))
+            assert httpx.post(f"{server}/v1/sites/shop/events", content=body, headers=headers).status_code == 200
+
+    async def read() -> dict:
+        store = RedisStore(redis_url)
+        try:
+            return await site_overview(store, "shop", [datetime.now(TOKYO).date().isoformat()])
+        finally:
+            await store.close()
+
+    overview = anyio.run(read)
+    assert overview["totals"]["page_views"] == 5 and len(rows(overview, "pages")) == 5
 
 
 def test_a_running_server_writes_its_counts_every_interval(tmp_path):
