@@ -35,6 +35,7 @@ import zoneinfo
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from traceback import format_exc
 from urllib.parse import urlsplit
 
 from server.events import PageView
@@ -148,7 +149,14 @@ class Traffic:
         """Count a stored batch: its new page views and the sessions it started (no I/O).
 
         `state` is the visitor's state as stored, `applied` what the batch changed in it, `now`
-        the time the batch was applied at."""
+        the time the batch was applied at. Never raises: the batch is stored, and a figure of
+        the overview is not worth refusing it for."""
+        try:
+            self._observe(site, visitor_id, state, applied, now)
+        except Exception:  # noqa: BLE001 -- a bug here must not turn a stored batch into an error the widget retries
+            self._failures.warning("site %s: a batch was not counted for the overview:\n%s", site.key, format_exc())
+
+    def _observe(self, site: Site, visitor_id: str, state: VisitorState, applied: Applied, now: float) -> None:
         views = [event for event in applied.new if isinstance(event, PageView)]
         started = state.session_log[len(state.session_log) - min(applied.sessions, len(state.session_log)) :]
         if not views and not started:
