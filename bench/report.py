@@ -145,6 +145,11 @@ def _ingest(ingest: dict, folder: str) -> list[str]:
         f"{cpu['c'] - cpu['a']:.0f} µs with Redis: the Redis store costs the server {cpu['c'] - cpu['b']:.0f} µs more per "
         f"request than the in-memory one. A server busy below 100% at saturation was waiting (on Redis, for (c)) rather "
         f"than computing.",
+        "",
+        "Every stored batch is also counted for the site overview, in the server's memory (`Traffic.observe`: a few "
+        "µs, printed by `tests/insights/test_traffic.py::test_counting_a_batch_costs_little`); each server process "
+        "writes those counts in a background flush every 5 s, one Lua call per site, so they add no round trip to "
+        "the requests measured here.",
     ]
     cost = ingest.get("redis_cost")
     if cost:

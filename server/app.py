@@ -32,6 +32,7 @@ from server.console.web import visitors_api as console_visitors
 from server.console.web.headers import ConsoleHeaders
 from server.identity import VisitorIds
 from server.ingest import Ingest
+from server.insights.traffic import Traffic
 from server.ratelimits import RateLimits
 from server.ratelog import RateLimitedLog
 from server.reloader import Reloader, snapshot
@@ -95,6 +96,7 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):
         await seed_pools(live.config)
+        traffic.start()
         watcher = None
         if reload:
             reloader = Reloader(settings.rules_dir, live, settings.reload_interval, transform, seed_pools, seen)
@@ -106,6 +108,7 @@ def create_app(
             if watcher is not None:
                 watcher.cancel()
             await wakeups.close()
+            await traffic.close()  # the counts buffered since the last flush, before the store goes
             await store.close()
 
     app = Starlette(
@@ -143,6 +146,7 @@ def create_app(
     wakeups = Wakeups(store)
     presence = Presence(store, clock)
     live_visitors = LiveVisitors(store, clock)
+    traffic = Traffic(store, settings.traffic_flush_interval, clock)
     limits = RateLimits(store, settings.new_visitors_per_minute, settings.new_visitors_per_hour, settings.codes_per_day)
     app.state.services = Services(
         settings=settings,
@@ -158,6 +162,7 @@ def create_app(
             identity_secrets=settings.identity_secrets_by_site(),
             live=live_visitors,
             listening=Listening(store, clock),
+            traffic=traffic,
         ),
         clock=clock,
         site_secrets=settings.secrets_by_site(),

@@ -31,6 +31,7 @@ from server.events import BadBatch, Batch, Event, Identify, bad_event
 from server.identity import VisitorIds
 from server.insights.conversions import convert
 from server.insights.counters import Counts, counts_of
+from server.insights.traffic import Traffic
 from server.ratelimits import RateLimits
 from server.ratelog import RateLimitedLog
 from server.rules.engine import RuleSet
@@ -71,6 +72,7 @@ class Ingest:
         live: LiveVisitors | None = None,
         listening: Callable[[str], Awaitable[bool]] | None = None,
         holdouts: bool = True,
+        traffic: Traffic | None = None,
     ):
         self.store = store
         self.identity_secrets = (
@@ -87,6 +89,7 @@ class Ingest:
         self.live = live  # the console's live visitors, written at most every 30 s per visitor
         self.listening = listening  # whether an operator of the site is online (cached per process)
         self.holdouts = holdouts  # False: no control groups, every decision shown (rule tests, preview)
+        self.traffic = traffic  # the site overview's counts: buffered here, written by a background task
         self._turns: dict[tuple[str, str], list] = {}  # (site, visitor) -> [lock, batches holding or awaiting it]
 
     async def handle(self, site: Site, rules: RuleSet, batch: Batch, events: list[Event], facts: RequestFacts) -> Reply:
@@ -148,6 +151,8 @@ class Ingest:
                     f"visitor state kept changing for {CONTENTION_DEADLINE:g} s ({attempts} attempts); retry later"
                 )
             await asyncio.sleep(random.uniform(0, min(BACKOFF_MAX, BACKOFF_FIRST * 2**attempts)))
+        if self.traffic is not None and applied.new:  # stored: count it (no I/O here)
+            self.traffic.observe(site, visitor_id, state, applied, now)
         reply = Reply(
             visitor=token, acked=[e.id for e in events], duplicates=applied.duplicates, expired=applied.expired
         )

@@ -72,6 +72,11 @@ SETTINGS: tuple[Setting, ...] = (
         "session_timeout", 1800, "Seconds without activity after which a visitor's next event starts a new session."
     ),
     Setting("reload_interval", 1.0, "Seconds between checks of the rules folder for changes."),
+    Setting(
+        "traffic_flush_interval",
+        5.0,
+        "Seconds between two writes of each server process's traffic counts (the site overview) to the store.",
+    ),
     Setting("log_level", "info", "Log level: debug, info, warning or error."),
     Setting(
         "site_secrets",
@@ -137,6 +142,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     shop_port: int = 8001
     session_timeout: int = 1800
     reload_interval: float = 1.0
+    traffic_flush_interval: float = 5.0
     log_level: str = "info"
     site_secrets: str = ""
     identity_secrets: str = ""
@@ -259,7 +265,7 @@ def _validate(values: dict, source) -> Settings:
         raise SettingsError(
             f"setting {source('redis_max_connections')} has value {values['redis_max_connections']!r}; expected 1 or more"
         )
-    for name in ("redis_pool_timeout", "body_timeout"):
+    for name in ("redis_pool_timeout", "body_timeout", "traffic_flush_interval"):
         if not 0 < float(values[name]) < float("inf"):
             raise SettingsError(
                 f"setting {source(name)} has value {values[name]!r}; expected a positive number of seconds"

@@ -63,6 +63,7 @@ class Applied:
     expired: int = 0
     # The new feedback that counts (server.insights.counters), each with the engagement it is about.
     feedback: list[tuple[Feedback, Engagement]] = field(default_factory=list)
+    sessions: int = 0  # sessions the batch started: the last ones of the state's session log
 
 
 @functools.lru_cache(maxsize=4096)
@@ -100,6 +101,7 @@ def apply(
     """
     applied = Applied(new=[])
     stored_at = int(now)
+    sessions_before = state.sessions
     _forget_old_ids(state, stored_at)
     for event in sorted(events, key=lambda e: e.ts):
         if event.id in state.seen_ids:
@@ -134,6 +136,7 @@ def apply(
             if engagement is not None:
                 applied.feedback.append((event, engagement))
         # Signals change no profile data: the rules look at them (bounded) as they arrive.
+    applied.sessions = state.sessions - sessions_before
     if applied.new:
         if facts.device:
             state.device = facts.device

@@ -91,6 +91,8 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "server.insights.conversions",
             "server.insights.counters",
             "server.coupons.issuer",
+            "server.insights.time_on_page",
+            "server.insights.traffic",
         ),
     ),
     ("insights", ("server.insights.report",)),

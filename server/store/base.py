@@ -8,8 +8,9 @@ Visitor state is an opaque blob with a version: :meth:`load_visitor` reads both,
 requests for the same visitor, in two tabs or two processes, never overwrite each other.
 
 Beside visitors, the store keeps coupon pools (who got which code, which were redeemed) and
-per-rule daily counters (:meth:`add_counts`), which a console reads back by day, and the
-counters behind rate limits (:meth:`hit`).
+per-rule daily counters (:meth:`add_counts`), which a console reads back by day, the site's
+traffic aggregates per day (:meth:`add_traffic`, for the site overview), and the counters behind
+rate limits (:meth:`hit`).
 
 For live chat (docs/chat.md): each visitor's **feed**, an append-only log of what their live
 channel delivers, with ids that increase strictly (``<milliseconds>-<sequence>``) and a client id
@@ -29,6 +30,9 @@ from typing import Protocol
 
 class StoreUnavailable(Exception):
     """The store cannot be reached; the message says why in one line."""
+
+
+OTHER = "(other)"  # the name a capped traffic kind counts under once its day's group is full (add_traffic)
 
 
 class Store(Protocol):
@@ -69,6 +73,26 @@ class Store(Protocol):
     async def read_counts(self, site: str, days: list[str]) -> dict[str, dict[str, dict[str, int | float]]]:
         """Every day asked for -> rule id -> counter -> amount; only counted ones (a day with none: {}).
         An amount is an int when it is a whole number, else a float."""
+
+    async def add_traffic(
+        self,
+        site: str,
+        counts: dict[tuple[str, str, str], int],
+        visitors: dict[str, set[str]],
+        caps: dict[str, tuple[str, int]],
+    ) -> None:
+        """Add to the site's traffic aggregates, per day ("YYYY-MM-DD" in the site's timezone):
+        `counts` (day, kind, name) -> amount, kept in the day's field "kind|name"; `visitors` day ->
+        visitor ids, each counted once per day. A kind in `caps` maps to (group, limit): the kinds
+        of one group share at most `limit` distinct names per day, admitted first come (an
+        admitted name also gets the field "group|name", 0 if nothing else adds to it); an amount
+        for a name beyond is added under OTHER. One round trip; each day written is kept
+        keys.KEEP_DAYS days from this write."""
+
+    async def read_traffic(self, site: str, days: list[str]) -> tuple[dict[str, dict[str, int]], dict[str, int], int]:
+        """(day -> "kind|name" -> count, day -> unique visitors, unique visitors over all `days`);
+        every day asked for is listed ({} and 0 when nothing was added). Unique visitors are exact
+        in memory and approximate on Redis (HyperLogLog: about 0.81 % standard error)."""
 
     async def hit(self, site: str, counter: str, windows: tuple[int, ...]) -> list[tuple[int, int]]:
         """Count one hit of `counter` in each of its fixed windows (lengths in seconds; a window

@@ -2,7 +2,8 @@
 
 Keys are hash-tagged so that everything one Lua script or transaction touches lands in one
 Redis Cluster slot: a visitor's keys share the tag ``{site:visitor}``, a coupon pool's
-``{site:coupons:pool}``, a site's daily counters ``{site:stats}``, a rate limit's windows
+``{site:coupons:pool}``, a site's daily counters ``{site:stats}``, its traffic aggregates
+``{site:traffic}``, a rate limit's windows
 ``{site:hits:counter}``. Every key has a TTL.
 """
 
@@ -58,6 +59,22 @@ def stats(site: str, day: str) -> str:
     """HASH "rule|counter" -> count (HINCRBY) or amount (HINCRBYFLOAT: goal values), for one day
     ("2026-11-22") in the site's timezone. The rule id ends at the first "|"; a counter may hold more."""
     return f"{PREFIX}:{{{site}:stats}}:{day}"
+
+
+# A site's traffic aggregates (server/insights/traffic.py) share the tag {site:traffic}: one
+# script call adds a flush's counts for every day it touches.
+TRAFFIC_TTL = KEEP_DAYS * 86400  # refreshed on every flush that touches the day
+
+
+def traffic(site: str, day: str) -> str:
+    """HASH "kind|name" -> count for one day in the site's timezone (page views per path, sessions
+    per hour, referrer, ...); "#kind" fields count the names admitted under a capped kind."""
+    return f"{PREFIX}:{{{site}:traffic}}:{day}"
+
+
+def traffic_visitors(site: str, day: str) -> str:
+    """HyperLogLog of the visitor ids seen on one day: the day's unique visitors (PFCOUNT)."""
+    return f"{PREFIX}:{{{site}:traffic}}:{day}:visitors"
 
 
 # A rate-limited counter's windows share the tag {site:hits:counter}: one script counts them all.

@@ -12,7 +12,16 @@ import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
-from server.store.keys import ACCOUNTS_TTL, FEED_LENGTH, LIVE_TTL, OPS_FEED_LENGTH, OPS_FEED_TTL, STATS_TTL
+from server.store.base import OTHER
+from server.store.keys import (
+    ACCOUNTS_TTL,
+    FEED_LENGTH,
+    LIVE_TTL,
+    OPS_FEED_LENGTH,
+    OPS_FEED_TTL,
+    STATS_TTL,
+    TRAFFIC_TTL,
+)
 
 
 class MemoryStore:
@@ -22,6 +31,7 @@ class MemoryStore:
         self._writes = 0
         self._pools: dict[tuple[str, str], _Pool] = {}
         self._counts: dict[tuple[str, str], tuple[float, dict[tuple[str, str], int | float]]] = {}  # (site, day)
+        self._traffic: dict[tuple[str, str], _TrafficDay] = {}  # (site, day)
         self._hits: dict[tuple[str, str, int], list] = {}  # (site, counter, window) -> [hits, ends at]
         self._feeds: dict[tuple[str, str], _Feed] = {}  # (site, visitor)
         self._chats: dict[tuple[str, str], tuple[float, dict[str, str]]] = {}  # -> (expires, fields)
@@ -125,6 +135,54 @@ class MemoryStore:
         """The day's counters, a new empty dict once they expired."""
         entry = self._counts.get((site, day))
         return entry[1] if entry is not None and entry[0] > self._clock() else {}
+
+    async def add_traffic(
+        self,
+        site: str,
+        counts: dict[tuple[str, str, str], int],
+        visitors: dict[str, set[str]],
+        caps: dict[str, tuple[str, int]],
+    ) -> None:
+        expires = self._clock() + TRAFFIC_TTL
+        for (day, kind, name), amount in counts.items():
+            entry = self._traffic_day(site, day)
+            cap = caps.get(kind)
+            if cap is not None and name != OTHER:
+                group, limit = cap
+                admitted = entry.admitted.setdefault(group, set())
+                if name not in admitted:
+                    if len(admitted) < limit:
+                        admitted.add(name)
+                        entry.counts.setdefault(f"{group}|{name}", 0)
+                    else:
+                        name = OTHER
+            field = f"{kind}|{name}"
+            entry.counts[field] = entry.counts.get(field, 0) + amount
+            entry.expires = expires
+        for day, ids in visitors.items():
+            if ids:
+                entry = self._traffic_day(site, day)
+                entry.visitors.update(ids)
+                entry.expires = expires
+
+    async def read_traffic(self, site: str, days: list[str]) -> tuple[dict[str, dict[str, int]], dict[str, int], int]:
+        now = self._clock()
+        found = {day: self._traffic.get((site, day)) for day in days}
+        found = {
+            day: entry if entry is not None and entry.expires > now else _TrafficDay() for day, entry in found.items()
+        }
+        everyone: set[str] = set().union(*(entry.visitors for entry in found.values()))
+        return (
+            {day: dict(entry.counts) for day, entry in found.items()},
+            {day: len(entry.visitors) for day, entry in found.items()},
+            len(everyone),
+        )
+
+    def _traffic_day(self, site: str, day: str) -> _TrafficDay:
+        entry = self._traffic.get((site, day))
+        if entry is None or entry.expires <= self._clock():
+            entry = self._traffic[site, day] = _TrafficDay()
+        return entry
 
     async def hit(self, site: str, counter: str, windows: tuple[int, ...]) -> list[tuple[int, int]]:
         now = self._clock()
@@ -298,6 +356,14 @@ class _Pool:
     visitors: dict[str, str] = field(default_factory=dict)  # visitor id -> "code|expires_at"
     redeemed: dict[str, int] = field(default_factory=dict)
     loaded: bool = False  # seed_codes ran: an empty `available` is exhausted, not unseeded
+
+
+@dataclass
+class _TrafficDay:
+    counts: dict[str, int] = field(default_factory=dict)  # "kind|name" -> count
+    admitted: dict[str, set[str]] = field(default_factory=dict)  # group -> names admitted (add_traffic's caps)
+    visitors: set[str] = field(default_factory=set)  # exact, where Redis keeps a HyperLogLog
+    expires: float = float("inf")
 
 
 @dataclass

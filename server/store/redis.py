@@ -5,8 +5,9 @@ command waits for one up to ``pool_timeout`` seconds, and only then fails as una
 so a burst of requests queues instead of being refused while Redis is healthy.
 
 Reading a visitor is one HMGET; writing is one Lua compare-and-set; adding to the daily
-counters is one pipelined MULTI of HINCRBYs; counting a rate limit's hits is one Lua script. Every key comes from :mod:`server.store.keys`
-and gets a TTL.
+counters is one pipelined MULTI of HINCRBYs; adding a flush of traffic aggregates is one Lua
+script (its caps need a read before each new name); counting a rate limit's hits is one Lua
+script. Every key comes from :mod:`server.store.keys` and gets a TTL.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import redis.asyncio as redis
 from redis.exceptions import RedisError
 
 from server.store import keys
-from server.store.base import StoreUnavailable
+from server.store.base import OTHER, StoreUnavailable
 
 _LUA = files("server.store").joinpath("lua")
 SEED_CHUNK = 1000
@@ -57,6 +58,7 @@ class RedisStore:
         self._redeem_code = self._client.register_script(_LUA.joinpath("redeem_code.lua").read_text())
         self._hit = self._client.register_script(_LUA.joinpath("hit.lua").read_text())
         self._add_feed = self._client.register_script(_LUA.joinpath("add_feed.lua").read_text())
+        self._add_traffic = self._client.register_script(_LUA.joinpath("add_traffic.lua").read_text())
 
     async def load_visitor(self, site: str, visitor_id: str) -> tuple[bytes | None, int]:
         try:
@@ -163,6 +165,54 @@ class RedisStore:
                 text = amount.decode()
                 rules.setdefault(rule, {})[counter] = int(text) if text.lstrip("-").isdigit() else float(text)
         return result
+
+    async def add_traffic(
+        self,
+        site: str,
+        counts: dict[tuple[str, str, str], int],
+        visitors: dict[str, set[str]],
+        caps: dict[str, tuple[str, int]],
+    ) -> None:
+        by_day: dict[str, list] = {}
+        for (day, kind, name), amount in counts.items():
+            by_day.setdefault(day, []).extend((kind, caps[kind][0] if kind in caps else "", name, amount))
+        days = sorted(set(by_day) | {day for day, ids in visitors.items() if ids})
+        if not days:
+            return
+        groups = dict(caps.values())
+        script_keys: list[str] = []
+        args: list = [keys.TRAFFIC_TTL, OTHER, len(groups)]
+        for group, limit in groups.items():
+            args += [group, limit]
+        for day in days:
+            script_keys += [keys.traffic(site, day), keys.traffic_visitors(site, day)]
+            fields = by_day.get(day, [])
+            ids = visitors.get(day, ())
+            args += [len(fields) // 4, *fields, len(ids), *ids]
+        try:
+            await self._add_traffic(keys=script_keys, args=args)
+        except RedisError as error:
+            raise self._unavailable(error) from None
+
+    async def read_traffic(self, site: str, days: list[str]) -> tuple[dict[str, dict[str, int]], dict[str, int], int]:
+        if not days:
+            return {}, {}, 0
+        pipe = self._client.pipeline(transaction=False)
+        for day in days:
+            pipe.hgetall(keys.traffic(site, day))
+            pipe.pfcount(keys.traffic_visitors(site, day))
+        pipe.pfcount(*(keys.traffic_visitors(site, day) for day in days))
+        try:
+            found = await pipe.execute()
+        except RedisError as error:
+            raise self._unavailable(error) from None
+        counts: dict[str, dict[str, int]] = {}
+        visitors: dict[str, int] = {}
+        for index, day in enumerate(days):
+            fields = found[2 * index]
+            counts[day] = {name.decode(): int(amount) for name, amount in fields.items() if not name.startswith(b"#")}
+            visitors[day] = int(found[2 * index + 1])
+        return counts, visitors, int(found[-1])
 
     async def hit(self, site: str, counter: str, windows: tuple[int, ...]) -> list[tuple[int, int]]:
         try:
