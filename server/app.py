@@ -123,6 +123,7 @@ def create_app(
             Route("/v1/coupons/redeem", coupons.redeem, methods=["POST"]),
             Route("/v1/sites/{site}/stats", stats.get_stats, methods=["GET"]),
             Route("/v1/sites/{site}/stats/rules/{rule}", stats.get_rule_stats, methods=["GET"]),
+            Route("/v1/sites/{site}/stats/overview", stats.get_overview_stats, methods=["GET"]),
             *(
                 Route("/" + name, asset_endpoint(asset), methods=["GET", "HEAD"])
                 for name, asset in (assets or load_assets()).items()

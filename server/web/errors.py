@@ -34,6 +34,7 @@ NOT_DONE = {
     "redeem": "coupon not redeemed",
     "get_stats": "stats not read",
     "get_rule_stats": "stats not read",
+    "get_overview_stats": "stats not read",
     "post_chat": "chat not updated",
     "get_stream": "stream not opened",
 }

@@ -7,6 +7,9 @@ range is the last ``days`` days in the site's timezone, today included (default 
 - ``/stats``: ``{"site", "from", "to", "days": {day: {rule: {counter: n}}}, "rules": {rule:
   {totals..., "uplift": {"estimate", "low", "high"} | null, "sample_ratio": {...} | null}}}``.
 - ``/stats/rules/{rule}``: the rule's report (server/insights/report.py) with site, from, to.
+- ``/stats/overview``: the site overview (server/insights/traffic.py): traffic per day, pages,
+  hours, weekdays, devices, referrers, UTM sources; this process's last few seconds of counts
+  are not written yet (they are flushed every IRASSHAI_TRAFFIC_FLUSH_INTERVAL seconds).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from server.insights.report import days_report, rule_report, rules_report
+from server.insights.traffic import site_overview
 from server.sites import Site
 from server.stats import MAX_DAYS, last_days
 from server.web.auth import require_site_secret
@@ -57,6 +61,11 @@ async def get_rule_stats(request: Request) -> Response:
         )
     report = rule_report(site, rules, rule_id, counts)
     return json_reply({"site": site.key, "from": days[0], "to": days[-1], **report})
+
+
+async def get_overview_stats(request: Request) -> Response:
+    site, days = _site_and_days(request)
+    return json_reply(await site_overview(services(request).store, site, days))
 
 
 def _site_and_days(request: Request) -> tuple[Site, list[str]]:

@@ -199,7 +199,7 @@ def test_a_bad_number_of_days_is_400(client, days):
 
 
 @pytest.mark.parametrize("secret", [None, "wrong-secret-0123456789"])
-@pytest.mark.parametrize("path", ["", "/rules/hello"])
+@pytest.mark.parametrize("path", ["", "/rules/hello", "/overview"])
 def test_the_endpoint_needs_the_sites_secret(client, secret, path):
     response = stats(client, secret=secret, path=path)
     assert response.status_code == 401 and "Bearer" in response.json()["error"]
@@ -208,7 +208,7 @@ def test_the_endpoint_needs_the_sites_secret(client, secret, path):
 def test_a_site_without_a_secret_and_an_unknown_one_get_the_same_401_as_a_wrong_secret(client):
     wrong = stats(client, secret="wrong-secret-0123456789")
     for site in ("other", "nope"):
-        for path in ("", "/rules/hello"):
+        for path in ("", "/rules/hello", "/overview"):
             response = stats(client, site=site, path=path)
             assert response.status_code == 401 and response.json() == wrong.json()
 
@@ -357,7 +357,7 @@ def test_a_rule_no_longer_in_the_rules_reports_what_it_counted_and_an_unknown_on
     )
 
 
-@pytest.mark.parametrize("path", ["", "/rules/hello"])
+@pytest.mark.parametrize("path", ["", "/rules/hello", "/overview"])
 def test_an_unreachable_store_is_503(tmp_path, path):
     write_site(tmp_path, "shop", SITE_YAML, **{"rules.yaml": RULES})
     app = make_app(tmp_path, "redis", f"redis://127.0.0.1:{free_port()}/0", site_secrets=f"shop={SHOP_SECRET}")
@@ -365,3 +365,15 @@ def test_an_unreachable_store_is_503(tmp_path, path):
         response = stats(client, path=path)
     assert response.status_code == 503 and "stats not read" in response.json()["error"]
     assert response.headers["retry-after"] == "5"
+
+
+def test_the_overview_answers_the_sites_traffic_once_flushed(client):
+    send(client, page_view("/pricing", ts=NOW - 60), page_view("/", ts=NOW))
+    client.portal.call(client.app.state.services.ingest.traffic.flush)  # the background task's work, now
+    response = stats(client, path="/overview")
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    assert (answer["site"], answer["from"], answer["to"]) == ("shop", TODAY, TODAY)
+    daily_table = answer["tables"]["daily"]
+    row = dict(zip(daily_table["columns"], daily_table["rows"][-1], strict=True))
+    assert (row["day"], row["page_views"], row["visitors"], row["sessions"]) == (TODAY, 2, 1, 1)
