@@ -17,14 +17,27 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from demo_shop import account, orders, pages
+from demo_shop.redeem import CouponRedeemer
 from demo_shop.rendering import build_templates
 
 STATIC_DIRECTORY = Path(__file__).parent / "static"
 
 
-def create_shop_app(widget_origin: str, site: str = "demo", identity_secret: str = "") -> Starlette:
+def create_shop_app(
+    widget_origin: str,
+    site: str = "demo",
+    identity_secret: str = "",
+    site_secret: str = "",
+    irasshai_url: str = "",
+    redeem_timeout: float = 5.0,
+) -> Starlette:
     """The shop; `identity_secret` is the site's in IRASSHAI_IDENTITY_SECRETS, with which the login
-    proves the customer to Irasshai (empty: the customer is identified, unverified)."""
+    proves the customer to Irasshai (empty: the customer is identified, unverified).
+
+    `site_secret` is the site's in IRASSHAI_SITE_SECRETS, with which the checkout redeems coupon
+    codes at `irasshai_url` (default: `widget_origin`; a shop may reach Irasshai by another address
+    than its visitors' browsers do). Without it every code is answered "cannot be checked now", and
+    the buyer may order without the coupon."""
     routes = [
         Route("/", pages.home),
         Route("/category/{slug}", pages.category),
@@ -53,5 +66,6 @@ def create_shop_app(widget_origin: str, site: str = "demo", identity_secret: str
     app.state.widget_origin = widget_origin.rstrip("/")
     app.state.site = site
     app.state.identity_secret = identity_secret
+    app.state.coupons = CouponRedeemer(irasshai_url or widget_origin, site, site_secret, redeem_timeout)
     app.state.templates = build_templates()
     return app

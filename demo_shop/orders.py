@@ -1,7 +1,13 @@
-"""Cart and (fake) checkout. Every POST redirects (303), so a reload never repeats an order."""
+"""Cart and (fake) checkout. Every POST that changes something redirects (303), so a reload never
+repeats an order; a checkout refused for its coupon code renders the checkout again, unchanged.
+
+A coupon code is redeemed with Irasshai (`redeem.py`) when the order is placed, not before: the
+redeem API marks a unique code used, so checking it earlier would use it up for an order the buyer
+may never place."""
 
 from __future__ import annotations
 
+import logging
 import secrets
 
 from starlette.exceptions import HTTPException
@@ -11,7 +17,11 @@ from starlette.responses import RedirectResponse, Response
 from demo_shop import tracking
 from demo_shop.cart import MAX_QUANTITY, add_to_cart, empty_cart, read_cart, set_quantity
 from demo_shop.catalog import pairs_for, product_by_slug
+from demo_shop.discounts import DISCOUNTS
+from demo_shop.redeem import CouponRedeemer
 from demo_shop.rendering import read_form, render
+
+log = logging.getLogger("demo_shop.coupons")
 
 # How many "こちらもおすすめ" products the cart page suggests.
 SUGGESTIONS = 4
@@ -67,21 +77,42 @@ async def cart_update(request: Request) -> Response:
 
 
 async def checkout_page(request: Request) -> Response:
-    return render(request, "checkout.html")
+    return render(request, "checkout.html", {"coupon": "", "coupon_problem": None})
 
 
 async def checkout_submit(request: Request) -> Response:
     cart = read_cart(request.session)
     if not cart.lines:
         return RedirectResponse("/cart", status_code=303)
+    form = await read_form(request)
+    code = "" if form.get("without_coupon") else form.get("coupon", "").strip()
+    coupon = None
+    if code:
+        redeemer: CouponRedeemer = request.app.state.coupons
+        verdict = await redeemer.redeem(code)
+        discount = DISCOUNTS.get(verdict.pool)
+        if verdict.outcome != "valid" or discount is None:
+            # Not placed: the buyer fixes the code, or orders without it.
+            problem = verdict.outcome
+            if verdict.outcome == "valid":
+                problem = "not_here"
+                log.warning("coupon %r redeemed, but the shop has no discount for its pool %r", code, verdict.pool)
+            # 422 when the code is wrong; when it could not be checked the page is the checkout as usual.
+            status = 200 if problem == "unavailable" else 422
+            return render(request, "checkout.html", {"coupon": code, "coupon_problem": problem}, status_code=status)
+        coupon = {"code": code, "label": discount.label, "amount": discount.amount(cart)}
+    total = cart.total - (coupon["amount"] if coupon else 0)
     order = {
         "number": f"IR-{secrets.randbelow(900000) + 100000}",
-        "total": cart.total,
         "item_count": cart.item_count,
+        "subtotal": cart.value,
+        "shipping": cart.shipping,
+        "coupon": coupon,
+        "total": total,
     }
     request.session["last_order"] = order
     empty_cart(request.session)
-    tracking.queue(request.session, tracking.purchase(cart.total))
+    tracking.queue(request.session, tracking.purchase(total))
     return RedirectResponse("/checkout/thanks", status_code=303)
 
 

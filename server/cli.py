@@ -147,7 +147,8 @@ def demo(settings: Settings) -> None:
         extra = f"demo={secrets.token_urlsafe(32)}"
         settings = settings.replace(identity_secrets=",".join(filter(None, (settings.identity_secrets, extra))))
     if "demo" not in settings.secrets_by_site():
-        # So that whoever tries the demo can answer its chats through the operator API (docs/chat.md).
+        # The shop's checkout redeems coupon codes with it (docs/coupons.md), and whoever tries the
+        # demo can answer its chats through the operator API (docs/chat.md).
         extra = f"demo={secrets.token_urlsafe(24)}"
         settings = settings.replace(site_secrets=",".join(filter(None, (settings.site_secrets, extra))))
     server_url = f"http://{settings.host}:{settings.port}"
@@ -155,7 +156,12 @@ def demo(settings: Settings) -> None:
     app = _create_app(settings, transform=lambda loaded: allow_shop(loaded, settings))
     if "demo" not in app.state.services.live.config.sites:
         fail(f"the demo shop embeds site 'demo', but {settings.rules_dir}/demo/site.yaml does not exist")
-    shop = create_shop_app(server_url, site="demo", identity_secret=settings.identity_secrets_by_site()["demo"])
+    shop = create_shop_app(
+        server_url,
+        site="demo",
+        identity_secret=settings.identity_secrets_by_site()["demo"],
+        site_secret=settings.secrets_by_site()["demo"],
+    )
 
     operator_password = secrets.token_urlsafe(12)
 

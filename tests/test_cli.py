@@ -170,6 +170,39 @@ def test_demo_serves_the_shop_and_the_widget_and_prints_both_urls():
     assert f"http://127.0.0.1:{port}" in out and f"http://127.0.0.1:{shop_port}" in out
 
 
+def test_the_demo_shop_redeems_coupon_codes_with_the_demo_server():
+    """`irasshai demo` gives the shop the demo site's secret: its checkout takes SPRING10 off an order."""
+    import http.cookiejar
+    import urllib.parse
+
+    port, shop_port = free_port(), free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IRASSHAI_")}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "server", "demo", "--port", str(port), "--shop-port", str(shop_port)],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        shop = f"http://127.0.0.1:{shop_port}"
+        wait_until_up(shop + "/", process)
+        browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+
+        def post(path: str, form: dict[str, str]) -> str:
+            with browser.open(shop + path, data=urllib.parse.urlencode(form).encode(), timeout=10) as response:
+                return response.read().decode()
+
+        post("/cart/add", {"slug": "wide-chino", "size": "M", "quantity": "1"})
+        thanks = post("/checkout", {"coupon": "SPRING10"})
+        assert "クーポン SPRING10（10%オフ）" in thanks
+        assert "¥9,570" in thanks
+    finally:
+        process.terminate()
+        process.communicate(timeout=20)
+
+
 def test_demo_prints_a_secret_that_opens_the_operator_api():
     """Whoever tries the demo can answer its chats: `irasshai demo` makes the demo site a secret and prints it."""
     import json

@@ -6,15 +6,15 @@ that the widget's `shown` feedback reached the server (its rule stats). Timers t
 for (15 s, 30 s, …) are moved on with Playwright's page clock and, in step, the server's clock
 (the server bounds the time the widget reports by the time it saw pass).
 
-The demo rules are copied with the shop's origin rewritten to the port the test serves it on;
-the after-hours scenario also rewrites the business hours, so both of its branches are tested
-whatever the time in Tokyo.
+The demo rules are copied with the shop's origin rewritten to the port the test serves it on and
+without holdouts (tests/demo_rules.py: no test visitor lands in a control group); the after-hours
+scenario also rewrites the business hours, so both of its branches are tested whatever the time
+in Tokyo.
 """
 
 from __future__ import annotations
 
 import re
-import shutil
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -37,12 +37,12 @@ from tests.browser.engagements import (
     wait_counted,
     wait_shown,
 )
-from tests.conftest import ROOT, free_port, live_server
+from tests.conftest import free_port, live_server
+from tests.demo_rules import SITE, copy_demo_rules
 from tests.helpers import make_app
 
 pytestmark = pytest.mark.browser
 
-SITE = "demo"
 IDENTITY_SECRET = "demo-identity-secret-for-browser-tests"
 ALWAYS_OPEN = 'business_hours:\n  days: [mon, tue, wed, thu, fri, sat, sun]\n  from: "00:00"\n  to: "24:00"\n'
 
@@ -91,21 +91,6 @@ def closed_now() -> str:
     )
 
 
-def copy_demo_rules(folder: Path, shop_url: str, business_hours: str | None = None) -> Path:
-    """rules/demo copied into `folder`, allowing `shop_url`, with other business hours if given."""
-    target = folder / "rules" / SITE
-    shutil.copytree(ROOT / "rules" / SITE, target)
-    site_yaml = target / "site.yaml"
-    text = site_yaml.read_text(encoding="utf-8")
-    text, origins = re.subn(r"^origins:\n(?:  - .*\n)+", f"origins:\n  - {shop_url}\n", text, flags=re.M)
-    assert origins == 1, "rules/demo/site.yaml no longer lists origins as expected; update this test"
-    if business_hours is not None:
-        text, hours = re.subn(r"^business_hours:\n(?:  .*\n)+", business_hours, text, flags=re.M)
-        assert hours == 1, "rules/demo/site.yaml no longer has business_hours as expected; update this test"
-    site_yaml.write_text(text, encoding="utf-8")
-    return folder / "rules"
-
-
 @contextmanager
 def demo(tmp_path: Path, redis_url: str, business_hours: str | None = None, clock=SERVER_CLOCK, **site: str):
     """The demo shop and server on the demo rules; `site` sets top-level keys of the copy's site.yaml."""
@@ -124,7 +109,8 @@ def demo(tmp_path: Path, redis_url: str, business_hours: str | None = None, cloc
         site_secrets=f"{SITE}={STATS_SECRET}",
         identity_secrets=f"{SITE}={IDENTITY_SECRET}",
     )
-    shop = create_shop_app(server_url, identity_secret=IDENTITY_SECRET)  # the login proves its customer
+    # The login proves its customer; the checkout redeems coupon codes with the site's secret.
+    shop = create_shop_app(server_url, identity_secret=IDENTITY_SECRET, site_secret=STATS_SECRET)
     with live_server(server, port=server_port), live_server(shop, port=shop_port):
         yield Demo(shop_url, server_url)
 
