@@ -40,6 +40,7 @@ class Rule:
     page: PathMatcher | None = None  # the top-level `page:` matcher, if any
     beyond_page: AllOf = AllOf(())  # `when` without the top-level `page:`, which the index checks once per path
     rank: tuple[int, int] = (0, 0)  # decision order: higher priority first, then file order (set below)
+    enabled: bool = True  # `enabled: false` rules are read and checked, listed in the console, never run
 
     def __post_init__(self):
         object.__setattr__(self, "rank", (-self.priority, self.order))
