@@ -26,7 +26,7 @@ from server.console.auth import Console
 from server.console.presence import Presence
 from server.console.sessions import Sessions
 from server.console.visitors import LiveVisitors
-from server.console.web import inbox_api, ops_stream
+from server.console.web import inbox_api, insights_api, insights_pages, ops_stream
 from server.console.web import pages as console_pages
 from server.console.web import visitors_api as console_visitors
 from server.console.web.headers import ConsoleHeaders
@@ -133,6 +133,8 @@ def create_app(
             *console_pages.ROUTES,
             *console_visitors.ROUTES,
             *inbox_api.ROUTES,
+            *insights_pages.ROUTES,
+            *insights_api.ROUTES,
             Route("/console/sites/{site}/stream", ops_stream.get_stream, methods=["GET"]),
         ],
         middleware=[Middleware(ConsoleHeaders)],

@@ -15,7 +15,8 @@ from server.chat.faq import Faq
 from server.chat.faq_file import load_faq
 from server.console.replies import Reply, load_replies
 from server.rules.engine import RuleSet
-from server.rules.read import read_site_rules
+from server.rules.model import Rule
+from server.rules.read import read_every_rule
 from server.sites import SITE_FILE, Site, load_site
 from server.yamlsource import Problems
 
@@ -28,6 +29,9 @@ class Config:
     faqs: dict[str, Faq] = field(default_factory=dict)  # site key -> its FAQ (rules/<site>/faq.yaml), if any
     # site key -> its canned replies for the console (rules/<site>/replies.yaml), if any
     replies: dict[str, tuple[Reply, ...]] = field(default_factory=dict)
+    # site key -> every rule of its files, enabled or not, in file order (read-only: the console's
+    # Rules page); the engine runs only `rules`
+    catalog: dict[str, tuple[Rule, ...]] = field(default_factory=dict)
 
 
 def watched_files(rules_dir: Path) -> list[Path]:
@@ -50,6 +54,7 @@ def load_config(rules_dir: str | Path) -> tuple[Config | None, Problems]:
     rules: dict[str, RuleSet] = {}
     faqs: dict[str, Faq] = {}
     replies: dict[str, tuple[Reply, ...]] = {}
+    catalog: dict[str, tuple[Rule, ...]] = {}
     for folder in sorted(p for p in rules_dir.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))):
         if not (folder / SITE_FILE).is_file():
             problems.add_at(f"{folder}/{SITE_FILE}:1:1", f"missing: every site folder needs a {SITE_FILE}")
@@ -57,7 +62,9 @@ def load_config(rules_dir: str | Path) -> tuple[Config | None, Problems]:
         site = load_site(folder, problems)
         if site is not None:
             sites[site.key] = site
-            rules[site.key] = RuleSet(site, read_site_rules(folder, site, problems))
+            every_rule = read_every_rule(folder, site, problems)
+            catalog[site.key] = tuple(every_rule)
+            rules[site.key] = RuleSet(site, [rule for rule in every_rule if rule.enabled])
             faq = load_faq(folder, site, problems)
             if faq is not None:
                 faqs[site.key] = faq
@@ -68,7 +75,8 @@ def load_config(rules_dir: str | Path) -> tuple[Config | None, Problems]:
         problems.add_at(f"{rules_dir}:1:1", f"no sites found; add {rules_dir}/<site>/{SITE_FILE}")
     if problems:
         return None, problems
-    return Config(sites=sites, rules=rules, version=_digest(rules_dir), faqs=faqs, replies=replies), problems
+    config = Config(sites=sites, rules=rules, version=_digest(rules_dir), faqs=faqs, replies=replies, catalog=catalog)
+    return config, problems
 
 
 def _digest(rules_dir: Path) -> str:

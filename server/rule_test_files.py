@@ -89,6 +89,27 @@ def parse_test_file(
     return [t for t in tests if t is not None] if len(problems) == before else []
 
 
+def parse_steps(root: Node, site: Site, rules: RuleSet, problems: Problems, faq: Faq | None = None) -> RuleTest | None:
+    """One visitor's steps for the console's preview: `root` is a list of steps, or one test (a
+    mapping with steps and, optionally, name, visitor and start). None if it holds any mistake."""
+    parser = _Parser(problems, site, rules, root.file, faq)
+    before = len(problems)
+    visitor = start = None
+    steps_node: Node | None = root
+    if root.is_mapping():
+        parser.check_keys(root, TEST_KEYS)
+        steps_node, visitor, start = (root.value.get(key) for key in ("steps", "visitor", "start"))
+    elif not root.is_list():
+        problems.add(root, "write the steps as a list, e.g. - page_view: /pricing")
+        return None
+    facts, attributes, verified = parser.visitor(visitor)
+    at = parser.start(start)
+    steps = parser.steps(steps_node, root)
+    if at is None or steps is None or len(problems) > before:
+        return None
+    return RuleTest("preview", site.key, root.file, root.where, at, steps, facts, attributes, verified)
+
+
 class _Parser:
     def __init__(self, problems: Problems, site: Site, rules: RuleSet, file: str, faq: Faq | None = None):
         self.problems, self.site, self.rules, self.file, self.faq = problems, site, rules, file, faq

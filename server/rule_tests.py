@@ -35,12 +35,24 @@ IDENTITY_SECRET = "irasshai-rule-tests-identity"  # proves `visitor: {verified: 
 CUSTOMER = "rule-test-customer"
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """What one step did: when it happened, the engagement the reply showed (its `show`, texts
+    rendered), the FAQ bot's verdict for a say step, or why the widget could not send it."""
+
+    at: float  # seconds since the epoch, on the test's clock
+    show: dict | None = None
+    said: tuple[str, ...] | None = None
+    error: str | None = None
+
+
 @dataclass
 class TestResult:
     __test__ = False  # not a pytest test class, despite its name
 
     test: RuleTest
     failures: list[str] = field(default_factory=list)  # one line per failed step
+    outcomes: list[Outcome] = field(default_factory=list)  # one per step run, in order (the console's preview)
 
     @property
     def passed(self) -> bool:
@@ -120,6 +132,7 @@ class _Visitor:
             label = f'{step.where}: test "{self.test.name}" step {number}'
             if step.sends == "say":
                 got = self.said(step.fields["text"])
+                result.outcomes.append(Outcome(self.now, said=got))
                 if step.expect is not None and got != _said_expectation(step.expect):
                     result.failures.append(f"{label}: expected {_said(step.expect)}, got {_said(got)}")
                 continue
@@ -127,7 +140,9 @@ class _Visitor:
                 reply = await self.send(self.events(step))
             except BadBatch as error:
                 result.failures.append(f"{label}: the widget could not send this step: {error}")
+                result.outcomes.append(Outcome(self.now, error=str(error)))
                 break
+            result.outcomes.append(Outcome(self.now, show=reply.show))
             shown = [reply.show["rule"]] if reply.show else []
             if step.expect is not None and shown != list(step.expect):
                 result.failures.append(f"{label}: expected {_ids(step.expect)}, got {_ids(shown)}")

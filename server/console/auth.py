@@ -12,6 +12,8 @@
   ``hit`` so every process shares them; beyond it 429 with Retry-After. Counted before the
   password is checked, whatever the outcome, so a burst in parallel gets no more tries.
 - :func:`require_site`: 403 when the operator is not on the site.
+- :func:`is_admin` / :func:`require_admin`: the marketer's pages (rules, results, overview,
+  preview) are for operators with the ``admin`` role; 403 for the others.
 """
 
 from __future__ import annotations
@@ -40,9 +42,10 @@ _FORM = "irasshai.console.form"  # request.scope cache: the form's fields
 MAX_FORM = 16 * 1024
 
 
-async def form_fields(request: Request) -> dict[str, str]:
+async def form_fields(request: Request, limit: int = MAX_FORM) -> dict[str, str]:
     """The fields of an urlencoded form (the console's forms send nothing else); {} for any other
-    body. Parsed here, with the standard library, rather than adding python-multipart for it."""
+    body. Parsed here, with the standard library, rather than adding python-multipart for it.
+    A form larger than `limit` bytes is refused with 413 (the preview's steps need more room)."""
     if _FORM in request.scope:
         return request.scope[_FORM]
     fields: dict[str, str] = {}
@@ -50,8 +53,8 @@ async def form_fields(request: Request) -> dict[str, str]:
         body = b""
         async for chunk in request.stream():
             body += chunk
-            if len(body) > MAX_FORM:
-                raise Refusal(f"form larger than {MAX_FORM} bytes", 413)
+            if len(body) > limit:
+                raise Refusal(f"form larger than {limit} bytes", 413)
         try:
             pairs = parse_qsl(body.decode(), keep_blank_values=True, max_num_fields=20)
         except (UnicodeDecodeError, ValueError):
@@ -132,3 +135,13 @@ def require_site(operator: Operator, site_key: str) -> None:
     """Refusal 403 when `operator` is not on the site `site_key`."""
     if not operator.on(site_key):
         raise Refusal(f"operator {operator.email} is not on site '{site_key[:64]}'", 403)
+
+
+def is_admin(operator: Operator) -> bool:
+    return operator.role == "admin"
+
+
+def require_admin(operator: Operator) -> None:
+    """Refusal 403 unless `operator` has the admin role (the rules, results and preview)."""
+    if not is_admin(operator):
+        raise Refusal(f"operator {operator.email} is not an admin; rules and results are for admins", 403)

@@ -42,6 +42,7 @@ class Rule:
     holdout: float | None = None  # the share of visitors held out (docs/insights.md); None: the site's
     goal: str | None = None  # the name of the site's goal it converts for; None: the site's first goal
     rank: tuple[int, int] = (0, 0)  # decision order: higher priority first, then file order (set below)
+    enabled: bool = True  # `enabled: false` rules are read and checked, listed in the console, never run
 
     def __post_init__(self):
         object.__setattr__(self, "rank", (-self.priority, self.order))

@@ -44,6 +44,12 @@ def rule_files(folder: Path) -> list[Path]:
 
 def read_site_rules(folder: Path, site: Site, problems: Problems) -> list[Rule]:
     """Every enabled rule in the site's folder, in file order; problems for the rest."""
+    return [rule for rule in read_every_rule(folder, site, problems) if rule.enabled]
+
+
+def read_every_rule(folder: Path, site: Site, problems: Problems) -> list[Rule]:
+    """Every rule in the site's folder, enabled or not (``Rule.enabled``), in file order; problems
+    for the rest. The engine gets only the enabled ones; the console's Rules page lists them all."""
     rules: list[Rule] = []
     first_seen: dict[str, str] = {}
     order = 0
@@ -104,13 +110,14 @@ def _rule(node: Node, order: int, site: Site, first_seen: dict, problems: Proble
     limit = _limit(entries.get("limit"), checking)
     holdout = read_holdout(entries.get("holdout"), checking.error)
     goal = read_goal_name(entries.get("goal"), site.goals, checking.error)
-    if len(problems) > before or not enabled:
+    if len(problems) > before:
         return None
     events = _conjunctive_events(when)
-    if _has_properties_without_event(when, events):
+    # How the rule would run is checked for enabled rules only (a disabled one is listed, never run).
+    if enabled and _has_properties_without_event(when, events):
         checking.error(when_node, "'properties' tests the current custom event, so the rule also needs 'event: NAME'")
         return None
-    if events and awaited_signals(when) - {"time_on_site"}:
+    if enabled and events and awaited_signals(when) - {"time_on_site"}:
         checking.error(
             when_node,
             "a rule with 'event:' runs when that custom event arrives, never on a client signal; "
@@ -136,6 +143,7 @@ def _rule(node: Node, order: int, site: Site, first_seen: dict, problems: Proble
         beyond_page=AllOf(tuple(p for p in when.parts if not isinstance(p, Page))),
         holdout=holdout,
         goal=goal,
+        enabled=enabled is not False,
     )
 
 

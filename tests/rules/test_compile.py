@@ -130,6 +130,23 @@ def test_a_disabled_rule_is_not_loaded(tmp_path):
     assert [r.id for r in rules.rules] == ["live"]
 
 
+def test_the_catalog_keeps_every_rule_enabled_or_not_in_file_order(tmp_path):
+    """Config.catalog: what the console's Rules page lists; the engine gets only the enabled rules."""
+    text = (
+        "rules:\n"
+        "  - {id: paused, enabled: false, priority: 3, description: later, show: {chat: hi}}\n"
+        "  - {id: live, show: {chat: hi}, limit: {per_visitor: 2, within: 7d}}\n"
+    )
+    write_site(tmp_path, "shop", SITE, **{"rules.yaml": text})
+    config, found = load_config(tmp_path)
+    assert config is not None, found.lines()
+    paused, live = config.catalog["shop"]
+    assert (paused.id, paused.enabled, paused.priority, paused.description) == ("paused", False, 3, "later")
+    assert paused.where == f"{tmp_path}/shop/rules.yaml:2:5"
+    assert (live.id, live.enabled, live.limit.per_visitor, live.limit.within) == ("live", True, 2, 7 * 86400)
+    assert [rule.id for rule in config.rules["shop"].rules] == ["live"]
+
+
 def test_a_disabled_rule_is_still_checked(tmp_path):
     text = "rules:\n  - id: paused\n    enabled: false\n    when: {page: pricing}\n    show: {chat: hi}\n"
     assert problems(tmp_path, text) == [

@@ -15,18 +15,19 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from server.console.accounts import MAX_EMAIL, MAX_PASSWORD, AccountError
+from server.console.accounts import MAX_EMAIL, MAX_PASSWORD, AccountError, Operator
 from server.console.auth import (
     CSRF_FIELD,
     console,
     count_sign_in,
     form_fields,
+    is_admin,
     require_csrf,
     require_login_csrf,
     require_site,
     signed_in,
 )
-from server.console.sessions import COOKIE, COOKIE_PATH, LOGIN_COOKIE
+from server.console.sessions import COOKIE, COOKIE_PATH, LOGIN_COOKIE, Session
 from server.console.texts import inbox_texts, language_of, texts
 from server.ratelimits import RateLimited
 from server.web.errors import Refusal
@@ -142,23 +143,31 @@ async def shell(request: Request) -> Response:
     session, operator = found
     key = request.path_params["site"]
     require_site(operator, key)
-    sites = services(request).live.config.sites
-    if key not in sites:
+    if key not in services(request).live.config.sites:
         raise Refusal(f"unknown site '{key[:64]}'", 404)
     section = "visitors" if request.url.path.endswith("/visitors") else "inbox"
     return render(
         "inbox.html" if section == "inbox" else "shell.html",
-        t=texts(operator.language),
-        lang=operator.language,
-        operator=operator,
-        site=key,
-        sites=[name for name in operator.sites if name in sites],
-        section=section,
-        csrf=session.csrf,
-        here=request.url.path,
+        **shell_context(request, session, operator, key, section),
         words=inbox_texts(operator.language),
         modules=[name for name in PANEL_MODULES if (HERE / "static" / name).is_file()],
     )
+
+
+def shell_context(request: Request, session: Session, operator: Operator, key: str, section: str) -> dict:
+    """What shell.html needs around any section's page: the operator, their sites, the CSRF token."""
+    sites = services(request).live.config.sites
+    return {
+        "t": texts(operator.language),
+        "lang": operator.language,
+        "operator": operator,
+        "site": key,
+        "sites": [name for name in operator.sites if name in sites],
+        "section": section,
+        "csrf": session.csrf,
+        "here": request.url.path,
+        "admin": is_admin(operator),
+    }
 
 
 async def set_language(request: Request) -> Response:
