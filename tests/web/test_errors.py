@@ -23,6 +23,7 @@ def test_each_store_outage_phrase_names_an_endpoint_that_exists():
             coupons.redeem,
             stats.get_stats,
             stats.get_rule_stats,
+            stats.get_overview_stats,
             chat.post_chat,
             stream.get_stream,
         )
