@@ -41,6 +41,9 @@ from server.store.memory import MemoryStore
 from server.web import chat, conversations, coupons, errors, events, health, stats, stream
 from server.web.services import Services
 from server.web.widget import Asset, asset_endpoint, load_assets
+from server.webhooks.emit import Webhooks
+from server.webhooks.send import Sender
+from server.webhooks.worker import Worker
 
 log = logging.getLogger("irasshai")
 
@@ -99,12 +102,19 @@ def create_app(
         if reload:
             reloader = Reloader(settings.rules_dir, live, settings.reload_interval, transform, seed_pools, seen)
             watcher = asyncio.create_task(reloader.run())
+        for endpoint in deliveries.missing_secrets():
+            log.warning(
+                "webhook endpoint %s has no secret in IRASSHAI_WEBHOOK_SECRETS: nothing is sent to it", endpoint
+            )
+        delivering = asyncio.create_task(deliveries.run())  # webhooks, off every request's path
         try:
             with stream.ended_by_exit_signals(wakeups):
                 yield
         finally:
             if watcher is not None:
                 watcher.cancel()
+            delivering.cancel()
+            await deliveries.close()
             await wakeups.close()
             await store.close()
 
@@ -142,6 +152,10 @@ def create_app(
     wakeups = Wakeups(store)
     presence = Presence(store, clock)
     live_visitors = LiveVisitors(store, clock)
+    webhooks = Webhooks(store, lambda: live.config.sites, clock)
+    deliveries = Worker(
+        webhooks, Sender(settings.webhook_timeout), settings.webhook_keys(), settings.webhook_backoff, clock
+    )
     limits = RateLimits(store, settings.new_visitors_per_minute, settings.new_visitors_per_hour, settings.codes_per_day)
     app.state.services = Services(
         settings=settings,
@@ -157,6 +171,7 @@ def create_app(
             identity_secrets=settings.identity_secrets_by_site(),
             live=live_visitors,
             listening=Listening(store, clock),
+            webhooks=webhooks,
         ),
         clock=clock,
         site_secrets=settings.secrets_by_site(),
@@ -169,10 +184,12 @@ def create_app(
             settings.chat_messages_per_minute,
             presence=presence,
             assigner=RoundRobin(),
+            webhooks=webhooks,
         ),
         tickets=tickets,
         wakeups=wakeups,
         presence=presence,
         live_visitors=live_visitors,
+        webhooks=webhooks,
     )
     return app

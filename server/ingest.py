@@ -38,6 +38,8 @@ from server.store.base import Store, StoreUnavailable
 from server.tracking import RequestFacts, apply
 from server.verified_identity import WrongProof, proven
 from server.visitor import MAX_STATE_BYTES, VisitorState, decode, encode
+from server.webhooks.emit import Webhooks
+from server.webhooks.visits import NewCodes, visit_events
 
 log = logging.getLogger("irasshai.ingest")
 
@@ -69,6 +71,7 @@ class Ingest:
         identity_secrets: Mapping[str, str] | None = None,
         live: LiveVisitors | None = None,
         listening: Callable[[str], Awaitable[bool]] | None = None,
+        webhooks: Webhooks | None = None,
     ):
         self.store = store
         self.identity_secrets = (
@@ -84,6 +87,7 @@ class Ingest:
         self.tickets = tickets
         self.live = live  # the console's live visitors, written at most every 30 s per visitor
         self.listening = listening  # whether an operator of the site is online (cached per process)
+        self.webhooks = webhooks  # events out to the shop's systems: feedback, new coupon codes
         self._turns: dict[tuple[str, str], list] = {}  # (site, visitor) -> [lock, batches holding or awaiting it]
 
     async def handle(self, site: Site, rules: RuleSet, batch: Batch, events: list[Event], facts: RequestFacts) -> Reply:
@@ -119,7 +123,7 @@ class Ingest:
     ) -> Reply:
         deadline = time.monotonic() + CONTENTION_DEADLINE
         attempts = 0
-        coupons = self.limits.coupons(self.coupons, facts.address)
+        coupons = NewCodes(self.limits.coupons(self.coupons, facts.address))
         while True:
             now = self.clock()
             blob, version = await self.store.load_visitor(site.key, visitor_id)
@@ -164,6 +168,11 @@ class Ingest:
             reply.show, reply.watch = outcome.show, outcome.watch
             decided = outcome.rule.id if outcome.show is not None and outcome.rule is not None else None
             await self._count(site, counts_of(site, decided, applied.feedback, now))
+        if self.webhooks is not None and (applied.feedback or coupons.issued):
+            shown = outcome.rule if outcome is not None else None
+            pools = {shown.action.pool: shown.id} if shown is not None and shown.action.pool else {}
+            found = visit_events(site, visitor_id, state, applied.feedback, coupons.issued, pools, now)
+            await self.webhooks.emit_many(site.key, found)  # one store write, and only for a subscribed endpoint
         return reply
 
     def _proven_identities(self, site: Site, events: list[Event]) -> frozenset[str]:

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from server.coupons.pools import CouponPool, parse_pools
 from server.names import DAY_NAMES, DAYS
 from server.scalars import read_duration
+from server.webhooks.config import Endpoint, parse_webhooks
 from server.yamlsource import Node, Problems, check_keys, parse_file, type_name
 
 SITE_FILE = "site.yaml"
@@ -92,6 +93,7 @@ class Site:
     launcher: bool = False  # a chat button in the page's corner (docs/engagements.md)
     coupons: dict[str, CouponPool] = field(default_factory=dict)
     console: Console = Console()
+    webhooks: dict[str, Endpoint] = field(default_factory=dict)  # endpoint name -> endpoint (docs/webhooks.md)
 
     def allows(self, origin: str | None) -> bool:
         return origin is not None and origin.lower() in self.origins
@@ -109,6 +111,7 @@ _SITE_KEYS = (
     "launcher",
     "coupons",
     "console",
+    "webhooks",
 )
 
 
@@ -136,6 +139,7 @@ def load_site(folder: Path, problems: Problems) -> Site | None:
     gap = read_duration(entries.get("engagement_gap"), problems.add, default=DEFAULT_GAP)
     coupons = _coupons(entries.get("coupons"), folder, problems)
     console = _console(entries.get("console"), problems)
+    webhooks = parse_webhooks(entries["webhooks"], problems) if "webhooks" in entries else {}
     launcher = entries.get("launcher")
     if launcher is not None and not isinstance(launcher.value, bool):
         problems.add(launcher, f"'launcher' must be true or false, not {type_name(launcher.value)} '{launcher.value}'")
@@ -157,6 +161,7 @@ def load_site(folder: Path, problems: Problems) -> Site | None:
         launcher=launcher is not None and launcher.value is True,
         coupons=coupons,
         console=console,
+        webhooks=webhooks,
     )
 
 

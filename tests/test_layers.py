@@ -31,6 +31,16 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
         ),
     ),
     ("readers", ("server.scalars",)),
+    (
+        "webhook definitions",
+        (
+            "server.webhooks.events",
+            "server.webhooks.addresses",
+            "server.webhooks.signing",
+            "server.webhooks.config",
+            "server.webhooks.__init__",
+        ),
+    ),
     ("store", ("server.store",)),
     (
         "model",
@@ -42,6 +52,16 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "server.coupons.coupon",
             "server.sites",
             "server.coupons.__init__",
+        ),
+    ),
+    (
+        "webhooks",
+        (
+            "server.webhooks.emit",
+            "server.webhooks.send",
+            "server.webhooks.worker",
+            "server.webhooks.visits",
+            "server.webhooks.chat_events",
         ),
     ),
     ("chat model", ("server.chat.model", "server.chat.tickets", "server.chat.__init__")),

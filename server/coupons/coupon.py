@@ -10,3 +10,4 @@ class Coupon:
     code: str
     discount: str = ""
     expires_at: int = 0  # seconds since the epoch; 0: no expiry
+    new: bool = False  # handed to the visitor just now, not shown to them again (a coupon.claimed webhook event)
