@@ -29,6 +29,7 @@ from server.console.visitors import LiveVisitors
 from server.console.web import inbox_api, ops_stream
 from server.console.web import pages as console_pages
 from server.console.web import visitors_api as console_visitors
+from server.console.web import webhooks as console_webhooks
 from server.console.web.headers import ConsoleHeaders
 from server.identity import VisitorIds
 from server.ingest import Ingest
@@ -138,6 +139,7 @@ def create_app(
             *console_pages.ROUTES,
             *console_visitors.ROUTES,
             *inbox_api.ROUTES,
+            *console_webhooks.ROUTES,
             Route("/console/sites/{site}/stream", ops_stream.get_stream, methods=["GET"]),
         ],
         middleware=[Middleware(ConsoleHeaders)],

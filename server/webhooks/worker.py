@@ -134,8 +134,8 @@ class Worker:
             return
         if answer.status == 410:
             error = f"{answer.error} (410 Gone: the endpoint is disabled)"
-            await queue.finish(site, delivery.id, "failed", now, answer.status, error)
             await self.webhooks.disable(site, endpoint, f"{delivery.id} was answered 410 Gone")
+            await queue.finish(site, delivery.id, "failed", now, answer.status, error)
             return
         next_at = now + delay(self.backoff, delivery.tries + 1, answer.retry_after)
         if next_at > delivery.since + RETRY_FOR:

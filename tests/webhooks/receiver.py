@@ -66,10 +66,13 @@ def serving(receiver: Receiver):
             body = self.rfile.read(int(self.headers.get("content-length", 0)))
             status = receiver.record({k.lower(): v for k, v in self.headers.items()}, body)
             answer = json.dumps({"status": status}).encode()
-            self.send_response(status)
-            self.send_header("content-length", str(len(answer)))
-            self.end_headers()
-            self.wfile.write(answer)
+            try:
+                self.send_response(status)
+                self.send_header("content-length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the sender gave up waiting (its timeout): as a real receiver would see it
 
         def log_message(self, *args):
             return

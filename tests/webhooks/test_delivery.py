@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import json
 
-import pytest
 from starlette.testclient import TestClient
 
 from server.webhooks import events
@@ -131,3 +130,89 @@ def test_every_event_type_arrives_signed_per_standard_webhooks(tmp_path):
         assert headers["webhook-id"].startswith("msg_") and headers["content-type"] == "application/json"
         assert [s.partition(",")[0] for s in headers["webhook-signature"].split(" ")] == ["v1", "v1"]
         assert json.loads(body)["timestamp"].endswith("Z")
+
+
+def delivered(client, app, count: int = 1) -> list:
+    """The site's deliveries once `count` of them are finished (delivered or failed for good)."""
+    queue = app.state.services.store.webhooks
+    for _ in range(400):
+        found = client.portal.call(queue.recent, "shop", 100)
+        if sum(d.status != "pending" for d in found) >= count:
+            return found
+        __import__("time").sleep(0.025)
+    raise AssertionError(f"deliveries still pending: {found}")
+
+
+def test_a_receiver_that_fails_twice_gets_the_event_exactly_once_more(tmp_path):
+    receiver = Receiver(answers=[500, 503])
+    with serving(receiver) as url:
+        app = app_for(tmp_path, url, types="[conversation.started]", webhook_backoff=0.05)
+        with TestClient(app) as client:
+            token = post(client, batch(page_view("/"))).json()["visitor"]
+            assert chat(client, {"visitor": token, "do": {"type": "open"}}).status_code == 200
+            [delivery] = delivered(client, app)
+            requests = receiver.wait_for(3)
+    assert len(receiver.requests) == 3  # two failures, one success, and nothing after it
+    assert len({headers["webhook-id"] for headers, _ in requests}) == 1  # one event, retried
+    assert len({body for _, body in requests}) == 1
+    assert (delivery.status, delivery.attempts, delivery.last_status, delivery.last_error) == ("delivered", 3, 204, "")
+    assert [p["type"] for p in receiver.events(NEW_SECRET)] == ["conversation.started"] * 3
+
+
+def test_a_410_disables_the_endpoint_and_later_events_are_not_sent(tmp_path):
+    receiver = Receiver(answers=[410])
+    with serving(receiver) as url:
+        app = app_for(tmp_path, url, types="[conversation.started, message.created]")
+        with TestClient(app) as client:
+            token = post(client, batch(page_view("/"))).json()["visitor"]
+            chat(client, {"visitor": token, "do": {"type": "open"}})
+            [gone] = delivered(client, app)
+            said = chat(client, {"visitor": token, "do": {"type": "say", "id": "client-0001", "text": "hi"}})
+            assert said.status_code == 200
+            found = client.portal.call(app.state.services.store.webhooks.recent, "shop", 100)
+            disabled = client.portal.call(app.state.services.store.webhooks.disabled, "shop")
+    assert (gone.status, gone.last_status) == ("failed", 410) and "disabled" in gone.last_error
+    assert [d.type for d in found] == ["conversation.started"]  # the message was not queued
+    assert list(disabled) == ["receiver"]
+    assert len(receiver.requests) == 1
+
+
+def test_a_slow_receiver_does_not_hold_up_events_or_chat(tmp_path):
+    receiver = Receiver(hold=True)
+    with serving(receiver) as url:
+        app = app_for(tmp_path, url, types="[coupon.claimed, message.created]")
+        with TestClient(app) as client:
+            first = post(client, batch(page_view("/pricing")))
+            assert first.json()["show"]["code"] == "SPRING10"
+            assert receiver.holding.wait(10)  # the worker is inside the receiver, which does not answer
+            # While it holds the delivery, the event endpoint and the chat answer as usual.
+            for n in range(3):
+                assert post(client, batch(page_view(f"/page-{n}"), visitor=first.json()["visitor"])).status_code == 200
+            said = chat(
+                client, {"visitor": first.json()["visitor"], "do": {"type": "say", "id": "client-0001", "text": "hi"}}
+            )
+            assert said.status_code == 200
+            waiting = client.portal.call(app.state.services.store.webhooks.recent, "shop", 10)
+            assert [d.status for d in waiting] == ["pending"] * 3  # the code, the visitor's message, the note
+            assert len(receiver.requests) <= 3 and receiver.holding.is_set()
+            receiver.release()
+            found = delivered(client, app, 3)
+    assert sorted(d.type for d in found) == ["coupon.claimed", "message.created", "message.created"]
+    assert {d.status for d in found} == {"delivered"}
+
+
+def test_a_receiver_that_never_answers_is_given_up_on_after_the_timeout(tmp_path):
+    receiver = Receiver(hold=True)
+    with serving(receiver) as url:
+        app = app_for(tmp_path, url, types="[conversation.started]", webhook_timeout=0.5, webhook_backoff=3600.0)
+        with TestClient(app) as client:
+            token = post(client, batch(page_view("/"))).json()["visitor"]
+            chat(client, {"visitor": token, "do": {"type": "open"}})
+            queue = app.state.services.store.webhooks
+            for _ in range(400):
+                [delivery] = client.portal.call(queue.recent, "shop", 10)
+                if delivery.attempts:
+                    break
+                __import__("time").sleep(0.025)
+    assert (delivery.status, delivery.last_error, delivery.last_status) == ("pending", "no answer within 0.5 s", 0)
+    assert delivery.next_at - delivery.last_at >= 3600 * 0.8  # retried later, per the backoff
