@@ -71,7 +71,7 @@ def _endpoint(name: str, spec: Node, problems: Problems) -> Endpoint | None:
         problems.add(spec, f"webhook endpoint '{name}' must be a mapping with 'url' and 'events'")
         return None
     before = len(problems)
-    check_keys(spec, _KEYS, problems, what=f"key of webhook endpoint '{name}'")
+    check_keys(spec, _KEYS, problems, what="webhook endpoint key")
     allow = spec.value.get("allow_private")
     if allow is not None and not isinstance(allow.value, bool):
         problems.add(allow, f"'allow_private' must be true or false, not {type_name(allow.value)} '{allow.value}'")

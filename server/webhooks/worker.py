@@ -64,6 +64,7 @@ class Worker:
         self._in_flight: dict[tuple[str, str], int] = {}
         self._tasks: set[asyncio.Task] = set()
         self._trimmed: dict[str, float] = {}
+        self._next_due = float("inf")  # the earliest retry this process scheduled: a round then, not a POLL later
 
     async def run(self) -> None:
         while True:
@@ -72,11 +73,14 @@ class Worker:
                 await self.round()
             except StoreUnavailable as error:
                 self.failures.warning("webhook deliveries not taken: %s", error)
+            wait = min(POLL, max(0.0, self._next_due - self.clock()))
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.webhooks.wake.wait(), POLL)
+                await asyncio.wait_for(self.webhooks.wake.wait(), wait)
 
     async def round(self) -> None:
         now = self.clock()
+        if self._next_due <= now:
+            self._next_due = float("inf")
         for key, site in list(self.webhooks.sites().items()):
             if not site.webhooks:
                 continue
@@ -143,6 +147,7 @@ class Worker:
             await queue.finish(site, delivery.id, "failed", now, answer.status, error)
             return
         await queue.finish(site, delivery.id, "retry", now, answer.status, answer.error, next_at)
+        self._next_due = min(self._next_due, next_at)
 
     def missing_secrets(self) -> list[str]:
         """Every endpoint in force without a signing secret, as "site/endpoint"."""
