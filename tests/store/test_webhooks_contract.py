@@ -140,3 +140,17 @@ async def test_every_webhook_key_has_a_ttl_in_redis(redis_url):
         assert 0 < client.ttl(key) <= keys.WEBHOOKS_DISABLED_TTL, key
     assert 0 < client.ttl(keys.webhook_recent("demo")) <= keys.WEBHOOKS_TTL
     client.close()
+
+
+async def test_assign_code_says_whether_the_code_was_given_just_now(store):
+    assert await store.assign_code("demo", "spring", "v1", "shared", "SPRING10", 100) == ("SPRING10|100", True)
+    assert await store.assign_code("demo", "spring", "v1", "shared", "SPRING10", 200) == ("SPRING10|100", False)
+    await store.seed_codes("demo", "welcome", ["W-AAA"])
+    assert await store.assign_code("demo", "welcome", "v1", "list", "", 0) == ("W-AAA|0", True)
+    assert await store.assign_code("demo", "welcome", "v2", "list", "", 0) == (None, False)  # none left
+    assert await store.assign_code("demo", "other", "v1", "list", "", 0) == ("unseeded", False)
+    assert await store.assign_code("demo", "vip", "v1", "generated", "IRS-A", 0) == ("IRS-A|0", True)
+    assert await store.assign_code("demo", "vip", "v2", "generated", "IRS-A", 0) == ("taken", False)
+    assert await store.claim_code("demo", "welcome", "v1", "list", "", 0) == "W-AAA|0"  # as before
+    assert await store.code_owner("demo", "welcome", "W-AAA") == "v1"
+    assert await store.code_owner("demo", "spring", "SPRING10") is None  # a shared code has no owner

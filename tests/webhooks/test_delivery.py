@@ -216,3 +216,15 @@ def test_a_receiver_that_never_answers_is_given_up_on_after_the_timeout(tmp_path
                 __import__("time").sleep(0.025)
     assert (delivery.status, delivery.last_error, delivery.last_status) == ("pending", "no answer within 0.5 s", 0)
     assert delivery.next_at - delivery.last_at >= 3600 * 0.8  # retried later, per the backoff
+
+
+def test_nothing_is_queued_for_types_no_endpoint_wants(tmp_path):
+    receiver = Receiver()
+    with serving(receiver) as url:
+        app = app_for(tmp_path, url, types="[coupon.redeemed]")
+        with TestClient(app) as client:
+            token = post(client, batch(page_view("/pricing"))).json()["visitor"]
+            assert post(client, batch(feedback("pricing-coupon", "shown"), visitor=token)).status_code == 200
+            chat(client, {"visitor": token, "do": {"type": "say", "id": "client-0001", "text": "hi"}})
+            found = client.portal.call(app.state.services.store.webhooks.recent, "shop", 100)
+    assert found == [] and receiver.requests == []
