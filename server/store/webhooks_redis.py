@@ -18,8 +18,8 @@ from server.store.base import StoreUnavailable
 from server.store.webhooks import Delivery, endpoint_of
 
 _LUA = files("server.store").joinpath("lua")
-_NUMBERS = {"created": float, "attempts": int, "tries": int, "since": float, "next_at": float, "last_at": float}
-_NUMBERS["last_status"] = int
+_FLOATS = ("created", "since", "next_at", "last_at")
+_INTEGERS = ("attempts", "tries", "last_status")
 
 
 def _fields(delivery: Delivery) -> dict[str, bytes | str]:
@@ -41,13 +41,13 @@ def _fields(delivery: Delivery) -> dict[str, bytes | str]:
 
 
 def _delivery(delivery: str, found: dict[bytes, bytes]) -> Delivery | None:
-    if not found or b"body" not in found:
+    """The delivery from its HASH; None when it is gone (or not whole)."""
+    if b"body" not in found:
         return None
-    text = {name.decode(): value for name, value in found.items()}
-    values: dict = {name: (value if name == "body" else value.decode()) for name, value in text.items()}
-    for name, kind in _NUMBERS.items():
-        values[name] = kind(float(values.get(name, 0) or 0)) if kind is int else kind(values.get(name, 0) or 0)
-    return Delivery(id=delivery, **values)
+    values: dict = {name.decode(): value.decode() for name, value in found.items() if name != b"body"}
+    values.update({name: float(values.get(name) or 0) for name in _FLOATS})
+    values.update({name: int(values.get(name) or 0) for name in _INTEGERS})
+    return Delivery(id=delivery, body=found[b"body"], **values)
 
 
 class RedisWebhookQueue:

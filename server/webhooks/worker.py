@@ -73,6 +73,8 @@ class Worker:
                 await self.round()
             except StoreUnavailable as error:
                 self.failures.warning("webhook deliveries not taken: %s", error)
+            except Exception:  # a bug in one round must not stop every later delivery (logged with its traceback)
+                log.exception("webhook worker round failed; trying again")
             wait = min(POLL, max(0.0, self._next_due - self.clock()))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.webhooks.wake.wait(), wait)

@@ -228,3 +228,21 @@ def test_nothing_is_queued_for_types_no_endpoint_wants(tmp_path):
             chat(client, {"visitor": token, "do": {"type": "say", "id": "client-0001", "text": "hi"}})
             found = client.portal.call(app.state.services.store.webhooks.recent, "shop", 100)
     assert found == [] and receiver.requests == []
+
+
+def test_an_endpoint_without_a_secret_gets_nothing_and_says_why(tmp_path):
+    receiver = Receiver()
+    with serving(receiver) as url:
+        write_site(tmp_path, "shop", site_yaml(url, "[conversation.started]"), **{"rules.yaml": RULES})
+        app = make_app(tmp_path, webhook_backoff=3600.0)
+        with TestClient(app) as client:
+            token = post(client, batch(page_view("/"))).json()["visitor"]
+            chat(client, {"visitor": token, "do": {"type": "open"}})
+            queue = app.state.services.store.webhooks
+            for _ in range(400):
+                [delivery] = client.portal.call(queue.recent, "shop", 10)
+                if delivery.attempts:
+                    break
+                __import__("time").sleep(0.025)
+    assert delivery.status == "pending" and receiver.requests == []
+    assert delivery.last_error == "no secret for shop/receiver in IRASSHAI_WEBHOOK_SECRETS; nothing was sent"
