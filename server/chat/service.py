@@ -306,9 +306,8 @@ class ChatService:
             site.key, visitor, {"current": conversation.id, "n": str(number), "since": entry_id}, site.retention
         )
         await self._save(site, conversation)
-        await conversation_changed(self.webhooks, site.key, conversation, webhook_events.CONVERSATION_STARTED)
-        if status == "waiting":
-            await conversation_changed(self.webhooks, site.key, conversation, webhook_events.CONVERSATION_WAITING)
+        waiting = (webhook_events.CONVERSATION_WAITING,) if status == "waiting" else ()
+        await conversation_changed(self.webhooks, site.key, conversation, webhook_events.CONVERSATION_STARTED, *waiting)
         if status == "waiting" and not assignee:
             await self._assign(site, [conversation], online)
         return conversation

@@ -13,7 +13,8 @@ def channel_of(conversation) -> str:
     return getattr(conversation, "channel", "") or "web"
 
 
-async def conversation_changed(webhooks: Webhooks | None, site: str, conversation, type: str) -> None:
+async def conversation_changed(webhooks: Webhooks | None, site: str, conversation, *types: str) -> None:
+    """conversation.* events of the conversation as it is now, in one store write."""
     if webhooks is None:
         return
     data = events.conversation(
@@ -25,7 +26,7 @@ async def conversation_changed(webhooks: Webhooks | None, site: str, conversatio
         conversation.assignee,
         conversation.rule,
     )
-    await webhooks.emit(site, type, data, conversation.activity)
+    await webhooks.emit_many(site, [(type, data, conversation.activity) for type in types])
 
 
 async def message_created(webhooks: Webhooks | None, site: str, conversation, message_id: str, message) -> None:
