@@ -29,6 +29,7 @@ from server.console.visitors import LiveVisitors
 from server.console.web import inbox_api, insights_api, insights_pages, ops_stream
 from server.console.web import pages as console_pages
 from server.console.web import visitors_api as console_visitors
+from server.console.web import webhooks as console_webhooks
 from server.console.web.headers import ConsoleHeaders
 from server.identity import VisitorIds
 from server.ingest import Ingest
@@ -42,6 +43,9 @@ from server.store.memory import MemoryStore
 from server.web import chat, conversations, coupons, errors, events, health, stats, stream
 from server.web.services import Services
 from server.web.widget import Asset, asset_endpoint, load_assets
+from server.webhooks.emit import Webhooks
+from server.webhooks.send import Sender
+from server.webhooks.worker import Worker
 
 log = logging.getLogger("irasshai")
 
@@ -101,12 +105,19 @@ def create_app(
         if reload:
             reloader = Reloader(settings.rules_dir, live, settings.reload_interval, transform, seed_pools, seen)
             watcher = asyncio.create_task(reloader.run())
+        for endpoint in deliveries.missing_secrets():
+            log.warning(
+                "webhook endpoint %s has no secret in IRASSHAI_WEBHOOK_SECRETS: nothing is sent to it", endpoint
+            )
+        delivering = asyncio.create_task(deliveries.run())  # webhooks, off every request's path
         try:
             with stream.ended_by_exit_signals(wakeups):
                 yield
         finally:
             if watcher is not None:
                 watcher.cancel()
+            delivering.cancel()
+            await deliveries.close()
             await wakeups.close()
             await traffic.close()  # the counts buffered since the last flush, before the store goes
             await store.close()
@@ -135,6 +146,7 @@ def create_app(
             *inbox_api.ROUTES,
             *insights_pages.ROUTES,
             *insights_api.ROUTES,
+            *console_webhooks.ROUTES,
             Route("/console/sites/{site}/stream", ops_stream.get_stream, methods=["GET"]),
         ],
         middleware=[Middleware(ConsoleHeaders)],
@@ -150,6 +162,10 @@ def create_app(
     presence = Presence(store, clock)
     live_visitors = LiveVisitors(store, clock)
     traffic = Traffic(store, settings.traffic_flush_interval, clock)
+    webhooks = Webhooks(store, lambda: live.config.sites, clock)
+    deliveries = Worker(
+        webhooks, Sender(settings.webhook_timeout), settings.webhook_keys(), settings.webhook_backoff, clock
+    )
     limits = RateLimits(store, settings.new_visitors_per_minute, settings.new_visitors_per_hour, settings.codes_per_day)
     app.state.services = Services(
         settings=settings,
@@ -166,6 +182,7 @@ def create_app(
             live=live_visitors,
             listening=Listening(store, clock),
             traffic=traffic,
+            webhooks=webhooks,
         ),
         clock=clock,
         site_secrets=settings.secrets_by_site(),
@@ -178,10 +195,12 @@ def create_app(
             settings.chat_messages_per_minute,
             presence=presence,
             assigner=RoundRobin(),
+            webhooks=webhooks,
         ),
         tickets=tickets,
         wakeups=wakeups,
         presence=presence,
         live_visitors=live_visitors,
+        webhooks=webhooks,
     )
     return app

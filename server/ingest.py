@@ -40,6 +40,8 @@ from server.store.base import Store, StoreUnavailable
 from server.tracking import RequestFacts, apply
 from server.verified_identity import WrongProof, proven
 from server.visitor import MAX_STATE_BYTES, VisitorState, decode, encode
+from server.webhooks.emit import Webhooks
+from server.webhooks.visits import NewCodes, visit_events
 
 log = logging.getLogger("irasshai.ingest")
 
@@ -73,6 +75,7 @@ class Ingest:
         listening: Callable[[str], Awaitable[bool]] | None = None,
         holdouts: bool = True,
         traffic: Traffic | None = None,
+        webhooks: Webhooks | None = None,
     ):
         self.store = store
         self.identity_secrets = (
@@ -90,6 +93,7 @@ class Ingest:
         self.listening = listening  # whether an operator of the site is online (cached per process)
         self.holdouts = holdouts  # False: no control groups, every decision shown (rule tests, preview)
         self.traffic = traffic  # the site overview's counts: buffered here, written by a background task
+        self.webhooks = webhooks  # events out to the shop's systems: feedback, new coupon codes
         self._turns: dict[tuple[str, str], list] = {}  # (site, visitor) -> [lock, batches holding or awaiting it]
 
     async def handle(self, site: Site, rules: RuleSet, batch: Batch, events: list[Event], facts: RequestFacts) -> Reply:
@@ -125,7 +129,7 @@ class Ingest:
     ) -> Reply:
         deadline = time.monotonic() + CONTENTION_DEADLINE
         attempts = 0
-        coupons = self.limits.coupons(self.coupons, facts.address)
+        coupons = NewCodes(self.limits.coupons(self.coupons, facts.address))
         while True:
             now = self.clock()
             blob, version = await self.store.load_visitor(site.key, visitor_id)
@@ -174,6 +178,11 @@ class Ingest:
             reply.show, reply.watch = outcome.show, outcome.watch
             counts = counts_of(site, state.device, outcome.decision, applied.feedback, conversions, now)
             await self._count(site, counts)
+        if self.webhooks is not None and outcome is not None and (applied.feedback or coupons.issued or conversions):
+            shown = outcome.rule if outcome.show is not None else None
+            pools = {shown.action.pool: shown.id} if shown is not None and shown.action.pool else {}
+            found = visit_events(site, visitor_id, state, applied.feedback, coupons.issued, conversions, pools, now)
+            await self.webhooks.emit_many(site.key, found)  # one store write, and only for a subscribed endpoint
         return reply
 
     def _proven_identities(self, site: Site, events: list[Event]) -> frozenset[str]:

@@ -7,6 +7,8 @@ environment (tests pass their own mapping) and hands the result to
 
 from __future__ import annotations
 
+import base64
+import binascii
 import ipaddress
 import re
 from collections.abc import Mapping
@@ -126,6 +128,22 @@ SETTINGS: tuple[Setting, ...] = (
         "Seconds an operator's console session lasts without use (8 hours); each request restarts it. "
         "Signing out ends it at once.",
     ),
+    Setting(
+        "webhook_secrets",
+        "",
+        "Signing secrets of the webhook endpoints (docs/webhooks.md), per endpoint: "
+        "`site/endpoint=whsec_…,site/other=whsec_…`; several for one endpoint, space-separated, while "
+        "you rotate (every one signs). Each is `whsec_` and base64 of 24 to 64 random bytes.",
+    ),
+    Setting(
+        "webhook_timeout", 15.0, "Seconds a webhook receiver has to answer one delivery before it counts as failed."
+    ),
+    Setting(
+        "webhook_backoff",
+        5.0,
+        "Seconds before the first retry of a failed webhook delivery; each later wait is about 3 times "
+        "longer (at most a day), with jitter, for about 3 days.",
+    ),
 )
 
 
@@ -153,6 +171,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     chat_messages_per_minute: int = 20
     ticket_ttl: int = 900
     console_idle: int = 28800
+    webhook_secrets: str = ""
+    webhook_timeout: float = 15.0
+    webhook_backoff: float = 5.0
 
     def replace(self, **changes: object) -> Settings:
         """A copy with `changes` applied (None values are ignored), validated like the environment."""
@@ -167,6 +188,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     def identity_secrets_by_site(self) -> dict[str, str]:
         """`identity_secrets` as site key -> secret (already validated)."""
         return parse_site_secrets(self.identity_secrets, "IRASSHAI_IDENTITY_SECRETS")
+
+    def webhook_keys(self) -> dict[str, tuple[bytes, ...]]:
+        """`webhook_secrets` as "site/endpoint" -> its signing keys, newest first (already validated)."""
+        return parse_webhook_secrets(self.webhook_secrets, "IRASSHAI_WEBHOOK_SECRETS")
 
     def proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
         """`trusted_proxies` as networks (already validated)."""
@@ -222,6 +247,55 @@ def parse_site_secrets(text: str, name: str) -> dict[str, str]:
             )
         secrets[site], entries[site] = secret, number
     return secrets
+
+
+WEBHOOK_SECRET_PREFIX = "whsec_"  # as Standard Webhooks writes a secret
+WEBHOOK_KEY_BYTES = (24, 64)
+
+
+def parse_webhook_secrets(text: str, name: str) -> dict[str, tuple[bytes, ...]]:
+    """`site/endpoint=whsec_… whsec_…,…` as "site/endpoint" -> decoded keys. Errors name the entry
+    by number, never its text."""
+    expected = "expected site/endpoint=whsec_…, several secrets of one endpoint space-separated"
+    keys: dict[str, tuple[bytes, ...]] = {}
+    for number, entry in enumerate(text.split(","), start=1):
+        if not entry.strip():
+            continue
+        target, equals, secrets = (part.strip() for part in entry.partition("="))
+        site, slash, endpoint = target.partition("/")
+        if not equals or not slash or not SITE_KEY.match(site) or not SITE_KEY.match(endpoint):
+            raise SettingsError(
+                f"setting {name} has entry {number} that does not start with site/endpoint=; {expected}"
+            )
+        if target in keys:
+            raise SettingsError(f"setting {name} has entry {number} for an endpoint named before; {expected}")
+        decoded = []
+        for secret in secrets.split():
+            key = _webhook_key(secret)
+            if key is None:
+                low, high = WEBHOOK_KEY_BYTES
+                raise SettingsError(
+                    f"setting {name} has entry {number} with a secret that is not whsec_ and base64 of "
+                    f"{low} to {high} bytes; make one with: python3 -c 'import base64, secrets; "
+                    f'print("whsec_" + base64.b64encode(secrets.token_bytes(32)).decode())\''
+                )
+            decoded.append(key)
+        if not decoded:
+            raise SettingsError(f"setting {name} has entry {number} without a secret; {expected}")
+        keys[target] = tuple(decoded)
+    return keys
+
+
+def _webhook_key(secret: str) -> bytes | None:
+    if not secret.startswith(WEBHOOK_SECRET_PREFIX):
+        return None
+    text = secret[len(WEBHOOK_SECRET_PREFIX) :]
+    try:
+        key = base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    low, high = WEBHOOK_KEY_BYTES
+    return key if low <= len(key) <= high else None
 
 
 def parse_networks(text: str, name: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
@@ -297,5 +371,11 @@ def _validate(values: dict, source) -> Settings:
         if int(values[name]) < 0:
             raise SettingsError(f"setting {source(name)} has value {values[name]!r}; expected 0 (no limit) or more")
     parse_networks(str(values["trusted_proxies"]), source("trusted_proxies"))
+    parse_webhook_secrets(str(values["webhook_secrets"]), source("webhook_secrets"))
+    for name in ("webhook_timeout", "webhook_backoff"):
+        if not 0 < float(values[name]) < float("inf"):
+            raise SettingsError(
+                f"setting {source(name)} has value {values[name]!r}; expected a positive number of seconds"
+            )
     values["log_level"] = str(values["log_level"]).lower()
     return msgspec.convert(values, Settings)

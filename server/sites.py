@@ -17,6 +17,7 @@ from server.coupons.pools import CouponPool, parse_pools
 from server.insights.goals import Goal, parse_goals, read_holdout
 from server.names import DAY_NAMES, DAYS
 from server.scalars import read_duration
+from server.webhooks.config import Endpoint, parse_webhooks
 from server.yamlsource import Node, Problems, check_keys, parse_file, type_name
 
 SITE_FILE = "site.yaml"
@@ -95,6 +96,7 @@ class Site:
     console: Console = Console()
     goals: dict[str, Goal] = field(default_factory=dict)  # conversion goals, in order: the first is the default
     holdout: float = 0.0  # the share of visitors held out of every rule without its own `holdout`
+    webhooks: dict[str, Endpoint] = field(default_factory=dict)  # endpoint name -> endpoint (docs/webhooks.md)
 
     def allows(self, origin: str | None) -> bool:
         return origin is not None and origin.lower() in self.origins
@@ -114,6 +116,7 @@ _SITE_KEYS = (
     "console",
     "goals",
     "holdout",
+    "webhooks",
 )
 
 
@@ -143,6 +146,7 @@ def load_site(folder: Path, problems: Problems) -> Site | None:
     console = _console(entries.get("console"), problems)
     goals = parse_goals(entries["goals"], problems) if "goals" in entries else {}
     holdout = read_holdout(entries.get("holdout"), problems.add, default=0.0)
+    webhooks = parse_webhooks(entries["webhooks"], problems) if "webhooks" in entries else {}
     launcher = entries.get("launcher")
     if launcher is not None and not isinstance(launcher.value, bool):
         problems.add(launcher, f"'launcher' must be true or false, not {type_name(launcher.value)} '{launcher.value}'")
@@ -166,6 +170,7 @@ def load_site(folder: Path, problems: Problems) -> Site | None:
         console=console,
         goals=goals,
         holdout=holdout,
+        webhooks=webhooks,
     )
 
 

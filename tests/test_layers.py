@@ -33,7 +33,17 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "server.__init__",
         ),
     ),
-    ("readers", ("server.scalars", "server.insights.goals")),
+    ("readers", ("server.scalars",)),
+    (
+        "webhook definitions",
+        (
+            "server.webhooks.events",
+            "server.webhooks.addresses",
+            "server.webhooks.signing",
+            "server.webhooks.config",
+            "server.webhooks.__init__",
+        ),
+    ),
     ("store", ("server.store",)),
     (
         "model",
@@ -46,6 +56,15 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "server.insights.goals",
             "server.sites",
             "server.coupons.__init__",
+        ),
+    ),
+    (
+        "webhooks",
+        (
+            "server.webhooks.emit",
+            "server.webhooks.send",
+            "server.webhooks.worker",
+            "server.webhooks.chat_events",
         ),
     ),
     ("chat model", ("server.chat.model", "server.chat.tickets", "server.chat.__init__")),
@@ -96,6 +115,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
         ),
     ),
     ("insights", ("server.insights.report",)),
+    ("a visit's webhook events", ("server.webhooks.visits",)),
     ("engage", ("server.engage",)),
     ("ingest", ("server.ratelimits", "server.ingest")),
     ("chat", ("server.chat.service", "server.chat.wakeups", "server.chat.proactive")),

@@ -44,6 +44,9 @@ from server.chat.model import (
 from server.ratelimits import MINUTE, RateLimited
 from server.sites import Site
 from server.store.base import Store
+from server.webhooks import events as webhook_events
+from server.webhooks.chat_events import conversation_changed, message_created
+from server.webhooks.emit import Webhooks
 
 CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 ENTRY_ID = re.compile(r"^[0-9]{1,20}-[0-9]{1,20}$")
@@ -81,6 +84,7 @@ class ChatService:
         messages_per_minute: int = 20,
         presence: Presence | None = None,
         assigner: Assigner | None = None,
+        webhooks: Webhooks | None = None,
     ):
         self.store = store
         self.clock = clock
@@ -89,6 +93,7 @@ class ChatService:
         self.presence = presence  # None: no console, business hours decide
         self.assigner = assigner  # None: conversations wait unassigned
         self._rebalanced: dict[str, float] = {}  # site -> when this process last rebalanced it
+        self.webhooks = webhooks  # conversation.* and message.created out to the shop's systems
 
     # -- the visitor's side -------------------------------------------------------------------
 
@@ -113,7 +118,7 @@ class ChatService:
         conversation = await self.open(site, visitor, rule, language)
         now = self.clock()
         message = Message(id="", conversation=conversation.id, author="visitor", text=text, ts=now)
-        entry_id, added = await self._append(site, visitor, "message", message, client_id)
+        entry_id, added = await self._append(site, visitor, "message", message, client_id, conversation)
         if not added:  # a retry: the first send is the answer, and nothing happens twice
             return await self._message(site, visitor, entry_id) or message, conversation
         message.id = entry_id
@@ -130,6 +135,7 @@ class ChatService:
                     visitor,
                     "message",
                     Message(id="", conversation=conversation.id, author="bot", ts=now, **msgspec.structs.asdict(reply)),
+                    conversation=conversation,
                 )
         elif conversation.status == "waiting":
             await self._note_once(site, conversation, SHORTLY.get(conversation.language, SHORTLY["en"]))
@@ -197,7 +203,7 @@ class ChatService:
         if conversation.status != "open":
             await self._set_status(site, conversation, "open", conversation.assignee or assignee or name)
         message = Message(id="", conversation=conversation.id, author="operator", name=name[:64], text=text, ts=now)
-        message.id, _ = await self._append(site, conversation.visitor, "message", message)
+        message.id, _ = await self._append(site, conversation.visitor, "message", message, conversation=conversation)
         conversation.activity = now
         conversation.unread_by_operator = 0  # answering is reading
         await self._save(site, conversation)
@@ -300,6 +306,8 @@ class ChatService:
             site.key, visitor, {"current": conversation.id, "n": str(number), "since": entry_id}, site.retention
         )
         await self._save(site, conversation)
+        waiting = (webhook_events.CONVERSATION_WAITING,) if status == "waiting" else ()
+        await conversation_changed(self.webhooks, site.key, conversation, webhook_events.CONVERSATION_STARTED, *waiting)
         if status == "waiting" and not assignee:
             await self._assign(site, [conversation], online)
         return conversation
@@ -315,11 +323,16 @@ class ChatService:
     async def _set_status(
         self, site: Site, conversation: Conversation, status: str, assignee: str, note: str = ""
     ) -> None:
+        before = conversation.status
         conversation.status, conversation.assignee = status, assignee
         conversation.activity = self.clock()
         change = StatusChange(conversation=conversation.id, status=status, assignee=assignee, note=note)
         await self._append(site, conversation.visitor, "status", change)
         await self._save(site, conversation)
+        if status != before and status in webhook_events.CONVERSATION_EVENTS:
+            await conversation_changed(
+                self.webhooks, site.key, conversation, webhook_events.CONVERSATION_EVENTS[status]
+            )
 
     async def _note_once(self, site: Site, conversation: Conversation, note: str) -> None:
         """A system message saying when a person will answer, at most once per conversation."""
@@ -327,10 +340,16 @@ class ChatService:
             return
         await self.store.set_chat(site.key, conversation.visitor, {"noted": conversation.id}, site.retention)
         system = Message(id="", conversation=conversation.id, author="system", text=note, ts=self.clock())
-        await self._append(site, conversation.visitor, "message", system)
+        await self._append(site, conversation.visitor, "message", system, conversation=conversation)
 
     async def _append(
-        self, site: Site, visitor: str, kind: str, payload: msgspec.Struct, client_id: str = ""
+        self,
+        site: Site,
+        visitor: str,
+        kind: str,
+        payload: msgspec.Struct,
+        client_id: str = "",
+        conversation: Conversation | None = None,
     ) -> tuple[str, bool]:
         data = _json.encode(payload)
         if kind == "message":
@@ -339,6 +358,8 @@ class ChatService:
         if added:
             await self.store.publish(site.key, visitor)
             await self._tell_operators(site, kind, data, visitor, entry_id)
+            if conversation is not None and isinstance(payload, Message):
+                await message_created(self.webhooks, site.key, conversation, entry_id, payload)
         return entry_id, added
 
     async def _tell_operators(

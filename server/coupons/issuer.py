@@ -47,35 +47,37 @@ class StoreCoupons:
     async def code_for(self, site: Site, pool: CouponPool, visitor_id: str, now: float) -> Coupon | None:
         expires_at = int(now) + pool.expires_after if pool.expires_after else 0
         if pool.kind == "list":
-            found = await self._claim_listed(site, pool, visitor_id, expires_at)
+            found, new = await self._claim_listed(site, pool, visitor_id, expires_at)
         elif pool.kind == "generated":
-            found = "taken"
+            found, new = "taken", False
             for _ in range(GENERATE_TRIES):
-                found = await self.store.claim_code(
+                found, new = await self.store.assign_code(
                     site.key, pool.name, visitor_id, pool.kind, generate_code(pool), expires_at
                 )
                 if found != "taken":
                     break
         else:  # "shared": the pool's one code
-            found = await self.store.claim_code(site.key, pool.name, visitor_id, pool.kind, pool.code, expires_at)
+            found, new = await self.store.assign_code(site.key, pool.name, visitor_id, pool.kind, pool.code, expires_at)
         if found is None or found == "taken":
             return None
         code, _, expiry = found.partition("|")
         expires_at = int(expiry or 0)
         if expires_at and expires_at <= now:
             return None  # this visitor's code has expired; they do not get a second one
-        return Coupon(code, pool.discount, expires_at)
+        return Coupon(code, pool.discount, expires_at, new)
 
-    async def _claim_listed(self, site: Site, pool: CouponPool, visitor_id: str, expires_at: int) -> str | None:
-        found = await self.store.claim_code(site.key, pool.name, visitor_id, "list", "", expires_at)
+    async def _claim_listed(
+        self, site: Site, pool: CouponPool, visitor_id: str, expires_at: int
+    ) -> tuple[str | None, bool]:
+        found, new = await self.store.assign_code(site.key, pool.name, visitor_id, "list", "", expires_at)
         if found == "unseeded":
             await self._reload(site, pool)
-            found = await self.store.claim_code(site.key, pool.name, visitor_id, "list", "", expires_at)
+            found, new = await self.store.assign_code(site.key, pool.name, visitor_id, "list", "", expires_at)
             if found == "unseeded":
-                return None
+                return None, False
         if (site.key, pool.name) not in self._low:  # once low, only a seed (a reload) can change that
             self._note_left(site, pool, await self.store.codes_left(site.key, pool.name))
-        return found
+        return found, new
 
     async def _reload(self, site: Site, pool: CouponPool) -> None:
         """Load a pool the store lost, once however many claims find it missing at the same time."""

@@ -32,6 +32,7 @@ class Conversion:
     """One goal event counted for one decision (its engagement, already updated)."""
 
     engagement: Engagement
+    goal: str  # the goal's name in site.yaml
     first: bool  # the decision's first goal event: it converts now
     value: float  # what this event added to the decision's value
     before: float  # the decision's value before it
@@ -57,7 +58,7 @@ def convert(state: VisitorState, events: list[Event], rules: RuleSet, now: float
             if goal is None or goal.event != event.name or engagement.ts < moment - goal.within:
                 continue  # its most recent decision before the event is too old: none converts
             value = goal_value(goal, event.properties)
-            found.append(Conversion(engagement, not engagement.converted, value, engagement.value))
+            found.append(Conversion(engagement, goal.name, not engagement.converted, value, engagement.value))
             engagement.converted = True
             engagement.value += value
     return found

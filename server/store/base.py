@@ -27,6 +27,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Protocol
 
+from server.store.webhooks import WebhookQueue
+
 
 class StoreUnavailable(Exception):
     """The store cannot be reached; the message says why in one line."""
@@ -36,6 +38,8 @@ OTHER = "(other)"  # the name a capped traffic kind counts under once its day's 
 
 
 class Store(Protocol):
+    webhooks: WebhookQueue  # the webhook deliveries (server/store/webhooks.py)
+
     async def load_visitor(self, site: str, visitor_id: str) -> tuple[bytes | None, int]:
         """The visitor's state blob (None if unknown) and its version (0 if unknown)."""
 
@@ -53,6 +57,12 @@ class Store(Protocol):
         already belongs to someone else); "shared" records the pool's one code, `code`. Atomic: a unique code never goes to two visitors.
         """
 
+    async def assign_code(
+        self, site: str, pool: str, visitor_id: str, kind: str, code: str, expires_at: int
+    ) -> tuple[str | None, bool]:
+        """As claim_code, and whether this call gave the visitor the code (False when they had it,
+        or none was given): a newly issued code is a coupon.claimed webhook event."""
+
     async def seed_codes(self, site: str, pool: str, codes: list[str]) -> int:
         """Make the codes of a codes file available, except those already given out; mark the pool loaded."""
 
@@ -65,6 +75,9 @@ class Store(Protocol):
     async def visitor_code(self, site: str, pool: str, visitor_id: str) -> tuple[str, int] | None:
         """The visitor's "code|expires_at" in `pool` and the second it was redeemed (0: not), or None;
         reads only (the console's visitor panel)."""
+
+    async def code_owner(self, site: str, pool: str, code: str) -> str | None:
+        """The visitor a unique or generated `code` of `pool` was given to; None if nobody (or shared)."""
 
     async def add_counts(self, site: str, counts: dict[tuple[str, str, str], int | float]) -> None:
         """Add to the counters: (day "YYYY-MM-DD", rule id, counter) -> how many, or how much (a

@@ -159,3 +159,30 @@ def console_session(session_id: str) -> str:
     """STRING JSON session record (email, CSRF token, created, last seen); TTL: the console's idle
     time (IRASSHAI_CONSOLE_IDLE), refreshed on every use."""
     return f"{PREFIX}:{{operators}}:session:{session_id}"
+
+
+# A site's webhook deliveries share the tag {site:webhooks} (docs/webhooks.md). TTL: refreshed on
+# every write; longer than the three days a delivery is retried.
+WEBHOOKS_TTL = 7 * 86400
+WEBHOOKS_DISABLED_TTL = KEEP_DAYS * 86400  # an endpoint disabled by a 410 stays so until re-enabled
+
+
+def webhook_delivery(site: str, delivery: str) -> str:
+    """HASH of one delivery: message, endpoint, type, body, created, status, attempts, tries, since,
+    next_at, last_at, last_status, last_error (server.store.webhooks.Delivery)."""
+    return f"{PREFIX}:{{{site}:webhooks}}:delivery:{delivery}"
+
+
+def webhook_due(site: str, endpoint: str) -> str:
+    """ZSET delivery id -> second it is due: the endpoint's pending deliveries (taken ones: when their lease ends)."""
+    return f"{PREFIX}:{{{site}:webhooks}}:due:{endpoint}"
+
+
+def webhook_recent(site: str) -> str:
+    """ZSET delivery id -> second it was queued: every kept delivery, for the console and trimming."""
+    return f"{PREFIX}:{{{site}:webhooks}}:recent"
+
+
+def webhook_disabled(site: str) -> str:
+    """HASH endpoint name -> JSON record of why and when a receiver's 410 disabled it."""
+    return f"{PREFIX}:{{{site}:webhooks}}:disabled"

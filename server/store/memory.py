@@ -22,6 +22,7 @@ from server.store.keys import (
     STATS_TTL,
     TRAFFIC_TTL,
 )
+from server.store.webhooks_memory import MemoryWebhookQueue
 
 
 class MemoryStore:
@@ -42,6 +43,7 @@ class MemoryStore:
         self._live: dict[str, tuple[float, dict[str, float]]] = {}  # site -> (expires, visitor -> second)
         self._accounts: tuple[float, dict[str, bytes]] = (0.0, {})  # (expires, email -> record)
         self._sessions: dict[str, tuple[float, bytes]] = {}  # id -> (expires, record)
+        self.webhooks = MemoryWebhookQueue(clock)
 
     async def load_visitor(self, site: str, visitor_id: str) -> tuple[bytes | None, int]:
         entry = self._visitors.get((site, visitor_id))
@@ -74,20 +76,25 @@ class MemoryStore:
     async def claim_code(
         self, site: str, pool: str, visitor_id: str, kind: str, code: str, expires_at: int
     ) -> str | None:
+        return (await self.assign_code(site, pool, visitor_id, kind, code, expires_at))[0]
+
+    async def assign_code(
+        self, site: str, pool: str, visitor_id: str, kind: str, code: str, expires_at: int
+    ) -> tuple[str | None, bool]:
         state = self._pool(site, pool)
         if visitor_id in state.visitors:
-            return state.visitors[visitor_id]
+            return state.visitors[visitor_id], False
         if kind == "list":
             if not state.available:
-                return None if state.loaded else "unseeded"
+                return (None if state.loaded else "unseeded"), False
             code = state.available.pop(0)
         elif kind == "generated":
             if code in state.owners:
-                return "taken"
+                return "taken", False
         if kind != "shared":
             state.owners[code] = visitor_id
         assignment = state.visitors[visitor_id] = f"{code}|{expires_at}"
-        return assignment
+        return assignment, True
 
     async def seed_codes(self, site: str, pool: str, codes: list[str]) -> int:
         state = self._pool(site, pool)
@@ -104,6 +111,10 @@ class MemoryStore:
         state = self._pools.get((site, pool))
         found = state.visitors.get(visitor_id) if state is not None else None
         return None if found is None else (found, state.redeemed.get(found.partition("|")[0], 0))
+
+    async def code_owner(self, site: str, pool: str, code: str) -> str | None:
+        state = self._pools.get((site, pool))
+        return state.owners.get(code) if state is not None else None
 
     async def redeem_code(self, site: str, pool: str, code: str, now: int) -> str:
         state = self._pool(site, pool)

@@ -20,6 +20,7 @@ from redis.exceptions import RedisError
 
 from server.store import keys
 from server.store.base import OTHER, StoreUnavailable
+from server.store.webhooks_redis import RedisWebhookQueue
 
 _LUA = files("server.store").joinpath("lua")
 SEED_CHUNK = 1000
@@ -59,6 +60,7 @@ class RedisStore:
         self._hit = self._client.register_script(_LUA.joinpath("hit.lua").read_text())
         self._add_feed = self._client.register_script(_LUA.joinpath("add_feed.lua").read_text())
         self._add_traffic = self._client.register_script(_LUA.joinpath("add_traffic.lua").read_text())
+        self.webhooks = RedisWebhookQueue(self._client, url)
 
     async def load_visitor(self, site: str, visitor_id: str) -> tuple[bytes | None, int]:
         try:
@@ -77,6 +79,11 @@ class RedisStore:
     async def claim_code(
         self, site: str, pool: str, visitor_id: str, kind: str, code: str, expires_at: int
     ) -> str | None:
+        return (await self.assign_code(site, pool, visitor_id, kind, code, expires_at))[0]
+
+    async def assign_code(
+        self, site: str, pool: str, visitor_id: str, kind: str, code: str, expires_at: int
+    ) -> tuple[str | None, bool]:
         pool_keys = [
             keys.pool_available(site, pool),
             keys.pool_owners(site, pool),
@@ -87,7 +94,9 @@ class RedisStore:
             found = await self._claim_code(keys=pool_keys, args=[visitor_id, kind, code, expires_at, keys.POOL_TTL])
         except RedisError as error:
             raise StoreUnavailable(f"Redis at {self.url} is unreachable: {error}") from None
-        return found.decode() if found else None
+        if isinstance(found, list):
+            return found[0].decode(), bool(found[1])
+        return (found.decode() if found else None), False
 
     async def seed_codes(self, site: str, pool: str, codes: list[str]) -> int:
         pool_keys = [keys.pool_available(site, pool), keys.pool_owners(site, pool), keys.pool_loaded(site, pool)]
@@ -121,6 +130,13 @@ class RedisStore:
         except RedisError as error:
             raise StoreUnavailable(f"Redis at {self.url} is unreachable: {error}") from None
         return found, int(redeemed or 0)
+
+    async def code_owner(self, site: str, pool: str, code: str) -> str | None:
+        try:
+            found = await self._client.hget(keys.pool_owners(site, pool), code)
+        except RedisError as error:
+            raise self._unavailable(error) from None
+        return found.decode() if found is not None else None
 
     async def redeem_code(self, site: str, pool: str, code: str, now: int) -> str:
         try:

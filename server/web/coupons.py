@@ -18,10 +18,12 @@ from msgspec import Meta
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
+from server.store.base import StoreUnavailable
 from server.web.auth import require_site_secret
 from server.web.errors import Refusal
 from server.web.replies import json_reply
 from server.web.services import services
+from server.webhooks import events as webhook_events
 
 log = logging.getLogger("irasshai.web")
 
@@ -65,6 +67,14 @@ async def redeem(request: Request) -> Response:
         raise Refusal(f"code '{wanted.code}' was already redeemed", 409)
     status = "shared" if result == "shared" else "redeemed"
     log.info("site %s: coupon %s of pool %s %s", site.key, wanted.code, pool, status)
+    if shared.webhooks.wants(site.key, webhook_events.COUPON_REDEEMED):  # the owner costs a read: only then
+        owner = None
+        try:
+            owner = await shared.store.code_owner(site.key, pool, wanted.code) if result == "ok" else None
+        except StoreUnavailable as error:  # redeemed already: answer so, and send the event without its owner
+            shared.repeating.warning("site %s: owner of coupon %s not read: %s", site.key, wanted.code, error)
+        data = webhook_events.coupon_redeemed(site.key, pool, wanted.code, owner)
+        await shared.webhooks.emit(site.key, webhook_events.COUPON_REDEEMED, data)
     return json_reply({"status": status, "code": wanted.code, "pool": pool})
 
 

@@ -19,6 +19,7 @@ from server.ratelog import RateLimitedLog
 from server.settings import Settings
 from server.store.base import Store
 from server.web.address import Network
+from server.webhooks.emit import Webhooks
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,7 @@ class Services:
     wakeups: Wakeups  # this process's one subscription to wake-ups, fanned out to its streams
     presence: Presence  # which operators are online on the console, per site
     live_visitors: LiveVisitors  # who is on the shop now, per site
+    webhooks: Webhooks  # events out to the shop's systems (docs/webhooks.md)
 
 
 def services(request: Request) -> Services:

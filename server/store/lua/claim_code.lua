@@ -7,11 +7,12 @@
 -- ARGV[3]: the code for "generated" and "shared"
 -- ARGV[4]: expires_at for a new assignment (seconds; 0 = never)
 -- ARGV[5]: time to live of the pool's keys (seconds)
--- Returns "code|expires_at"; false when the list is exhausted; "taken" when a "generated" code already belongs to someone;
--- "unseeded" when a "list" pool's codes are not loaded (never seeded, or Redis lost them).
+-- Returns {"code|expires_at", 1 if assigned now, 0 if the visitor had it}; false when the list is exhausted;
+-- "taken" when a "generated" code already belongs to someone; "unseeded" when a "list" pool's codes are not
+-- loaded (never seeded, or Redis lost them).
 local existing = redis.call('HGET', KEYS[3], ARGV[1])
 if existing then
-  return existing
+  return {existing, 0}
 end
 local code
 if ARGV[2] == 'list' then
@@ -36,4 +37,4 @@ redis.call('HSET', KEYS[3], ARGV[1], assignment)
 for i = 1, 4 do
   redis.call('EXPIRE', KEYS[i], tonumber(ARGV[5]))
 end
-return assignment
+return {assignment, 1}
