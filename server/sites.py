@@ -14,6 +14,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from server.coupons.pools import CouponPool, parse_pools
+from server.line.channel import LineChannel, parse_line
 from server.names import DAY_NAMES, DAYS
 from server.scalars import read_duration
 from server.yamlsource import Node, Problems, check_keys, parse_file, type_name
@@ -92,6 +93,7 @@ class Site:
     launcher: bool = False  # a chat button in the page's corner (docs/engagements.md)
     coupons: dict[str, CouponPool] = field(default_factory=dict)
     console: Console = Console()
+    line: LineChannel | None = None  # the site's LINE channel (docs/line.md), if it has one
 
     def allows(self, origin: str | None) -> bool:
         return origin is not None and origin.lower() in self.origins
@@ -109,6 +111,7 @@ _SITE_KEYS = (
     "launcher",
     "coupons",
     "console",
+    "line",
 )
 
 
@@ -136,6 +139,7 @@ def load_site(folder: Path, problems: Problems) -> Site | None:
     gap = read_duration(entries.get("engagement_gap"), problems.add, default=DEFAULT_GAP)
     coupons = _coupons(entries.get("coupons"), folder, problems)
     console = _console(entries.get("console"), problems)
+    line = parse_line(entries.get("line"), problems)
     launcher = entries.get("launcher")
     if launcher is not None and not isinstance(launcher.value, bool):
         problems.add(launcher, f"'launcher' must be true or false, not {type_name(launcher.value)} '{launcher.value}'")
@@ -157,6 +161,7 @@ def load_site(folder: Path, problems: Problems) -> Site | None:
         launcher=launcher is not None and launcher.value is True,
         coupons=coupons,
         console=console,
+        line=line,
     )
 
 

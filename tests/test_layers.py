@@ -40,11 +40,18 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "server.signals",
             "server.coupons.pools",
             "server.coupons.coupon",
+            "server.line.channel",
             "server.sites",
             "server.coupons.__init__",
+            "server.line.__init__",
         ),
     ),
     ("chat model", ("server.chat.model", "server.chat.tickets", "server.chat.__init__")),
+    # LINE's wire format, signatures, HTTP client and user records: nothing of the chat's logic.
+    (
+        "line model",
+        ("server.line.wire", "server.line.signature", "server.line.api", "server.line.users", "server.line.texts"),
+    ),
     (
         "console model",
         (
@@ -83,6 +90,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("engage", ("server.engage",)),
     ("ingest", ("server.ratelimits", "server.ingest")),
     ("chat", ("server.chat.service", "server.chat.wakeups", "server.chat.proactive")),
+    ("line", ("server.line.link", "server.line.push", "server.line.receive")),
     (
         "console",
         (

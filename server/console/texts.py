@@ -88,6 +88,10 @@ TEXTS: dict[str, dict[str, str]] = {
     "i_conversations": {"ja": "会話", "en": "Conversations"},
     "i_title": {"ja": "待ち {waiting}・未読 {unread}", "en": "{waiting} waiting · {unread} unread"},
     "i_visitor_panel": {"ja": "訪問者の情報", "en": "About the visitor"},
+    "i_line": {"ja": "LINE", "en": "LINE"},
+    "i_line_label": {"ja": "LINEからの会話", "en": "Conversation on LINE"},
+    "i_line_user": {"ja": "LINEユーザー", "en": "LINE user"},
+    "i_line_reply": {"ja": "LINEで返信（友だちに届きます）", "en": "Reply on LINE (sent to their LINE app)"},
 }
 
 

@@ -141,3 +141,10 @@ def console_session(session_id: str) -> str:
     """STRING JSON session record (email, CSRF token, created, last seen); TTL: the console's idle
     time (IRASSHAI_CONSOLE_IDLE), refreshed on every use."""
     return f"{PREFIX}:{{operators}}:session:{session_id}"
+
+
+# Claims (docs/line.md): one STRING per name, tagged by itself; single-key commands only.
+def claim(site: str, name: str) -> str:
+    """STRING: the value a name was claimed with (a LINE webhook event's id, an account-link nonce);
+    TTL: the claim's, set when it is claimed."""
+    return f"{PREFIX}:{{{site}:claim:{name}}}"
