@@ -81,6 +81,7 @@ class LineStandIn:
                 Route("/v2/bot/profile/{user}", self._profile, methods=["GET"]),
                 Route("/v2/bot/user/{user}/linkToken", self._link_token, methods=["POST"]),
                 Route("/dialog/bot/accountLink", self._account_link, methods=["GET"]),
+                Route("/favicon.ico", lambda request: Response(status_code=204)),  # browsers ask the dialog's host
             ]
         )
 
