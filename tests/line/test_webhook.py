@@ -14,10 +14,16 @@ from __future__ import annotations
 import pytest
 from starlette.testclient import TestClient
 
+from server.app import create_app
+from server.config import load_config
 from server.line.push import retry_key
+from server.line.signature import sign
 from server.line.users import visitor_of
+from server.settings import Settings
+from server.store.redis import RedisStore
+from tests.conftest import SECRET, free_port
 from tests.console.helpers import add_operator, sign_in
-from tests.line.helpers import eventually, line_app, post_webhook, stand_in
+from tests.line.helpers import CHANNEL_SECRET, eventually, line_app, post_webhook, stand_in
 
 API = "/console/api/sites/shop/conversations"
 
@@ -164,11 +170,22 @@ def test_the_body_is_bounded_and_must_be_a_webhook(inbox):
     huge = client.post(WEBHOOK_URL, content=b"x" * (256 * 1024 + 1), headers={"x-line-signature": "x"})
     assert huge.status_code == 413
     assert post_webhook(client, line, []).status_code == 200  # the console's "Verify" sends no events
-    from server.line.signature import sign
-    from tests.line.helpers import CHANNEL_SECRET
-
     bad = client.post(WEBHOOK_URL, content=b"[1]", headers={"x-line-signature": sign(CHANNEL_SECRET, b"[1]")})
     assert bad.status_code == 400 and "not a LINE webhook" in bad.json()["error"]
 
 
 WEBHOOK_URL = "/v1/sites/shop/line/webhook"
+
+
+def test_an_unreachable_store_is_a_503_so_that_line_delivers_again(tmp_path, line):
+    standin, url = line
+    line_app(tmp_path, url)  # writes the site
+    config, _ = load_config(tmp_path)
+    dead = RedisStore(f"redis://127.0.0.1:{free_port()}/0")  # nothing listens there
+    settings = Settings(secret_key=SECRET, rules_dir=str(tmp_path), line_secrets=f"shop={CHANNEL_SECRET}")
+    app = create_app(settings, config=config, store=dead, reload=False)
+    with TestClient(app) as client:
+        answer = post_webhook(client, standin, [standin.text(standin.add_user("Ken"), "hello")])
+    assert answer.status_code == 503
+    assert answer.json()["error"].startswith("LINE events not stored: the store is unavailable")
+    assert answer.headers["retry-after"] == "5"
