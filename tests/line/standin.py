@@ -18,6 +18,7 @@ Tests make it fail on purpose with ``fail_pushes`` (answer a status, after accep
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import secrets
@@ -237,6 +238,4 @@ def _check_messages(body: dict) -> str:
 
 
 async def _in_thread(function, *args):
-    import asyncio
-
     return await asyncio.get_running_loop().run_in_executor(None, function, *args)
