@@ -34,13 +34,17 @@ from server.console.web.headers import ConsoleHeaders
 from server.identity import VisitorIds
 from server.ingest import Ingest
 from server.insights.traffic import Traffic
+from server.line.api import LineApi
+from server.line.link import Links
+from server.line.push import LinePush
+from server.line.receive import LineReceiver
 from server.ratelimits import RateLimits
 from server.ratelog import RateLimitedLog
 from server.reloader import Reloader, snapshot
 from server.settings import Settings
 from server.store.base import Store, StoreUnavailable
 from server.store.memory import MemoryStore
-from server.web import chat, conversations, coupons, errors, events, health, stats, stream
+from server.web import chat, conversations, coupons, errors, events, health, line, stats, stream
 from server.web.services import Services
 from server.web.widget import Asset, asset_endpoint, load_assets
 from server.webhooks.emit import Webhooks
@@ -120,6 +124,9 @@ def create_app(
             await deliveries.close()
             await wakeups.close()
             await traffic.close()  # the counts buffered since the last flush, before the store goes
+            await line_push.close()
+            await line_receiver.close()
+            line_api.close()
             await store.close()
 
     app = Starlette(
@@ -130,6 +137,9 @@ def create_app(
             Route("/v1/sites/{site}/chat", chat.post_chat, methods=["POST"]),
             Route("/v1/sites/{site}/chat", events.preflight, methods=["OPTIONS"]),
             Route("/v1/sites/{site}/stream", stream.get_stream, methods=["GET"]),
+            Route("/v1/sites/{site}/line/webhook", line.post_webhook, methods=["POST"]),
+            Route("/v1/sites/{site}/line/link", line.post_link, methods=["POST"]),
+            Route("/v1/sites/{site}/line/link", events.preflight, methods=["OPTIONS"]),
             *conversations.ROUTES,
             Route("/v1/coupons/redeem", coupons.redeem, methods=["POST"]),
             Route("/v1/sites/{site}/stats", stats.get_stats, methods=["GET"]),
@@ -166,6 +176,21 @@ def create_app(
     deliveries = Worker(
         webhooks, Sender(settings.webhook_timeout), settings.webhook_keys(), settings.webhook_backoff, clock
     )
+    chat_service = ChatService(
+        store,
+        clock,
+        bot or SiteBots(lambda: live.config.faqs),
+        settings.chat_messages_per_minute,
+        presence=presence,
+        assigner=RoundRobin(),
+        webhooks=webhooks,
+    )
+    line_api = LineApi(settings.line_api)
+    line_tokens = settings.line_tokens_by_site()
+    line_push = LinePush(line_api, store, line_tokens, chat_service.note)
+    chat_service.outbound["line"] = line_push
+    links = Links(chat_service, line_api, line_tokens, settings.identity_secrets_by_site(), settings.line_access, clock)
+    line_receiver = LineReceiver(chat_service, line_api, settings.line_secrets_by_site(), line_tokens, links, clock)
     limits = RateLimits(store, settings.new_visitors_per_minute, settings.new_visitors_per_hour, settings.codes_per_day)
     app.state.services = Services(
         settings=settings,
@@ -188,19 +213,12 @@ def create_app(
         site_secrets=settings.secrets_by_site(),
         trusted_proxies=settings.proxy_networks(),
         repeating=RateLimitedLog(logging.getLogger("irasshai.web"), clock=clock),
-        chat=ChatService(
-            store,
-            clock,
-            bot or SiteBots(lambda: live.config.faqs),
-            settings.chat_messages_per_minute,
-            presence=presence,
-            assigner=RoundRobin(),
-            webhooks=webhooks,
-        ),
+        chat=chat_service,
         tickets=tickets,
         wakeups=wakeups,
         presence=presence,
         live_visitors=live_visitors,
         webhooks=webhooks,
+        line=line_receiver,
     )
     return app

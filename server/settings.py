@@ -144,6 +144,28 @@ SETTINGS: tuple[Setting, ...] = (
         "Seconds before the first retry of a failed webhook delivery; each later wait is about 3 times "
         "longer (at most a day), with jitter, for about 3 days.",
     ),
+    Setting(
+        "line_secrets",
+        "",
+        "LINE channel secrets, per site: `site=secret,site2=secret2` (LINE Developers console, the channel's "
+        "Basic settings). They check the signature of LINE's webhooks (docs/line.md). Never logged.",
+    ),
+    Setting(
+        "line_tokens",
+        "",
+        "LINE channel access tokens, per site: `site=token,site2=token2` (the channel's Messaging API tab). "
+        "They send operators' replies to LINE users. Never logged.",
+    ),
+    Setting(
+        "line_api",
+        "https://api.line.me",
+        "Base URL of LINE's Messaging API. Tests point it at a local stand-in (tests/line/).",
+    ),
+    Setting(
+        "line_access",
+        "https://access.line.me",
+        "Base URL of LINE's account-link dialog, where a shop's link page sends the customer (docs/line.md).",
+    ),
 )
 
 
@@ -174,6 +196,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     webhook_secrets: str = ""
     webhook_timeout: float = 15.0
     webhook_backoff: float = 5.0
+    line_secrets: str = ""
+    line_tokens: str = ""
+    line_api: str = "https://api.line.me"
+    line_access: str = "https://access.line.me"
 
     def replace(self, **changes: object) -> Settings:
         """A copy with `changes` applied (None values are ignored), validated like the environment."""
@@ -192,6 +218,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     def webhook_keys(self) -> dict[str, tuple[bytes, ...]]:
         """`webhook_secrets` as "site/endpoint" -> its signing keys, newest first (already validated)."""
         return parse_webhook_secrets(self.webhook_secrets, "IRASSHAI_WEBHOOK_SECRETS")
+
+    def line_secrets_by_site(self) -> dict[str, str]:
+        """`line_secrets` as site key -> LINE channel secret (already validated)."""
+        return parse_site_secrets(self.line_secrets, "IRASSHAI_LINE_SECRETS")
+
+    def line_tokens_by_site(self) -> dict[str, str]:
+        """`line_tokens` as site key -> LINE channel access token (already validated)."""
+        return parse_site_secrets(self.line_tokens, "IRASSHAI_LINE_TOKENS")
 
     def proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
         """`trusted_proxies` as networks (already validated)."""
@@ -377,5 +411,14 @@ def _validate(values: dict, source) -> Settings:
             raise SettingsError(
                 f"setting {source(name)} has value {values[name]!r}; expected a positive number of seconds"
             )
+    parse_site_secrets(str(values["line_secrets"]), source("line_secrets"))
+    parse_site_secrets(str(values["line_tokens"]), source("line_tokens"))
+    for name in ("line_api", "line_access"):
+        base = str(values[name])
+        if not re.match(r"^https?://[^/?#\s]+/?$", base):
+            raise SettingsError(
+                f"setting {source(name)} has value {base!r}; expected a base URL such as https://api.line.me"
+            )
+        values[name] = base.rstrip("/")
     values["log_level"] = str(values["log_level"]).lower()
     return msgspec.convert(values, Settings)

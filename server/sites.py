@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 from server.coupons.pools import CouponPool, parse_pools
 from server.insights.goals import Goal, parse_goals, read_holdout
+from server.line.channel import LineChannel, parse_line
 from server.names import DAY_NAMES, DAYS
 from server.scalars import read_duration
 from server.webhooks.config import Endpoint, parse_webhooks
@@ -97,6 +98,7 @@ class Site:
     goals: dict[str, Goal] = field(default_factory=dict)  # conversion goals, in order: the first is the default
     holdout: float = 0.0  # the share of visitors held out of every rule without its own `holdout`
     webhooks: dict[str, Endpoint] = field(default_factory=dict)  # endpoint name -> endpoint (docs/webhooks.md)
+    line: LineChannel | None = None  # the site's LINE channel (docs/line.md), if it has one
 
     def allows(self, origin: str | None) -> bool:
         return origin is not None and origin.lower() in self.origins
@@ -117,6 +119,7 @@ _SITE_KEYS = (
     "goals",
     "holdout",
     "webhooks",
+    "line",
 )
 
 
@@ -147,6 +150,7 @@ def load_site(folder: Path, problems: Problems) -> Site | None:
     goals = parse_goals(entries["goals"], problems) if "goals" in entries else {}
     holdout = read_holdout(entries.get("holdout"), problems.add, default=0.0)
     webhooks = parse_webhooks(entries["webhooks"], problems) if "webhooks" in entries else {}
+    line = parse_line(entries.get("line"), problems)
     launcher = entries.get("launcher")
     if launcher is not None and not isinstance(launcher.value, bool):
         problems.add(launcher, f"'launcher' must be true or false, not {type_name(launcher.value)} '{launcher.value}'")
@@ -171,6 +175,7 @@ def load_site(folder: Path, problems: Problems) -> Site | None:
         goals=goals,
         holdout=holdout,
         webhooks=webhooks,
+        line=line,
     )
 
 

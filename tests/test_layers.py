@@ -54,8 +54,10 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "server.coupons.pools",
             "server.coupons.coupon",
             "server.insights.goals",
+            "server.line.channel",
             "server.sites",
             "server.coupons.__init__",
+            "server.line.__init__",
         ),
     ),
     (
@@ -68,6 +70,11 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
         ),
     ),
     ("chat model", ("server.chat.model", "server.chat.tickets", "server.chat.__init__")),
+    # LINE's wire format, signatures, HTTP client and user records: nothing of the chat's logic.
+    (
+        "line model",
+        ("server.line.wire", "server.line.signature", "server.line.api", "server.line.users", "server.line.texts"),
+    ),
     (
         "console model",
         (
@@ -119,6 +126,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("engage", ("server.engage",)),
     ("ingest", ("server.ratelimits", "server.ingest")),
     ("chat", ("server.chat.service", "server.chat.wakeups", "server.chat.proactive")),
+    ("line", ("server.line.link", "server.line.push", "server.line.receive")),
     (
         "console",
         (

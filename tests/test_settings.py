@@ -76,6 +76,8 @@ def test_settings_are_frozen():
         ("IRASSHAI_RELOAD_INTERVAL", "-1", "a positive number"),
         ("IRASSHAI_LOG_LEVEL", "loud", "one of debug, info, warning, error"),
         ("IRASSHAI_REDIS_URL", "localhost:6379", "a redis://, rediss:// or unix:// URL"),
+        ("IRASSHAI_LINE_API", "api.line.me", "a base URL such as https://api.line.me"),
+        ("IRASSHAI_LINE_ACCESS", "https://access.line.me/dialog?x", "a base URL such as https://api.line.me"),
     ],
 )
 def test_a_bad_value_is_one_line_naming_the_variable_and_the_value(variable, value, expected):
@@ -158,3 +160,14 @@ def test_every_setting_is_documented():
     text = DOCS.read_text(encoding="utf-8")
     undocumented = [setting.env for setting in SETTINGS if setting.env not in text]
     assert undocumented == []
+
+
+def test_line_secrets_and_tokens_are_per_site_and_reported_by_entry_never_by_text():
+    settings = load(
+        {"IRASSHAI_LINE_SECRETS": "shop=" + "a" * 32, "IRASSHAI_LINE_TOKENS": "shop=tok/en+with==" + "x" * 20}
+    )
+    assert settings.line_secrets_by_site() == {"shop": "a" * 32}
+    assert settings.line_tokens_by_site() == {"shop": "tok/en+with==" + "x" * 20}  # base64 tokens keep their '='
+    with pytest.raises(SettingsError) as error:
+        load({"IRASSHAI_LINE_TOKENS": "shop=short-secret"})
+    assert "entry 1" in str(error.value) and "short-secret" not in str(error.value)

@@ -284,6 +284,22 @@
       var attributes = {}, key;
       for (key in who) if (!/^(id|hash|jwt)$/.test(key)) attributes[key] = who[key];
       record({ type: "identify", customer: String(who.id), attributes: attributes, hash: who.hash, jwt: who.jwt });
+    },
+    // LINE's account link (docs/line.md): on the shop's link page, once the customer is signed in,
+    // trade the link token and the customer's proof for LINE's link URL, and go there. Waits (up
+    // to 10 s) for this browser's first token, as the link page may be its first page.
+    lineLink: function (linkToken, who, tries) {
+      var token = get("visitor");
+      who = who || {};
+      if (!token) return (tries || 0) < 50 ? setTimeout(commands.lineLink, 200, linkToken, who, (tries || 0) + 1) : warn("lineLink: no visitor token");
+      fetch(api + "/v1/sites/" + encodeURIComponent(site) + "/line/link", {
+        method: "POST",
+        headers: { "Content-Type": "text/plain" },
+        body: JSON.stringify({ visitor: token, link_token: String(linkToken), customer: String(who.id), hash: who.hash, jwt: who.jwt })
+      }).then(function (response) { return response.json(); }).then(function (reply) {
+        if (reply.url) location.href = reply.url;
+        else warn("lineLink refused: " + reply.error);
+      }).catch(warn);
     }
   };
 

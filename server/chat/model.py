@@ -22,6 +22,7 @@ import msgspec
 from server.sites import Site
 
 STATUSES = ("bot", "waiting", "open", "resolved")
+CHANNELS = ("web", "line")
 AUTHORS = ("visitor", "operator", "bot", "system")
 HANDOFF = "handoff"  # the choice that asks for a person
 
@@ -42,6 +43,8 @@ class Conversation(msgspec.Struct, kw_only=True):
     assignee: str = ""
     assigned: float = 0.0  # the second the console last assigned it (server/console/assignment.py)
     unread_by_operator: int = 0
+    channel: str = "web"  # one of CHANNELS
+    name: str = ""  # the visitor's display name, when their channel gives one (LINE's profile)
 
 
 class Message(msgspec.Struct, kw_only=True):
@@ -103,6 +106,15 @@ class Assigner(Protocol):
     def due(self, site: Site, conversation: Conversation, online: list[str], now: float) -> bool:
         """Whether a waiting conversation should be (re)assigned now: unassigned, its operator
         gone, or silent past the site's ``reassign_after``."""
+
+
+class Outbound(Protocol):
+    """Carries operators' messages to a channel other than the web (server/line/push.py for LINE).
+
+    Called by :class:`server.chat.service.ChatService` after the message is stored; never blocking."""
+
+    def send(self, site: Site, conversation: Conversation, message: Message) -> None:
+        """Start delivering `message` in the background; a failure becomes a system note in the conversation."""
 
 
 class NoBot:

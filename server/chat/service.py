@@ -11,6 +11,10 @@ each visitor message goes to the injected :class:`~server.chat.model.Bot`; a bot
 say, or the visitor's choice ``handoff``, hands the conversation to a person (``waiting``, with
 the bot's note on when one will answer). An operator's message makes it ``open``.
 
+A conversation on another channel than the web (LINE, server/line/) is kept the same way; it
+starts ``waiting`` (the bot answers the widget only), and an operator's message in it is also
+handed to that channel's :class:`~server.chat.model.Outbound`, which sends it in the background.
+
 Two writers of one conversation's record at the same instant (two processes) may lose one's
 counter update (last write wins); the messages themselves are never lost, being in the feed.
 """
@@ -34,6 +38,7 @@ from server.chat.model import (
     Conversation,
     Message,
     NoBot,
+    Outbound,
     Presence,
     ReadReceipt,
     StatusChange,
@@ -54,6 +59,7 @@ OPERATOR_SETS = ("open", "waiting", "resolved")  # statuses an operator may set
 HANDOFF_LABEL = {"ja": "スタッフに相談する", "en": "Talk to a person"}
 SHORTLY = {"ja": "担当者がまもなくお答えします。", "en": "A person will answer shortly."}
 REBALANCE_EVERY = 5.0  # seconds between two rebalances of one site in one process
+MAX_NOTE = 500  # characters of a system note
 OPERATORS = "*ops"  # the wake-up "visitor id" of a site's operators' feed (never a visitor's id)
 _json = msgspec.json.Encoder()
 
@@ -85,6 +91,7 @@ class ChatService:
         presence: Presence | None = None,
         assigner: Assigner | None = None,
         webhooks: Webhooks | None = None,
+        outbound: dict[str, Outbound] | None = None,
     ):
         self.store = store
         self.clock = clock
@@ -92,6 +99,7 @@ class ChatService:
         self.messages_per_minute = messages_per_minute
         self.presence = presence  # None: no console, business hours decide
         self.assigner = assigner  # None: conversations wait unassigned
+        self.outbound = outbound if outbound is not None else {}  # channel -> its sender (not "web")
         self._rebalanced: dict[str, float] = {}  # site -> when this process last rebalanced it
         self.webhooks = webhooks  # conversation.* and message.created out to the shop's systems
 
@@ -103,19 +111,34 @@ class ChatService:
         conversation = await self._load(site, found) if found else None
         return conversation if conversation is not None and conversation.status != "resolved" else None
 
-    async def open(self, site: Site, visitor: str, rule: str = "", language: str = "") -> Conversation:
+    async def open(
+        self, site: Site, visitor: str, rule: str = "", language: str = "", channel: str = "web", name: str = ""
+    ) -> Conversation:
         """The visitor's current conversation, started now if they have none."""
-        return await self.current(site, visitor) or await self._start(site, visitor, rule, language)
+        return await self.current(site, visitor) or await self._start(site, visitor, rule, language, channel, name)
 
     async def say(
-        self, site: Site, visitor: str, client_id: str, text: str, rule: str = "", language: str = "", choice: str = ""
+        self,
+        site: Site,
+        visitor: str,
+        client_id: str,
+        text: str,
+        rule: str = "",
+        language: str = "",
+        choice: str = "",
+        channel: str = "web",
+        name: str = "",
     ) -> tuple[Message, Conversation]:
-        """Store a visitor message once per `client_id`; the bot answers on the feed if it is its turn."""
+        """Store a visitor message once per `client_id`; the bot answers on the feed if it is its turn.
+
+        The per-visitor rate limit guards the widget's endpoint; another channel's messages come
+        signed by that channel (LINE's webhook), which limits its own users."""
         text = clean_text(text)
         if not CLIENT_ID.match(client_id):
             raise ChatError("message id must be 8 to 64 letters, digits, '-' or '_'")
-        await self._limit(site, visitor)
-        conversation = await self.open(site, visitor, rule, language)
+        if channel == "web":
+            await self._limit(site, visitor)
+        conversation = await self.open(site, visitor, rule, language, channel, name)
         now = self.clock()
         message = Message(id="", conversation=conversation.id, author="visitor", text=text, ts=now)
         entry_id, added = await self._append(site, visitor, "message", message, client_id, conversation)
@@ -137,7 +160,7 @@ class ChatService:
                     Message(id="", conversation=conversation.id, author="bot", ts=now, **msgspec.structs.asdict(reply)),
                     conversation=conversation,
                 )
-        elif conversation.status == "waiting":
+        elif conversation.status == "waiting" and conversation.channel == "web":  # LINE users would never see it
             await self._note_once(site, conversation, SHORTLY.get(conversation.language, SHORTLY["en"]))
         return message, conversation
 
@@ -207,7 +230,26 @@ class ChatService:
         conversation.activity = now
         conversation.unread_by_operator = 0  # answering is reading
         await self._save(site, conversation)
+        if conversation.channel in self.outbound:
+            self.outbound[conversation.channel].send(site, conversation, message)
         return message
+
+    async def note(self, site: Site, conversation_id: str, text: str) -> Message:
+        """A system message in a conversation, changing nothing else (a channel's news: a LINE follow,
+        a message type the inbox cannot show, a reply that could not be delivered)."""
+        visitor = visitor_of(conversation_id)
+        if visitor is None:
+            raise ChatError(f"no conversation '{conversation_id[:100]}' on site '{site.key}'", 404)
+        message = Message(id="", conversation=conversation_id, author="system", text=text[:MAX_NOTE], ts=self.clock())
+        message.id, _ = await self._append(site, visitor, "message", message)
+        return message
+
+    async def name_visitor(self, site: Site, conversation_id: str, name: str) -> None:
+        """Give a conversation its visitor's display name (LINE's profile, fetched after it started)."""
+        conversation = await self._load(site, conversation_id)
+        if conversation is not None and conversation.name != name[:100]:
+            conversation.name = name[:100]
+            await self._save(site, conversation)
 
     async def set_status(
         self, site: Site, conversation_id: str, status: str, assignee: str | None = None
@@ -278,13 +320,15 @@ class ChatService:
 
     # -- the feed, the index and the wake-ups -------------------------------------------------
 
-    async def _start(self, site: Site, visitor: str, rule: str, language: str) -> Conversation:
+    async def _start(
+        self, site: Site, visitor: str, rule: str, language: str, channel: str = "web", name: str = ""
+    ) -> Conversation:
         chat = await self.store.get_chat(site.key, visitor)
         number = int(chat.get("n", "0") or 0) + 1
         now = self.clock()
         online = await self.presence.answering(site.key) if self.presence is not None else None
         person = self._open_at(site, now) if online is None else bool(online)
-        status = "waiting" if person else "bot"
+        status = "waiting" if person or channel != "web" else "bot"
         assignee = chat.get("prompt_by", "") if rule == "proactive" and chat.get("prompt") else ""
         if assignee:  # the visitor answers an operator's proactive prompt: theirs, waiting for them
             status = "waiting"
@@ -298,6 +342,8 @@ class ChatService:
             rule=rule[:64],
             assignee=assignee,
             assigned=now if assignee else 0.0,
+            channel=channel,
+            name=name[:100],
         )
         entry_id, _ = await self._append(
             site, visitor, "status", StatusChange(conversation=conversation.id, status=status)

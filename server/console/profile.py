@@ -5,6 +5,11 @@ identity, pages and when, sessions with landing, referrer and UTM, device, langu
 shop's attributes, the engagements decided for them, shown or held out), the codes they got from the site's
 coupon pools, and their conversations (``<visitor>.1`` … ``<visitor>.n``). Lists are cut to
 the newest few so the panel stays small whatever the visitor did.
+
+A LINE user (server/line/users.py) has no state of their own: their panel is what LINE told
+(display name, following or not) and, once LINE's account-link flow linked them to a web
+visitor, that web visitor's panel with the LINE user's conversations. A linked web visitor's
+panel names their LINE user.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import msgspec
 
 from server.chat.model import Conversation, conversation_id
 from server.console.visitors import LIVE_FOR
+from server.line import users
 from server.sites import Site
 from server.store.base import Store
 from server.tracking import FEEDBACK_BITS
@@ -68,6 +74,16 @@ class ConversationSeen(msgspec.Struct):
     assignee: str
 
 
+class LineSeen(msgspec.Struct):
+    visitor: str  # the LINE user's visitor id
+    name: str  # their display name on LINE ("" until LINE's profile was read)
+    follows: str  # "1" following, "0" blocked (unfollowed), "" not known
+    follow_at: float
+    web: str  # the web visitor linked with LINE's account-link flow, if any
+    customer: str
+    linked: float
+
+
 class Profile(msgspec.Struct):
     visitor: str
     customer: str  # the shop's customer id, from identify
@@ -87,10 +103,39 @@ class Profile(msgspec.Struct):
     engagements: list[EngagementSeen]
     coupons: list[CouponSeen]
     conversations: list[ConversationSeen]
+    line: LineSeen | None = None  # the LINE user this visitor is, or is linked to
 
 
 async def profile(store: Store, site: Site, visitor_id: str, now: float) -> Profile | None:
     """The visitor's panel; None when the site has no such visitor (or their state is unreadable)."""
+    chat = await store.get_chat(site.key, visitor_id)
+    line_user = users.from_chat(visitor_id, chat)
+    if line_user is not None:
+        return await _line_profile(store, site, line_user, now)
+    found = await _web_profile(store, site, visitor_id, now)
+    linked = await users.read(store, site.key, chat["line_visitor"]) if chat.get("line_visitor") else None
+    if found is not None and linked is not None:
+        found.line = _line_seen(linked)
+    return found
+
+
+async def _line_profile(store: Store, site: Site, user: users.LineUser, now: float) -> Profile:
+    found = await _web_profile(store, site, user.web, now) if user.web else None
+    if found is None:
+        found = Profile(user.visitor, "", False, False, 0, 0, "", "", "", "", 0, None, {}, [], [], [], [], [])
+    found.visitor = user.visitor
+    found.conversations = await _conversations(store, site, user.visitor)
+    found.line = _line_seen(user)
+    if user.customer:  # proven by the shop's link page (server/line/link.py)
+        found.customer, found.verified = user.customer, True
+    return found
+
+
+def _line_seen(user: users.LineUser) -> LineSeen:
+    return LineSeen(user.visitor, user.name, user.follows, user.follow_at, user.web, user.customer, user.linked)
+
+
+async def _web_profile(store: Store, site: Site, visitor_id: str, now: float) -> Profile | None:
     blob, _ = await store.load_visitor(site.key, visitor_id)
     if blob is None:
         return None

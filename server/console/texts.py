@@ -283,6 +283,10 @@ TEXTS: dict[str, dict[str, str]] = {
     "w_failed": {"ja": "失敗", "en": "Failed"},
     "w_resent": {"ja": "再送します。", "en": "It will be sent again."},
     "w_enabled": {"ja": "送信先を再開しました。", "en": "The endpoint is enabled again."},
+    "i_line": {"ja": "LINE", "en": "LINE"},
+    "i_line_label": {"ja": "LINEからの会話", "en": "Conversation on LINE"},
+    "i_line_user": {"ja": "LINEユーザー", "en": "LINE user"},
+    "i_line_reply": {"ja": "LINEで返信（友だちに届きます）", "en": "Reply on LINE (sent to their LINE app)"},
 }
 
 

@@ -20,6 +20,9 @@ conversations for operators; and **wake-ups**, a hint between processes that a f
 
 For the operator console (docs/console.md): operator accounts, one record per email, and
 server-side sessions that expire after an idle time.
+
+For LINE (docs/line.md): **claims**, a name held once for a while (a webhook event's id, so a
+redelivered event is stored once; an account-link nonce, taken once).
 """
 
 from __future__ import annotations
@@ -188,6 +191,15 @@ class Store(Protocol):
 
     async def delete_session(self, session_id: str) -> None:
         """End a console session (nothing if it is already gone)."""
+
+    async def claim(self, site: str, name: str, value: bytes, ttl: int) -> bool:
+        """Keep `value` under `name` for `ttl` seconds unless the name is held already: True when this
+        call claimed it, False when it was held (its value unchanged). Atomic across processes, so
+        a name is claimed once: a LINE webhook event by its id, an account-link nonce (docs/line.md)."""
+
+    async def take(self, site: str, name: str) -> bytes | None:
+        """The value claimed under `name`, removed in the same step (None if none): a second take
+        of the same name gets None. Releases a claim, or uses up a single-use one."""
 
     async def ping(self) -> None:
         """Return if the store answers; raise StoreUnavailable otherwise."""

@@ -186,3 +186,10 @@ def webhook_recent(site: str) -> str:
 def webhook_disabled(site: str) -> str:
     """HASH endpoint name -> JSON record of why and when a receiver's 410 disabled it."""
     return f"{PREFIX}:{{{site}:webhooks}}:disabled"
+
+
+# Claims (docs/line.md): one STRING per name, tagged by itself; single-key commands only.
+def claim(site: str, name: str) -> str:
+    """STRING: the value a name was claimed with (a LINE webhook event's id, an account-link nonce);
+    TTL: the claim's, set when it is claimed."""
+    return f"{PREFIX}:{{{site}:claim:{name}}}"

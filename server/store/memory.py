@@ -44,6 +44,7 @@ class MemoryStore:
         self._accounts: tuple[float, dict[str, bytes]] = (0.0, {})  # (expires, email -> record)
         self._sessions: dict[str, tuple[float, bytes]] = {}  # id -> (expires, record)
         self.webhooks = MemoryWebhookQueue(clock)
+        self._claims: dict[tuple[str, str], tuple[float, bytes]] = {}  # (site, name) -> (expires, value)
 
     async def load_visitor(self, site: str, visitor_id: str) -> tuple[bytes | None, int]:
         entry = self._visitors.get((site, visitor_id))
@@ -352,6 +353,21 @@ class MemoryStore:
 
     async def delete_session(self, session_id: str) -> None:
         self._sessions.pop(session_id, None)
+
+    async def claim(self, site: str, name: str, value: bytes, ttl: int) -> bool:
+        now = self._clock()
+        held = self._claims.get((site, name))
+        if held is not None and held[0] > now:
+            return False
+        if len(self._claims) % 1024 == 0:
+            for key in [key for key, (expires, _) in self._claims.items() if expires <= now]:
+                del self._claims[key]
+        self._claims[(site, name)] = (now + ttl, value)
+        return True
+
+    async def take(self, site: str, name: str) -> bytes | None:
+        held = self._claims.pop((site, name), None)
+        return held[1] if held is not None and held[0] > self._clock() else None
 
     async def ping(self) -> None:
         return None

@@ -434,6 +434,18 @@ class RedisStore:
         except RedisError as error:
             raise self._unavailable(error) from None
 
+    async def claim(self, site: str, name: str, value: bytes, ttl: int) -> bool:
+        try:
+            return bool(await self._client.set(keys.claim(site, name), value, ex=ttl, nx=True))
+        except RedisError as error:
+            raise self._unavailable(error) from None
+
+    async def take(self, site: str, name: str) -> bytes | None:
+        try:
+            return await self._client.getdel(keys.claim(site, name))
+        except RedisError as error:
+            raise self._unavailable(error) from None
+
     async def ping(self) -> None:
         try:
             await self._client.ping()

@@ -37,6 +37,8 @@ NOT_DONE = {
     "get_overview_stats": "stats not read",
     "post_chat": "chat not updated",
     "get_stream": "stream not opened",
+    "post_webhook": "LINE events not stored",
+    "post_link": "LINE link not started",
 }
 
 

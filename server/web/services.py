@@ -15,6 +15,7 @@ from server.config import Live
 from server.console.presence import Presence
 from server.console.visitors import LiveVisitors
 from server.ingest import Ingest
+from server.line.receive import LineReceiver
 from server.ratelog import RateLimitedLog
 from server.settings import Settings
 from server.store.base import Store
@@ -38,6 +39,7 @@ class Services:
     presence: Presence  # which operators are online on the console, per site
     live_visitors: LiveVisitors  # who is on the shop now, per site
     webhooks: Webhooks  # events out to the shop's systems (docs/webhooks.md)
+    line: LineReceiver  # LINE's webhook events into conversations; its secrets, tokens and account links
 
 
 def services(request: Request) -> Services:

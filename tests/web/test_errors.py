@@ -11,7 +11,7 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from server.web import chat, coupons, errors, events, stats, stream
+from server.web import chat, coupons, errors, events, line, stats, stream
 from server.web.errors import CORS, Refusal
 
 
@@ -26,6 +26,8 @@ def test_each_store_outage_phrase_names_an_endpoint_that_exists():
             stats.get_overview_stats,
             chat.post_chat,
             stream.get_stream,
+            line.post_webhook,
+            line.post_link,
         )
     }
     assert set(errors.NOT_DONE) == endpoints

@@ -56,7 +56,16 @@
     return when.toLocaleDateString(document.documentElement.lang, { month: "short", day: "numeric" }) + " " + time;
   }
   function visitorLabel(conversation) {
+    if (conversation.name) return conversation.name;
+    if (conversation.channel === "line") return T.line_user;
     return T.visitor + " " + conversation.visitor.slice(0, 6);
+  }
+  function channelBadge(conversation) { // a LINE conversation says so wherever it is named
+    var badge = el("span", "channel-badge", T.line);
+    badge.setAttribute("data-channel", conversation.channel);
+    badge.title = T.line_label;
+    badge.hidden = conversation.channel !== "line";
+    return badge;
   }
   function operatorName(email) {
     for (var i = 0; i < state.operators.length; i++) {
@@ -123,7 +132,9 @@
     button.setAttribute("data-id", conversation.id);
     if (conversation.id === state.openId) button.setAttribute("aria-current", "true");
     var top = el("span", "inbox-item-top");
-    top.appendChild(el("span", "inbox-item-name", visitorLabel(conversation)));
+    var name = el("span", "inbox-item-name", visitorLabel(conversation));
+    if (conversation.channel === "line") name.insertBefore(channelBadge(conversation), name.firstChild);
+    top.appendChild(name);
     top.appendChild(el("span", "inbox-item-time", clock(conversation.activity)));
     button.appendChild(top);
     var bottom = el("span", "inbox-item-bottom");
@@ -178,6 +189,12 @@
     var conversation = state.conversations[state.openId];
     if (!conversation) return;
     $("conversation-title").textContent = visitorLabel(conversation);
+    var badge = $("conversation-channel");
+    badge.textContent = T.line;
+    badge.title = T.line_label;
+    badge.setAttribute("data-channel", conversation.channel || "web");
+    badge.hidden = conversation.channel !== "line";
+    $("messages").setAttribute("data-channel", conversation.channel || "web");
     var status = $("conversation-status");
     status.textContent = T["status_" + conversation.status] || conversation.status;
     status.setAttribute("data-status", conversation.status);
@@ -197,7 +214,8 @@
     });
     select.parentNode.hidden = resolved || !select.options.length;
     $("reply-text").disabled = resolved;
-    $("reply-text").placeholder = resolved ? T.resolved_note : T.reply_label;
+    $("reply-text").placeholder = resolved ? T.resolved_note
+      : conversation.channel === "line" ? T.line_reply : T.reply_label;
     $("reply-send").disabled = resolved;
   }
 
@@ -214,7 +232,8 @@
       if (message.author === "system") {
         item.appendChild(el("span", "message-text", message.text));
       } else {
-        var who = message.author === "visitor" ? T.visitor
+        var conversation = state.conversations[message.conversation] || {};
+        var who = message.author === "visitor" ? (conversation.name || T.visitor)
           : message.author === "bot" ? T.bot_name : (message.name || T.you);
         var meta = el("span", "message-meta", who + " · " + clock(message.ts));
         item.appendChild(meta);

@@ -12,6 +12,8 @@ const WORDS = {
     heldOut: "対照群（表示せず）", converted: "成果あり",
     landing: "入口", referrer: "参照元", direct: "直接", views: "回", redeemed: "利用済み", visits: "訪問",
     first: "初回訪問", returning: "リピーター", new: "新規",
+    line: "LINE", lineUser: "LINEユーザー", following: "友だち", blocked: "ブロック中", linkedTo: "連携先",
+    webVisitor: "Web訪問者",
     status: { bot: "ボット", waiting: "待機中", open: "対応中", resolved: "解決済み" },
   },
   en: {
@@ -23,6 +25,8 @@ const WORDS = {
     heldOut: "held out (control group, not shown)", converted: "converted",
     landing: "Landing", referrer: "Referrer", direct: "direct", views: "views", redeemed: "redeemed", visits: "visits",
     first: "First seen", returning: "Returning", new: "New",
+    line: "LINE", lineUser: "LINE user", following: "friend", blocked: "blocked", linkedTo: "Linked to",
+    webVisitor: "web visitor",
     status: { bot: "bot", waiting: "waiting", open: "open", resolved: "resolved" },
   },
 };
@@ -85,22 +89,39 @@ function fact(list, label, value) {
 export function render(panel, data) {
   panel.replaceChildren();
   const head = el("header", "panel-head");
-  head.appendChild(el("h2", "panel-name", data.customer || words.anonymous));
+  const line = data.line;
+  const isLine = Boolean(line && line.visitor === data.visitor); // a LINE user's own panel
+  if (isLine) head.appendChild(el("span", "channel-badge", words.line));
+  head.appendChild(el("h2", "panel-name", isLine ? (line.name || words.lineUser) : (data.customer || words.anonymous)));
   if (data.customer) {
     head.appendChild(el("span", data.verified ? "badge verified" : "badge unverified", data.verified ? words.verified : words.unverified));
   }
-  head.appendChild(el("span", data.online ? "badge online" : "badge", data.online ? words.online : words.offline));
+  if (!isLine || line.web) { // whether they are on the shop's site: unknown of a LINE user not linked to one
+    head.appendChild(el("span", data.online ? "badge online" : "badge", data.online ? words.online : words.offline));
+  }
   panel.appendChild(head);
 
   const facts = el("dl", "panel-facts");
+  if (line) {
+    const state = line.follows === "1" ? words.following : line.follows === "0" ? words.blocked : "";
+    fact(facts, words.line, [isLine ? "" : line.name || words.lineUser, state, line.follow_at ? ago(line.follow_at) : ""]
+      .filter(Boolean).join(" · "));
+    if (isLine && line.web) fact(facts, words.linkedTo, [line.customer, words.webVisitor + " " + line.web.slice(0, 6), ago(line.linked)]
+      .filter(Boolean).join(" · "));
+  }
   fact(facts, words.now, data.page ? (data.title ? data.title + " — " + data.page : data.page) : "");
   fact(facts, words.cart, money(data.cart_value));
   fact(facts, words.device, data.device);
   fact(facts, words.language, data.language);
-  fact(facts, words.visits, (data.sessions > 1 ? words.returning : words.new) + " · " + data.sessions);
+  if (data.sessions) fact(facts, words.visits, (data.sessions > 1 ? words.returning : words.new) + " · " + data.sessions);
   fact(facts, words.first, data.first_seen ? ago(data.first_seen) : "");
   panel.appendChild(facts);
 
+  if (isLine && !line.web) { // nothing is known of them on the shop's site until LINE's account link
+    section(panel, words.conversations, data.conversations.map((c) =>
+      row((words.status[c.status] || c.status) + " · " + ago(c.started), c.assignee || "")));
+    return;
+  }
   const attributes = Object.entries(data.attributes || {}).filter(([name]) => name !== "cart_value");
   section(panel, words.attributes, attributes.map(([name, value]) =>
     row(name, typeof value === "object" ? JSON.stringify(value) : String(value))));

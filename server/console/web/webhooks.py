@@ -15,10 +15,10 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from server.console.accounts import Operator
-from server.console.auth import form_fields, require_csrf, require_site, signed_in
+from server.console.auth import form_fields, is_admin, require_csrf, require_site, signed_in
 from server.console.sessions import Session
 from server.console.texts import texts
-from server.console.web.pages import render
+from server.console.web.pages import render, shell_context
 from server.sites import Site
 from server.store.webhooks import Delivery
 from server.web.errors import Refusal
@@ -35,7 +35,7 @@ async def _admin(request: Request) -> tuple[Session, Operator, Site] | None:
     session, operator = found
     key = request.path_params["site"]
     require_site(operator, key)
-    if operator.role != "admin":
+    if not is_admin(operator):
         raise Refusal(f"operator {operator.email} is not an admin; webhooks are for admins", 403)
     site = services(request).live.config.sites.get(key)
     if site is None:
@@ -90,14 +90,7 @@ async def page(request: Request) -> Response:
     words = texts(operator.language)
     return render(
         "webhooks.html",
-        t=words,
-        lang=operator.language,
-        operator=operator,
-        site=site.key,
-        sites=[name for name in operator.sites if name in shared.live.config.sites],
-        section="webhooks",
-        csrf=session.csrf,
-        here=request.url.path,
+        **shell_context(request, session, operator, site.key, "webhooks"),
         endpoints=endpoints,
         deliveries=rows,
         failures=failures,
