@@ -114,6 +114,7 @@ def create_app(
                 "webhook endpoint %s has no secret in IRASSHAI_WEBHOOK_SECRETS: nothing is sent to it", endpoint
             )
         delivering = asyncio.create_task(deliveries.run())  # webhooks, off every request's path
+        pushing = asyncio.create_task(line_push.run())  # replies to LINE users, likewise
         try:
             with stream.ended_by_exit_signals(wakeups):
                 yield
@@ -121,10 +122,11 @@ def create_app(
             if watcher is not None:
                 watcher.cancel()
             delivering.cancel()
-            await deliveries.close()
+            pushing.cancel()
+            await deliveries.close()  # what they were sending is released for another process
+            await line_push.close()
             await wakeups.close()
             await traffic.close()  # the counts buffered since the last flush, before the store goes
-            await line_push.close()
             await line_receiver.close()
             line_api.close()
             await store.close()
@@ -187,7 +189,7 @@ def create_app(
     )
     line_api = LineApi(settings.line_api)
     line_tokens = settings.line_tokens_by_site()
-    line_push = LinePush(line_api, store, line_tokens, chat_service.note)
+    line_push = LinePush(line_api, store, line_tokens, chat_service.note, lambda: live.config.sites, clock)
     chat_service.outbound["line"] = line_push
     links = Links(chat_service, line_api, line_tokens, settings.identity_secrets_by_site(), settings.line_access, clock)
     line_receiver = LineReceiver(chat_service, line_api, settings.line_secrets_by_site(), line_tokens, links, clock)
