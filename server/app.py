@@ -113,16 +113,14 @@ def create_app(
             log.warning(
                 "webhook endpoint %s has no secret in IRASSHAI_WEBHOOK_SECRETS: nothing is sent to it", endpoint
             )
-        delivering = asyncio.create_task(deliveries.run())  # webhooks, off every request's path
-        pushing = asyncio.create_task(line_push.run())  # replies to LINE users, likewise
+        deliveries.start()  # webhooks, off every request's path
+        line_push.start()  # replies to LINE users, likewise
         try:
             with stream.ended_by_exit_signals(wakeups):
                 yield
         finally:
             if watcher is not None:
                 watcher.cancel()
-            delivering.cancel()
-            pushing.cancel()
             await deliveries.close()  # what they were sending is released for another process
             await line_push.close()
             await wakeups.close()

@@ -51,6 +51,8 @@ class Outbox:
         self._tasks: dict[asyncio.Task, tuple[str, str]] = {}  # task -> (site, delivery id) it sends
         self._trimmed: dict[str, float] = {}
         self._next_due = float("inf")  # the earliest retry this process scheduled: a round then, not a POLL later
+        self._runner: asyncio.Task | None = None
+        self._closing = False
 
     # -- what an owner says ---------------------------------------------------------------------
 
@@ -72,8 +74,12 @@ class Outbox:
 
     # -- the loop -------------------------------------------------------------------------------
 
+    def start(self) -> None:
+        """Run the loop in the background until :meth:`close`."""
+        self._runner = asyncio.create_task(self.run())
+
     async def run(self) -> None:
-        while True:
+        while not self._closing:
             self.wake.clear()
             try:
                 await self.round()
@@ -102,6 +108,8 @@ class Outbox:
                 await self.queue.trim(site, KEEP)
 
     def _start(self, site: str, delivery: Delivery) -> None:
+        if self._closing:
+            return  # taken again when its lease ends
         slot = (site, delivery.endpoint)
         self._in_flight[slot] = self._in_flight.get(slot, 0) + 1
         task = asyncio.create_task(self.deliver(site, delivery))
@@ -120,6 +128,10 @@ class Outbox:
 
     async def close(self) -> None:
         """Stop sending: what is in flight is cancelled and released, due at once for another process."""
+        self._closing = True  # the loop takes nothing more, even should a cancellation be lost in a wait
+        if self._runner is not None:
+            self._runner.cancel()
+            await asyncio.gather(self._runner, return_exceptions=True)
         taken = dict(self._tasks)
         for task in taken:
             task.cancel()

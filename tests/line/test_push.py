@@ -58,11 +58,10 @@ class Setup:
         self.chat.outbound["line"] = self.push
 
     async def __aenter__(self):
-        self.running = asyncio.create_task(self.push.run())
+        self.push.start()
         return self
 
     async def __aexit__(self, *exc):
-        self.running.cancel()
         await self.push.close()
         self.push.api.close()
 
