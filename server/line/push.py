@@ -11,7 +11,9 @@ The push carries ``X-Line-Retry-Key``, a UUID derived from the site, conversatio
 id, so every try of one message, by any process, carries the same key and LINE sends it once:
 a 409 answer means an earlier try was accepted, which is success. A try without an answer
 (timeout, connection) or with a 5xx or 429 is repeated after a growing pause, up to ATTEMPTS
-tries; any other answer ends it. A message that could not be delivered gets a system note in its
+tries; any other answer ends it. LINE honours a retry key for 24 hours after its first try, so a
+push that has waited longer than KEY_LIFETIME (all processes down meanwhile) is not tried again,
+which could send it twice, but noted. A message that could not be delivered gets a system note in its
 conversation, which the operator sees; the note is written before the push is recorded as
 failed, so a process stopping in between may note it twice but never not at all.
 
@@ -41,6 +43,7 @@ log = logging.getLogger("irasshai.line")
 ATTEMPTS = 6
 PAUSES = (1.0, 2.0, 4.0, 8.0, 16.0)  # seconds before the 2nd … 6th try: about half a minute in all
 RETRY_KEYS = uuid.UUID("5b1d1f0e-4c8a-4a53-9a57-2f1e1c0e7a11")  # the namespace of retry keys (fixed forever)
+KEY_LIFETIME = 23 * 3600  # seconds after queueing that a push is still tried (LINE: a retry key lasts 24 h)
 ENDPOINT = "push"  # the LINE push queue's one due list per site (its lanes are the users)
 KIND = "line.push"
 
@@ -149,6 +152,12 @@ class LinePush(Outbox):
         token = self.tokens.get(site.key)
         if token is None:
             return "failed", 0, "no access token for this site in IRASSHAI_LINE_TOKENS"
+        if self.clock() - delivery.since > KEY_LIFETIME:
+            return (
+                "failed",
+                0,
+                "not sent: it waited over 23 hours for a server process, longer than LINE's retry key lasts",
+            )
         user = await users.read(self.store, site.key, push.visitor)
         if user is None:
             return "failed", 0, "the LINE user is not known (their record expired)"

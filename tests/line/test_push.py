@@ -6,7 +6,8 @@ X-Line-Retry-Key, so a message LINE accepted but answered with a 5xx is not sent
 retry's 409 counts as delivered); a try without an answer or with a 5xx is repeated up to
 ATTEMPTS times; an answer LINE refuses (a 4xx) is not repeated; a message not delivered gets a
 system note in its conversation, which the operator sees. One user's replies reach LINE in the
-order they were written, even when the first needs retries.
+order they were written, even when the first needs retries. A push that waited longer than its
+retry key lasts at LINE (24 h) is noted, not sent.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import pytest
 from server.chat.service import ChatService
 from server.line import users
 from server.line.api import LineApi
-from server.line.push import ATTEMPTS, LinePush, retry_key
+from server.line.push import ATTEMPTS, KEY_LIFETIME, LinePush, retry_key
 from server.sites import Site
 from server.store.memory import MemoryStore
 from server.store.redis import RedisStore
@@ -52,8 +53,15 @@ class Setup:
     def __init__(self, store, api: str, token: str = ACCESS_TOKEN):
         self.store = store
         self.chat = ChatService(store)
+        self.later = 0.0  # seconds the push worker's clock is ahead
         self.push = LinePush(
-            LineApi(api, timeout=2), store, {SITE.key: token}, self.chat.note, lambda: {SITE.key: SITE}, pauses=(0.0,)
+            LineApi(api, timeout=2),
+            store,
+            {SITE.key: token},
+            self.chat.note,
+            lambda: {SITE.key: SITE},
+            clock=lambda: time.time() + self.later,
+            pauses=(0.0,),
         )
         self.chat.outbound["line"] = self.push
 
@@ -147,3 +155,17 @@ async def test_a_users_replies_reach_line_in_the_order_written_even_when_the_fir
         assert [p.status for p in pushes] == ["delivered"] * 3
         assert [p["messages"][0]["text"] for p in standin.pushes] == ["一つ目", "二つ目", "三つ目"]
         assert {p["to"] for p in standin.pushes} == {user}
+
+
+async def test_a_push_that_waited_longer_than_lines_retry_key_lasts_is_noted_not_sent(line, store):
+    standin, url = line
+    setup = Setup(store, url)
+    conversation = await setup.conversation(standin.add_user("Ken"))
+    await setup.chat.operator_say(SITE, conversation.id, "お待たせしました", "Aya")  # queued; no worker runs
+    setup.later = KEY_LIFETIME + 60  # the first server process to run again starts a day later
+    async with setup:
+        [push] = await setup.settled()
+        assert push.status == "failed"
+        assert standin.pushes == [] and standin.refused == []
+        [note] = await setup.notes(conversation)
+        assert "23 hours" in note and note.endswith("「お待たせしました」")
