@@ -113,18 +113,18 @@ def create_app(
             log.warning(
                 "webhook endpoint %s has no secret in IRASSHAI_WEBHOOK_SECRETS: nothing is sent to it", endpoint
             )
-        delivering = asyncio.create_task(deliveries.run())  # webhooks, off every request's path
+        deliveries.start()  # webhooks, off every request's path
+        line_push.start()  # replies to LINE users, likewise
         try:
             with stream.ended_by_exit_signals(wakeups):
                 yield
         finally:
             if watcher is not None:
                 watcher.cancel()
-            delivering.cancel()
-            await deliveries.close()
+            await deliveries.close()  # what they were sending is released for another process
+            await line_push.close()
             await wakeups.close()
             await traffic.close()  # the counts buffered since the last flush, before the store goes
-            await line_push.close()
             await line_receiver.close()
             line_api.close()
             await store.close()
@@ -187,7 +187,7 @@ def create_app(
     )
     line_api = LineApi(settings.line_api)
     line_tokens = settings.line_tokens_by_site()
-    line_push = LinePush(line_api, store, line_tokens, chat_service.note)
+    line_push = LinePush(line_api, store, line_tokens, chat_service.note, lambda: live.config.sites, clock)
     chat_service.outbound["line"] = line_push
     links = Links(chat_service, line_api, line_tokens, settings.identity_secrets_by_site(), settings.line_access, clock)
     line_receiver = LineReceiver(chat_service, line_api, settings.line_secrets_by_site(), line_tokens, links, clock)

@@ -45,6 +45,8 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
         ),
     ),
     ("store", ("server.store",)),
+    # The loop that sends a delivery queue's deliveries: the webhook worker and LINE's pushes both run it.
+    ("outbox", ("server.outbox",)),
     (
         "model",
         (

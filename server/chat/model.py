@@ -111,10 +111,11 @@ class Assigner(Protocol):
 class Outbound(Protocol):
     """Carries operators' messages to a channel other than the web (server/line/push.py for LINE).
 
-    Called by :class:`server.chat.service.ChatService` after the message is stored; never blocking."""
+    Called by :class:`server.chat.service.ChatService` after the message is stored."""
 
-    def send(self, site: Site, conversation: Conversation, message: Message) -> None:
-        """Start delivering `message` in the background; a failure becomes a system note in the conversation."""
+    async def send(self, site: Site, conversation: Conversation, message: Message) -> None:
+        """Queue `message` for delivery in the background, durably, and return; a failure becomes
+        a system note in the conversation."""
 
 
 class NoBot:

@@ -13,7 +13,7 @@ the bot's note on when one will answer). An operator's message makes it ``open``
 
 A conversation on another channel than the web (LINE, server/line/) is kept the same way; it
 starts ``waiting`` (the bot answers the widget only), and an operator's message in it is also
-handed to that channel's :class:`~server.chat.model.Outbound`, which sends it in the background.
+handed to that channel's :class:`~server.chat.model.Outbound`, which queues it and sends it in the background.
 
 Two writers of one conversation's record at the same instant (two processes) may lose one's
 counter update (last write wins); the messages themselves are never lost, being in the feed.
@@ -231,7 +231,7 @@ class ChatService:
         conversation.unread_by_operator = 0  # answering is reading
         await self._save(site, conversation)
         if conversation.channel in self.outbound:
-            self.outbound[conversation.channel].send(site, conversation, message)
+            await self.outbound[conversation.channel].send(site, conversation, message)
         return message
 
     async def note(self, site: Site, conversation_id: str, text: str) -> Message:

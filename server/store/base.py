@@ -30,7 +30,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Protocol
 
-from server.store.webhooks import WebhookQueue
+from server.store.webhooks import DeliveryQueue
 
 
 class StoreUnavailable(Exception):
@@ -41,7 +41,8 @@ OTHER = "(other)"  # the name a capped traffic kind counts under once its day's 
 
 
 class Store(Protocol):
-    webhooks: WebhookQueue  # the webhook deliveries (server/store/webhooks.py)
+    webhooks: DeliveryQueue  # the webhook deliveries (server/store/webhooks.py)
+    line_pushes: DeliveryQueue  # operators' replies to LINE users, a lane per user (server/line/push.py)
 
     async def load_visitor(self, site: str, visitor_id: str) -> tuple[bytes | None, int]:
         """The visitor's state blob (None if unknown) and its version (0 if unknown)."""

@@ -161,31 +161,42 @@ def console_session(session_id: str) -> str:
     return f"{PREFIX}:{{operators}}:session:{session_id}"
 
 
-# A site's webhook deliveries share the tag {site:webhooks} (docs/webhooks.md). TTL: refreshed on
-# every write; longer than the three days a delivery is retried.
+# A delivery queue (server/store/webhooks.py) keeps a site's deliveries under one hash tag,
+# {site:<queue>}: WEBHOOKS for outbound webhooks (docs/webhooks.md), LINE_PUSHES for operators'
+# replies pushed to LINE (docs/line.md). TTL: refreshed on every write; longer than any delivery
+# is retried.
+WEBHOOKS = "webhooks"
+LINE_PUSHES = "line-push"
 WEBHOOKS_TTL = 7 * 86400
 WEBHOOKS_DISABLED_TTL = KEEP_DAYS * 86400  # an endpoint disabled by a 410 stays so until re-enabled
 
 
-def webhook_delivery(site: str, delivery: str) -> str:
-    """HASH of one delivery: message, endpoint, type, body, created, status, attempts, tries, since,
-    next_at, last_at, last_status, last_error (server.store.webhooks.Delivery)."""
-    return f"{PREFIX}:{{{site}:webhooks}}:delivery:{delivery}"
+def queue_delivery(site: str, delivery: str, queue: str = WEBHOOKS) -> str:
+    """HASH of one delivery: message, endpoint, type, body, lane, created, status, attempts, tries,
+    since, next_at, last_at, last_status, last_error (server.store.webhooks.Delivery)."""
+    return f"{PREFIX}:{{{site}:{queue}}}:delivery:{delivery}"
 
 
-def webhook_due(site: str, endpoint: str) -> str:
-    """ZSET delivery id -> second it is due: the endpoint's pending deliveries (taken ones: when their lease ends)."""
-    return f"{PREFIX}:{{{site}:webhooks}}:due:{endpoint}"
+def queue_due(site: str, endpoint: str, queue: str = WEBHOOKS) -> str:
+    """ZSET delivery id -> second it is due: the endpoint's pending deliveries (taken ones: when their
+    lease ends; of a lane, only its first)."""
+    return f"{PREFIX}:{{{site}:{queue}}}:due:{endpoint}"
 
 
-def webhook_recent(site: str) -> str:
+def queue_recent(site: str, queue: str = WEBHOOKS) -> str:
     """ZSET delivery id -> second it was queued: every kept delivery, for the console and trimming."""
-    return f"{PREFIX}:{{{site}:webhooks}}:recent"
+    return f"{PREFIX}:{{{site}:{queue}}}:recent"
 
 
-def webhook_disabled(site: str) -> str:
+def queue_lane(site: str, lane: str, queue: str = WEBHOOKS) -> str:
+    """LIST of a lane's unfinished deliveries in the order queued; the first is the one due (a LINE
+    user's replies, sent one after another)."""
+    return f"{PREFIX}:{{{site}:{queue}}}:lane:{lane}"
+
+
+def queue_disabled(site: str, queue: str = WEBHOOKS) -> str:
     """HASH endpoint name -> JSON record of why and when a receiver's 410 disabled it."""
-    return f"{PREFIX}:{{{site}:webhooks}}:disabled"
+    return f"{PREFIX}:{{{site}:{queue}}}:disabled"
 
 
 # Claims (docs/line.md): one STRING per name, tagged by itself; single-key commands only.

@@ -22,7 +22,7 @@ from server.store.keys import (
     STATS_TTL,
     TRAFFIC_TTL,
 )
-from server.store.webhooks_memory import MemoryWebhookQueue
+from server.store.webhooks_memory import MemoryDeliveryQueue
 
 
 class MemoryStore:
@@ -43,7 +43,8 @@ class MemoryStore:
         self._live: dict[str, tuple[float, dict[str, float]]] = {}  # site -> (expires, visitor -> second)
         self._accounts: tuple[float, dict[str, bytes]] = (0.0, {})  # (expires, email -> record)
         self._sessions: dict[str, tuple[float, bytes]] = {}  # id -> (expires, record)
-        self.webhooks = MemoryWebhookQueue(clock)
+        self.webhooks = MemoryDeliveryQueue(clock)
+        self.line_pushes = MemoryDeliveryQueue(clock)
         self._claims: dict[tuple[str, str], tuple[float, bytes]] = {}  # (site, name) -> (expires, value)
 
     async def load_visitor(self, site: str, visitor_id: str) -> tuple[bytes | None, int]:

@@ -20,7 +20,7 @@ from redis.exceptions import RedisError
 
 from server.store import keys
 from server.store.base import OTHER, StoreUnavailable
-from server.store.webhooks_redis import RedisWebhookQueue
+from server.store.webhooks_redis import RedisDeliveryQueue
 
 _LUA = files("server.store").joinpath("lua")
 SEED_CHUNK = 1000
@@ -60,7 +60,8 @@ class RedisStore:
         self._hit = self._client.register_script(_LUA.joinpath("hit.lua").read_text())
         self._add_feed = self._client.register_script(_LUA.joinpath("add_feed.lua").read_text())
         self._add_traffic = self._client.register_script(_LUA.joinpath("add_traffic.lua").read_text())
-        self.webhooks = RedisWebhookQueue(self._client, url)
+        self.webhooks = RedisDeliveryQueue(self._client, url)
+        self.line_pushes = RedisDeliveryQueue(self._client, url, keys.LINE_PUSHES)
 
     async def load_visitor(self, site: str, visitor_id: str) -> tuple[bytes | None, int]:
         try:

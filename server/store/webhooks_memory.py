@@ -1,7 +1,7 @@
-"""The webhook queue in this process's memory (the in-memory store's; docs/webhooks.md).
+"""A delivery queue in this process's memory (the in-memory store's two: webhooks, LINE pushes).
 
 The same contract as Redis (server/store/webhooks_redis.py), TTLs included: a site's deliveries
-go when nothing was written for keys.WEBHOOKS_TTL. No method awaits, so each is atomic.
+go when nothing was written for the queue's TTL. No method awaits, so each is atomic.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import msgspec
 
 from server.store.keys import WEBHOOKS_DISABLED_TTL, WEBHOOKS_TTL
-from server.store.webhooks import Delivery
+from server.store.webhooks import Delivery, endpoint_of
 
 
 @dataclass
@@ -21,11 +21,13 @@ class _Site:
     expires: float
     deliveries: dict[str, Delivery] = field(default_factory=dict)  # id -> delivery, in order of queueing
     due: dict[str, dict[str, float]] = field(default_factory=dict)  # endpoint -> id -> due second
+    lanes: dict[str, list[str]] = field(default_factory=dict)  # lane -> its unfinished ids, in order
 
 
-class MemoryWebhookQueue:
-    def __init__(self, clock: Callable[[], float] = time.time):
+class MemoryDeliveryQueue:
+    def __init__(self, clock: Callable[[], float] = time.time, ttl: int = WEBHOOKS_TTL):
         self._clock = clock
+        self._ttl = ttl
         self._sites: dict[str, _Site] = {}
         self._disabled: dict[str, tuple[float, dict[str, bytes]]] = {}  # site -> (expires, endpoint -> record)
 
@@ -33,18 +35,29 @@ class MemoryWebhookQueue:
         now = self._clock()
         found = self._sites.get(site)
         if found is None or found.expires <= now:
-            found = _Site(expires=now + WEBHOOKS_TTL)
+            found = _Site(expires=now + self._ttl)
             if write:
                 self._sites[site] = found
         if write:
-            found.expires = now + WEBHOOKS_TTL
+            found.expires = now + self._ttl
         return found
 
     async def queue(self, site: str, deliveries: list[Delivery]) -> None:
         state = self._site(site, write=True)
         for delivery in deliveries:
             state.deliveries[delivery.id] = msgspec.structs.replace(delivery)
-            state.due.setdefault(delivery.endpoint, {})[delivery.id] = delivery.next_at
+            due = state.due.setdefault(delivery.endpoint, {})
+            if not delivery.lane:
+                due[delivery.id] = delivery.next_at
+                continue
+            lane = state.lanes.setdefault(delivery.lane, [])
+            if lane and lane[0] not in due:  # its first was lost (trimmed): skip it
+                lane.pop(0)
+                if lane:
+                    due[lane[0]] = delivery.next_at
+            lane.append(delivery.id)
+            if lane[0] == delivery.id:
+                due[delivery.id] = delivery.next_at
 
     async def take(self, site: str, endpoint: str, now: float, lease: float, limit: int) -> list[Delivery]:
         state = self._site(site)
@@ -63,28 +76,52 @@ class MemoryWebhookQueue:
         return taken
 
     async def finish(
-        self, site: str, delivery: str, outcome: str, at: float, status: int, error: str, next_at: float = 0.0
+        self,
+        site: str,
+        delivery: str,
+        outcome: str,
+        at: float,
+        status: int,
+        error: str,
+        next_at: float = 0.0,
+        lane: str = "",
     ) -> None:
         state = self._site(site)
         found = state.deliveries.get(delivery)
+        due = state.due.setdefault(endpoint_of(delivery), {})
+        done = True
         if found is None:
-            return
-        due = state.due.setdefault(found.endpoint, {})
-        found.attempts += 1
-        found.tries += 1
-        found.last_at, found.last_status, found.last_error = at, status, error
-        if outcome == "delivered":
-            found.status, found.next_at = "delivered", 0.0
             due.pop(delivery, None)
-        elif found.status == "delivered":
-            due.pop(delivery, None)  # a stale attempt: another process delivered it meanwhile
-        elif outcome == "retry":
-            found.status, found.next_at = "pending", next_at
-            due[delivery] = next_at
         else:
-            found.status, found.next_at = "failed", 0.0
-            due.pop(delivery, None)
-        self._site(site, write=True)
+            found.attempts += 1
+            found.tries += 1
+            found.last_at, found.last_status, found.last_error = at, status, error
+            if outcome == "delivered":
+                found.status, found.next_at = "delivered", 0.0
+                due.pop(delivery, None)
+            elif found.status == "delivered" or (lane and found.status == "failed"):
+                due.pop(delivery, None)  # a stale attempt: another process finished it meanwhile
+            elif outcome == "retry":
+                found.status, found.next_at = "pending", next_at
+                due[delivery] = next_at
+                done = False
+            else:
+                found.status, found.next_at = "failed", 0.0
+                due.pop(delivery, None)
+            self._site(site, write=True)
+        waiting = state.lanes.get(lane) if lane else None
+        if waiting and done and delivery in waiting:
+            first = waiting[0] == delivery
+            waiting.remove(delivery)
+            if first and waiting:
+                due[waiting[0]] = at
+            if not waiting:
+                del state.lanes[lane]
+
+    async def release(self, site: str, delivery: str, now: float) -> None:
+        due = self._site(site).due.get(endpoint_of(delivery), {})
+        if delivery in due:
+            due[delivery] = now
 
     async def get(self, site: str, delivery: str) -> Delivery | None:
         found = self._site(site).deliveries.get(delivery)

@@ -1,9 +1,11 @@
-"""The webhook queue in Redis (docs/webhooks.md): shared by every process, so each delivery is
-taken by one of them at a time.
+"""A delivery queue in Redis (server/store/webhooks.py): shared by every process, so each delivery
+is taken by one of them at a time. The store has two: webhooks and LINE pushes.
 
 Queueing is one MULTI (each delivery's HASH, its endpoint's due ZSET, the site's recent ZSET,
-with their TTLs); taking is one Lua script per endpoint and one pipelined read; finishing and
-resending are one Lua script each. Every key comes from :mod:`server.store.keys`, with a TTL.
+with their TTLs), or one Lua script per delivery in a lane (it also joins the lane's LIST);
+taking is one Lua script per endpoint and one pipelined read; finishing and resending are one
+Lua script each, releasing one ZADD. Every key comes from :mod:`server.store.keys`, tagged
+``{site:<queue>}``, with a TTL.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ def _fields(delivery: Delivery) -> dict[str, bytes | str]:
         "endpoint": delivery.endpoint,
         "type": delivery.type,
         "body": delivery.body,
+        "lane": delivery.lane,
         "created": repr(delivery.created),
         "status": delivery.status,
         "attempts": str(delivery.attempts),
@@ -50,35 +53,63 @@ def _delivery(delivery: str, found: dict[bytes, bytes]) -> Delivery | None:
     return Delivery(id=delivery, body=found[b"body"], **values)
 
 
-class RedisWebhookQueue:
-    def __init__(self, client: redis.Redis, url: str):
-        self._client, self.url = client, url
+class RedisDeliveryQueue:
+    def __init__(self, client: redis.Redis, url: str, name: str = keys.WEBHOOKS, ttl: int = keys.WEBHOOKS_TTL):
+        self._client, self.url, self.name, self.ttl = client, url, name, ttl
         self._take = client.register_script(_LUA.joinpath("take_webhooks.lua").read_text())
         self._finish = client.register_script(_LUA.joinpath("finish_webhook.lua").read_text())
         self._resend = client.register_script(_LUA.joinpath("resend_webhook.lua").read_text())
+        self._queue_lane = client.register_script(_LUA.joinpath("queue_lane.lua").read_text())
+
+    def _delivery_key(self, site: str, delivery: str) -> str:
+        return keys.queue_delivery(site, delivery, self.name)
+
+    def _due(self, site: str, endpoint: str) -> str:
+        return keys.queue_due(site, endpoint, self.name)
 
     def _unavailable(self, error: Exception) -> StoreUnavailable:
         return StoreUnavailable(f"Redis at {self.url} is unreachable: {error}")
 
     async def queue(self, site: str, deliveries: list[Delivery]) -> None:
-        pipe = self._client.pipeline(transaction=True)
-        for delivery in deliveries:
-            key, due = keys.webhook_delivery(site, delivery.id), keys.webhook_due(site, delivery.endpoint)
-            pipe.hset(key, mapping=_fields(delivery))
-            pipe.expire(key, keys.WEBHOOKS_TTL)
-            pipe.zadd(due, {delivery.id: delivery.next_at})
-            pipe.expire(due, keys.WEBHOOKS_TTL)
-            pipe.zadd(keys.webhook_recent(site), {delivery.id: delivery.created})
-        pipe.expire(keys.webhook_recent(site), keys.WEBHOOKS_TTL)
+        plain = [delivery for delivery in deliveries if not delivery.lane]
         try:
-            await pipe.execute()
+            if plain:
+                await self._queue_plain(site, plain)
+            for delivery in deliveries:
+                if delivery.lane:
+                    await self._queue_in_lane(site, delivery)
         except RedisError as error:
             raise self._unavailable(error) from None
 
+    async def _queue_plain(self, site: str, deliveries: list[Delivery]) -> None:
+        recent = keys.queue_recent(site, self.name)
+        pipe = self._client.pipeline(transaction=True)
+        for delivery in deliveries:
+            key, due = self._delivery_key(site, delivery.id), self._due(site, delivery.endpoint)
+            pipe.hset(key, mapping=_fields(delivery))
+            pipe.expire(key, self.ttl)
+            pipe.zadd(due, {delivery.id: delivery.next_at})
+            pipe.expire(due, self.ttl)
+            pipe.zadd(recent, {delivery.id: delivery.created})
+        pipe.expire(recent, self.ttl)
+        await pipe.execute()
+
+    async def _queue_in_lane(self, site: str, delivery: Delivery) -> None:
+        script_keys = [
+            self._delivery_key(site, delivery.id),
+            self._due(site, delivery.endpoint),
+            keys.queue_recent(site, self.name),
+            keys.queue_lane(site, delivery.lane, self.name),
+        ]
+        fields = [item for pair in _fields(delivery).items() for item in pair]
+        await self._queue_lane(
+            keys=script_keys, args=[delivery.id, repr(delivery.created), repr(delivery.next_at), self.ttl, *fields]
+        )
+
     async def take(self, site: str, endpoint: str, now: float, lease: float, limit: int) -> list[Delivery]:
-        due = keys.webhook_due(site, endpoint)
+        due = self._due(site, endpoint)
         try:
-            ids = [i.decode() for i in await self._take(keys=[due], args=[now, now + lease, limit, keys.WEBHOOKS_TTL])]
+            ids = [i.decode() for i in await self._take(keys=[due], args=[now, now + lease, limit, self.ttl])]
             if not ids:
                 return []
             found = await self._read(site, ids)
@@ -92,52 +123,68 @@ class RedisWebhookQueue:
     async def _read(self, site: str, ids: list[str]) -> list[Delivery | None]:
         pipe = self._client.pipeline(transaction=False)
         for delivery in ids:
-            pipe.hgetall(keys.webhook_delivery(site, delivery))
+            pipe.hgetall(self._delivery_key(site, delivery))
         return [_delivery(i, found) for i, found in zip(ids, await pipe.execute(), strict=True)]
 
     async def finish(
-        self, site: str, delivery: str, outcome: str, at: float, status: int, error: str, next_at: float = 0.0
+        self,
+        site: str,
+        delivery: str,
+        outcome: str,
+        at: float,
+        status: int,
+        error: str,
+        next_at: float = 0.0,
+        lane: str = "",
     ) -> None:
-        script_keys = [keys.webhook_delivery(site, delivery), keys.webhook_due(site, endpoint_of(delivery))]
+        script_keys = [self._delivery_key(site, delivery), self._due(site, endpoint_of(delivery))]
+        if lane:
+            script_keys.append(keys.queue_lane(site, lane, self.name))
         try:
             await self._finish(
                 keys=script_keys,
-                args=[delivery, outcome, repr(at), status, error, repr(next_at), keys.WEBHOOKS_TTL],
+                args=[delivery, outcome, repr(at), status, error, repr(next_at), self.ttl],
             )
         except RedisError as failure:
             raise self._unavailable(failure) from None
 
+    async def release(self, site: str, delivery: str, now: float) -> None:
+        try:  # XX: only one still due (a finished one has left the due list)
+            await self._client.zadd(self._due(site, endpoint_of(delivery)), {delivery: now}, xx=True)
+        except RedisError as error:
+            raise self._unavailable(error) from None
+
     async def get(self, site: str, delivery: str) -> Delivery | None:
         try:
-            return _delivery(delivery, await self._client.hgetall(keys.webhook_delivery(site, delivery)))
+            return _delivery(delivery, await self._client.hgetall(self._delivery_key(site, delivery)))
         except RedisError as error:
             raise self._unavailable(error) from None
 
     async def recent(self, site: str, limit: int) -> list[Delivery]:
         try:
-            ids = [i.decode() for i in await self._client.zrevrange(keys.webhook_recent(site), 0, limit - 1)]
+            ids = [i.decode() for i in await self._client.zrevrange(keys.queue_recent(site, self.name), 0, limit - 1)]
             found = await self._read(site, ids) if ids else []
         except RedisError as error:
             raise self._unavailable(error) from None
         return [delivery for delivery in found if delivery is not None]
 
     async def resend(self, site: str, delivery: str, now: float) -> bool:
-        script_keys = [keys.webhook_delivery(site, delivery), keys.webhook_due(site, endpoint_of(delivery))]
+        script_keys = [self._delivery_key(site, delivery), self._due(site, endpoint_of(delivery))]
         try:
-            return bool(await self._resend(keys=script_keys, args=[delivery, repr(now), keys.WEBHOOKS_TTL]))
+            return bool(await self._resend(keys=script_keys, args=[delivery, repr(now), self.ttl]))
         except RedisError as error:
             raise self._unavailable(error) from None
 
     async def trim(self, site: str, keep: int) -> int:
-        recent = keys.webhook_recent(site)
+        recent = keys.queue_recent(site, self.name)
         try:
             ids = [i.decode() for i in await self._client.zrange(recent, 0, -(keep + 1))]
             if not ids:
                 return 0
             pipe = self._client.pipeline(transaction=True)
             for delivery in ids:
-                pipe.delete(keys.webhook_delivery(site, delivery))
-                pipe.zrem(keys.webhook_due(site, endpoint_of(delivery)), delivery)
+                pipe.delete(self._delivery_key(site, delivery))
+                pipe.zrem(self._due(site, endpoint_of(delivery)), delivery)
             pipe.zrem(recent, *ids)
             await pipe.execute()
         except RedisError as error:
@@ -146,15 +193,15 @@ class RedisWebhookQueue:
 
     async def disabled(self, site: str) -> dict[str, bytes]:
         try:
-            found = await self._client.hgetall(keys.webhook_disabled(site))
+            found = await self._client.hgetall(keys.queue_disabled(site, self.name))
         except RedisError as error:
             raise self._unavailable(error) from None
         return {name.decode(): record for name, record in found.items()}
 
     async def disable(self, site: str, endpoint: str, record: bytes) -> None:
         pipe = self._client.pipeline(transaction=True)
-        pipe.hset(keys.webhook_disabled(site), endpoint, record)
-        pipe.expire(keys.webhook_disabled(site), keys.WEBHOOKS_DISABLED_TTL)
+        pipe.hset(keys.queue_disabled(site, self.name), endpoint, record)
+        pipe.expire(keys.queue_disabled(site, self.name), keys.WEBHOOKS_DISABLED_TTL)
         try:
             await pipe.execute()
         except RedisError as error:
@@ -162,6 +209,6 @@ class RedisWebhookQueue:
 
     async def enable(self, site: str, endpoint: str) -> bool:
         try:
-            return bool(await self._client.hdel(keys.webhook_disabled(site), endpoint))
+            return bool(await self._client.hdel(keys.queue_disabled(site, self.name), endpoint))
         except RedisError as error:
             raise self._unavailable(error) from None

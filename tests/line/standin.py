@@ -13,7 +13,9 @@ this small real HTTP server plays LINE, as far as Irasshai uses it, and checks w
 
 It delivers webhooks as LINE does: signed with the channel secret (``deliver``). What it
 accepted is in ``pushes`` and ``replies``; every refusal, with its reason, in ``refused``.
-Tests make it fail on purpose with ``fail_pushes`` (answer a status, after accepting or not).
+Tests make it fail on purpose with ``fail_pushes`` (answer a status, after accepting or not), and
+with ``hold_pushes`` keep the answer to an accepted push until ``release_pushes()`` (or a minute):
+its sender never learns that LINE took it.
 """
 
 from __future__ import annotations
@@ -61,10 +63,17 @@ class LineStandIn:
     replies: list[dict] = field(default_factory=list)
     refused: list[tuple[str, int, str]] = field(default_factory=list)  # (path, status, why)
     fail_pushes: list[tuple[int, bool]] = field(default_factory=list)  # next pushes: (status, accepted first)
+    hold_pushes: bool = False  # answer accepted pushes only once released
+    _released: threading.Event = field(default_factory=threading.Event)
     link_tokens: dict[str, dict] = field(default_factory=dict)  # token -> user, issued, used
     _accepted: dict[str, str] = field(default_factory=dict)  # retry key -> request id
     _reply_tokens: set[str] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def release_pushes(self) -> None:
+        """Answer the held pushes, and the next ones at once."""
+        self.hold_pushes = False
+        self._released.set()
 
     def add_user(self, name: str, language: str = "ja") -> str:
         found = user_id()
@@ -127,6 +136,8 @@ class LineStandIn:
             self.pushes.append(
                 {"to": body["to"], "messages": body["messages"], "retry_key": key, "request_id": request_id}
             )
+        if self.hold_pushes:
+            await _in_thread(self._released.wait, 60)
         if status != 200:  # accepted, but the answer says otherwise (the case retry keys exist for)
             return JSONResponse({"message": "An error occurred in the backend"}, status)
         return JSONResponse({"sentMessages": [{"id": str(len(self.pushes)), "quoteToken": secrets.token_hex(8)}]})

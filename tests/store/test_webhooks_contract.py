@@ -1,4 +1,5 @@
-"""The webhook queue's contract, on both stores: MemoryStore and RedisStore on a real redis-server.
+"""The delivery queue's contract (webhooks, LINE pushes), on both stores: MemoryStore and RedisStore
+on a real redis-server.
 
 Queued deliveries are taken only when due, oldest due first, at most `limit`; a taken one is not
 taken again until its lease ends (so two workers never send it at once) and is taken again after
@@ -7,6 +8,12 @@ list, a retry is due at its time, failed is never taken again, and a stale attem
 delivery. Resend makes a delivery due now with its retries counted afresh. Recent lists newest
 first; trim keeps the newest; endpoints are disabled and enabled per site; sites and endpoints
 never mix; every key has a TTL in Redis.
+
+Lanes (a LINE user's replies): only a lane's first unfinished delivery is due, so one lane's
+deliveries go one at a time in the order queued; finishing one (delivered or failed) makes the
+next due, a retry does not; a first one that was lost (trimmed) is skipped at the next queueing.
+A delivery released by a stopping process is due at once, without an attempt counted; a finished
+one stays finished. The webhook queue and the LINE push queue never mix.
 """
 
 from __future__ import annotations
@@ -35,7 +42,9 @@ async def store(kind, request):
     await store.close()
 
 
-def delivery(message: str, endpoint: str = "crm", at: float = 100.0, body: bytes = b'{"type":"x"}') -> Delivery:
+def delivery(
+    message: str, endpoint: str = "crm", at: float = 100.0, body: bytes = b'{"type":"x"}', lane: str = ""
+) -> Delivery:
     return Delivery(
         id=delivery_id(message, endpoint),
         message=message,
@@ -45,7 +54,16 @@ def delivery(message: str, endpoint: str = "crm", at: float = 100.0, body: bytes
         created=at,
         since=at,
         next_at=at,
+        lane=lane,
     )
+
+
+def pushed(message: str, lane: str, at: float = 100.0) -> Delivery:
+    return delivery(message, endpoint="push", at=at, lane=lane)
+
+
+async def taken(queue, now: float, site: str = "demo", endpoint: str = "push") -> list[str]:
+    return [d.id for d in await queue.take(site, endpoint, now=now, lease=30.0, limit=10)]
 
 
 async def test_due_deliveries_are_taken_once_per_lease_oldest_first(store):
@@ -125,6 +143,82 @@ async def test_endpoints_are_disabled_and_enabled_per_site(store):
     assert await queue.disabled("other") == {"slack": b"{}"}
 
 
+async def test_a_lane_sends_its_deliveries_one_at_a_time_in_the_order_queued(store):
+    queue = store.line_pushes
+    await queue.queue("demo", [pushed("a1", "ken", 100.0), pushed("b1", "aya", 100.0)])
+    await queue.queue("demo", [pushed("a2", "ken", 101.0)])
+    await queue.queue("demo", [pushed("a3", "ken", 102.0)])
+    assert await taken(queue, 200.0) == ["a1.push", "b1.push"]  # one per lane: a2 waits for a1
+    assert (await queue.get("demo", "a2.push")).lane == "ken"
+    await queue.finish("demo", "a1.push", "retry", at=201.0, status=500, error="500", next_at=300.0, lane="ken")
+    assert await taken(queue, 220.0) == []  # a retry keeps its place: a2 still waits (b1 is leased)
+    assert await taken(queue, 300.0) == ["b1.push", "a1.push"]  # b1's lease ended (at 230), a1's retry (300)
+    await queue.finish("demo", "a1.push", "delivered", at=310.0, status=200, error="", lane="ken")
+    assert await taken(queue, 310.0) == ["a2.push"]  # due when a1 was delivered
+    await queue.finish("demo", "a2.push", "failed", at=320.0, status=400, error="400", lane="ken")
+    assert await taken(queue, 320.0) == ["a3.push"]  # a failure moves the lane on too
+    # A stale attempt at a2 (its lease ran out while another process finished it) changes nothing.
+    await queue.finish("demo", "a2.push", "retry", at=321.0, status=500, error="500", next_at=321.0, lane="ken")
+    assert (await queue.get("demo", "a2.push")).status == "failed"
+    await queue.finish("demo", "a3.push", "delivered", at=330.0, status=200, error="", lane="ken")
+    assert await taken(queue, 1000.0) == ["b1.push"]  # b1 is still taken by no one
+    await queue.queue("demo", [pushed("a4", "ken", 1001.0)])  # the lane is empty: due at once
+    assert await taken(queue, 1001.0) == ["a4.push"]
+
+
+async def test_a_lane_whose_first_delivery_was_lost_moves_on_at_the_next_queueing(store):
+    queue = store.line_pushes
+    await queue.queue("demo", [pushed("a1", "ken", 100.0)])
+    await queue.queue("demo", [pushed("a2", "ken", 101.0)])
+    await queue.queue("demo", [pushed("b1", "aya", 102.0)])
+    assert await queue.trim("demo", keep=2) == 1  # a1, the oldest, is dropped while first in its lane
+    assert await taken(queue, 200.0) == ["b1.push"]
+    await queue.queue("demo", [pushed("a3", "ken", 201.0)])
+    assert await taken(queue, 201.0) == ["a2.push"]
+    await queue.finish("demo", "a2.push", "delivered", at=202.0, status=200, error="", lane="ken")
+    assert await taken(queue, 202.0) == ["a3.push"]
+
+
+async def test_a_released_delivery_is_due_at_once_and_a_finished_one_stays_finished(store):
+    queue = store.line_pushes
+    await queue.queue("demo", [pushed("a1", "ken"), pushed("b1", "aya")])
+    assert await taken(queue, 100.0) == ["a1.push", "b1.push"]
+    await queue.finish("demo", "b1.push", "delivered", at=101.0, status=200, error="", lane="aya")
+    await queue.release("demo", "a1.push", now=102.0)  # its process is stopping
+    await queue.release("demo", "b1.push", now=102.0)
+    assert await taken(queue, 102.0) == ["a1.push"]  # long before its lease (130) ends
+    found = await queue.get("demo", "a1.push")
+    assert (found.status, found.attempts) == ("pending", 0)
+    assert (await queue.get("demo", "b1.push")).status == "delivered"
+
+
+async def test_the_webhook_and_line_push_queues_never_mix(store):
+    await store.line_pushes.queue("demo", [pushed("a1", "ken")])
+    await store.webhooks.queue("demo", [delivery("a1", endpoint="push")])
+    assert await taken(store.webhooks, 100.0) == ["a1.push"]
+    assert await taken(store.line_pushes, 100.0) == ["a1.push"]
+    await store.webhooks.finish("demo", "a1.push", "delivered", at=101.0, status=200, error="")
+    assert (await store.line_pushes.get("demo", "a1.push")).status == "pending"
+    assert [d.id for d in await store.webhooks.recent("demo", 10)] == ["a1.push"]
+
+
+async def test_every_line_push_key_has_a_ttl_in_redis(redis_url):
+    store = RedisStore(redis_url)
+    await store.line_pushes.queue("demo", [pushed("a1", "ken"), pushed("a2", "ken")])
+    await store.line_pushes.take("demo", "push", now=100.0, lease=30.0, limit=1)
+    await store.line_pushes.finish(
+        "demo", "a1.push", "retry", at=101.0, status=500, error="x", next_at=200.0, lane="ken"
+    )
+    await store.close()
+    client = redis_sync.Redis.from_url(redis_url)
+    found = client.keys("*")
+    assert keys.queue_lane("demo", "ken", keys.LINE_PUSHES).encode() in found
+    assert len(found) == 5 and all(b"{demo:line-push}" in key for key in found)
+    for key in found:
+        assert 0 < client.ttl(key) <= keys.WEBHOOKS_TTL, key
+    client.close()
+
+
 async def test_every_webhook_key_has_a_ttl_in_redis(redis_url):
     store = RedisStore(redis_url)
     await store.webhooks.queue("demo", [delivery("msg_1"), delivery("msg_2")])
@@ -138,7 +232,7 @@ async def test_every_webhook_key_has_a_ttl_in_redis(redis_url):
     assert len(found) == 5 and all(b"{demo:webhooks}" in key for key in found)
     for key in found:
         assert 0 < client.ttl(key) <= keys.WEBHOOKS_DISABLED_TTL, key
-    assert 0 < client.ttl(keys.webhook_recent("demo")) <= keys.WEBHOOKS_TTL
+    assert 0 < client.ttl(keys.queue_recent("demo")) <= keys.WEBHOOKS_TTL
     client.close()
 
 
