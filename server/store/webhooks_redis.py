@@ -1,9 +1,11 @@
 """The webhook queue in Redis (docs/webhooks.md): shared by every process, so each delivery is
 taken by one of them at a time.
 
-Queueing is one MULTI (each delivery's HASH, its endpoint's due ZSET, the site's recent ZSET,
-with their TTLs); taking is one Lua script per endpoint and one pipelined read; finishing and
-resending are one Lua script each. Every key comes from :mod:`server.store.keys`, with a TTL.
+Queueing is one Lua call that runs at once (each delivery's HASH, its endpoint's due ZSET, the
+site's recent ZSET, with their TTLs: :class:`~server.store.redis_client.Atomic`, as MULTI would);
+taking is one Lua script per endpoint and one pipelined read; finishing and resending are one
+Lua script each. Every key of a site's deliveries shares the tag ``{site:webhooks}``, so all of
+this touches one slot of a Redis Cluster. Every key comes from :mod:`server.store.keys`, with a TTL.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from redis.exceptions import RedisError
 
 from server.store import keys
 from server.store.base import StoreUnavailable
+from server.store.redis_client import MAX_ARGUMENTS, Atomic
 from server.store.webhooks import Delivery, endpoint_of
 
 _LUA = files("server.store").joinpath("lua")
@@ -51,8 +54,8 @@ def _delivery(delivery: str, found: dict[bytes, bytes]) -> Delivery | None:
 
 
 class RedisWebhookQueue:
-    def __init__(self, client: redis.Redis, url: str):
-        self._client, self.url = client, url
+    def __init__(self, client: redis.Redis, url: str, atomic: Atomic):
+        self._client, self.url, self._atomic = client, url, atomic
         self._take = client.register_script(_LUA.joinpath("take_webhooks.lua").read_text())
         self._finish = client.register_script(_LUA.joinpath("finish_webhook.lua").read_text())
         self._resend = client.register_script(_LUA.joinpath("resend_webhook.lua").read_text())
@@ -61,17 +64,21 @@ class RedisWebhookQueue:
         return StoreUnavailable(f"Redis at {self.url} is unreachable: {error}")
 
     async def queue(self, site: str, deliveries: list[Delivery]) -> None:
-        pipe = self._client.pipeline(transaction=True)
+        recent = keys.webhook_recent(site)
+        commands: list[tuple] = []
         for delivery in deliveries:
             key, due = keys.webhook_delivery(site, delivery.id), keys.webhook_due(site, delivery.endpoint)
-            pipe.hset(key, mapping=_fields(delivery))
-            pipe.expire(key, keys.WEBHOOKS_TTL)
-            pipe.zadd(due, {delivery.id: delivery.next_at})
-            pipe.expire(due, keys.WEBHOOKS_TTL)
-            pipe.zadd(keys.webhook_recent(site), {delivery.id: delivery.created})
-        pipe.expire(keys.webhook_recent(site), keys.WEBHOOKS_TTL)
+            fields = [word for pair in _fields(delivery).items() for word in pair]
+            commands += [
+                ("HSET", key, *fields),
+                ("EXPIRE", key, keys.WEBHOOKS_TTL),
+                ("ZADD", due, repr(delivery.next_at), delivery.id),
+                ("EXPIRE", due, keys.WEBHOOKS_TTL),
+                ("ZADD", recent, repr(delivery.created), delivery.id),
+            ]
+        commands.append(("EXPIRE", recent, keys.WEBHOOKS_TTL))
         try:
-            await pipe.execute()
+            await self._atomic(*commands)
         except RedisError as error:
             raise self._unavailable(error) from None
 
@@ -134,12 +141,13 @@ class RedisWebhookQueue:
             ids = [i.decode() for i in await self._client.zrange(recent, 0, -(keep + 1))]
             if not ids:
                 return 0
-            pipe = self._client.pipeline(transaction=True)
-            for delivery in ids:
-                pipe.delete(keys.webhook_delivery(site, delivery))
-                pipe.zrem(keys.webhook_due(site, endpoint_of(delivery)), delivery)
-            pipe.zrem(recent, *ids)
-            await pipe.execute()
+            for start in range(0, len(ids), MAX_ARGUMENTS):
+                chunk = ids[start : start + MAX_ARGUMENTS]
+                await self._atomic(
+                    *(("DEL", keys.webhook_delivery(site, delivery)) for delivery in chunk),
+                    *(("ZREM", keys.webhook_due(site, endpoint_of(delivery)), delivery) for delivery in chunk),
+                    ("ZREM", recent, *chunk),
+                )
         except RedisError as error:
             raise self._unavailable(error) from None
         return len(ids)
@@ -152,11 +160,9 @@ class RedisWebhookQueue:
         return {name.decode(): record for name, record in found.items()}
 
     async def disable(self, site: str, endpoint: str, record: bytes) -> None:
-        pipe = self._client.pipeline(transaction=True)
-        pipe.hset(keys.webhook_disabled(site), endpoint, record)
-        pipe.expire(keys.webhook_disabled(site), keys.WEBHOOKS_DISABLED_TTL)
+        key = keys.webhook_disabled(site)
         try:
-            await pipe.execute()
+            await self._atomic(("HSET", key, endpoint, record), ("EXPIRE", key, keys.WEBHOOKS_DISABLED_TTL))
         except RedisError as error:
             raise self._unavailable(error) from None
 
