@@ -23,9 +23,7 @@ not a ``RedisError``; :class:`Cluster` raises those as ``ConnectionError``, so t
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import contextvars
-from collections.abc import AsyncIterator
 from importlib.resources import files
 
 import redis.asyncio as redis
@@ -79,28 +77,28 @@ class Cluster(RedisCluster):
         self.gate = asyncio.Semaphore(gate)
         self.pool_timeout = pool_timeout
 
-    @contextlib.asynccontextmanager
-    async def through_gate(self) -> AsyncIterator[None]:
-        if _INSIDE.get():  # redis-py calling itself (a retry): the caller holds the gate already
-            yield
-            return
+    async def wait_for_gate(self) -> None:
+        """Wait for a place at the gate, for up to `pool_timeout` (only when all are taken: a
+        timeout costs a timer)."""
         try:
             async with asyncio.timeout(self.pool_timeout):
                 await self.gate.acquire()
         except TimeoutError:
             raise ConnectionError(f"no free Redis connection within {self.pool_timeout:g} s") from None
+
+    async def execute_command(self, *args, **kwargs):
+        # Inline rather than a shared helper: this runs for every command (a few µs a layer).
+        if _INSIDE.get():  # redis-py calling itself (a retry): the caller holds the gate already
+            return await super().execute_command(*args, **kwargs)
+        await (self.wait_for_gate() if self.gate.locked() else self.gate.acquire())
         token = _INSIDE.set(True)
         try:
-            yield
+            return await super().execute_command(*args, **kwargs)
         except RedisClusterException as error:  # unreachable, slots not covered: an outage
             raise ConnectionError(str(error)) from error
         finally:
             _INSIDE.reset(token)
             self.gate.release()
-
-    async def execute_command(self, *args, **kwargs):
-        async with self.through_gate():
-            return await super().execute_command(*args, **kwargs)
 
     def pipeline(self, transaction=None, shard_hint=None) -> ClusterPipeline:
         if transaction:
@@ -110,8 +108,18 @@ class Cluster(RedisCluster):
 
 class _GatedPipeline(ClusterPipeline):
     async def execute(self, raise_on_error: bool = True, allow_redirections: bool = True) -> list:
-        async with self.cluster_client.through_gate():
+        client = self.cluster_client
+        if _INSIDE.get():
             return await super().execute(raise_on_error, allow_redirections)
+        await (client.wait_for_gate() if client.gate.locked() else client.gate.acquire())
+        token = _INSIDE.set(True)
+        try:
+            return await super().execute(raise_on_error, allow_redirections)
+        except RedisClusterException as error:
+            raise ConnectionError(str(error)) from error
+        finally:
+            _INSIDE.reset(token)
+            client.gate.release()
 
 
 class Atomic:
