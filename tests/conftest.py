@@ -122,20 +122,20 @@ def _answer(port: int, command: bytes) -> bytes:
 CLUSTER_MASTERS = 3
 
 
-@pytest.fixture(scope="session")
-def redis_cluster_server():
-    """A private Redis Cluster of three masters on free ports, without persistence; yields its
-    URL (redis+cluster://127.0.0.1:port,…). Each node runs in a folder of its own; the cluster is
-    made by `redis-cli --cluster create` and used once every node's `cluster info` says ok."""
+@contextmanager
+def redis_cluster(masters: int = 3, *options: str):
+    """A private Redis Cluster of `masters` masters on free ports, without persistence, each node
+    in a folder of its own (`options` go to every redis-server); made by `redis-cli --cluster
+    create` and yielded once every node's `cluster info` says ok, as (URL, the node processes)."""
     binary, cli = shutil.which("redis-server"), shutil.which("redis-cli")
     if binary is None or cli is None:
         missing("redis-server or redis-cli is not installed (apt-get install redis-server)")
     ports: list[int] = []
-    while len(ports) < 2 * CLUSTER_MASTERS:  # a client port and a cluster-bus port per node
+    while len(ports) < 2 * masters:  # a client port and a cluster-bus port per node
         port = free_port()
         if port not in ports:
             ports.append(port)
-    clients, buses = ports[:CLUSTER_MASTERS], ports[CLUSTER_MASTERS:]
+    clients, buses = ports[:masters], ports[masters:]
     folder = tempfile.mkdtemp(prefix="irasshai-cluster-")
     processes = []
     for port, bus in zip(clients, buses, strict=True):
@@ -145,41 +145,47 @@ def redis_cluster_server():
             subprocess.Popen(
                 [binary, "--port", str(port), "--cluster-port", str(bus), "--bind", "127.0.0.1"]
                 + ["--cluster-enabled", "yes", "--cluster-config-file", os.path.join(node, "nodes.conf")]
-                + ["--save", "", "--appendonly", "no", "--dir", node, "--logfile", os.path.join(node, "redis.log")],
+                + ["--save", "", "--appendonly", "no", "--dir", node, "--logfile", os.path.join(node, "redis.log")]
+                + list(options),
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
             )
         )
+    try:
 
-    def stop():
+        def wait_for(what: str, ready) -> None:
+            deadline = time.monotonic() + 30
+            while not ready():
+                if time.monotonic() > deadline or any(process.poll() is not None for process in processes):
+                    pytest.fail(f"Redis Cluster: {what} (ports {clients}; logs in {folder})")
+                time.sleep(0.05)
+
+        wait_for("a node did not start", lambda: all(_answer(port, b"PING").startswith(b"+PONG") for port in clients))
+        created = subprocess.run(
+            [cli, "--cluster", "create", *(f"127.0.0.1:{port}" for port in clients)]
+            + ["--cluster-replicas", "0", "--cluster-yes"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        if created.returncode != 0:
+            pytest.fail(f"redis-cli --cluster create failed: {created.stdout[-1000:]}{created.stderr[-1000:]}")
+        wait_for("not ok", lambda: all(b"cluster_state:ok" in _answer(port, b"CLUSTER INFO") for port in clients))
+        yield "redis+cluster://" + ",".join(f"127.0.0.1:{port}" for port in clients), processes
+    finally:
         for process in processes:
             process.terminate()
         for process in processes:
             process.wait(10)
         shutil.rmtree(folder, ignore_errors=True)
 
-    def wait_for(what: str, ready) -> None:
-        deadline = time.monotonic() + 30
-        while not ready():
-            if time.monotonic() > deadline or any(process.poll() is not None for process in processes):
-                stop()
-                pytest.fail(f"Redis Cluster: {what} (ports {clients})")
-            time.sleep(0.05)
 
-    wait_for("a node did not start", lambda: all(_answer(port, b"PING").startswith(b"+PONG") for port in clients))
-    created = subprocess.run(
-        [cli, "--cluster", "create", *(f"127.0.0.1:{port}" for port in clients)]
-        + ["--cluster-replicas", "0", "--cluster-yes"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    if created.returncode != 0:
-        stop()
-        pytest.fail(f"redis-cli --cluster create failed: {created.stdout[-1000:]}{created.stderr[-1000:]}")
-    wait_for("not ok", lambda: all(b"cluster_state:ok" in _answer(port, b"CLUSTER INFO") for port in clients))
-    yield "redis+cluster://" + ",".join(f"127.0.0.1:{port}" for port in clients)
-    stop()
+@pytest.fixture(scope="session")
+def redis_cluster_server():
+    """The tests' Redis Cluster: three masters (see :func:`redis_cluster`); yields its URL
+    (redis+cluster://127.0.0.1:port,…)."""
+    with redis_cluster(CLUSTER_MASTERS) as (url, _):
+        yield url
 
 
 def cluster_ports(url: str) -> list[int]:

@@ -462,8 +462,15 @@ class RedisStore:
             raise self._unavailable(error) from None
 
     async def ping(self) -> None:
+        """The store answers. A Redis Cluster must also say it is ok (every slot served): one
+        that lost a master it cannot replace refuses every command, yet still answers PING."""
         try:
-            await self._client.ping()
+            if self._cluster:
+                state = (await self._client.cluster_info()).get("cluster_state")
+                if state != "ok":
+                    raise StoreUnavailable(f"Redis Cluster at {self.url} is not ok: its cluster_state is {state}")
+            else:
+                await self._client.ping()
         except (RedisError, OSError) as error:
             raise StoreUnavailable(f"Redis at {self.url} is unreachable: {error}") from None
 

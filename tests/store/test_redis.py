@@ -10,9 +10,11 @@ IRASSHAI_REDIS_POOL_TIMEOUT is answered 503 (retry later).
 from __future__ import annotations
 
 import asyncio
+import time
 
 import httpx2 as httpx
 import pytest
+from starlette.testclient import TestClient
 
 from server.app import create_app
 from server.config import load_config
@@ -20,7 +22,7 @@ from server.settings import Settings
 from server.store.base import StoreUnavailable
 from server.store.redis import RedisStore
 from server.store.redis_client import Cluster
-from tests.conftest import free_port
+from tests.conftest import free_port, redis_cluster
 from tests.helpers import SECRET, SHOP, batch, page_view, write_site
 
 pytestmark = pytest.mark.anyio
@@ -116,3 +118,20 @@ async def test_an_unreachable_store_is_unavailable_on_every_path_and_never_shows
             assert "hunter2" not in str(error.value) and "***" in str(error.value)
     finally:
         await store.close()
+
+
+def test_a_cluster_that_lost_a_master_is_not_ready(tmp_path):
+    """A cluster that lost a master (without a replica to take over) refuses every command once
+    its nodes agree the master is gone, yet still answers PING: /readyz asks the cluster's state."""
+    write_site(tmp_path)
+    with redis_cluster(3, "--cluster-node-timeout", "500") as (url, nodes):
+        app = app_with(tmp_path, url)
+        with TestClient(app) as client:
+            assert client.get("/readyz").status_code == 200
+            nodes[-1].terminate()
+            nodes[-1].wait(10)
+            deadline = time.monotonic() + 20
+            while (answer := client.get("/readyz")).status_code == 200 and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert answer.status_code == 503, answer.text
+            assert "cluster_state is fail" in answer.json()["reason"]
