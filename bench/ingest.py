@@ -1,8 +1,9 @@
-"""Ingest: the bare Starlette endpoint (a), Irasshai in memory (b) and on Redis (c), side by side.
+"""Ingest: the bare Starlette endpoint (a), Irasshai in memory (b), on Redis (c) and on a Redis
+Cluster of three masters (d), side by side.
 
-The three servers run at once, each on core 0 and idle while another is measured; wrk
-(and redis-server) run on core 1. Runs are interleaved a, b, c, a, b, c, … so a slow
-moment of the machine does not land on one server only. Every request is one batch from
+The four servers run at once, each on core 0 and idle while another is measured; wrk
+(and redis-server, and the cluster's three nodes) run on core 1. Runs are interleaved a, b, c,
+d, a, b, c, d, … so a slow moment of the machine does not land on one server only. Every request is one batch from
 the pre-generated bodies file: ~10,000 visitors with real signed tokens, whose event ids
 wrk makes unique per request (bench/load.lua).
 """
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench import memory, redis_cost
-from bench.servers import LOAD_CORE, ROOT, Process, pinned, start_redis, start_server
+from bench.servers import LOAD_CORE, ROOT, Process, pinned, start_redis, start_redis_cluster, start_server
 from bench.synthetic import SHOP_ORIGIN, demo_plus_synthetic
 from bench.visitors import USER_AGENTS, body, journey, with_ids
 from server.identity import VisitorIds
@@ -29,11 +30,16 @@ from server.identity import VisitorIds
 SECRET = "bench-secret-key-not-for-production-0123456789"
 SITE = "demo"
 EVENTS_PATH = f"/v1/sites/{SITE}/events"
-SERVERS = ("a", "b", "c")
+SERVERS = ("a", "b", "c", "d")
 PLACEHOLDER = "@" * 14  # in every event id; bench/load.lua puts the run, thread and request number there
 _runs = itertools.count(1)
 _sent: dict[str, int] = {}  # server name -> requests sent so far: the next run goes on from there
-LABELS = {"a": "(a) bare Starlette", "b": "(b) Irasshai, in-memory store", "c": "(c) Irasshai, Redis store"}
+LABELS = {
+    "a": "(a) bare Starlette",
+    "b": "(b) Irasshai, in-memory store",
+    "c": "(c) Irasshai, Redis store",
+    "d": "(d) Irasshai, Redis Cluster store (3 masters)",
+}
 
 
 @dataclass(frozen=True)
@@ -170,11 +176,16 @@ def run(plan: Plan, work: Path, say, profile=None) -> dict:
     try:
         started.append(redis := start_redis(redis_dir))
         redis_url = f"redis://127.0.0.1:{redis.port}/0"
+        cluster_url, cluster_nodes = start_redis_cluster(redis_dir)
+        started.extend(cluster_nodes)
         servers = {
             "a": start_server("a", "bare", work),
             "b": start_server("b", "irasshai", work, "--rules", str(rules_dir), "--secret", SECRET),
             "c": start_server(
                 "c", "irasshai", work, "--rules", str(rules_dir), "--secret", SECRET, "--redis", redis_url
+            ),
+            "d": start_server(
+                "d", "irasshai", work, "--rules", str(rules_dir), "--secret", SECRET, "--redis", cluster_url
             ),
         }
         started.extend(servers.values())

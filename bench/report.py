@@ -93,6 +93,12 @@ def ratio_lines(results: dict) -> list[str]:
             f"ratio ({name})/(a) at saturation: {ratio:.2f} in requests/s, {by_cpu:.2f} by server CPU time per request "
             f"(target ≥ {goal}: {'met' if ratio >= goal else 'missed'})"
         )
+    if "d" in servers:
+        ratio, by_cpu = servers["d"]["rps"] / servers["c"]["rps"], servers["c"]["cpu_us"] / servers["d"]["cpu_us"]
+        lines.append(
+            f"ratio (d)/(c), Redis Cluster vs one Redis: {ratio:.2f} in requests/s, {by_cpu:.2f} by server CPU time "
+            "per request"
+        )
     for size, found in results["rules"]["sizes"].items():
         lines.append(
             f"ratio peer/Irasshai, {size} rules: {found['ratio']:.0f}× "
@@ -145,6 +151,17 @@ def _ingest(ingest: dict, folder: str) -> list[str]:
         f"{cpu['c'] - cpu['a']:.0f} µs with Redis: the Redis store costs the server {cpu['c'] - cpu['b']:.0f} µs more per "
         f"request than the in-memory one. A server busy below 100% at saturation was waiting (on Redis, for (c)) rather "
         f"than computing.",
+    ]
+    if "d" in cpu:
+        rows += [
+            "",
+            f"On a Redis Cluster of three masters (d) each request costs the server {cpu['d']:.0f} µs of CPU, against "
+            f"{cpu['c']:.0f} µs on one Redis (c): {cpu['d'] - cpu['c']:+.0f} µs for redis-py's cluster client, which "
+            f"routes every command to the node that owns its key's slot. The cluster's three nodes share the load core "
+            f"with wrk and the single Redis, so its requests/s say what the client costs, not what a cluster on hosts "
+            f"of its own carries ([deployment.md](deployment.md)).",
+        ]
+    rows += [
         "",
         "Every stored batch is also counted for the site overview, in the server's memory (`Traffic.observe`: a few "
         "µs, printed by `tests/insights/test_traffic.py::test_counting_a_batch_costs_little`); each server process "

@@ -1,4 +1,4 @@
-"""The processes under test: a private redis-server and the three servers, pinned to cores.
+"""The processes under test: a private redis-server, a private Redis Cluster and the servers, pinned to cores.
 
 The server under test gets core 0; the load generator, redis-server and this script get
 core 1, so they do not take CPU time from the server being measured.
@@ -108,6 +108,61 @@ def start_redis(folder: Path) -> Process:
     )
     _wait_for_port(port, popen, "redis-server", log)
     return Process("redis", port, popen, log)
+
+
+def start_redis_cluster(folder: Path, masters: int = 3) -> tuple[str, list[Process]]:
+    """A private Redis Cluster of `masters` masters on the load core, each node in a folder of its
+    own, made by `redis-cli --cluster create`; (its redis+cluster:// URL, its processes)."""
+    binary, cli = shutil.which("redis-server"), shutil.which("redis-cli")
+    if binary is None or cli is None:
+        raise RuntimeError("redis-server or redis-cli is not installed (apt-get install redis-server)")
+    nodes: list[Process] = []
+    try:
+        for number in range(masters):
+            port, bus = free_port(), free_port()  # the bus port explicitly: port + 10000 may not exist
+            node = folder / f"node-{number}"
+            node.mkdir()
+            log = node / "redis.log"
+            popen = subprocess.Popen(
+                pinned(
+                    LOAD_CORE,
+                    [binary, "--port", str(port), "--cluster-port", str(bus), "--bind", "127.0.0.1"]
+                    + ["--cluster-enabled", "yes", "--cluster-config-file", str(node / "nodes.conf")]
+                    + ["--save", "", "--appendonly", "no", "--dir", str(node), "--logfile", str(log)],
+                ),
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            nodes.append(Process(f"redis-cluster-{number}", port, popen, log))
+            _wait_for_port(port, popen, f"redis-server (cluster node {number})", log)
+        addresses = [f"127.0.0.1:{node.port}" for node in nodes]
+        created = subprocess.run(
+            [cli, "--cluster", "create", *addresses, "--cluster-replicas", "0", "--cluster-yes"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        if created.returncode != 0:
+            raise RuntimeError(f"redis-cli --cluster create failed: {created.stdout[-500:]}{created.stderr[-500:]}")
+        deadline = time.monotonic() + 30
+        while not all(b"cluster_state:ok" in _ask(node.port, b"CLUSTER INFO") for node in nodes):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the Redis Cluster on {addresses} did not become ok within 30 s")
+            time.sleep(0.05)
+    except BaseException:
+        for node in nodes:
+            node.stop()
+        raise
+    return "redis+cluster://" + ",".join(addresses), nodes
+
+
+def _ask(port: int, command: bytes) -> bytes:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5) as sock:
+            sock.sendall(command + b"\r\n")
+            return sock.recv(4096)
+    except OSError:
+        return b""
 
 
 def open_files_limit() -> int:

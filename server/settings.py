@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import msgspec
 
+from server import redis_urls
+
 
 class SettingsError(Exception):
     """A setting has a value we cannot use; the message is one line for the user."""
@@ -43,7 +45,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "redis_url",
         "",
-        "Redis URL, e.g. `redis://localhost:6379/0`. Empty: the in-memory store "
+        "Redis URL, e.g. `redis://localhost:6379/0`, or a Redis Cluster's nodes, e.g. "
+        "`redis+cluster://10.0.0.1:6379,10.0.0.2:6379` (docs/deployment.md). Empty: the in-memory store "
         "(one process only, nothing survives a restart).",
     ),
     Setting(
@@ -387,10 +390,18 @@ def _validate(values: dict, source) -> Settings:
             f"setting {source('log_level')} has value {values['log_level']!r}; expected one of {', '.join(_LOG_LEVELS)}"
         )
     url = str(values["redis_url"])
-    if url and not url.startswith(("redis://", "rediss://", "unix://")):
+    if url and redis_urls.scheme(url) not in redis_urls.SERVER_SCHEMES + redis_urls.CLUSTER_SCHEMES:
         raise SettingsError(
-            f"setting {source('redis_url')} has value {url!r}; expected a redis://, rediss:// or unix:// URL"
+            f"setting {source('redis_url')} has value {redis_urls.redacted(url)!r}; expected a redis://, "
+            "rediss:// or unix:// URL, or redis+cluster://host:port,host:port for a Redis Cluster"
         )
+    if redis_urls.is_cluster(url):
+        try:
+            redis_urls.parse_cluster(url)
+        except ValueError as error:
+            raise SettingsError(
+                f"setting {source('redis_url')} has value {redis_urls.redacted(url)!r}, which {error}"
+            ) from None
     parse_site_secrets(str(values["site_secrets"]), source("site_secrets"))
     parse_site_secrets(str(values["identity_secrets"]), source("identity_secrets"))
     if int(values["ticket_ttl"]) < 60:

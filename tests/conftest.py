@@ -1,4 +1,5 @@
-"""Shared fixtures: a real redis-server on a free port, live HTTP servers, headless Chromium.
+"""Shared fixtures: a real redis-server on a free port, a real three-master Redis Cluster on free
+ports, live HTTP servers, headless Chromium.
 
 Nothing here touches a Redis the tests did not start. Where Redis or Chromium is missing the
 tests skip on a developer's machine and fail in CI (CI=true), so a green CI means they ran.
@@ -106,6 +107,135 @@ def redis_url(redis_server):
     yield redis_server
     client.flushall()
     client.close()
+
+
+def _answer(port: int, command: bytes) -> bytes:
+    """One inline command to a Redis on 127.0.0.1:`port`, its reply's first bytes (b"" if down)."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5) as sock:
+            sock.sendall(command + b"\r\n")
+            return sock.recv(4096)
+    except OSError:
+        return b""
+
+
+CLUSTER_MASTERS = 3
+
+
+@contextmanager
+def redis_cluster(masters: int = 3, *options: str):
+    """A private Redis Cluster of `masters` masters on free ports, without persistence, each node
+    in a folder of its own (`options` go to every redis-server); made by `redis-cli --cluster
+    create` and yielded once every node's `cluster info` says ok, as (URL, the node processes)."""
+    binary, cli = shutil.which("redis-server"), shutil.which("redis-cli")
+    if binary is None or cli is None:
+        missing("redis-server or redis-cli is not installed (apt-get install redis-server)")
+    ports: list[int] = []
+    while len(ports) < 2 * masters:  # a client port and a cluster-bus port per node
+        port = free_port()
+        if port not in ports:
+            ports.append(port)
+    clients, buses = ports[:masters], ports[masters:]
+    folder = tempfile.mkdtemp(prefix="irasshai-cluster-")
+    processes = []
+    for port, bus in zip(clients, buses, strict=True):
+        node = os.path.join(folder, str(port))
+        os.mkdir(node)
+        processes.append(
+            subprocess.Popen(
+                [binary, "--port", str(port), "--cluster-port", str(bus), "--bind", "127.0.0.1"]
+                + ["--cluster-enabled", "yes", "--cluster-config-file", os.path.join(node, "nodes.conf")]
+                + ["--save", "", "--appendonly", "no", "--dir", node, "--logfile", os.path.join(node, "redis.log")]
+                + list(options),
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        )
+    try:
+
+        def wait_for(what: str, ready) -> None:
+            deadline = time.monotonic() + 30
+            while not ready():
+                if time.monotonic() > deadline or any(process.poll() is not None for process in processes):
+                    pytest.fail(f"Redis Cluster: {what} (ports {clients}; logs in {folder})")
+                time.sleep(0.05)
+
+        wait_for("a node did not start", lambda: all(_answer(port, b"PING").startswith(b"+PONG") for port in clients))
+        created = subprocess.run(
+            [cli, "--cluster", "create", *(f"127.0.0.1:{port}" for port in clients)]
+            + ["--cluster-replicas", "0", "--cluster-yes"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        if created.returncode != 0:
+            pytest.fail(f"redis-cli --cluster create failed: {created.stdout[-1000:]}{created.stderr[-1000:]}")
+        wait_for("not ok", lambda: all(b"cluster_state:ok" in _answer(port, b"CLUSTER INFO") for port in clients))
+        yield "redis+cluster://" + ",".join(f"127.0.0.1:{port}" for port in clients), processes
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(10)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def redis_cluster_server():
+    """The tests' Redis Cluster: three masters (see :func:`redis_cluster`); yields its URL
+    (redis+cluster://127.0.0.1:port,…)."""
+    with redis_cluster(CLUSTER_MASTERS) as (url, _):
+        yield url
+
+
+def cluster_ports(url: str) -> list[int]:
+    from server.redis_urls import parse_cluster
+
+    return [port for _, port in parse_cluster(url).nodes]
+
+
+@pytest.fixture
+def redis_cluster_url(redis_cluster_server):
+    """The test Redis Cluster, every master emptied before and after each test."""
+    import redis
+
+    clients = [redis.Redis(port=port) for port in cluster_ports(redis_cluster_server)]
+    for client in clients:
+        client.flushall()
+    yield redis_cluster_server
+    for client in clients:
+        client.flushall()
+        client.close()
+
+
+@pytest.fixture(params=["redis", "cluster"])
+def any_redis_url(request):
+    """The test Redis, then the test Redis Cluster: for what only a Redis store has (TTLs, keys)."""
+    return request.getfixturevalue("redis_cluster_url" if request.param == "cluster" else "redis_url")
+
+
+def store_url(kind: str, request) -> str:
+    """The URL of a contract test's store kind ("redis" or "cluster"), started for the test."""
+    return request.getfixturevalue("redis_cluster_url" if kind == "cluster" else "redis_url")
+
+
+def redis_client(url: str):
+    """A synchronous redis-py client for a test's Redis or Redis Cluster, to look at keys and TTLs."""
+    import redis
+    from redis.cluster import ClusterNode, RedisCluster
+
+    if url.startswith("redis+cluster://"):
+        return RedisCluster(startup_nodes=[ClusterNode("127.0.0.1", port) for port in cluster_ports(url)])
+    return redis.Redis.from_url(url)
+
+
+def all_keys(client) -> list[bytes]:
+    """Every key, on every master of a cluster."""
+    from redis.cluster import RedisCluster
+
+    if isinstance(client, RedisCluster):
+        return client.keys("*", target_nodes=RedisCluster.PRIMARIES)
+    return client.keys("*")
 
 
 @contextmanager

@@ -22,6 +22,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "server.names",
             "server.durations",
             "server.yamlsource",
+            "server.redis_urls",
             "server.settings",
             "server.devices",
             "server.identity",

@@ -75,7 +75,11 @@ def test_settings_are_frozen():
         ("IRASSHAI_RELOAD_INTERVAL", "soon", "a number"),
         ("IRASSHAI_RELOAD_INTERVAL", "-1", "a positive number"),
         ("IRASSHAI_LOG_LEVEL", "loud", "one of debug, info, warning, error"),
-        ("IRASSHAI_REDIS_URL", "localhost:6379", "a redis://, rediss:// or unix:// URL"),
+        (
+            "IRASSHAI_REDIS_URL",
+            "localhost:6379",
+            "a redis://, rediss:// or unix:// URL, or redis+cluster://host:port,host:port for a Redis Cluster",
+        ),
         ("IRASSHAI_LINE_API", "api.line.me", "a base URL such as https://api.line.me"),
         ("IRASSHAI_LINE_ACCESS", "https://access.line.me/dialog?x", "a base URL such as https://api.line.me"),
     ],

@@ -5,9 +5,14 @@ command waits for one up to ``pool_timeout`` seconds, and only then fails as una
 so a burst of requests queues instead of being refused while Redis is healthy.
 
 Reading a visitor is one HMGET; writing is one Lua compare-and-set; adding to the daily
-counters is one pipelined MULTI of HINCRBYs; adding a flush of traffic aggregates is one Lua
+counters is one Lua call of HINCRBYs and their EXPIREs (:class:`~server.store.redis_client.Atomic`,
+which stands in for MULTI everywhere); adding a flush of traffic aggregates is one Lua
 script (its caps need a read before each new name); counting a rate limit's hits is one Lua
 script. Every key comes from :mod:`server.store.keys` and gets a TTL.
+
+The same store runs on a Redis Cluster (docs/deployment.md): every script and every
+:class:`Atomic` call touches the keys of one hash tag, so of one slot; the wake-ups are sharded
+pub/sub there (SPUBLISH, SSUBSCRIBE), see :meth:`RedisStore.subscribe`.
 """
 
 from __future__ import annotations
@@ -16,14 +21,20 @@ from collections.abc import AsyncIterator
 from importlib.resources import files
 
 import redis.asyncio as redis
-from redis.exceptions import RedisError
+from redis.exceptions import RedisClusterException, RedisError
 
+from server.redis_urls import redacted
 from server.store import keys
 from server.store.base import OTHER, StoreUnavailable
+from server.store.redis_client import MAX_ARGUMENTS, Atomic, Cluster, connect
 from server.store.webhooks_redis import RedisDeliveryQueue
 
 _LUA = files("server.store").joinpath("lua")
 SEED_CHUNK = 1000
+
+
+def _pairs(fields: dict) -> list:
+    return [word for pair in fields.items() for word in pair]
 
 
 MAX_CONNECTIONS = 50  # the defaults of IRASSHAI_REDIS_MAX_CONNECTIONS and IRASSHAI_REDIS_POOL_TIMEOUT
@@ -34,25 +45,17 @@ class RedisStore:
     def __init__(
         self,
         url: str,
-        client: redis.Redis | None = None,
+        client: redis.Redis | Cluster | None = None,
         *,
         max_connections: int = MAX_CONNECTIONS,
         pool_timeout: float = POOL_TIMEOUT,
     ):
-        self.url = url
+        self.url = redacted(url)  # as messages show it: never the password
         if client is None:
-            # Blocking: redis-py's default pool raises "Too many connections" at once when all
-            # are busy, which turned a burst of requests into 503s with a healthy Redis.
-            pool = redis.BlockingConnectionPool.from_url(
-                url,
-                max_connections=max_connections,
-                timeout=pool_timeout,
-                socket_connect_timeout=2,
-                socket_timeout=5,
-                health_check_interval=30,
-            )
-            client = redis.Redis.from_pool(pool)
+            client = connect(url, max_connections=max_connections, pool_timeout=pool_timeout)
         self._client = client
+        self._cluster = isinstance(client, Cluster)
+        self._atomic = Atomic(client)
         self._save_visitor = self._client.register_script(_LUA.joinpath("save_visitor.lua").read_text())
         self._claim_code = self._client.register_script(_LUA.joinpath("claim_code.lua").read_text())
         self._seed_codes = self._client.register_script(_LUA.joinpath("seed_codes.lua").read_text())
@@ -60,8 +63,8 @@ class RedisStore:
         self._hit = self._client.register_script(_LUA.joinpath("hit.lua").read_text())
         self._add_feed = self._client.register_script(_LUA.joinpath("add_feed.lua").read_text())
         self._add_traffic = self._client.register_script(_LUA.joinpath("add_traffic.lua").read_text())
-        self.webhooks = RedisDeliveryQueue(self._client, url)
-        self.line_pushes = RedisDeliveryQueue(self._client, url, keys.LINE_PUSHES)
+        self.webhooks = RedisDeliveryQueue(self._client, self.url, self._atomic)
+        self.line_pushes = RedisDeliveryQueue(self._client, self.url, self._atomic, keys.LINE_PUSHES)
 
     async def load_visitor(self, site: str, visitor_id: str) -> tuple[bytes | None, int]:
         try:
@@ -149,19 +152,16 @@ class RedisStore:
         return result.decode()
 
     async def add_counts(self, site: str, counts: dict[tuple[str, str, str], int | float]) -> None:
-        # MULTI/EXEC so that a counter never exists without its EXPIRE; still one round trip.
-        pipe = self._client.pipeline(transaction=True)
+        # At once, so that a counter never exists without its EXPIRE; one round trip.
+        commands: list[tuple] = []
         days = set()
         for (day, rule, counter), amount in counts.items():
-            if isinstance(amount, float):
-                pipe.hincrbyfloat(keys.stats(site, day), f"{rule}|{counter}", amount)
-            else:
-                pipe.hincrby(keys.stats(site, day), f"{rule}|{counter}", amount)
+            command = "HINCRBYFLOAT" if isinstance(amount, float) else "HINCRBY"
+            commands.append((command, keys.stats(site, day), f"{rule}|{counter}", amount))
             days.add(day)
-        for day in sorted(days):
-            pipe.expire(keys.stats(site, day), keys.STATS_TTL)
+        commands += [("EXPIRE", keys.stats(site, day), keys.STATS_TTL) for day in sorted(days)]
         try:
-            await pipe.execute()
+            await self._atomic(*commands)
         except RedisError as error:
             raise StoreUnavailable(f"Redis at {self.url} is unreachable: {error}") from None
 
@@ -215,10 +215,12 @@ class RedisStore:
         if not days:
             return {}, {}, 0
         pipe = self._client.pipeline(transaction=False)
+        # PFCOUNT as a raw command: redis-py's cluster pipeline refuses pfcount(), whose keys
+        # could span slots; these share the tag {site:traffic}.
         for day in days:
             pipe.hgetall(keys.traffic(site, day))
-            pipe.pfcount(keys.traffic_visitors(site, day))
-        pipe.pfcount(*(keys.traffic_visitors(site, day) for day in days))
+            pipe.execute_command("PFCOUNT", keys.traffic_visitors(site, day))
+        pipe.execute_command("PFCOUNT", *(keys.traffic_visitors(site, day) for day in days))
         try:
             found = await pipe.execute()
         except RedisError as error:
@@ -271,24 +273,23 @@ class RedisStore:
         return {name.decode(): value.decode() for name, value in found.items()}
 
     async def set_chat(self, site: str, visitor_id: str, fields: dict[str, str], ttl: int) -> None:
-        pipe = self._client.pipeline(transaction=True)  # never a chat record without its TTL
-        pipe.hset(keys.chat(site, visitor_id), mapping=fields)
-        pipe.expire(keys.chat(site, visitor_id), ttl)
-        try:
-            await pipe.execute()
+        key = keys.chat(site, visitor_id)
+        try:  # at once: never a chat record without its TTL
+            await self._atomic(("HSET", key, *_pairs(fields)), ("EXPIRE", key, ttl))
         except RedisError as error:
             raise self._unavailable(error) from None
 
     async def save_conversation(
         self, site: str, conversation_id: str, record: bytes, activity: float, ttl: int
     ) -> None:
-        pipe = self._client.pipeline(transaction=True)
-        pipe.hset(keys.conversations(site), conversation_id, record)
-        pipe.zadd(keys.conversation_activity(site), {conversation_id: activity})
-        pipe.expire(keys.conversations(site), ttl)
-        pipe.expire(keys.conversation_activity(site), ttl)
+        records, activities = keys.conversations(site), keys.conversation_activity(site)
         try:
-            await pipe.execute()
+            await self._atomic(
+                ("HSET", records, conversation_id, record),
+                ("ZADD", activities, repr(activity), conversation_id),
+                ("EXPIRE", records, ttl),
+                ("EXPIRE", activities, ttl),
+            )
         except RedisError as error:
             raise self._unavailable(error) from None
 
@@ -310,34 +311,48 @@ class RedisStore:
     async def publish(self, site: str, visitor_id: str, payload: str = "") -> None:
         message = f"{site}\t{visitor_id}" + (f"\t{payload}" if payload else "")
         try:
-            await self._client.publish(keys.WAKE_CHANNEL, message)
+            if self._cluster:
+                await self._client.spublish(keys.WAKE_CHANNEL, message)
+            else:
+                await self._client.publish(keys.WAKE_CHANNEL, message)
         except RedisError as error:
             raise self._unavailable(error) from None
 
     async def subscribe(self) -> AsyncIterator[tuple[str, str, str]]:
+        """Every wake-up published by any process. On a Redis Cluster the channel is sharded
+        pub/sub (Redis 7): SPUBLISH goes to the shard that owns the channel's slot and every
+        process SSUBSCRIBEs there (redis-py follows the slot when it moves), where a plain
+        PUBLISH would be copied to every node of the cluster."""
         pubsub = self._client.pubsub(ignore_subscribe_messages=True)
         try:
-            await pubsub.subscribe(keys.WAKE_CHANNEL)
+            if self._cluster:
+                await pubsub.ssubscribe(keys.WAKE_CHANNEL)
+            else:
+                await pubsub.subscribe(keys.WAKE_CHANNEL)
             while True:
                 # A timeout lets the connection's health check run while the channel is quiet.
-                message = await pubsub.get_message(timeout=30.0)
+                if self._cluster:
+                    message = await pubsub.get_sharded_message(timeout=30.0)
+                else:
+                    message = await pubsub.get_message(timeout=30.0)
                 if message is None:
                     continue
                 site, _, rest = message["data"].decode().partition("\t")
                 visitor_id, _, payload = rest.partition("\t")
                 yield site, visitor_id, payload
-        except (RedisError, OSError) as error:
+        except (RedisError, RedisClusterException, OSError) as error:
             raise self._unavailable(error) from None
         finally:
             await pubsub.aclose()
 
     async def set_presence(self, site: str, email: str, until: float, ttl: int) -> None:
-        pipe = self._client.pipeline(transaction=True)
-        pipe.zadd(keys.presence(site), {email: until})
-        pipe.zremrangebyscore(keys.presence(site), "-inf", f"({until - ttl}")
-        pipe.expire(keys.presence(site), ttl)
+        key = keys.presence(site)
         try:
-            await pipe.execute()
+            await self._atomic(
+                ("ZADD", key, repr(until), email),
+                ("ZREMRANGEBYSCORE", key, "-inf", f"({until - ttl!r}"),
+                ("EXPIRE", key, ttl),
+            )
         except RedisError as error:
             raise self._unavailable(error) from None
 
@@ -349,11 +364,12 @@ class RedisStore:
         return {email.decode(): until for email, until in found}
 
     async def add_ops(self, site: str, kind: str, data: bytes) -> str:
-        pipe = self._client.pipeline(transaction=True)
-        pipe.xadd(keys.ops_feed(site), {"t": kind, "d": data}, maxlen=keys.OPS_FEED_LENGTH, approximate=True)
-        pipe.expire(keys.ops_feed(site), keys.OPS_FEED_TTL)
+        key = keys.ops_feed(site)
         try:
-            entry_id, _ = await pipe.execute()
+            entry_id, _ = await self._atomic(
+                ("XADD", key, "MAXLEN", "~", keys.OPS_FEED_LENGTH, "*", "t", kind, "d", data),
+                ("EXPIRE", key, keys.OPS_FEED_TTL),
+            )
         except RedisError as error:
             raise self._unavailable(error) from None
         return entry_id.decode()
@@ -369,23 +385,24 @@ class RedisStore:
     async def touch_live(self, site: str, seen: dict[str, float]) -> None:
         if not seen:
             return
-        pipe = self._client.pipeline(transaction=True)
-        pipe.zadd(keys.live(site), seen)
-        pipe.expire(keys.live(site), keys.LIVE_TTL)
+        key, scores = keys.live(site), [(repr(second), visitor_id) for visitor_id, second in seen.items()]
+        chunk = MAX_ARGUMENTS // 2
         try:
-            await pipe.execute()
+            for start in range(0, len(scores), chunk):
+                pairs = [word for pair in scores[start : start + chunk] for word in pair]
+                await self._atomic(("ZADD", key, *pairs), ("EXPIRE", key, keys.LIVE_TTL))
         except RedisError as error:
             raise self._unavailable(error) from None
 
     async def read_live(self, site: str, since: float, limit: int) -> list[tuple[str, float]]:
-        pipe = self._client.pipeline(transaction=True)
-        pipe.zremrangebyscore(keys.live(site), "-inf", f"({since}")
-        pipe.zrevrange(keys.live(site), 0, limit - 1, withscores=True)
+        key = keys.live(site)
         try:
-            _, found = await pipe.execute()
+            _, found = await self._atomic(
+                ("ZREMRANGEBYSCORE", key, "-inf", f"({since!r}"), ("ZREVRANGE", key, 0, limit - 1, "WITHSCORES")
+            )
         except RedisError as error:
             raise self._unavailable(error) from None
-        return [(visitor_id.decode(), second) for visitor_id, second in found]
+        return [(found[i].decode(), float(found[i + 1])) for i in range(0, len(found), 2)]
 
     async def operators(self) -> dict[str, bytes]:
         try:
@@ -403,16 +420,14 @@ class RedisStore:
     async def put_operator(self, email: str, record: bytes) -> None:
         key = keys.operator_accounts()
         try:
-            async with self._client.pipeline(transaction=True) as pipe:
-                await pipe.hset(key, email, record).expire(key, keys.ACCOUNTS_TTL).execute()
+            await self._atomic(("HSET", key, email, record), ("EXPIRE", key, keys.ACCOUNTS_TTL))
         except RedisError as error:
             raise self._unavailable(error) from None
 
     async def delete_operator(self, email: str) -> bool:
         key = keys.operator_accounts()
         try:
-            async with self._client.pipeline(transaction=True) as pipe:
-                removed, _ = await pipe.hdel(key, email).expire(key, keys.ACCOUNTS_TTL).execute()
+            removed, _ = await self._atomic(("HDEL", key, email), ("EXPIRE", key, keys.ACCOUNTS_TTL))
         except RedisError as error:
             raise self._unavailable(error) from None
         return bool(removed)
@@ -448,8 +463,15 @@ class RedisStore:
             raise self._unavailable(error) from None
 
     async def ping(self) -> None:
+        """The store answers. A Redis Cluster must also say it is ok (every slot served): one
+        that lost a master it cannot replace refuses every command, yet still answers PING."""
         try:
-            await self._client.ping()
+            if self._cluster:
+                state = (await self._client.cluster_info()).get("cluster_state")
+                if state != "ok":
+                    raise StoreUnavailable(f"Redis Cluster at {self.url} is not ok: its cluster_state is {state}")
+            else:
+                await self._client.ping()
         except (RedisError, OSError) as error:
             raise StoreUnavailable(f"Redis at {self.url} is unreachable: {error}") from None
 

@@ -1,11 +1,12 @@
 """A delivery queue in Redis (server/store/webhooks.py): shared by every process, so each delivery
 is taken by one of them at a time. The store has two: webhooks and LINE pushes.
 
-Queueing is one MULTI (each delivery's HASH, its endpoint's due ZSET, the site's recent ZSET,
-with their TTLs), or one Lua script per delivery in a lane (it also joins the lane's LIST);
-taking is one Lua script per endpoint and one pipelined read; finishing and resending are one
-Lua script each, releasing one ZADD. Every key comes from :mod:`server.store.keys`, tagged
-``{site:<queue>}``, with a TTL.
+Queueing is one Lua call that runs at once (each delivery's HASH, its endpoint's due ZSET, the
+site's recent ZSET, with their TTLs: :class:`~server.store.redis_client.Atomic`, as MULTI would),
+or one Lua script per delivery in a lane (it also joins the lane's LIST); taking is one Lua
+script per endpoint and one pipelined read; finishing and resending are one Lua script each,
+releasing one ZADD. Every key of a site's queue shares the tag ``{site:<queue>}``, so all of this
+touches one slot of a Redis Cluster. Every key comes from :mod:`server.store.keys`, with a TTL.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from redis.exceptions import RedisError
 
 from server.store import keys
 from server.store.base import StoreUnavailable
+from server.store.redis_client import MAX_ARGUMENTS, Atomic
 from server.store.webhooks import Delivery, endpoint_of
 
 _LUA = files("server.store").joinpath("lua")
@@ -54,8 +56,10 @@ def _delivery(delivery: str, found: dict[bytes, bytes]) -> Delivery | None:
 
 
 class RedisDeliveryQueue:
-    def __init__(self, client: redis.Redis, url: str, name: str = keys.WEBHOOKS, ttl: int = keys.WEBHOOKS_TTL):
-        self._client, self.url, self.name, self.ttl = client, url, name, ttl
+    def __init__(
+        self, client: redis.Redis, url: str, atomic: Atomic, name: str = keys.WEBHOOKS, ttl: int = keys.WEBHOOKS_TTL
+    ):
+        self._client, self.url, self._atomic, self.name, self.ttl = client, url, atomic, name, ttl
         self._take = client.register_script(_LUA.joinpath("take_webhooks.lua").read_text())
         self._finish = client.register_script(_LUA.joinpath("finish_webhook.lua").read_text())
         self._resend = client.register_script(_LUA.joinpath("resend_webhook.lua").read_text())
@@ -83,16 +87,19 @@ class RedisDeliveryQueue:
 
     async def _queue_plain(self, site: str, deliveries: list[Delivery]) -> None:
         recent = keys.queue_recent(site, self.name)
-        pipe = self._client.pipeline(transaction=True)
+        commands: list[tuple] = []
         for delivery in deliveries:
             key, due = self._delivery_key(site, delivery.id), self._due(site, delivery.endpoint)
-            pipe.hset(key, mapping=_fields(delivery))
-            pipe.expire(key, self.ttl)
-            pipe.zadd(due, {delivery.id: delivery.next_at})
-            pipe.expire(due, self.ttl)
-            pipe.zadd(recent, {delivery.id: delivery.created})
-        pipe.expire(recent, self.ttl)
-        await pipe.execute()
+            fields = [word for pair in _fields(delivery).items() for word in pair]
+            commands += [
+                ("HSET", key, *fields),
+                ("EXPIRE", key, self.ttl),
+                ("ZADD", due, repr(delivery.next_at), delivery.id),
+                ("EXPIRE", due, self.ttl),
+                ("ZADD", recent, repr(delivery.created), delivery.id),
+            ]
+        commands.append(("EXPIRE", recent, self.ttl))
+        await self._atomic(*commands)
 
     async def _queue_in_lane(self, site: str, delivery: Delivery) -> None:
         script_keys = [
@@ -181,12 +188,13 @@ class RedisDeliveryQueue:
             ids = [i.decode() for i in await self._client.zrange(recent, 0, -(keep + 1))]
             if not ids:
                 return 0
-            pipe = self._client.pipeline(transaction=True)
-            for delivery in ids:
-                pipe.delete(self._delivery_key(site, delivery))
-                pipe.zrem(self._due(site, endpoint_of(delivery)), delivery)
-            pipe.zrem(recent, *ids)
-            await pipe.execute()
+            for start in range(0, len(ids), MAX_ARGUMENTS):
+                chunk = ids[start : start + MAX_ARGUMENTS]
+                await self._atomic(
+                    *(("DEL", self._delivery_key(site, delivery)) for delivery in chunk),
+                    *(("ZREM", self._due(site, endpoint_of(delivery)), delivery) for delivery in chunk),
+                    ("ZREM", recent, *chunk),
+                )
         except RedisError as error:
             raise self._unavailable(error) from None
         return len(ids)
@@ -199,11 +207,9 @@ class RedisDeliveryQueue:
         return {name.decode(): record for name, record in found.items()}
 
     async def disable(self, site: str, endpoint: str, record: bytes) -> None:
-        pipe = self._client.pipeline(transaction=True)
-        pipe.hset(keys.queue_disabled(site, self.name), endpoint, record)
-        pipe.expire(keys.queue_disabled(site, self.name), keys.WEBHOOKS_DISABLED_TTL)
+        key = keys.queue_disabled(site, self.name)
         try:
-            await pipe.execute()
+            await self._atomic(("HSET", key, endpoint, record), ("EXPIRE", key, keys.WEBHOOKS_DISABLED_TTL))
         except RedisError as error:
             raise self._unavailable(error) from None
 

@@ -37,9 +37,14 @@ def test_quick_mode_writes_the_report_with_its_tables_and_ratios(tmp_path):
         "| Operator → client | sent/s | delivered |",
     ):
         assert header in report, f"missing table: {header}"
-    assert "bare Starlette" in report and "Redis store" in report
+    assert "bare Starlette" in report and "Redis store" in report and "Redis Cluster store (3 masters)" in report
     printed = done.stdout.strip().splitlines()
-    for ratio in ("ratio (b)/(a) at saturation:", "ratio (c)/(a) at saturation:", "ratio peer/Irasshai, 100 rules:"):
-        assert any(line.startswith(ratio) for line in printed[-4:]), f"{ratio} not among the last lines printed"
+    for ratio in (
+        "ratio (b)/(a) at saturation:",
+        "ratio (c)/(a) at saturation:",
+        "ratio (d)/(c), Redis Cluster vs one Redis:",
+        "ratio peer/Irasshai, 100 rules:",
+    ):
+        assert any(line.startswith(ratio) for line in printed[-5:]), f"{ratio} not among the last lines printed"
         assert f"- {ratio}" in report
     assert report.rstrip().splitlines()[-1].startswith("- ratio peer/Irasshai"), "the ratios come last"

@@ -8,24 +8,24 @@ runs, each read keeping it `ttl` seconds more; deleted at once by `delete_sessio
 from __future__ import annotations
 
 import pytest
-import redis as redis_sync
 
 from server.store import keys
 from server.store.memory import MemoryStore
 from server.store.redis import RedisStore
+from tests.conftest import redis_client, store_url
 from tests.store.test_contract import Clock
 
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture(params=["memory", "redis", "cluster"])
 def kind(request):
     return request.param
 
 
 @pytest.fixture
 async def store(kind, request):
-    store = MemoryStore(clock=Clock()) if kind == "memory" else RedisStore(request.getfixturevalue("redis_url"))
+    store = MemoryStore(clock=Clock()) if kind == "memory" else RedisStore(store_url(kind, request))
     yield store
     await store.close()
 
@@ -64,9 +64,9 @@ async def test_memory_sessions_expire_after_their_ttl_and_a_touch_restarts_it():
     assert await store.touch_session("s1", 60) is None
 
 
-async def test_redis_keeps_accounts_and_sessions_with_ttls(redis_url):
-    store = RedisStore(redis_url)
-    client = redis_sync.Redis.from_url(redis_url)
+async def test_redis_keeps_accounts_and_sessions_with_ttls(any_redis_url):
+    store = RedisStore(any_redis_url)
+    client = redis_client(any_redis_url)
     try:
         await store.put_operator("a@example.com", b"record")
         assert 0 < client.ttl(keys.operator_accounts()) <= keys.ACCOUNTS_TTL

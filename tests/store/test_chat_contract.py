@@ -1,4 +1,4 @@
-"""The chat part of the store contract, on both stores: MemoryStore and RedisStore on a real redis-server.
+"""The chat part of the store contract, on both stores: MemoryStore and RedisStore on a real redis-server and on a real Redis Cluster.
 
 A visitor's feed hands out ids that increase strictly and reads back after any id, oldest first,
 exclusive of that id; a client id seen before adds nothing and returns the first entry's id;
@@ -12,17 +12,17 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-import redis as redis_sync
 
 from server.store import keys
 from server.store.memory import MemoryStore, entry_key
 from server.store.redis import RedisStore
+from tests.conftest import redis_client, store_url
 from tests.store.test_contract import Clock
 
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture(params=["memory", "redis", "cluster"])
 def kind(request):
     return request.param
 
@@ -34,7 +34,7 @@ def clock():
 
 @pytest.fixture
 async def store(kind, clock, request):
-    store = MemoryStore(clock=clock) if kind == "memory" else RedisStore(request.getfixturevalue("redis_url"))
+    store = MemoryStore(clock=clock) if kind == "memory" else RedisStore(store_url(kind, request))
     yield store
     await store.close()
 
@@ -97,8 +97,8 @@ async def test_chat_keys_expire_after_the_ttl(kind, store, clock, request):
     await store.add_feed("demo", "v1", "message", b"x", ttl=100, client_id="client-0001")
     await store.set_chat("demo", "v1", {"current": "v1.1"}, ttl=100)
     await store.save_conversation("demo", "v1.1", b"R", activity=1, ttl=100)
-    if kind == "redis":
-        client = redis_sync.Redis.from_url(request.getfixturevalue("redis_url"))
+    if kind != "memory":
+        client = redis_client(store_url(kind, request))
         for key in (
             keys.feed("demo", "v1"),
             keys.chat_ids("demo", "v1"),
@@ -142,8 +142,8 @@ async def test_a_publish_reaches_a_subscriber(store):
     assert await asyncio.wait_for(_first_delivery(store, store), 10) == ("demo", "v1", "typing\toperator\tAya")
 
 
-async def test_a_publish_reaches_a_subscriber_of_another_process(redis_url):
-    one, two = RedisStore(redis_url), RedisStore(redis_url)
+async def test_a_publish_reaches_a_subscriber_of_another_process(any_redis_url):
+    one, two = RedisStore(any_redis_url), RedisStore(any_redis_url)
     try:
         assert await asyncio.wait_for(_first_delivery(two, one), 10) == ("demo", "v1", "typing\toperator\tAya")
         await one.publish("demo", "v2")

@@ -1,4 +1,4 @@
-"""Claims, on both stores: MemoryStore and RedisStore on a real redis-server.
+"""Claims, on both stores: MemoryStore and RedisStore on a real redis-server and on a real Redis Cluster.
 
 A name is claimed once while its claim lasts (a second claim is refused and keeps the first
 value), sites never mix, a claim expires after its ttl (and may then be claimed again), and
@@ -10,17 +10,17 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-import redis as redis_sync
 
 from server.store import keys
 from server.store.memory import MemoryStore
 from server.store.redis import RedisStore
+from tests.conftest import redis_client, store_url
 from tests.store.test_contract import Clock
 
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture(params=["memory", "redis", "cluster"])
 def kind(request):
     return request.param
 
@@ -32,7 +32,7 @@ def clock():
 
 @pytest.fixture
 async def store(kind, clock, request):
-    store = MemoryStore(clock=clock) if kind == "memory" else RedisStore(request.getfixturevalue("redis_url"))
+    store = MemoryStore(clock=clock) if kind == "memory" else RedisStore(store_url(kind, request))
     yield store
     await store.close()
 
@@ -59,8 +59,8 @@ async def test_take_hands_the_value_back_once_and_frees_the_name(store):
 
 async def test_a_claim_expires_after_its_ttl(kind, store, clock, request):
     await store.claim("demo", "n", b"v", ttl=30)
-    if kind == "redis":
-        client = redis_sync.Redis.from_url(request.getfixturevalue("redis_url"))
+    if kind != "memory":
+        client = redis_client(store_url(kind, request))
         assert 0 < client.ttl(keys.claim("demo", "n")) <= 30
         client.close()
         return

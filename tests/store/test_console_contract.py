@@ -1,4 +1,4 @@
-"""The console part of the store contract, on both stores: MemoryStore and RedisStore on a real redis-server.
+"""The console part of the store contract, on both stores: MemoryStore and RedisStore on a real redis-server and on a real Redis Cluster.
 
 Presence remembers each operator's expiry second per site and forgets entries stale for its ttl;
 the operators' feed hands out increasing ids and reads back after any id, exclusive; live
@@ -10,24 +10,24 @@ pool and when it was redeemed, without claiming one.
 from __future__ import annotations
 
 import pytest
-import redis as redis_sync
 
 from server.store import keys
 from server.store.memory import MemoryStore, entry_key
 from server.store.redis import RedisStore
+from tests.conftest import redis_client, store_url
 from tests.store.test_contract import Clock
 
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture(params=["memory", "redis", "cluster"])
 def kind(request):
     return request.param
 
 
 @pytest.fixture
 async def store(kind, request):
-    store = MemoryStore(clock=Clock()) if kind == "memory" else RedisStore(request.getfixturevalue("redis_url"))
+    store = MemoryStore(clock=Clock()) if kind == "memory" else RedisStore(store_url(kind, request))
     yield store
     await store.close()
 
@@ -62,13 +62,13 @@ async def test_live_visitors_newest_first_since_a_second_and_bounded(store):
     assert await store.read_live("nobody", since=0, limit=10) == []
 
 
-async def test_every_console_key_has_a_ttl_in_redis(redis_url):
-    store = RedisStore(redis_url)
+async def test_every_console_key_has_a_ttl_in_redis(any_redis_url):
+    store = RedisStore(any_redis_url)
     await store.set_presence("demo", "a@example.com", 1000.0, ttl=3600)
     await store.add_ops("demo", "status", b"{}")
     await store.touch_live("demo", {"v1": 100.0})
     await store.close()
-    client = redis_sync.Redis.from_url(redis_url)
+    client = redis_client(any_redis_url)
     for key in (keys.presence("demo"), keys.ops_feed("demo"), keys.live("demo")):
         assert 0 < client.ttl(key) <= max(keys.PRESENCE_TTL, keys.OPS_FEED_TTL, keys.LIVE_TTL), key
     client.close()

@@ -1,4 +1,4 @@
-"""The store contract, run against both stores: MemoryStore and RedisStore on a real redis-server.
+"""The store contract, run against both stores: MemoryStore and RedisStore on a real redis-server and on a real Redis Cluster.
 
 A visitor's state is a blob with a version; a write succeeds only on the version that was
 read (so two tabs or two processes never overwrite each other), it expires after the
@@ -12,13 +12,12 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-import redis as redis_sync
 
 from server.store import keys
 from server.store.base import StoreUnavailable
 from server.store.memory import MemoryStore
 from server.store.redis import RedisStore
-from tests.conftest import free_port
+from tests.conftest import all_keys, free_port, redis_client, store_url
 
 pytestmark = pytest.mark.anyio
 
@@ -31,14 +30,14 @@ class Clock:
         return self.now
 
 
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture(params=["memory", "redis", "cluster"])
 def kind(request):
     return request.param
 
 
 @pytest.fixture
 async def store(kind, request):
-    store = MemoryStore(clock=Clock()) if kind == "memory" else RedisStore(request.getfixturevalue("redis_url"))
+    store = MemoryStore(clock=Clock()) if kind == "memory" else RedisStore(store_url(kind, request))
     yield store
     await store.close()
 
@@ -80,7 +79,7 @@ async def test_state_expires_after_its_time_to_live(store, kind, request):
     if kind == "memory":
         store._clock.now += 101
     else:
-        client = redis_sync.Redis.from_url(request.getfixturevalue("redis_url"))
+        client = redis_client(store_url(kind, request))
         assert 0 < client.ttl(keys.visitor("demo", "v1")) <= 100
         client.pexpire(keys.visitor("demo", "v1"), 1)  # fast-forward: Redis has no fake clock
         await asyncio.sleep(0.01)
@@ -158,10 +157,10 @@ async def test_counts_are_kept_per_site(store):
     assert await store.read_counts("shop-b", ["2026-11-22"]) == {"2026-11-22": {}}
 
 
-async def test_redis_counters_expire_after_400_days(redis_url):
-    store = RedisStore(redis_url)
+async def test_redis_counters_expire_after_400_days(any_redis_url):
+    store = RedisStore(any_redis_url)
     await store.add_counts("demo", {("2026-11-22", "hello", "shown"): 1, ("2026-11-23", "hello", "shown"): 1})
-    client = redis_sync.Redis.from_url(redis_url)
+    client = redis_client(any_redis_url)
     for day in ("2026-11-22", "2026-11-23"):
         assert 399 * 86400 < client.ttl(keys.stats("demo", day)) <= keys.STATS_TTL
     assert client.hgetall(keys.stats("demo", "2026-11-22")) == {b"hello|shown": b"1"}
@@ -241,10 +240,10 @@ async def test_codes_left_counts_down_and_is_none_for_a_pool_not_loaded(store):
     assert await store.claim_code("demo", "welcome", "v3", "list", "", 0) is None
 
 
-async def test_a_redis_pool_that_lost_its_keys_is_unseeded_not_exhausted(redis_url):
-    store = RedisStore(redis_url)
+async def test_a_redis_pool_that_lost_its_keys_is_unseeded_not_exhausted(any_redis_url):
+    store = RedisStore(any_redis_url)
     await store.seed_codes("demo", "welcome", ["W-AAA"])
-    redis_sync.Redis.from_url(redis_url).flushall()  # Redis restarted without persistence
+    redis_client(any_redis_url).flushall()  # Redis restarted without persistence
     assert await store.claim_code("demo", "welcome", "v1", "list", "", 0) == "unseeded"
     assert await store.codes_left("demo", "welcome") is None
     await store.close()
@@ -267,14 +266,14 @@ async def test_a_code_never_given_out_is_unknown(store):
     assert await store.redeem_code("demo", "other", "W-AAA", 1000) == "unknown"  # another pool's code
 
 
-async def test_redis_pool_keys_expire(redis_url):
-    store = RedisStore(redis_url)
+async def test_redis_pool_keys_expire(any_redis_url):
+    store = RedisStore(any_redis_url)
     await store.seed_codes("demo", "welcome", ["W-AAA", "W-BBB"])
     await store.claim_code("demo", "welcome", "v1", "list", "", 0)
     await store.redeem_code(
         "demo", "welcome", (await store.claim_code("demo", "welcome", "v1", "list", "", 0)).partition("|")[0], 1000
     )
-    client = redis_sync.Redis.from_url(redis_url)
+    client = redis_client(any_redis_url)
     pool_keys = [
         keys.pool_available("demo", "welcome"),
         keys.pool_owners("demo", "welcome"),
@@ -282,7 +281,7 @@ async def test_redis_pool_keys_expire(redis_url):
         keys.pool_redeemed("demo", "welcome"),
         keys.pool_loaded("demo", "welcome"),
     ]
-    assert sorted(k.decode() for k in client.keys("*")) == sorted(pool_keys)
+    assert sorted(k.decode() for k in all_keys(client)) == sorted(pool_keys)
     for key in pool_keys:
         assert 399 * 86400 < client.ttl(key) <= keys.POOL_TTL, key
     client.close()
@@ -302,7 +301,7 @@ async def test_a_window_starts_again_after_its_length(store, kind, request):
     if kind == "memory":
         store._clock.now += 61
     else:
-        client = redis_sync.Redis.from_url(request.getfixturevalue("redis_url"))
+        client = redis_client(store_url(kind, request))
         assert 0 < client.ttl(keys.hits("demo", "codes:192.0.2.1", 60)) <= 60
         assert 3540 < client.ttl(keys.hits("demo", "codes:192.0.2.1", 3600)) <= 3600
         client.pexpire(keys.hits("demo", "codes:192.0.2.1", 60), 1)  # fast-forward: Redis has no fake clock

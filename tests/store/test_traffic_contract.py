@@ -13,12 +13,12 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-import redis as redis_sync
 
 from server.store import keys
 from server.store.base import OTHER
 from server.store.memory import MemoryStore
 from server.store.redis import RedisStore
+from tests.conftest import all_keys, redis_client, store_url
 from tests.store.test_contract import Clock
 
 pytestmark = pytest.mark.anyio
@@ -26,14 +26,14 @@ pytestmark = pytest.mark.anyio
 CAPS = {"views": ("views", 3), "time_on_page:5": ("views", 3), "referrer": ("referrer", 2)}
 
 
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture(params=["memory", "redis", "cluster"])
 def kind(request):
     return request.param
 
 
 @pytest.fixture
 async def store(kind, request):
-    store = MemoryStore(clock=Clock()) if kind == "memory" else RedisStore(request.getfixturevalue("redis_url"))
+    store = MemoryStore(clock=Clock()) if kind == "memory" else RedisStore(store_url(kind, request))
     yield store
     await store.close()
 
@@ -93,14 +93,14 @@ async def test_a_group_admits_at_most_its_limit_of_names_per_day_and_the_rest_is
 
 async def test_the_limit_holds_across_writers(store, kind, request):
     """Several processes flush their own names at once: the day still admits only `limit`."""
-    writers = [store] if kind == "memory" else [RedisStore(request.getfixturevalue("redis_url")) for _ in range(4)]
+    writers = [store] if kind == "memory" else [RedisStore(store_url(kind, request)) for _ in range(4)]
     day = "2026-11-22"
     try:
         await asyncio.gather(
             *(writers[n % len(writers)].add_traffic("demo", {(day, "views", f"/p{n}"): 1}, {}, CAPS) for n in range(20))
         )
     finally:
-        if kind == "redis":
+        if kind != "memory":
             for writer in writers:
                 await writer.close()
     counts, _, _ = await store.read_traffic("demo", [day])
@@ -133,15 +133,15 @@ async def test_sites_are_kept_apart(store):
     assert await store.read_traffic("shop-b", ["2026-11-22"]) == ({"2026-11-22": {}}, {"2026-11-22": 0}, 0)
 
 
-async def test_redis_traffic_keys_are_kept_400_days(redis_url):
-    store = RedisStore(redis_url)
+async def test_redis_traffic_keys_are_kept_400_days(any_redis_url):
+    store = RedisStore(any_redis_url)
     await store.add_traffic("demo", {("2026-11-22", "views", "/a"): 1}, {"2026-11-22": {"v1"}}, CAPS)
     await store.close()
-    client = redis_sync.Redis.from_url(redis_url)
+    client = redis_client(any_redis_url)
     try:
         for key in (keys.traffic("demo", "2026-11-22"), keys.traffic_visitors("demo", "2026-11-22")):
             assert 399 * 86400 < client.ttl(key) <= keys.TRAFFIC_TTL
-        assert sorted(client.keys("*")) == sorted(
+        assert sorted(all_keys(client)) == sorted(
             [keys.traffic("demo", "2026-11-22").encode(), keys.traffic_visitors("demo", "2026-11-22").encode()]
         )
     finally:

@@ -1,5 +1,5 @@
 """The delivery queue's contract (webhooks, LINE pushes), on both stores: MemoryStore and RedisStore
-on a real redis-server.
+on a real redis-server and on a real Redis Cluster.
 
 Queued deliveries are taken only when due, oldest due first, at most `limit`; a taken one is not
 taken again until its lease ends (so two workers never send it at once) and is taken again after
@@ -19,25 +19,25 @@ one stays finished. The webhook queue and the LINE push queue never mix.
 from __future__ import annotations
 
 import pytest
-import redis as redis_sync
 
 from server.store import keys
 from server.store.memory import MemoryStore
 from server.store.redis import RedisStore
 from server.store.webhooks import Delivery, delivery_id
+from tests.conftest import all_keys, redis_client, store_url
 from tests.store.test_contract import Clock
 
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture(params=["memory", "redis", "cluster"])
 def kind(request):
     return request.param
 
 
 @pytest.fixture
 async def store(kind, request):
-    store = MemoryStore(clock=Clock()) if kind == "memory" else RedisStore(request.getfixturevalue("redis_url"))
+    store = MemoryStore(clock=Clock()) if kind == "memory" else RedisStore(store_url(kind, request))
     yield store
     await store.close()
 
@@ -202,16 +202,16 @@ async def test_the_webhook_and_line_push_queues_never_mix(store):
     assert [d.id for d in await store.webhooks.recent("demo", 10)] == ["a1.push"]
 
 
-async def test_every_line_push_key_has_a_ttl_in_redis(redis_url):
-    store = RedisStore(redis_url)
+async def test_every_line_push_key_has_a_ttl_in_redis(any_redis_url):
+    store = RedisStore(any_redis_url)
     await store.line_pushes.queue("demo", [pushed("a1", "ken"), pushed("a2", "ken")])
     await store.line_pushes.take("demo", "push", now=100.0, lease=30.0, limit=1)
     await store.line_pushes.finish(
         "demo", "a1.push", "retry", at=101.0, status=500, error="x", next_at=200.0, lane="ken"
     )
     await store.close()
-    client = redis_sync.Redis.from_url(redis_url)
-    found = client.keys("*")
+    client = redis_client(any_redis_url)
+    found = all_keys(client)
     assert keys.queue_lane("demo", "ken", keys.LINE_PUSHES).encode() in found
     assert len(found) == 5 and all(b"{demo:line-push}" in key for key in found)
     for key in found:
@@ -219,16 +219,16 @@ async def test_every_line_push_key_has_a_ttl_in_redis(redis_url):
     client.close()
 
 
-async def test_every_webhook_key_has_a_ttl_in_redis(redis_url):
-    store = RedisStore(redis_url)
+async def test_every_webhook_key_has_a_ttl_in_redis(any_redis_url):
+    store = RedisStore(any_redis_url)
     await store.webhooks.queue("demo", [delivery("msg_1"), delivery("msg_2")])
     await store.webhooks.take("demo", "crm", now=100.0, lease=30.0, limit=1)
     await store.webhooks.finish("demo", "msg_1.crm", "retry", at=101.0, status=500, error="x", next_at=200.0)
     await store.webhooks.resend("demo", "msg_2.crm", now=150.0)
     await store.webhooks.disable("demo", "crm", b"{}")
     await store.close()
-    client = redis_sync.Redis.from_url(redis_url)
-    found = client.keys("*")
+    client = redis_client(any_redis_url)
+    found = all_keys(client)
     assert len(found) == 5 and all(b"{demo:webhooks}" in key for key in found)
     for key in found:
         assert 0 < client.ttl(key) <= keys.WEBHOOKS_DISABLED_TTL, key

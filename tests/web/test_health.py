@@ -7,6 +7,7 @@ is ready; a visitor's claim does the same repair. Low pools are listed, still re
 
 from __future__ import annotations
 
+import pytest
 import redis as redis_sync
 from starlette.testclient import TestClient
 
@@ -41,6 +42,20 @@ def test_readyz_is_503_with_a_reason_when_redis_is_unreachable(tmp_path):
         response = client.get("/readyz")
     assert response.status_code == 503
     assert response.json()["status"] == "unavailable" and url in response.json()["reason"]
+
+
+@pytest.mark.parametrize("scheme", ["redis", "redis+cluster"])
+def test_readyz_names_an_unreachable_redis_without_its_password(tmp_path, scheme):
+    """/readyz answers anyone: its reason once held the whole Redis URL, password included."""
+    write_site(tmp_path)
+    config, _ = load_config(tmp_path)
+    port = free_port()
+    store = RedisStore(f"{scheme}://:hunter2-secret@127.0.0.1:{port}")
+    with TestClient(create_app(Settings(secret_key=SECRET), config=config, store=store)) as client:
+        response = client.get("/readyz")
+    assert response.status_code == 503
+    reason = response.json()["reason"]
+    assert f"{scheme}://:***@127.0.0.1:{port}" in reason and "hunter2" not in reason
 
 
 def test_an_unknown_path_is_a_json_404(tmp_path):

@@ -1,5 +1,5 @@
 -- Send a kept webhook delivery again: pending, due now, its retries counted afresh.
--- KEYS[1]: the delivery (keys.webhook_delivery, HASH)   KEYS[2]: its endpoint's due deliveries (keys.webhook_due, ZSET)
+-- KEYS[1]: the delivery (keys.queue_delivery, HASH)   KEYS[2]: its endpoint's due deliveries (keys.queue_due, ZSET)
 -- ARGV[1]: the delivery id   ARGV[2]: now (seconds)   ARGV[3]: time to live of both keys (seconds)
 -- Returns 1, or 0 when the delivery is not kept (any more).
 if redis.call('EXISTS', KEYS[1]) == 0 then

@@ -1,5 +1,5 @@
 -- Take an endpoint's due webhook deliveries: nobody else takes them until their lease ends.
--- KEYS[1]: the endpoint's due deliveries (keys.webhook_due, ZSET delivery id -> due second)
+-- KEYS[1]: the endpoint's due deliveries (keys.queue_due, ZSET delivery id -> due second)
 -- ARGV[1]: now (seconds)   ARGV[2]: the lease's end (seconds)   ARGV[3]: at most this many
 -- ARGV[4]: time to live of KEYS[1] (seconds)
 -- Returns the ids taken, oldest due first.
