@@ -227,13 +227,18 @@ def test_the_api_answers_json_for_the_range_and_a_table_as_csv(tmp_path):
             "no table 'nope' in this report; its tables are: funnel, by_device, by_hour, by_page",
         ),
         ({"format": "xml"}, 400, "format has value 'xml'; expected json or csv"),
-        ({"from": "2027-01-01"}, 400, "give both from and to (YYYY-MM-DD), or days"),
+        ({"from": "2027-01-01"}, 400, "to is missing; give from and to together (YYYY-MM-DD), or days"),
+        ({"from": "2027-01-01", "to": "2027-01-02", "days": "2"}, 400, "give either days or from and to, not both"),
         (
             {"from": "2027-02-30", "to": "2027-03-01"},
             400,
-            "from has value '2027-02-30'; expected a date such as 2026-03-02",
+            "from has value '2027-02-30'; expected a date as YYYY-MM-DD, such as 2026-03-02",
         ),
-        ({"from": "2025-01-01", "to": "2027-01-01"}, 400, "from 2025-01-01 to 2027-01-01 is 731 days; at most 400"),
+        (
+            {"from": "2025-01-01", "to": "2027-01-01"},
+            400,
+            "from 2025-01-01 to 2027-01-01 is 731 days; at most 400 days at once",
+        ),
         ({"days": "0"}, 400, "days has value '0'; expected a whole number from 1 to 400"),
     ],
 )
