@@ -16,7 +16,9 @@ def parse_duration(text: object) -> int:
             return int(match.group(1)) * UNITS[match.group(2)]
     if isinstance(text, int) and not isinstance(text, bool):
         raise ValueError(f"'{text}' has no unit; write a duration such as '{text}s', '{text}m' or '{text}d'")
-    raise ValueError(f"'{text}' is not a duration; write a number and a unit, e.g. 30s, 10m, 2h, 7d or 4w")
+    # A list or a mapping is named, not printed: its insides mean nothing to the person who wrote it.
+    shown = "a list" if isinstance(text, list) else "a mapping" if isinstance(text, dict) else f"'{text}'"
+    raise ValueError(f"{shown} is not a duration; write a number and a unit, e.g. 30s, 10m, 2h, 7d or 4w")
 
 
 def format_duration(seconds: int) -> str:

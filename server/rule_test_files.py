@@ -419,7 +419,7 @@ class _Parser:
             return 1.0
         if name == "scroll":
             return read_percent(node, self.error, "scroll")
-        seconds = read_duration(node, self.error)
+        seconds = read_duration(node, self.error, name=name)
         return None if seconds is None else float(seconds)
 
 

@@ -53,9 +53,14 @@ def read_boolean(node: Node | None, report: Report, default: bool | None = None)
     return node.value
 
 
-def read_duration(node: Node | None, report: Report, minimum: int = 0, default: int | None = None) -> int | None:
-    """Seconds (``30s``, ``7d``), at least `minimum`."""
+def read_duration(
+    node: Node | None, report: Report, minimum: int = 0, default: int | None = None, name: str | None = None
+) -> int | None:
+    """Seconds (``30s``, ``7d``), at least `minimum`; `name` is the key it was written under."""
     if node is None:
+        return default
+    if isinstance(node.value, (dict, list)):
+        report(node, _one_duration(node, name))
         return default
     try:
         seconds = parse_duration(node.value)
@@ -71,6 +76,57 @@ def read_duration(node: Node | None, report: Report, minimum: int = 0, default: 
         )
         return default
     return seconds
+
+
+# `within: {days: 7}`: the unit written as a word, as some other tools take it.
+UNIT_WORDS = {
+    word: unit
+    for unit, words in {
+        "s": ("second", "sec"),
+        "m": ("minute", "min"),
+        "h": ("hour",),
+        "d": ("day",),
+        "w": ("week",),
+    }.items()
+    for stem in words
+    for word in (stem, stem + "s")
+}
+
+
+def _one_duration(node: Node, name: str | None) -> str:
+    """What to say about a mapping or a list written where one duration goes: what to write instead.
+
+    `time_on_page: {at_least: 30s}` is the usual one (a count's `{at_least: 2}` carried over):
+    the duration alone already means "at least"."""
+    kind = type_name(node.value)
+    written = node.plain()
+    suggestion = None
+    entries = list(written.items()) if isinstance(written, dict) else [(None, value) for value in written]
+    for key, value in entries:
+        if isinstance(value, str):
+            try:
+                parse_duration(value)
+            except ValueError:
+                continue
+            suggestion = value.strip()
+        elif (
+            isinstance(key, str)
+            and key.lower() in UNIT_WORDS
+            and isinstance(value, int)
+            and not isinstance(value, bool)
+        ):
+            suggestion = f"{value}{UNIT_WORDS[key.lower()]}"
+        if suggestion:
+            break
+    if suggestion is None:
+        return f"{name or 'it'} takes one duration such as 30s, 10m, 2h, 7d or 4w, not {kind}"
+    at_least = isinstance(written, dict) and "at_least" in written
+    told = (
+        f"{name} takes one duration, not {kind}: write {name}: {suggestion}"
+        if name
+        else (f"expected one duration, not {kind}: write {suggestion}")
+    )
+    return told + (f", which already means at least {suggestion}" if at_least else "")
 
 
 def read_percent(node: Node | None, report: Report, name: str, default: float | None = None) -> float | None:

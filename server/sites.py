@@ -143,8 +143,10 @@ def load_site(folder: Path, problems: Problems) -> Site | None:
     language = _choice(entries.get("language"), LANGUAGES, "ja", problems)
     placement = _choice(entries.get("placement"), PLACEMENTS, PLACEMENTS[0], problems)
     hours = parse_hours(entries["business_hours"], problems) if "business_hours" in entries else None
-    retention = read_duration(entries.get("retention"), problems.add, minimum=86400, default=DEFAULT_RETENTION)
-    gap = read_duration(entries.get("engagement_gap"), problems.add, default=DEFAULT_GAP)
+    retention = read_duration(
+        entries.get("retention"), problems.add, minimum=86400, default=DEFAULT_RETENTION, name="retention"
+    )
+    gap = read_duration(entries.get("engagement_gap"), problems.add, default=DEFAULT_GAP, name="engagement_gap")
     coupons = _coupons(entries.get("coupons"), folder, problems)
     console = _console(entries.get("console"), problems)
     goals = parse_goals(entries["goals"], problems) if "goals" in entries else {}
@@ -285,7 +287,7 @@ def _console(node: Node | None, problems: Problems) -> Console:
     ):
         problems.add(capacity, f"'capacity' must be a whole number from 1 to 100, not '{capacity.value}'")
         capacity = None
-    reassign = read_duration(node.value.get("reassign_after"), problems.add, minimum=30)
+    reassign = read_duration(node.value.get("reassign_after"), problems.add, minimum=30, name="reassign_after")
     return Console(
         capacity=capacity.value if capacity is not None else Console.capacity,
         reassign_after=reassign if reassign is not None else Console.reassign_after,

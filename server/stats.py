@@ -15,12 +15,20 @@ feedback. A rule decided before a reload removed or renamed it still counts its 
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import re
+from collections.abc import Mapping
+from datetime import date, datetime, timedelta
 
 from server.sites import Site
 from server.store.keys import KEEP_DAYS
 
 MAX_DAYS = KEEP_DAYS  # as long as the store keeps a day's counters
+DEFAULT_DAYS = 7
+DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+
+
+class RangeError(ValueError):
+    """The range asked for is not one: one line naming the parameter (the web layer answers 400)."""
 
 
 def day_of(timestamp: float, site: Site) -> str:
@@ -31,3 +39,35 @@ def last_days(site: Site, now: float, days: int) -> list[str]:
     """The last `days` days in the site's timezone, oldest first, ending today."""
     today = datetime.fromtimestamp(now, site.timezone).date()
     return [(today - timedelta(days=back)).isoformat() for back in range(days - 1, -1, -1)]
+
+
+def day_range(query: Mapping[str, str], site: Site, now: float) -> list[str]:
+    """The days a report covers, oldest first: ``days=N`` (the last N days in the site's timezone,
+    today included; DEFAULT_DAYS without any) or ``from=YYYY-MM-DD&to=YYYY-MM-DD`` (both
+    included); at most MAX_DAYS. The stats API and the console both read their range here."""
+    if "from" in query or "to" in query:
+        if "days" in query:
+            raise RangeError("give either days or from and to, not both")
+        start, end = _date(query, "from"), _date(query, "to")
+        if end < start:
+            raise RangeError(f"from ({start}) is after to ({end})")
+        count = (end - start).days + 1
+        if count > MAX_DAYS:
+            raise RangeError(f"from {start} to {end} is {count} days; at most {MAX_DAYS} days at once")
+        return [(start + timedelta(days=offset)).isoformat() for offset in range(count)]
+    text = query.get("days", str(DEFAULT_DAYS))
+    if not (text.isascii() and text.isdigit() and len(text) <= 3 and 1 <= int(text) <= MAX_DAYS):
+        raise RangeError(f"days has value '{text[:20]}'; expected a whole number from 1 to {MAX_DAYS}")
+    return last_days(site, now, int(text))
+
+
+def _date(query: Mapping[str, str], name: str) -> date:
+    text = query.get(name)
+    if text is None:
+        raise RangeError(f"{name} is missing; give from and to together (YYYY-MM-DD), or days")
+    try:
+        if DATE.match(text):
+            return date.fromisoformat(text)
+    except ValueError:
+        pass
+    raise RangeError(f"{name} has value '{text[:20]}'; expected a date as YYYY-MM-DD, such as 2026-03-02")

@@ -70,6 +70,25 @@ def test_durations(value, minimum, expected, message):
     assert reports == ([message] if message else [])
 
 
+def test_a_mapping_or_list_where_a_duration_goes_is_one_line_naming_the_key():
+    at_least = {"at_least": node("30s")}
+    assert read(read_duration, at_least, 1, name="time_on_page") == (
+        None,
+        ["time_on_page takes one duration, not a mapping: write time_on_page: 30s, which already means at least 30s"],
+    )
+    assert read(read_duration, {"weeks": node(2)}, name="within") == (
+        None,
+        ["within takes one duration, not a mapping: write within: 2w"],
+    )
+    assert read(read_duration, [node("x")], name="gap") == (
+        None,
+        ["gap takes one duration such as 30s, 10m, 2h, 7d or 4w, not a list"],
+    )
+    _, reports = read(read_duration, {"at_least": node("30s")})  # a caller that gives no name
+    assert reports == ["expected one duration, not a mapping: write 30s, which already means at least 30s"]
+    assert "Node(" not in reports[0]
+
+
 @pytest.mark.parametrize(("value", "expected"), [("50%", 50.0), (25, 25.0), ("100%", 100.0), (0, 0.0)])
 def test_percentages(value, expected):
     assert read(read_percent, value, "scroll") == (expected, [])

@@ -147,7 +147,7 @@ def _counted(node: Node, checking: Checking, key: str, extra: tuple[str, ...]):
     if at_least is not None and at_most is not None and at_least > at_most:
         checking.error(node, f"at_least ({at_least}) is greater than at_most ({at_most}), so this can never hold")
         return None
-    within = read_duration(node.value.get("within"), checking.error, minimum=1)
+    within = read_duration(node.value.get("within"), checking.error, minimum=1, name="within")
     return Count(at_least, at_most), within
 
 
@@ -342,7 +342,7 @@ def _when(node: Node | None, checking: Checking, end: bool):
 
 
 def _seconds_signal(node, checking, key):
-    seconds = read_duration(node, checking.error, minimum=1)
+    seconds = read_duration(node, checking.error, minimum=1, name=key)
     if seconds is None:
         return None
     return TimeOnSite(seconds) if key == "time_on_site" else ClientSignal(key, seconds)

@@ -192,7 +192,7 @@ def _limit(node: Node | None, checking: Checking) -> Limit:
     check_keys(node, ("per_visitor", "within", "per_session"), checking.problems, checking.rule)
     per_visitor = read_integer(node.value.get("per_visitor"), checking.error, "per_visitor", minimum=1)
     per_session = read_integer(node.value.get("per_session"), checking.error, "per_session", minimum=1)
-    within = read_duration(node.value.get("within"), checking.error, minimum=1)
+    within = read_duration(node.value.get("within"), checking.error, minimum=1, name="within")
     if within is not None and per_visitor is None:
         checking.error(node.value["within"], "within goes with per_visitor (N times per visitor within a period)")
     if "per_visitor" not in node.value and "per_session" not in node.value:

@@ -14,23 +14,17 @@ range is the last ``days`` days in the site's timezone, today included (default 
 
 from __future__ import annotations
 
-import re
-from datetime import date, timedelta
-
 from starlette.requests import Request
 from starlette.responses import Response
 
 from server.insights.report import days_report, rule_report, rules_report
 from server.insights.traffic import site_overview
 from server.sites import Site
-from server.stats import MAX_DAYS, last_days
+from server.stats import RangeError, day_range
 from server.web.auth import require_site_secret
 from server.web.errors import Refusal
 from server.web.replies import json_reply
 from server.web.services import services
-
-DEFAULT_DAYS = 7
-DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 
 
 async def get_stats(request: Request) -> Response:
@@ -76,30 +70,7 @@ def _site_and_days(request: Request) -> tuple[Site, list[str]]:
     site = shared.live.config.sites.get(key)
     if site is None:
         raise Refusal(f"unknown site '{key}'", 404)
-    query = request.query_params
-    if "from" in query or "to" in query:
-        if "days" in query:
-            raise Refusal("give either days or from and to, not both", 400)
-        start, end = _date(query, "from"), _date(query, "to")
-        if end < start:
-            raise Refusal(f"from ({start}) is after to ({end})", 400)
-        count = (end - start).days + 1
-        if count > MAX_DAYS:
-            raise Refusal(f"from {start} to {end} is {count} days; at most {MAX_DAYS} days at once", 400)
-        return site, [(start + timedelta(days=offset)).isoformat() for offset in range(count)]
-    text = query.get("days", str(DEFAULT_DAYS))
-    if not (text.isascii() and text.isdigit() and len(text) <= 3 and 1 <= int(text) <= MAX_DAYS):
-        raise Refusal(f"days has value '{text[:20]}'; expected a whole number from 1 to {MAX_DAYS}", 400)
-    return site, last_days(site, shared.clock(), int(text))
-
-
-def _date(query, name: str) -> date:
-    text = query.get(name)
-    if text is None:
-        raise Refusal(f"{name} is missing; give from and to together, as YYYY-MM-DD", 400)
     try:
-        if not DATE.match(text):
-            raise ValueError(text)
-        return date.fromisoformat(text)
-    except ValueError:
-        raise Refusal(f"{name} has value '{text[:20]}'; expected a date as YYYY-MM-DD", 400) from None
+        return site, day_range(request.query_params, site, shared.clock())
+    except RangeError as error:
+        raise Refusal(str(error), 400) from None

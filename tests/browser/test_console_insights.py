@@ -17,6 +17,8 @@ and is tested on its own.
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import shutil
 from pathlib import Path
 
@@ -237,4 +239,84 @@ def test_an_operator_gets_the_403_page_and_no_links(browser, tmp_path):
         assert response.status == 403
         expect(page.locator("#forbidden")).to_contain_text("このページは管理者専用です")
         assert [message for message in console.messages if "403" not in message] == []
+        context.close()
+
+
+# Every word of a header cell, a badge or a note on one line: a Range over each word (as
+# Intl.Segmenter finds words in the page's language: 表示|あたり|の|コンバージョン) has its
+# rects on one line when the word is not cut. Japanese breaks between any two characters
+# unless told otherwise, which cut コピー into コピ|ー and 有効 into 有|効.
+BROKEN_WORDS = r"""selector => {
+    const words = new Intl.Segmenter(document.documentElement.lang, { granularity: "word" });
+    const broken = [];
+    for (const element of document.querySelectorAll(selector)) {
+        if (!element.getClientRects().length) continue;  // not shown (a folded table)
+        const walker = document.createTreeWalker(element, NodeFilter.SHOW_TEXT);
+        for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+            for (const word of words.segment(node.data)) {
+                if (!word.isWordLike) continue;
+                const range = document.createRange();
+                range.setStart(node, word.index);
+                range.setEnd(node, word.index + word.segment.length);
+                const lines = new Set([...range.getClientRects()].map((rect) => Math.round(rect.top)));
+                if (lines.size > 1) broken.push(word.segment);
+            }
+        }
+    }
+    return broken;
+}"""
+LABELS = "thead th, .badge, .default, .total dt"
+OVERFLOWING = """selector => [...document.querySelectorAll(selector)]
+    .filter((element) => element.scrollWidth > element.clientWidth).map((element) => element.textContent)"""
+COUNTED = {"decided": 1230, "held_out": 2, "shown": 1200, "converted": 70, "converted_held_out": 1, "value": 693000}
+
+
+@pytest.mark.parametrize("viewport", [LAPTOP, {"width": 1024, "height": 768}], ids=["1280x800", "1024x768"])
+def test_japanese_labels_never_break_inside_a_word(browser, tmp_path, viewport):
+    """Read at 1280×800 and at 1024×768 in Japanese: no column header, badge or total's label is
+    cut inside a word; a missing number ("—") sits with the numbers of its column; a rule
+    without a control group is not told it needs more data."""
+    app, store, _ = insights_app(tmp_path)
+    counts = {("2027-01-15", "pricing-return", name): amount for name, amount in COUNTED.items()}
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:  # Playwright holds this thread's event loop
+        pool.submit(asyncio.run, store.add_counts("shop", counts)).result()
+    report = rule_report(enough=False)
+    report["uplift"]["holdout"] = 0.0  # no control group at all: no holdout, nobody held out
+    report["uplift"]["control"] = {"decisions": 0, "converted": 0, "rate": None, "value_mean": None}
+    serve_canned(app, rule_report=report, overview=overview_report())
+    with live_server(app) as url:
+        context = browser.new_context(viewport=viewport, locale="ja-JP")
+        page = context.new_page()
+        console = watch_console(page)
+        sign_in(page, url, *ADMIN)
+        page.wait_for_url(url + "/console/sites/shop")
+        page.goto(url + "/console/sites/shop/rules")
+        expect(page.locator('tr[data-rule="pricing-return"] .control')).to_have_text("コントロール群 2 件中 1")
+        # Headers, and the cells that hold short labels and numbers (not the rules' descriptions,
+        # which are sentences and may wrap anywhere a sentence does).
+        assert page.evaluate(BROKEN_WORDS, "#rules-table thead th, #rules-table td") == []
+
+        page.goto(url + "/console/sites/shop/rules/pricing-return" + RANGE)
+        expect(page.locator('section[data-table="funnel"] .table-wrap tbody tr')).to_have_count(14)
+        assert page.evaluate(BROKEN_WORDS, LABELS) == []
+        uplift = page.locator("#uplift-body")
+        expect(uplift).to_contain_text("コントロール群がありません")
+        expect(page.locator("#not-enough-data")).to_have_count(0)
+
+        page.goto(url + "/console/sites/shop/overview" + RANGE)
+        pages = page.locator('section[data-table="pages"] .table-wrap')
+        expect(pages.locator("tbody tr")).to_have_count(5)
+        assert page.evaluate(BROKEN_WORDS, LABELS) == []
+        # …nor does a long label run out of its box.
+        assert page.evaluate(OVERFLOWING, "#totals-list .total") == []
+        missing = pages.locator("tbody tr").nth(4).locator("td").nth(1)
+        expect(missing).to_have_text("—")
+        expect(missing).to_have_css("text-align", "right")
+
+        page.goto(url + "/console/sites/shop/preview")
+        page.get_by_label("ステップ").fill("- page_view: /pricing\n- page_view: /pricing\n")
+        page.get_by_role("button", name="プレビューする").click()
+        expect(page.locator("#preview-result tbody tr")).to_have_count(2)
+        assert page.evaluate(BROKEN_WORDS, LABELS) == []
+        assert console.messages == []
         context.close()

@@ -235,6 +235,7 @@ def overview_report() -> dict:
                     ["/pricing", 2100, 48.5, 300],
                     ["/products/linen-shirt", 1300, 65.0, 800],
                     ["/cart", 700, 31.0, 0],
+                    ["/checkout/thanks", 90, None, 0],  # where visits end: no time on page
                 ],
             },
             "hours": {

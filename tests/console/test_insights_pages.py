@@ -107,6 +107,40 @@ def test_the_rules_page_lists_every_rule_enabled_or_not(tmp_path):
     assert 'href="/console/sites/shop/rules/pricing-return"' in page.text
 
 
+def test_the_rules_page_says_what_each_rule_achieved_in_the_last_seven_days(tmp_path):
+    """Which rule led to purchases, seen without opening every rule: per rule, its decisions,
+    shown, conversions (with its control group's, when it has one) and value, for the last 7
+    days in the site's timezone, each a link to the rule's results."""
+    app, store, _ = insights_app(tmp_path)  # the clock's today: 2027-01-15 in Tokyo
+    counted = {"decided": 20, "held_out": 3, "shown": 17, "copied": 5, "converted": 5}
+    counts = {("2027-01-15", "pricing-return", name): amount for name, amount in counted.items()}
+    counts |= {
+        ("2027-01-15", "pricing-return", "converted_held_out"): 2,
+        ("2027-01-15", "pricing-return", "value"): 49500,
+        ("2027-01-09", "pricing-return", "decided"): 1,  # the first day of the seven
+        ("2027-01-08", "pricing-return", "decided"): 100,  # eight days ago: not in the range
+        ("2027-01-14", "cart-help", "decided"): 4,
+        ("2027-01-14", "cart-help", "shown"): 4,
+    }
+    run(store.add_counts("shop", counts))
+    with client_for(app) as client:
+        page = client.get("/console/sites/shop/rules")
+    text = text_of(page.text)
+    assert "成果は直近 7 日 (2027-01-09 – 2027-01-15)" in text
+    header = text_of(page.text.split("<thead>")[1].split("</thead>")[0])
+    assert "対象 (判定) 表示 コンバージョン 価値" in header
+    pricing = page.text.split('data-rule="pricing-return"')[1].split("</tr>")[0]
+    assert re.findall(r'<td class="num result[^"]*"[^>]*>(.*?)</td>', pricing, re.S)[:2] == ["21", "17"]
+    converted = text_of(pricing.split('data-counter="converted">')[1].split("</td>")[0])
+    assert converted.split() == ["5", "コントロール群", "3", "件中", "2"]
+    assert ">49,500<" in pricing
+    cart = page.text.split('data-rule="cart-help"')[1].split("</tr>")[0]
+    assert re.findall(r'<td class="num result[^"]*"[^>]*>(.*?)</td>', cart, re.S)[:2] == ["4", "4"]
+    assert "コントロール群" not in cart  # no control group, nothing said about one
+    paused = page.text.split('data-rule="paused-banner"')[1].split("</tr>")[0]
+    assert re.findall(r'<td class="num result[^"]*"[^>]*>(.*?)</td>', paused, re.S)[:2] == ["0", "0"]
+
+
 def test_the_rules_page_shows_the_last_reload_error_with_the_checkers_lines(tmp_path):
     app, _, _ = insights_app(tmp_path)
     lines = [
@@ -227,13 +261,18 @@ def test_the_api_answers_json_for_the_range_and_a_table_as_csv(tmp_path):
             "no table 'nope' in this report; its tables are: funnel, by_device, by_hour, by_page",
         ),
         ({"format": "xml"}, 400, "format has value 'xml'; expected json or csv"),
-        ({"from": "2027-01-01"}, 400, "give both from and to (YYYY-MM-DD), or days"),
+        ({"from": "2027-01-01"}, 400, "to is missing; give from and to together (YYYY-MM-DD), or days"),
+        ({"from": "2027-01-01", "to": "2027-01-02", "days": "2"}, 400, "give either days or from and to, not both"),
         (
             {"from": "2027-02-30", "to": "2027-03-01"},
             400,
-            "from has value '2027-02-30'; expected a date such as 2026-03-02",
+            "from has value '2027-02-30'; expected a date as YYYY-MM-DD, such as 2026-03-02",
         ),
-        ({"from": "2025-01-01", "to": "2027-01-01"}, 400, "from 2025-01-01 to 2027-01-01 is 731 days; at most 400"),
+        (
+            {"from": "2025-01-01", "to": "2027-01-01"},
+            400,
+            "from 2025-01-01 to 2027-01-01 is 731 days; at most 400 days at once",
+        ),
         ({"days": "0"}, 400, "days has value '0'; expected a whole number from 1 to 400"),
     ],
 )

@@ -454,6 +454,38 @@ NOT_A_DURATION = "is not a duration; write a number and a unit, e.g. 30s, 10m, 2
         ("{sessions: {at_least: 2, within: 0d}}", "", "within", "a duration of 0 never passes; use at least 1s"),
         ("{time_on_site: soon}", "", "time_on_site", f"'soon' {NOT_A_DURATION}"),
         ("{page: /}", "    limit: {per_visitor: 1, within: a month}\n", "within", f"'a month' {NOT_A_DURATION}"),
+        # A mapping or a list where one duration goes: one line that says what to write, never
+        # the parser's insides (it used to print "'{'at_least': Node(value='30s', …)}'").
+        (
+            "{time_on_page: {at_least: 30s}}",
+            "",
+            "time_on_page",
+            "time_on_page takes one duration, not a mapping: write time_on_page: 30s, which already means at least 30s",
+        ),
+        (
+            "{idle: {at_least: 20s}}",
+            "",
+            "idle",
+            "idle takes one duration, not a mapping: write idle: 20s, which already means at least 20s",
+        ),
+        (
+            "{page_views: {at_least: 2, within: {days: 7}}}",
+            "",
+            "within",
+            "within takes one duration, not a mapping: write within: 7d",
+        ),
+        (
+            "{page: /}",
+            "    limit: {per_visitor: 1, within: [7d]}\n",
+            "within",
+            "within takes one duration, not a list: write within: 7d",
+        ),
+        (
+            "{time_on_site: {soon: yes}}",
+            "",
+            "time_on_site",
+            "time_on_site takes one duration such as 30s, 10m, 2h, 7d or 4w, not a mapping",
+        ),
     ],
 )
 def test_a_bad_duration(tmp_path, when, extra, token, message):

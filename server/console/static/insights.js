@@ -74,12 +74,15 @@ export function renderTable(table, words, caption) {
   head.appendChild(top);
   node.appendChild(head);
   const body = el("tbody");
+  // A missing value ("—") in a column of numbers sits where its numbers do.
+  const numbers = table.columns.map((_, index) => index > 0 && numeric(table, index));
   for (const row of table.rows) {
     const tr = el("tr");
     row.forEach((value, index) => {
       const column = table.columns[index] || "";
       // The first cell names the row (a day, an hour, a page): read as a label, never as a number.
-      const kind = index > 0 ? (typeof value === "number" ? "num" : "") : SHORT_LABELS.includes(column) ? "label" : "";
+      const number = typeof value === "number" || ((value === null || value === undefined) && numbers[index]);
+      const kind = index > 0 ? (number ? "num" : "") : SHORT_LABELS.includes(column) ? "label" : "";
       const cell = el(index === 0 ? "th" : "td", kind, formatCell(column, value));
       if (index === 0) cell.scope = "row";
       tr.appendChild(cell);

@@ -114,9 +114,14 @@ function showUplift(uplift) {
   }
   body.appendChild(groups(uplift));
   if (!uplift.enough_data) {
-    const note = el("p", "notice", words.not_enough);
-    note.id = "not-enough-data";
-    body.appendChild(note);
+    // Without a goal, or without a control group, no amount of data gives an uplift: the notice
+    // above says what to add, and "wait for more data" would send the marketer the wrong way.
+    const noControl = !uplift.holdout && !(uplift.control && uplift.control.decisions);
+    if (uplift.goal && !noControl) {
+      const note = el("p", "notice", words.not_enough);
+      note.id = "not-enough-data";
+      body.appendChild(note);
+    }
     return;
   }
   const list = el("dl", "uplift-results");

@@ -20,6 +20,7 @@ from server.console.texts import insight_texts, texts
 from server.console.web.pages import render, shell_context
 from server.console.web.reports import day_range
 from server.insights.goals import holdout_of
+from server.insights.report import rules_report
 from server.rule_preview import MAX_BYTES, MAX_STEPS, preview
 from server.rules.model import RULE_ID, Limit, Rule
 from server.sites import Site
@@ -27,6 +28,7 @@ from server.web.errors import Refusal
 from server.web.services import services
 
 PRESETS = (7, 30, 90)  # the date range's shortcuts, in days
+RECENT_DAYS = 7  # the rules page's results: the last week, today included
 PREVIEW_FORM = 3 * MAX_BYTES + 1024  # urlencoded, a Japanese character takes 9 bytes for its 3
 EXAMPLE = """\
 # A visitor's steps, as in rules/<site>/*.test.yaml
@@ -64,20 +66,46 @@ async def rules_page(request: Request) -> Response:
     context = await _admin_page(request, "rules")
     if isinstance(context, Response):
         return context
-    live = services(request).live
+    shared = services(request)
+    live = shared.live
     site = live.config.sites[context["site"]]
     catalog = live.config.catalog.get(site.key, ())
-    rows = [rule_row(rule, site, context["lang"]) for rule in catalog]
+    # What each rule achieved lately, so that the rule behind a purchase is seen in the list.
+    days = day_range({"days": str(RECENT_DAYS)}, site, shared.clock())
+    achieved = rules_report(site, live.config.rules[site.key], await shared.store.read_counts(site.key, days))["rules"]
+    words = texts(context["lang"])
+    rows = [
+        {**rule_row(rule, site, context["lang"]), "results": results_cells(achieved.get(rule.id), words)}
+        for rule in catalog
+    ]
     return render(
         "rules.html",
         **context,
         rows=rows,
         version=live.config.version,
         errors=live.last_error,
-        counted=texts(context["lang"])["rules_count"].format(
-            enabled=sum(row["enabled"] for row in rows), total=len(rows)
-        ),
+        counted=words["rules_count"].format(enabled=sum(row["enabled"] for row in rows), total=len(rows)),
+        recent=words["results_range"].format(n=RECENT_DAYS, start=days[0], end=days[-1]),
+        words=insight_texts(context["lang"]),
     )
+
+
+def results_cells(totals: dict | None, words: dict[str, str]) -> dict[str, str]:
+    """A rule's totals as the rules page shows them: numbers with separators, and its control
+    group's conversions in words when it has one (nothing said about a group that does not exist)."""
+    totals = totals or {}
+    cells = {name: _number(totals.get(name, 0)) for name in ("decided", "shown", "converted", "value")}
+    held_out = totals.get("held_out", 0)
+    cells["control"] = (
+        words["control_converted"].format(decided=_number(held_out), converted=_number(totals["converted_held_out"]))
+        if held_out
+        else ""
+    )
+    return cells
+
+
+def _number(amount: int | float) -> str:
+    return f"{amount:,.0f}" if float(amount).is_integer() else f"{amount:,.2f}"
 
 
 async def rule_page(request: Request) -> Response:

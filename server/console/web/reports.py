@@ -4,7 +4,8 @@ report as JSON or one of its tables as CSV.
 - :func:`admin_site`: the JSON API's guard: signed in (401), on the site (403), an admin (403),
   a site the server has (404).
 - :func:`day_range`: ``from=YYYY-MM-DD&to=YYYY-MM-DD`` or ``days=N`` (default the last
-  DEFAULT_DAYS days, today included, in the site's timezone); at most MAX_DAYS days.
+  7 days, today included, in the site's timezone); at most 400 days. Read by
+  :func:`server.stats.day_range`, as the stats API reads it.
 - :func:`report_reply`: the report as JSON, with the range under "range"; with
   ``format=csv&table=NAME`` that table as a CSV attachment (UTF-8 with a byte order mark,
   server/console/tables.py). A mistake in the query is one line under "error", 400.
@@ -14,7 +15,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import date, datetime, timedelta
 from typing import Any
 
 from starlette.requests import Request
@@ -23,13 +23,12 @@ from starlette.responses import Response
 from server.console.auth import operator_of, require_admin, require_site
 from server.console.tables import TableError, csv_text, table_of
 from server.sites import Site
-from server.stats import MAX_DAYS
+from server.stats import RangeError
+from server.stats import day_range as stats_day_range
 from server.web.errors import Refusal
 from server.web.replies import json_reply
 from server.web.services import services
 
-DEFAULT_DAYS = 7
-DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 FILE_SAFE = re.compile(r"[^A-Za-z0-9_.-]")
 
 
@@ -45,32 +44,11 @@ async def admin_site(request: Request) -> Site:
 
 
 def day_range(query: Mapping[str, str], site: Site, now: float) -> list[str]:
-    """The days asked for, oldest first; Refusal 400 naming the parameter when it is wrong."""
-    today = datetime.fromtimestamp(now, site.timezone).date()
-    start_text, end_text, days_text = query.get("from"), query.get("to"), query.get("days")
-    if start_text is None and end_text is None:
-        text = days_text if days_text is not None else str(DEFAULT_DAYS)
-        if not (text.isascii() and text.isdigit() and len(text) <= 3 and 1 <= int(text) <= MAX_DAYS):
-            raise Refusal(f"days has value '{text[:20]}'; expected a whole number from 1 to {MAX_DAYS}", 400)
-        start, end = today - timedelta(days=int(text) - 1), today
-    elif start_text is None or end_text is None:
-        raise Refusal("give both from and to (YYYY-MM-DD), or days", 400)
-    else:
-        start, end = _day("from", start_text), _day("to", end_text)
-        if start > end:
-            raise Refusal(f"from ({start}) is after to ({end})", 400)
-        if (end - start).days + 1 > MAX_DAYS:
-            raise Refusal(f"from {start} to {end} is {(end - start).days + 1} days; at most {MAX_DAYS}", 400)
-    return [(start + timedelta(days=offset)).isoformat() for offset in range((end - start).days + 1)]
-
-
-def _day(name: str, text: str) -> date:
+    """The days asked for, oldest first (server/stats.py); Refusal 400 naming the parameter when wrong."""
     try:
-        if DAY.match(text):
-            return date.fromisoformat(text)
-    except ValueError:
-        pass
-    raise Refusal(f"{name} has value '{text[:20]}'; expected a date such as 2026-03-02", 400)
+        return stats_day_range(query, site, now)
+    except RangeError as error:
+        raise Refusal(str(error), 400) from None
 
 
 def report_reply(request: Request, report: dict[str, Any], name: str, days: list[str]) -> Response:
