@@ -10,7 +10,8 @@ them (bottom-right, 20 px from the window's edges), whole within the window (the
 size), on top of everything (the page's `elementFromPoint` at their centre is the widget, and
 inside it the card itself), visible and opaque, with no text under 12 px, and pixel for pixel as
 on the clean page; their buttons take a real click; and the page's own controls still take the
-pointer where the widget is not. On a page that broke or replaced its globals before the widget
+pointer where the widget is not. Under all of that CSS at once, every kind (coupon, chat prompt,
+modal, banner) and placement sits where it says, as on a clean page. On a page that broke or replaced its globals before the widget
 loaded, or breaks them all once it has, events are stored (nothing of the page's prototype
 additions or toJSON in them), the engagement shows as on a clean page, and a chat message gets
 to the operator, without a single console error.
@@ -205,6 +206,55 @@ def test_the_reference_page_is_what_the_assertions_expect(reference):
         "buy": "itself",
         "totop": "itself",
     }
+
+
+# Where each kind and placement sits in a 1280 × 800 window: (left, top, right, bottom), None where it depends on the content.
+PLACES = {
+    "coupon": (None, None, 1280 - MARGIN, 800 - MARGIN),
+    "chat": (None, None, 1280 - MARGIN, 800 - MARGIN),
+    "placed-bottom-left": (MARGIN, None, None, 800 - MARGIN),
+    "placed-top": ((1280 - 360) // 2, MARGIN, (1280 + 360) // 2, None),
+    "banner": (0, None, 1280, 800),
+    "banner-top": (0, 0, 1280, None),
+    "modal": "centred",
+}
+
+
+@pytest.mark.parametrize("kind", PLACES)
+def test_every_kind_and_placement_sits_where_it_says_under_all_the_hostile_css(
+    browser, servers, blank, artifacts, kind
+):
+    with hostile_visitor(browser) as context:
+        page = context.new_page()
+        console = watch_console(page)
+        seen = {}
+        for attacks in ("none", EVERYTHING):  # the same visitor: the same coupon code on both
+            page.goto(url(servers, attacks, kind))
+            wait_card(page)
+            look = Look(page)
+            seen[attacks] = (look.measure()["card"], look.screenshot())
+        (artifacts / f"hostile-everything-{kind}.png").write_bytes(seen[EVERYTHING][1])
+        card, window = seen[EVERYTHING]
+        x, y, width, height = card["rect"]
+        if PLACES[kind] == "centred":
+            assert (abs(x + width / 2 - 640), abs(y + height / 2 - 400)) < (1, 1), card
+        else:
+            assert (x, y, x + width, y + height) == tuple(
+                got if want is None else want
+                for got, want in zip((x, y, x + width, y + height), PLACES[kind], strict=True)
+            ), card
+        assert x >= 0 and y >= 0 and x + width <= 1280 and y + height <= 800 and png_size(window) == (1280, 800)
+        assert card["onTop"] and card["reached"] and card["opacity"] == 1 and card["visibility"] == "visible", card
+        assert card["smallestText"] >= 12
+        # The same pixels as on the clean page (where placement may have put it elsewhere),
+        # but for its right end, where the launcher may be.
+        clips = {}
+        for attacks, (part, _) in seen.items():
+            left, top, w, h = inset(part["rect"], 16)
+            clips[attacks] = [left, top, w - 80, h]
+        share = differing_pixels(blank, (window, clips[EVERYTHING]), (seen["none"][1], clips["none"]))
+        assert share <= TOLERANCE, f"{share:.1%} of its pixels differ from the clean page's"
+        assert console.problems() == []
 
 
 def test_a_hostile_page_on_a_phone_still_gets_its_bottom_sheet(browser, servers, artifacts):
