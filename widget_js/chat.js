@@ -1,8 +1,9 @@
 /*! Irasshai chat panel: loaded by widget.js or ui.js when a chat first opens. See docs/chat.md. */
 // A module like ui.js: its default export receives `base` (api, site, record, warn, part, get,
-// put) and returns start (each events reply, when the site has a launcher or a conversation is
-// open) and open (a chat prompt's button). It draws the launcher and the panel in a closed
-// Shadow DOM, text only (never innerHTML), and holds at most one stream per tab.
+// put, send, frame, and the built-ins widget.js took when the page loaded, which the page may
+// have replaced by now) and returns start (each events reply, when the site has a launcher or a
+// conversation is open) and open (a chat prompt's button). It draws the launcher and the panel
+// in a closed Shadow DOM, text only (never innerHTML), and holds at most one stream per tab.
 export default function (base) {
   var WORDS = {
     ja: { open: "チャットを開く", close: "閉じる", log: "メッセージ", input: "メッセージを入力", send: "送信",
@@ -10,63 +11,38 @@ export default function (base) {
     en: { open: "Open chat", close: "Close", log: "Messages", input: "Type a message", send: "Send",
           typing: "is typing…", unread: "unread", sending: "Waiting to send", failed: "Could not be sent", read: "Read" }
   };
-  var endpoint = base.api + "/v1/sites/" + encodeURIComponent(base.site);
+  var endpoint = base.endpoint, el = base.el, each = base.each, later = base.later, cancel = base.cancel;
   // A hidden tab keeps its stream this long (a quick look at another tab costs no reconnect).
   var HIDDEN_CLOSE = 60000, TYPING_EVERY = 3000, TYPING_SHOWN = 6000, SESSION = "irasshai:" + base.site + ":panel";
   var host, launcher, badge, panel, face, title, log, typing, input, words = WORDS.ja, info = {}, siteLauncher = null;
   var source = null, wanted = false, lastId = "", readUpTo = "", unread = 0, seen = {}, pending = {};
   var sending = false, backoff = 0, retryTimer = 0, streamBackoff = 0, hiddenTimer = 0, typingTimer = 0, sentTyping = 0;
-  var returnTo = null, styled = false, focusWanted = false;
-
-  function el(tag, className, text, parent) {
-    var node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text) node.textContent = text;
-    if (parent) parent.appendChild(node);
-    return node;
-  }
+  var returnTo = null, focusWanted = false;
 
   function read(key) {
-    try { return JSON.parse(base.get(key)); } catch (e) { return null; }
+    try { return base.parse(base.get(key)); } catch (e) { return null; }
   }
 
   function session(value) {
     try {
-      if (value === undefined) return sessionStorage.getItem(SESSION);
-      if (value) sessionStorage.setItem(SESSION, "1"); else sessionStorage.removeItem(SESSION);
+      if (value === undefined) return base.getItem(base.session, SESSION);
+      base.setItem(base.session, SESSION, value ? "1" : "");
     } catch (e) { /* no session storage: the panel starts closed */ }
-  }
-
-  var ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  function newId() {
-    var bytes = crypto.getRandomValues(new Uint8Array(16)), id = "", i;
-    for (i = 0; i < 16; i++) id += ALPHABET[bytes[i] & 63];
-    return id;
   }
 
   /* ---- The frame: launcher and panel, built once ---- */
 
   function frame() {
     if (host) return;
-    host = document.createElement("irasshai-chat");
-    // Hidden until chat.css has loaded, so nothing unstyled ever flashes on the shop's page.
-    host.style.cssText = "all:initial!important;position:fixed!important;z-index:2147483600!important;" +
-      "visibility:hidden!important";
-    var root = host.attachShadow({ mode: "closed" }), sheet = el("link", "", "", root);
-    sheet.rel = "stylesheet";
-    sheet.href = base.api + "/chat.css";
-    sheet.addEventListener("load", function () {
-      host.style.removeProperty("visibility");
-      styled = true;
-      if (!panel.hidden && focusWanted) input.focus();
-    });
-    sheet.addEventListener("error", function () {
-      base.warn("could not load chat.css; is the server's origin allowed by the page's style-src?");
-    });
+    // Hidden by the frame until chat.css has loaded, so nothing unstyled ever flashes on the page.
+    var made = base.frame("irasshai-chat", "chat.css", function (loaded) {
+      if (loaded && !panel.hidden && focusWanted) input.focus();
+    }), root = made.root;
+    host = made.host;
 
     launcher = el("button", "launcher", "", root);
     launcher.hidden = true;
-    var svg = "http://www.w3.org/2000/svg", icon = document.createElementNS(svg, "svg"), path = document.createElementNS(svg, "path");
+    var svg = "http://www.w3.org/2000/svg", icon = base.make(document, svg, "svg"), path = base.make(document, svg, "path");
     icon.setAttribute("viewBox", "0 0 24 24");
     icon.setAttribute("aria-hidden", "true");
     path.setAttribute("d", "M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z");
@@ -103,7 +79,7 @@ export default function (base) {
     var send = el("button", "send", "", form);
     form.addEventListener("submit", function (event) {
       event.preventDefault();
-      var text = input.value.trim();
+      var text = base.trim(input.value);
       if (text) say(text);
       input.value = "";
       input.focus();
@@ -126,7 +102,6 @@ export default function (base) {
       input.placeholder = words.input;
       send.textContent = words.send;
     };
-    document.body.appendChild(host);
   }
 
   // Who the visitor talks to: the prompt's agent, else the open conversation's, else the site.
@@ -137,14 +112,10 @@ export default function (base) {
     panel.lang = launcher.lang = info.lang || "";
     title.textContent = info.name || "";
     face.textContent = "";
-    var url = safeUrl(info.avatar);
-    if (url) el("img", "", "", face).src = url; else face.textContent = (info.name || "?").charAt(0);
+    var url = base.safeUrl(info.avatar);
+    if (url) el("img", "", "", face).src = url; else face.textContent = (info.name || "?")[0];
     panel.words();
     badgeText();
-  }
-
-  function safeUrl(url) {
-    try { return url && /^https?:$/.test(new URL(url, location.href).protocol) ? new URL(url, location.href).href : ""; } catch (e) { return ""; }
   }
 
   function panelOpen() {
@@ -157,7 +128,7 @@ export default function (base) {
 
   function badgeText() {
     badge.hidden = !unread;
-    badge.textContent = unread > 9 ? "9+" : String(unread);
+    badge.textContent = unread > 9 ? "9+" : "" + unread;
     launcher.setAttribute("aria-label", words.open + (unread ? " (" + unread + " " + words.unread + ")" : ""));
   }
 
@@ -213,7 +184,7 @@ export default function (base) {
     if (message.author === "visitor") {
       // Our own message, back from the stream before the POST's reply: confirm it, not twice.
       for (var id in pending) {
-        if (pending[id].text === message.text) return confirm(id, message);
+        if (base.hasOwn(pending, id) && pending[id].text === message.text) return confirm(id, message);
       }
       return line("visitor", "", message.text, message.ts).entry = message.id;
     }
@@ -222,10 +193,10 @@ export default function (base) {
     var choices = message.choices || [];
     if (choices.length) {
       var row = el("div", "choices", "", item);
-      choices.forEach(function (choice) {
+      each(choices, function (choice) {
         el("button", "", choice.label, row).addEventListener("click", function () {
           row.remove();
-          queue({ type: "choose", id: newId(), choice: choice.id }, choice.label);
+          queue({ type: "choose", id: base.newId(), choice: choice.id }, choice.label);
         });
       });
     }
@@ -252,78 +223,71 @@ export default function (base) {
   }
 
   function say(text) {
-    queue({ type: "say", id: newId(), text: text, rule: info.rule || "" }, text);
+    queue({ type: "say", id: base.newId(), text: text, rule: info.rule || "" }, text);
   }
 
   // Every visitor message goes through the outbox in localStorage, in order, so that one typed
   // offline or while the server is down is sent when it is reachable, with the same client id.
   function queue(action, text) {
-    base.put("chat", JSON.stringify(info));
+    base.put("chat", base.json(info));
     var outbox = read("outbox") || [];
     action.shown = text;
-    outbox.push(action);
-    base.put("outbox", JSON.stringify(outbox));
+    outbox[outbox.length] = action;
+    base.put("outbox", base.json(outbox));
     pending[action.id] = { text: text, item: line("visitor", "", text, 0, words.sending) };
     wanted = true;
     connect();
     flush();
   }
 
-  function post(action) {
-    return fetch(endpoint + "/chat", {
-      method: "POST", credentials: "omit", headers: { "content-type": "text/plain;charset=UTF-8" },
-      body: JSON.stringify({ visitor: base.get("visitor"), do: action })
-    });
+  // Sent by widget.js's XMLHttpRequest (text/plain: no preflight); `done(status, reply)`, status 0 if none.
+  function post(action, done) {
+    base.send(endpoint + "/chat", base.json({ visitor: base.get("visitor"), do: action }), done || function () {});
   }
 
   function flush() {
     var outbox = read("outbox") || [], action = outbox[0];
     if (sending || !action || !base.get("visitor")) return;
     sending = true;
-    clearTimeout(retryTimer);
+    cancel(retryTimer);
     var shown = action.shown;
     delete action.shown;
-    post(action).then(function (response) {
-      return response.json().catch(function () { return {}; }).then(function (reply) {
-        sending = false;
-        if (!response.ok && (response.status >= 500 || response.status === 408 || response.status === 429)) return retry();
-        if (!response.ok) base.warn(reply.error || "message refused (" + response.status + ")");
-        base.put("outbox", JSON.stringify((read("outbox") || []).filter(function (a) { return a.id !== action.id; })));
-        backoff = 0;
-        var mine = pending[action.id];
-        if (mine && response.ok && reply.message) confirm(action.id, reply.message);
-        else if (mine) { mine.item.querySelector(".state").textContent = words.failed; delete pending[action.id]; }
-        flush();
-      });
-    }).catch(function () {
+    post(action, function (status, reply) {
       sending = false;
-      retry();
+      if (!status || status >= 500 || status === 408 || status === 429) return retry();
+      if (status > 299) base.warn(reply.error || "message refused (" + status + ")");
+      base.put("outbox", base.json(base.filter(read("outbox") || [], function (a) { return a.id !== action.id; })));
+      backoff = 0;
+      var mine = pending[action.id];
+      if (mine && status < 300 && reply.message) confirm(action.id, reply.message);
+      else if (mine) { mine.item.querySelector(".state").textContent = words.failed; delete pending[action.id]; }
+      flush();
     });
     action.shown = shown;
   }
 
   function retry() {
     backoff = Math.min(backoff ? backoff * 2 : 1000, 15000);
-    clearTimeout(retryTimer);
-    retryTimer = setTimeout(flush, backoff);
+    cancel(retryTimer);
+    retryTimer = later(flush, backoff);
   }
 
   function typed() {
     if (!input.value || Date.now() - sentTyping < TYPING_EVERY || !base.get("visitor")) return;
     sentTyping = Date.now();
-    post({ type: "typing" }).catch(function () { /* ephemeral: never retried */ });
+    post({ type: "typing" });  // ephemeral: never retried
   }
 
   function markRead() {
     if (!panel.hidden && lastId && document.visibilityState !== "hidden") base.put("seen", lastId);
     if (panel.hidden || !lastId || lastId === readUpTo || !base.get("visitor")) return;
     readUpTo = lastId;
-    post({ type: "read", up_to: lastId }).catch(function () { /* the next message marks it again */ });
+    post({ type: "read", up_to: lastId });  // if lost, the next message marks it again
   }
 
   // Entry ids are "<milliseconds>-<sequence>": compared as numbers, part by part.
   function upTo(id, last) {
-    var a = id.split("-"), b = last.split("-");
+    var a = base.split(id, "-"), b = base.split(last, "-");
     return +a[0] < +b[0] || +a[0] === +b[0] && +a[1] <= +b[1];
   }
 
@@ -344,15 +308,15 @@ export default function (base) {
     },
     typing: function (who) {
       typing.textContent = (who.name ? who.name + " " : "") + words.typing;
-      clearTimeout(typingTimer);
-      typingTimer = setTimeout(function () { typing.textContent = ""; }, TYPING_SHOWN);
+      cancel(typingTimer);
+      typingTimer = later(function () { typing.textContent = ""; }, TYPING_SHOWN);
     },
     // A proactive prompt (docs/chat.md): shown once, even when a new page's stream sends it again.
     engagement: function (show, id) {
       var shown = base.get("prompted");
       if (shown && upTo(id, shown)) return;
       base.put("prompted", id);
-      base.part("ui").then(function (ui) { ui.show(show); });
+      base.part("ui", function (ui) { ui.show(show); }, "show an engagement");
     }
   };
   // Listening for prompts only, with no conversation: an old conversation's entries stay out.
@@ -361,24 +325,26 @@ export default function (base) {
   function connect() {
     var ticket = base.get("ticket");
     if (!wanted || source || !ticket || document.visibilityState === "hidden") return;
-    source = new EventSource(endpoint + "/stream?ticket=" + encodeURIComponent(ticket) +
+    source = new base.EventSource(endpoint + "/stream?ticket=" + encodeURIComponent(ticket) +
       (lastId ? "&last=" + encodeURIComponent(lastId) : ""));
-    Object.keys(handlers).forEach(function (kind) {
-      source.addEventListener(kind, function (event) {
-        if (event.lastEventId) lastId = event.lastEventId;
-        streamBackoff = 0;
-        if (!read("chat") && !panelOpen() && !PROMPTS_ONLY[kind]) return;
-        try { handlers[kind](JSON.parse(event.data), event.lastEventId); } catch (e) { base.warn("bad " + kind + " event: " + e); }
-      });
-    });
+    for (var kind in handlers) if (base.hasOwn(handlers, kind)) subscribe(kind);
     source.addEventListener("error", function () {
       // EventSource retries a dropped connection by itself (with Last-Event-ID); a refusal
       // (an expired ticket) closes it: then a new one, with the newest ticket, a little later.
       if (source && source.readyState === 2) {
         source = null;
         streamBackoff = Math.min(streamBackoff ? streamBackoff * 2 : 2000, 60000);
-        setTimeout(connect, streamBackoff);
+        later(connect, streamBackoff);
       }
+    });
+  }
+
+  function subscribe(kind) {
+    source.addEventListener(kind, function (event) {
+      if (event.lastEventId) lastId = event.lastEventId;
+      streamBackoff = 0;
+      if (!read("chat") && !panelOpen() && !PROMPTS_ONLY[kind]) return;
+      try { handlers[kind](base.parse(event.data), event.lastEventId); } catch (e) { base.warn("bad " + kind + " event: " + e); }
     });
   }
 
@@ -388,8 +354,8 @@ export default function (base) {
   }
 
   document.addEventListener("visibilitychange", function () {
-    clearTimeout(hiddenTimer);
-    if (document.visibilityState === "hidden") hiddenTimer = setTimeout(disconnect, HIDDEN_CLOSE);
+    cancel(hiddenTimer);
+    if (document.visibilityState === "hidden") hiddenTimer = later(disconnect, HIDDEN_CLOSE);
     else { connect(); markRead(); }
   });
   window.addEventListener("online", function () {
@@ -399,7 +365,7 @@ export default function (base) {
 
   // Messages still in the outbox from an earlier page: shown as waiting, sent in order.
   function restore() {
-    (read("outbox") || []).forEach(function (action) {
+    each(read("outbox") || [], function (action) {
       if (!pending[action.id]) pending[action.id] = { text: action.shown, item: line("visitor", "", action.shown, 0, words.sending) };
     });
   }
@@ -417,7 +383,6 @@ export default function (base) {
   return {
     start: function (launcherInfo, listen) {
       if (launcherInfo) siteLauncher = launcherInfo;
-      if (!document.body) return;
       begin();
       showLauncher();
       if (read("chat") || listen) wanted = true;
@@ -425,7 +390,6 @@ export default function (base) {
       flush();
     },
     open: function (action) {
-      if (!document.body) return;
       var agent = action.agent || {};
       begin();
       describe({ lang: action.lang, name: agent.name, avatar: agent.avatar, rule: action.rule || "" });

@@ -1,7 +1,8 @@
 /*! Irasshai widget UI: loaded by widget.js when the first engagement is to be shown. */
 // A module, imported once from the server's origin: its default export receives `base`, what
-// widget.js lends its parts (api, record, here, warn, part), and returns what this part offers.
-// Nothing here is global: the page cannot call it, and it uses none of the page's globals.
+// widget.js lends its parts (api, record, here, warn, part, and the built-ins it took when the
+// page loaded), and returns what this part offers. Nothing here is global: the page cannot call
+// it, and it uses none of the page's globals, which the page may have replaced by now.
 export default function (base) {
   /* ---- Engagements: one at a time, in a closed Shadow DOM, text only (never innerHTML) ---- */
 
@@ -11,24 +12,7 @@ export default function (base) {
     en: { close: "Close", copy: "Copy", copied: "Copied", until: "Valid until ", code: "Coupon code",
           chat: "Chat with us", note: "Notice" }
   };
-  var current = null, warn = base.warn;
-
-  function el(tag, className, text, parent) {
-    var node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text) node.textContent = text;
-    if (parent) parent.appendChild(node);
-    return node;
-  }
-
-  // Only http(s) links, resolved against the page: a rule can never run javascript: URLs.
-  function safeUrl(url) {
-    if (!url) return "";
-    try {
-      var parsed = new URL(url, location.href);
-      return /^https?:$/.test(parsed.protocol) ? parsed.href : "";
-    } catch (e) { return ""; }
-  }
+  var current = null, warn = base.warn, el = base.el, safeUrl = base.safeUrl, filter = base.filter, each = base.each;
 
   function feedback(rule, action) {
     base.record({ type: "feedback", rule: rule, action: action });
@@ -59,9 +43,7 @@ export default function (base) {
   // that opens its own chat (LINE, Intercom, …) instead cancels this event (preventDefault).
   function openChat(action) {
     var event = new CustomEvent("irasshai:chat", { detail: { rule: action.rule }, cancelable: true });
-    if (window.dispatchEvent(event)) base.part("chat").then(function (chat) { chat.open(action); }, function (e) {
-      warn("could not open the chat: " + e);
-    });
+    if (window.dispatchEvent(event)) base.part("chat", function (chat) { chat.open(action); }, "open the chat");
   }
 
   // One renderer per kind: each fills the frame's box and returns its main control, if any.
@@ -69,7 +51,7 @@ export default function (base) {
     chat: function (view, box, action) {
       var agent = action.agent || {}, face = el("span", "avatar", "", box);
       face.setAttribute("aria-hidden", "true");
-      if (!picture(face, agent.avatar)) face.textContent = (agent.name || "?").charAt(0);
+      if (!picture(face, agent.avatar)) face.textContent = (agent.name || "?")[0];
       var body = el("div", "body", "", box);
       title(body, agent.name || view.words.note);
       text(body, action.text);
@@ -120,7 +102,7 @@ export default function (base) {
     var found = [], all = document.querySelectorAll(CONTROLS), i, r;
     for (i = 0; i < all.length && i < MOST; i++) {
       r = all[i].getBoundingClientRect();
-      if (r.width && r.height && r.bottom > 0 && r.top < innerHeight && r.right > 0 && r.left < innerWidth) found.push(r);
+      if (r.width && r.height && r.bottom > 0 && r.top < innerHeight && r.right > 0 && r.left < innerWidth) found[found.length] = r;
     }
     return found;
   }
@@ -131,14 +113,20 @@ export default function (base) {
   // wins. If every one covers something, the rule's placement stays. Phones keep the sheet.
   function place(layer, box, style, placement) {
     if (innerWidth <= 480) return;
-    var banner = style === "banner", rects = controls(), pass, i, tries, r, hits, lift;
-    var order = [placement].concat((banner ? ["bottom", "top"] : PLACES).filter(function (p) { return p !== placement; }));
+    var banner = style === "banner", rects = controls(), pass, i, tries, r, hits, lift, lowest, highest;
+    var order = base.concat([placement], filter(banner ? ["bottom", "top"] : PLACES, function (p) { return p !== placement; }));
     function at(where, by) {
       layer.className = "layer measure " + style + " " + where;
       layer.style.setProperty("--lift", by + "px");
       r = box.getBoundingClientRect();
-      hits = rects.filter(function (c) {
+      hits = filter(rects, function (c) {
         return c.left < r.right && r.left < c.right && c.top < r.bottom && r.top < c.bottom;
+      });
+      lowest = -Infinity;
+      highest = Infinity;
+      each(hits, function (c) {
+        lowest = Math.max(lowest, c.bottom);
+        highest = Math.min(highest, c.top);
       });
       return !hits.length;
     }
@@ -146,9 +134,7 @@ export default function (base) {
       for (i = 0; i < order.length; i++) {
         if (at(order[i], lift = 0)) return;
         for (tries = 0; pass && tries < 4 && r.top >= 0 && r.bottom <= innerHeight; tries++) {
-          lift += order[i] === "top"
-            ? Math.max.apply(0, hits.map(function (c) { return c.bottom; })) + GAP - r.top
-            : r.bottom - Math.min.apply(0, hits.map(function (c) { return c.top; })) + GAP;
+          lift += order[i] === "top" ? lowest + GAP - r.top : r.bottom - highest + GAP;
           if (at(order[i], lift) && r.top >= 0 && r.bottom <= innerHeight) return;
         }
       }
@@ -156,22 +142,15 @@ export default function (base) {
     at(placement, 0);
   }
 
-  // The frame every engagement shares: a closed shadow root on one pinned host element, the
-  // styles, the layer placed as `place` says, a labelled box with a close button, Escape and
-  // the modal's focus trap. `render` fills the box.
+  // What every engagement shares: the frame (base.frame: a closed shadow root on one pinned host
+  // element in the top layer, and the styles), the layer placed as `place` says, a labelled box
+  // with a close button, Escape and the modal's focus trap. `render` fills the box.
   function show(action, render) {
     render = render || kinds[action.type];
-    if (current || !document.body || !render) return;
+    if (current || !render) return;
     var rule = action.rule, style = action.type === "message" ? action.style || "toast" : action.type;
     var modal = style === "modal", previous = document.activeElement, placement = action.placement || "bottom-right";
-    var host = document.createElement("irasshai-widget");
-    // Inline !important outranks any page stylesheet: the host never takes space in the page.
-    // (Set through the CSSOM, which a Content-Security-Policy without 'unsafe-inline' allows.)
-    host.style.cssText = "all:initial!important;position:fixed!important;z-index:2147483600!important";
-    var root = host.attachShadow({ mode: "closed" });
-    var sheet = el("link", "", "", root);
-    sheet.rel = "stylesheet";
-    sheet.href = base.api + "/widget.css";
+    var frame = base.frame("irasshai-widget", "widget.css", ready), host = frame.host, root = frame.root;
     var layer = el("div", "layer " + style + " " + placement, "", root);
     if (modal) el("div", "backdrop", "", layer).addEventListener("click", dismiss);
     var box = el("div", "box", "", layer);
@@ -215,28 +194,31 @@ export default function (base) {
       finish();
     }
 
-    current = host;
-    sheet.addEventListener("load", function () {
+    // Once the styles have loaded (shown), or could not be (skipped: warned by the frame).
+    function ready(loaded) {
+      if (!loaded) {
+        host.remove();
+        current = null;
+        return;
+      }
       if (!modal) place(layer, box, style, placement);
-      layer.className = layer.className.replace(" measure", "") + " in";
+      layer.classList.remove("measure");
+      layer.classList.add("in");
       document.addEventListener("keydown", keys, true);
       if (modal) (main || close).focus();
       feedback(rule, "shown");
-    });
-    sheet.addEventListener("error", function () {
-      warn("could not load widget.css; is the server's origin allowed by the page's style-src?");
-      host.remove();
-      current = null;
-    });
-    document.body.appendChild(host);
+    }
+    current = host;
   }
 
-  function copyText(text, done) {
-    if (navigator.clipboard && window.isSecureContext) {
-      navigator.clipboard.writeText(text).then(done, function () { warn("copy refused by the browser"); });
-    } else {
-      warn("copy needs a secure (https) page");
+  async function copyText(text, done) {
+    if (!navigator.clipboard || !window.isSecureContext) return warn("copy needs a secure (https) page");
+    try {
+      await navigator.clipboard.writeText(text);
+    } catch (e) {
+      return warn("copy refused by the browser");
     }
+    done();
   }
 
   // What later parts may use: the frame and the renderers (a chat panel adds its own kind).

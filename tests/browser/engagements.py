@@ -27,12 +27,13 @@ from tests.helpers import make_app
 
 STATS_SECRET = "stats-secret-for-browser-tests"
 
-# Tests only: shadow roots are created open so that locators can reach the engagement.
+# Tests only: shadow roots are created open so that locators can reach the engagement. (Written
+# to call nothing a hostile page may have broken by the time the widget attaches its root.)
 OPEN_SHADOW_ROOTS = """
 (() => {
-  const attach = Element.prototype.attachShadow;
+  const attach = Element.prototype.attachShadow, apply = Reflect.apply;
   Element.prototype.attachShadow = function (init) {
-    return attach.call(this, Object.assign({}, init, { mode: "open" }));
+    return apply(attach, this, [{ ...init, mode: "open" }]);
   };
 })();
 """
@@ -355,7 +356,8 @@ def fixture_shop(server_url: str) -> Starlette:
     """`/<site>/<fixture>/<kind>`: pages/<fixture>.html embedding the widget for <site>.
 
     The path's last part picks the engagement (see `fixture_rules`); `csp.html` is served with
-    a strict Content-Security-Policy header.
+    a strict Content-Security-Policy header. `/<site>/attack/<names>/<kind>` is attack.html
+    under the stylesheets and scripts of pages/attacks/ that `names` lists (test_hostile_pages.py).
     """
 
     async def page(request):
@@ -367,13 +369,40 @@ def fixture_shop(server_url: str) -> Starlette:
         headers = {"content-security-policy": content_security_policy(server_url)} if fixture == "csp" else None
         return HTMLResponse(html, headers=headers)
 
+    async def attack(request):
+        """attack.html with, for each name in turn, attacks/<name>.css and/or attacks/<name>.js."""
+        site, names = request.path_params["site"], request.path_params["names"].split(",")
+        tags = []
+        for name in names:
+            found = [path for suffix in FILE_TYPES if (path := PAGES / "attacks" / (name + suffix)).is_file()]
+            if site not in SITES or not name.replace("-", "").isalnum() or not found:
+                return Response("not found", status_code=404)
+            for path in found:
+                href = f"/files/attacks/{path.name}"
+                tags.append(
+                    f'<script src="{href}"></script>'
+                    if path.suffix == ".js"
+                    else f'<link rel="stylesheet" href="{href}">'
+                )
+        html = (PAGES / "attack.html").read_text(encoding="utf-8")
+        html = html.replace("{{ATTACK}}", "\n".join(tags)).replace("{{SERVER}}", server_url).replace("{{SITE}}", site)
+        return HTMLResponse(html)
+
     async def file(request):
-        path = PAGES / request.path_params["name"]
+        folder = PAGES / "attacks" if request.url.path.startswith("/files/attacks/") else PAGES
+        path = folder / request.path_params["name"]
         if path.suffix not in FILE_TYPES or not path.is_file():
             return Response("not found", status_code=404)
         return Response(path.read_bytes(), media_type=FILE_TYPES[path.suffix])
 
-    return Starlette(routes=[Route("/files/{name}", file), Route("/{site}/{fixture}/{kind}", page)])
+    return Starlette(
+        routes=[
+            Route("/files/attacks/{name}", file),
+            Route("/files/{name}", file),
+            Route("/{site}/attack/{names}/{kind}", attack),
+            Route("/{site}/{fixture}/{kind}", page),
+        ]
+    )
 
 
 @dataclass(frozen=True)
