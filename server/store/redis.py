@@ -21,12 +21,12 @@ from collections.abc import AsyncIterator
 from importlib.resources import files
 
 import redis.asyncio as redis
-from redis.exceptions import RedisClusterException, RedisError
+from redis.exceptions import RedisError
 
 from server.redis_urls import redacted
 from server.store import keys
 from server.store.base import OTHER, StoreUnavailable
-from server.store.redis_client import MAX_ARGUMENTS, Atomic, Cluster, connect
+from server.store.redis_client import MAX_ARGUMENTS, OUTAGES, Atomic, Cluster, connect
 from server.store.webhooks_redis import RedisDeliveryQueue
 
 _LUA = files("server.store").joinpath("lua")
@@ -340,7 +340,7 @@ class RedisStore:
                 site, _, rest = message["data"].decode().partition("\t")
                 visitor_id, _, payload = rest.partition("\t")
                 yield site, visitor_id, payload
-        except (RedisError, RedisClusterException, OSError) as error:
+        except (RedisError, *OUTAGES, OSError) as error:
             raise self._unavailable(error) from None
         finally:
             await pubsub.aclose()

@@ -15,9 +15,10 @@ key's slot. Two things it does differently are made to behave like the single se
   the store never uses them: what must happen at once runs as one Lua call (:class:`Atomic`),
   on one server and on a cluster alike. :meth:`Cluster.pipeline` refuses a transaction.
 
-A cluster that cannot be reached raises redis-py's ``RedisClusterException`` family, which is
-not a ``RedisError``; :class:`Cluster` raises those as ``ConnectionError``, so the store's
-``except RedisError`` answers them as unavailable like any other outage.
+A cluster that cannot be reached raises redis-py's ``RedisClusterUnreachableError`` (or
+``SlotNotCoveredError``), which is not a ``RedisError``; :class:`Cluster` raises those as
+``ConnectionError``, so the store's ``except RedisError`` answers them as unavailable like any
+other outage.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from importlib.resources import files
 
 import redis.asyncio as redis
 from redis.asyncio.cluster import ClusterNode, ClusterPipeline, RedisCluster
-from redis.exceptions import ConnectionError, RedisClusterException
+from redis.exceptions import ConnectionError, RedisClusterException, RedisClusterUnreachableError, SlotNotCoveredError
 
 from server import redis_urls
 
@@ -67,6 +68,10 @@ def connect(url: str, *, max_connections: int, pool_timeout: float) -> redis.Red
 
 
 _INSIDE = contextvars.ContextVar("irasshai_inside_gate", default=False)
+# What redis-py's cluster client raises for an outage, not as a RedisError: no node answers, or
+# a slot has no master. Its other RedisClusterExceptions (keys across slots) are our bugs: they
+# stay what they are, never a 503 that would look like an outage.
+OUTAGES = (RedisClusterUnreachableError, SlotNotCoveredError)
 
 
 class Cluster(RedisCluster):
@@ -94,7 +99,7 @@ class Cluster(RedisCluster):
         token = _INSIDE.set(True)
         try:
             return await super().execute_command(*args, **kwargs)
-        except RedisClusterException as error:  # unreachable, slots not covered: an outage
+        except OUTAGES as error:
             raise ConnectionError(str(error)) from error
         finally:
             _INSIDE.reset(token)
@@ -115,7 +120,7 @@ class _GatedPipeline(ClusterPipeline):
         token = _INSIDE.set(True)
         try:
             return await super().execute(raise_on_error, allow_redirections)
-        except RedisClusterException as error:
+        except OUTAGES as error:
             raise ConnectionError(str(error)) from error
         finally:
             _INSIDE.reset(token)
