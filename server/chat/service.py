@@ -15,18 +15,22 @@ A conversation on another channel than the web (LINE, server/line/) is kept the 
 starts ``waiting`` (the bot answers the widget only), and an operator's message in it is also
 handed to that channel's :class:`~server.chat.model.Outbound`, which queues it and sends it in the background.
 
-Two writers of one conversation's record at the same instant (two processes) may lose one's
-counter update (last write wins); the messages themselves are never lost, being in the feed.
+Every change to a conversation's record is a compare-and-set on its version (:meth:`ChatService._change`):
+load it, apply a pure change, save it if nobody wrote it meanwhile, else again, so two writers
+at once (two requests, two processes) both land; the messages themselves are in the feed.
 """
 
 from __future__ import annotations
 
+import asyncio
+import random
 import re
 import time
 from collections.abc import Callable
 from datetime import datetime
 
 import msgspec
+from msgspec.structs import replace
 
 from server.chat import proactive
 from server.chat.model import (
@@ -61,6 +65,8 @@ SHORTLY = {"ja": "担当者がまもなくお答えします。", "en": "A perso
 REBALANCE_EVERY = 5.0  # seconds between two rebalances of one site in one process
 MAX_NOTE = 500  # characters of a system note
 OPERATORS = "*ops"  # the wake-up "visitor id" of a site's operators' feed (never a visitor's id)
+TRIES = 12  # compare-and-set attempts of one change to a conversation's record before giving up
+BACKOFF_FIRST, BACKOFF_MAX = 0.002, 0.2  # seconds: the pause after the first conflict, and its cap
 _json = msgspec.json.Encoder()
 
 
@@ -145,13 +151,15 @@ class ChatService:
         if not added:  # a retry: the first send is the answer, and nothing happens twice
             return await self._message(site, visitor, entry_id) or message, conversation
         message.id = entry_id
-        conversation.activity = now
-        conversation.unread_by_operator += 1
-        await self._save(site, conversation)
+        _, conversation = await self._change(
+            site,
+            conversation.id,
+            lambda c: replace(c, activity=max(c.activity, now), unread_by_operator=c.unread_by_operator + 1),
+        )
         if conversation.status == "bot":
             replies = self.bot.reply(site, conversation, text, conversation.language, now, choice)
             if choice == HANDOFF or not replies:
-                await self.handoff(site, conversation)
+                conversation = await self.handoff(site, conversation)
             for reply in replies if choice != HANDOFF else ():
                 await self._append(
                     site,
@@ -224,12 +232,12 @@ class ChatService:
             raise ChatError("the conversation is resolved; set its status to open first", 409)
         now = self.clock()
         if conversation.status != "open":
-            await self._set_status(site, conversation, "open", conversation.assignee or assignee or name)
+            conversation = await self._set_status(site, conversation.id, "open", fallback=assignee or name)
         message = Message(id="", conversation=conversation.id, author="operator", name=name[:64], text=text, ts=now)
         message.id, _ = await self._append(site, conversation.visitor, "message", message, conversation=conversation)
-        conversation.activity = now
-        conversation.unread_by_operator = 0  # answering is reading
-        await self._save(site, conversation)
+        _, conversation = await self._change(  # answering is reading
+            site, conversation.id, lambda c: replace(c, activity=max(c.activity, now), unread_by_operator=0)
+        )
         if conversation.channel in self.outbound:
             await self.outbound[conversation.channel].send(site, conversation, message)
         return message
@@ -246,10 +254,9 @@ class ChatService:
 
     async def name_visitor(self, site: Site, conversation_id: str, name: str) -> None:
         """Give a conversation its visitor's display name (LINE's profile, fetched after it started)."""
-        conversation = await self._load(site, conversation_id)
-        if conversation is not None and conversation.name != name[:100]:
-            conversation.name = name[:100]
-            await self._save(site, conversation)
+        name = name[:100]
+        if await self._load(site, conversation_id) is not None:
+            await self._change(site, conversation_id, lambda c: replace(c, name=name) if c.name != name else None)
 
     async def set_status(
         self, site: Site, conversation_id: str, status: str, assignee: str | None = None
@@ -261,8 +268,7 @@ class ChatService:
             current = (await self.store.get_chat(site.key, conversation.visitor)).get("current")
             if current != conversation.id:
                 raise ChatError("the visitor has started a newer conversation since; answer that one", 409)
-        await self._set_status(site, conversation, status, conversation.assignee if assignee is None else assignee[:64])
-        return conversation
+        return await self._set_status(site, conversation.id, status, None if assignee is None else assignee[:64])
 
     async def operator_read(self, site: Site, conversation_id: str, up_to: str = "") -> Conversation:
         """The operator has read the visitor's messages up to `up_to` (all of them if empty)."""
@@ -276,17 +282,18 @@ class ChatService:
             await self._append(
                 site, conversation.visitor, "read", ReadReceipt(conversation=conversation.id, up_to=up_to)
             )
-        conversation.unread_by_operator = 0
-        await self._save(site, conversation)
+        _, conversation = await self._change(site, conversation.id, lambda c: replace(c, unread_by_operator=0))
         return conversation
 
-    async def handoff(self, site: Site, conversation: Conversation) -> None:
-        """To a person: ``waiting``, and the bot's note of when one will answer."""
+    async def handoff(self, site: Site, conversation: Conversation) -> Conversation:
+        """To a person: ``waiting``, and the bot's note of when one will answer; the conversation
+        as it became ``waiting`` (before any assignment)."""
         note = self.bot.handoff_note(site, conversation.language, self.clock())
-        await self._set_status(site, conversation, "waiting", conversation.assignee, note)
+        conversation = await self._set_status(site, conversation.id, "waiting", note=note)
         await self._note_once(site, conversation, note)
         if self.presence is not None:
             await self._assign(site, [conversation], await self.presence.answering(site.key))
+        return conversation
 
     async def rebalance(self, site: Site) -> None:
         """Queued conversations to operators with room; those overdue offered to another.
@@ -314,8 +321,10 @@ class ChatService:
             operator = self.assigner.choose(site, online, active, exclude=conversation.assignee)
             if not operator:
                 continue
-            conversation.assignee, conversation.assigned = operator, now
-            await self._save(site, conversation)
+            before, after = await self._change(site, conversation.id, _assigning(conversation.assignee, operator, now))
+            if after is before:
+                continue  # changed meanwhile: the next rebalance decides again
+            conversation.assignee, conversation.assigned = operator, now  # for the next choices' counts
             await self._tell_operators(site, "assigned", {"conversation": conversation.id, "assignee": operator})
 
     # -- the feed, the index and the wake-ups -------------------------------------------------
@@ -344,6 +353,7 @@ class ChatService:
             assigned=now if assignee else 0.0,
             channel=channel,
             name=name[:100],
+            version=1,
         )
         entry_id, _ = await self._append(
             site, visitor, "status", StatusChange(conversation=conversation.id, status=status)
@@ -351,7 +361,8 @@ class ChatService:
         await self.store.set_chat(
             site.key, visitor, {"current": conversation.id, "n": str(number), "since": entry_id}, site.retention
         )
-        await self._save(site, conversation)
+        if not await self._write(site, conversation, version=0):  # another request started it at the same moment
+            return await self.conversation(site, conversation.id)
         waiting = (webhook_events.CONVERSATION_WAITING,) if status == "waiting" else ()
         await conversation_changed(self.webhooks, site.key, conversation, webhook_events.CONVERSATION_STARTED, *waiting)
         if status == "waiting" and not assignee:
@@ -367,18 +378,30 @@ class ChatService:
         return site.business_hours.contains(local.weekday(), local.hour * 60 + local.minute)
 
     async def _set_status(
-        self, site: Site, conversation: Conversation, status: str, assignee: str, note: str = ""
-    ) -> None:
-        before = conversation.status
-        conversation.status, conversation.assignee = status, assignee
-        conversation.activity = self.clock()
-        change = StatusChange(conversation=conversation.id, status=status, assignee=assignee, note=note)
-        await self._append(site, conversation.visitor, "status", change)
-        await self._save(site, conversation)
-        if status != before and status in webhook_events.CONVERSATION_EVENTS:
+        self,
+        site: Site,
+        conversation_id: str,
+        status: str,
+        assignee: str | None = None,
+        note: str = "",
+        fallback: str = "",
+    ) -> Conversation:
+        """Change the status (and the assignee, or keep the stored one, or `fallback` when it has
+        none), then tell the visitor's feed and, for a new status, the webhooks."""
+        now = self.clock()
+
+        def change(c: Conversation) -> Conversation:
+            kept = c.assignee or fallback if assignee is None else assignee
+            return replace(c, status=status, assignee=kept, activity=max(c.activity, now))
+
+        before, conversation = await self._change(site, conversation_id, change)
+        entry = StatusChange(conversation=conversation.id, status=status, assignee=conversation.assignee, note=note)
+        await self._append(site, conversation.visitor, "status", entry)
+        if status != before.status and status in webhook_events.CONVERSATION_EVENTS:
             await conversation_changed(
                 self.webhooks, site.key, conversation, webhook_events.CONVERSATION_EVENTS[status]
             )
+        return conversation
 
     async def _note_once(self, site: Site, conversation: Conversation, note: str) -> None:
         """A system message saying when a person will answer, at most once per conversation."""
@@ -452,10 +475,33 @@ class ChatService:
         [record] = await self.store.load_conversations(site.key, [conversation_id])
         return _decode(record) if record else None
 
-    async def _save(self, site: Site, conversation: Conversation) -> None:
+    async def _change(
+        self, site: Site, conversation_id: str, mutate: Callable[[Conversation], Conversation | None]
+    ) -> tuple[Conversation, Conversation]:
+        """The conversation as read and as written by `mutate`, a pure change of its stored record
+        (a changed copy, or None for no change: then both are the record read). Saved if nobody
+        wrote the record meanwhile; else `mutate` is applied again to the fresh record after a
+        random pause, up to TRIES times (then a ChatError 409). A ChatError 404 if there is none."""
+        for attempt in range(TRIES):
+            read = await self.conversation(site, conversation_id)
+            changed = mutate(read)
+            if changed is None:
+                return read, read
+            changed = replace(changed, version=read.version + 1)
+            if await self._write(site, changed, read.version):
+                return read, changed
+            await asyncio.sleep(random.uniform(0, min(BACKOFF_MAX, BACKOFF_FIRST * 2**attempt)))
+        raise ChatError(f"conversation '{conversation_id[:100]}' kept changing ({TRIES} attempts); retry", 409)
+
+    async def _write(self, site: Site, conversation: Conversation, version: int) -> bool:
+        """Store the record if its stored version is still `version`, and show it to the operators."""
         record = _json.encode(conversation)
-        await self.store.save_conversation(site.key, conversation.id, record, conversation.activity, site.retention)
+        if not await self.store.save_conversation(
+            site.key, conversation.id, record, conversation.activity, site.retention, version=version
+        ):
+            return False
         await self._tell_operators(site, "conversation", record)
+        return True
 
 
 def _decode(record: bytes) -> Conversation | None:
@@ -463,3 +509,11 @@ def _decode(record: bytes) -> Conversation | None:
         return msgspec.json.decode(record, type=Conversation)
     except msgspec.DecodeError:
         return None  # written by an incompatible version: not listed rather than failing the list
+
+
+def _assigning(decided_on: str, operator: str, now: float) -> Callable[[Conversation], Conversation | None]:
+    """The change that assigns a conversation to `operator`, only as it was decided: still
+    waiting, and nobody else (re)assigned it meanwhile (its assignee still `decided_on`)."""
+    return lambda c: (
+        replace(c, assignee=operator, assigned=now) if c.status == "waiting" and c.assignee == decided_on else None
+    )

@@ -127,7 +127,9 @@ async def test_a_record_without_a_version_counts_as_version_0(store, stored):
 
 async def test_writers_of_one_conversation_at_once_all_land_by_retrying(store):
     """Each writer loads, adds itself and saves, again on conflict: none is lost."""
-    assert await store.save_conversation("demo", "a.1", json.dumps({"version": 1, "by": []}).encode(), 1, 3600, version=0)
+    assert await store.save_conversation(
+        "demo", "a.1", json.dumps({"version": 1, "by": []}).encode(), 1, 3600, version=0
+    )
 
     async def add(writer: str) -> None:
         while True:
