@@ -128,6 +128,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("a visit's webhook events", ("server.webhooks.visits",)),
     ("engage", ("server.engage",)),
     ("ingest", ("server.ratelimits", "server.ingest")),
+    ("chat feeds and records", ("server.chat.feed", "server.chat.records")),
     ("chat", ("server.chat.service", "server.chat.wakeups", "server.chat.proactive")),
     ("line", ("server.line.link", "server.line.push", "server.line.receive")),
     (

@@ -45,6 +45,7 @@ class Conversation(msgspec.Struct, kw_only=True):
     unread_by_operator: int = 0
     channel: str = "web"  # one of CHANNELS
     name: str = ""  # the visitor's display name, when their channel gives one (LINE's profile)
+    version: int = 0  # one more with every write of the record: its compare-and-set (Store.save_conversation)
 
 
 class Message(msgspec.Struct, kw_only=True):

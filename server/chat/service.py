@@ -1,8 +1,9 @@
 """The conversation lifecycle, without HTTP: open, post, hand off, change status, read.
 
-Every change is written to the visitor's feed (what their live channel delivers, in order) and,
-for the conversation's record, to the site's index (what operators list), and then announced
-with a wake-up so that every process's streams for that visitor read the feed again.
+Every change is written to the visitor's feed (what their live channel delivers, in order:
+server/chat/feed.py) and, for the conversation's record, to the site's index (what operators
+list: server/chat/records.py), and then announced with a wake-up so that every process's
+streams for that visitor read the feed again.
 
 A visitor has at most one current conversation; once it is ``resolved`` their next message
 starts a new one. A new conversation starts in ``bot`` outside the site's business hours (in
@@ -15,8 +16,9 @@ A conversation on another channel than the web (LINE, server/line/) is kept the 
 starts ``waiting`` (the bot answers the widget only), and an operator's message in it is also
 handed to that channel's :class:`~server.chat.model.Outbound`, which queues it and sends it in the background.
 
-Two writers of one conversation's record at the same instant (two processes) may lose one's
-counter update (last write wins); the messages themselves are never lost, being in the feed.
+Every change to a conversation's record is a compare-and-set on its version
+(:meth:`~server.chat.records.Records.change`), so two writers at once (two requests, two
+processes) both land; the messages themselves are in the feed.
 """
 
 from __future__ import annotations
@@ -27,11 +29,12 @@ from collections.abc import Callable
 from datetime import datetime
 
 import msgspec
+from msgspec.structs import replace
 
 from server.chat import proactive
+from server.chat.feed import ENTRY_ID, OPERATORS, Feeds
 from server.chat.model import (
     HANDOFF,
-    STATUSES,
     Assigner,
     Bot,
     ChatError,
@@ -46,39 +49,20 @@ from server.chat.model import (
     conversation_id,
     visitor_of,
 )
+from server.chat.records import Records, assigning
 from server.ratelimits import MINUTE, RateLimited
 from server.sites import Site
 from server.store.base import Store
 from server.webhooks import events as webhook_events
-from server.webhooks.chat_events import conversation_changed, message_created
+from server.webhooks.chat_events import conversation_changed
 from server.webhooks.emit import Webhooks
 
 CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
-ENTRY_ID = re.compile(r"^[0-9]{1,20}-[0-9]{1,20}$")
 OPERATOR_SETS = ("open", "waiting", "resolved")  # statuses an operator may set
 HANDOFF_LABEL = {"ja": "スタッフに相談する", "en": "Talk to a person"}
 SHORTLY = {"ja": "担当者がまもなくお答えします。", "en": "A person will answer shortly."}
 REBALANCE_EVERY = 5.0  # seconds between two rebalances of one site in one process
 MAX_NOTE = 500  # characters of a system note
-OPERATORS = "*ops"  # the wake-up "visitor id" of a site's operators' feed (never a visitor's id)
-_json = msgspec.json.Encoder()
-
-
-def message_from_feed(entry_id: str, data: bytes) -> Message:
-    return msgspec.json.decode(with_id(entry_id, data), type=Message)
-
-
-def with_id(entry_id: str, data: bytes) -> bytes:
-    """A feed entry's JSON object with its entry id as "id" first (as the stream sends it)."""
-    return b'{"id":"' + entry_id.encode() + b'",' + data[1:]
-
-
-def before(entry_id: str) -> str:
-    """The largest feed id below `entry_id`, so that reading after it starts at `entry_id`."""
-    millisecond, _, sequence = entry_id.partition("-")
-    if int(sequence or 0) > 0:
-        return f"{millisecond}-{int(sequence) - 1}"
-    return f"{int(millisecond) - 1}-18446744073709551615" if int(millisecond) > 0 else "0"
 
 
 class ChatService:
@@ -102,13 +86,15 @@ class ChatService:
         self.outbound = outbound if outbound is not None else {}  # channel -> its sender (not "web")
         self._rebalanced: dict[str, float] = {}  # site -> when this process last rebalanced it
         self.webhooks = webhooks  # conversation.* and message.created out to the shop's systems
+        self.feeds = Feeds(store, webhooks)
+        self.records = Records(store, self.feeds, clock, webhooks)
 
     # -- the visitor's side -------------------------------------------------------------------
 
     async def current(self, site: Site, visitor: str) -> Conversation | None:
         """The visitor's conversation unless there is none or it is resolved."""
         found = (await self.store.get_chat(site.key, visitor)).get("current")
-        conversation = await self._load(site, found) if found else None
+        conversation = await self.records.load(site, found) if found else None
         return conversation if conversation is not None and conversation.status != "resolved" else None
 
     async def open(
@@ -141,19 +127,21 @@ class ChatService:
         conversation = await self.open(site, visitor, rule, language, channel, name)
         now = self.clock()
         message = Message(id="", conversation=conversation.id, author="visitor", text=text, ts=now)
-        entry_id, added = await self._append(site, visitor, "message", message, client_id, conversation)
+        entry_id, added = await self.feeds.append(site, visitor, "message", message, client_id, conversation)
         if not added:  # a retry: the first send is the answer, and nothing happens twice
-            return await self._message(site, visitor, entry_id) or message, conversation
+            return await self.feeds.message(site, visitor, entry_id) or message, conversation
         message.id = entry_id
-        conversation.activity = now
-        conversation.unread_by_operator += 1
-        await self._save(site, conversation)
+        _, conversation = await self.records.change(
+            site,
+            conversation.id,
+            lambda c: replace(c, activity=max(c.activity, now), unread_by_operator=c.unread_by_operator + 1),
+        )
         if conversation.status == "bot":
             replies = self.bot.reply(site, conversation, text, conversation.language, now, choice)
             if choice == HANDOFF or not replies:
-                await self.handoff(site, conversation)
+                conversation = await self.handoff(site, conversation)
             for reply in replies if choice != HANDOFF else ():
-                await self._append(
+                await self.feeds.append(
                     site,
                     visitor,
                     "message",
@@ -161,13 +149,15 @@ class ChatService:
                     conversation=conversation,
                 )
         elif conversation.status == "waiting" and conversation.channel == "web":  # LINE users would never see it
-            await self._note_once(site, conversation, SHORTLY.get(conversation.language, SHORTLY["en"]))
+            await self.feeds.note_once(
+                site, conversation, SHORTLY.get(conversation.language, SHORTLY["en"]), self.clock()
+            )
         return message, conversation
 
     async def choose(self, site: Site, visitor: str, client_id: str, choice: str) -> tuple[Message, Conversation]:
         """The visitor tapped a choice a bot offered: stored as their message, with its label as text."""
         conversation = await self.current(site, visitor)
-        label = await self._label(site, visitor, conversation, choice) if conversation is not None else None
+        label = await self.feeds.label(site, visitor, conversation, choice) if conversation is not None else None
         if label is None:
             if choice != HANDOFF:
                 raise ChatError(f"unknown choice '{choice[:64]}'; send one the bot offered", 400)
@@ -179,7 +169,8 @@ class ChatService:
         if not ENTRY_ID.match(up_to):
             raise ChatError("up_to must be a message id such as 1733300000000-0")
         await self.store.set_chat(site.key, visitor, {"read": up_to}, site.retention)
-        await self._tell_operators(site, "seen", {"visitor": visitor, "up_to": up_to})  # the console's read receipt
+        # The console's read receipt.
+        await self.feeds.tell_operators(site, "seen", {"visitor": visitor, "up_to": up_to})
 
     async def typing(self, site: Site, visitor: str, who: str, name: str = "") -> None:
         """Ephemeral: published to every process, never stored; the operators hear it too."""
@@ -195,23 +186,13 @@ class ChatService:
 
     async def conversations(self, site: Site, statuses: tuple[str, ...] = ()) -> list[Conversation]:
         """The site's conversations, newest activity first, only those in `statuses` if given."""
-        for status in statuses:
-            if status not in STATUSES:
-                raise ChatError(f"unknown status '{status[:32]}'; expected some of {', '.join(STATUSES)}")
-        ids = await self.store.recent_conversations(site.key)
-        found = [_decode(record) for record in await self.store.load_conversations(site.key, ids) if record]
-        return [c for c in found if c is not None and (not statuses or c.status in statuses)]
+        return await self.records.listed(site, statuses)
 
     async def conversation(self, site: Site, conversation_id: str) -> Conversation:
-        conversation = await self._load(site, conversation_id)
-        if conversation is None:
-            raise ChatError(f"no conversation '{conversation_id[:100]}' on site '{site.key}'", 404)
-        return conversation
+        return await self.records.get(site, conversation_id)
 
     async def messages(self, site: Site, conversation: Conversation) -> list[Message]:
-        entries = await self.store.read_feed(site.key, conversation.visitor, count=5000)
-        messages = [message_from_feed(entry_id, data) for entry_id, kind, data in entries if kind == "message"]
-        return [m for m in messages if m.conversation == conversation.id]
+        return await self.feeds.messages(site, conversation)
 
     async def operator_say(
         self, site: Site, conversation_id: str, text: str, name: str = "", assignee: str = ""
@@ -224,12 +205,14 @@ class ChatService:
             raise ChatError("the conversation is resolved; set its status to open first", 409)
         now = self.clock()
         if conversation.status != "open":
-            await self._set_status(site, conversation, "open", conversation.assignee or assignee or name)
+            conversation = await self.records.set_status(site, conversation.id, "open", fallback=assignee or name)
         message = Message(id="", conversation=conversation.id, author="operator", name=name[:64], text=text, ts=now)
-        message.id, _ = await self._append(site, conversation.visitor, "message", message, conversation=conversation)
-        conversation.activity = now
-        conversation.unread_by_operator = 0  # answering is reading
-        await self._save(site, conversation)
+        message.id, _ = await self.feeds.append(
+            site, conversation.visitor, "message", message, conversation=conversation
+        )
+        _, conversation = await self.records.change(  # answering is reading
+            site, conversation.id, lambda c: replace(c, activity=max(c.activity, now), unread_by_operator=0)
+        )
         if conversation.channel in self.outbound:
             await self.outbound[conversation.channel].send(site, conversation, message)
         return message
@@ -241,15 +224,16 @@ class ChatService:
         if visitor is None:
             raise ChatError(f"no conversation '{conversation_id[:100]}' on site '{site.key}'", 404)
         message = Message(id="", conversation=conversation_id, author="system", text=text[:MAX_NOTE], ts=self.clock())
-        message.id, _ = await self._append(site, visitor, "message", message)
+        message.id, _ = await self.feeds.append(site, visitor, "message", message)
         return message
 
     async def name_visitor(self, site: Site, conversation_id: str, name: str) -> None:
         """Give a conversation its visitor's display name (LINE's profile, fetched after it started)."""
-        conversation = await self._load(site, conversation_id)
-        if conversation is not None and conversation.name != name[:100]:
-            conversation.name = name[:100]
-            await self._save(site, conversation)
+        name = name[:100]
+        if await self.records.load(site, conversation_id) is not None:
+            await self.records.change(
+                site, conversation_id, lambda c: replace(c, name=name) if c.name != name else None
+            )
 
     async def set_status(
         self, site: Site, conversation_id: str, status: str, assignee: str | None = None
@@ -261,8 +245,7 @@ class ChatService:
             current = (await self.store.get_chat(site.key, conversation.visitor)).get("current")
             if current != conversation.id:
                 raise ChatError("the visitor has started a newer conversation since; answer that one", 409)
-        await self._set_status(site, conversation, status, conversation.assignee if assignee is None else assignee[:64])
-        return conversation
+        return await self.records.set_status(site, conversation.id, status, None if assignee is None else assignee[:64])
 
     async def operator_read(self, site: Site, conversation_id: str, up_to: str = "") -> Conversation:
         """The operator has read the visitor's messages up to `up_to` (all of them if empty)."""
@@ -273,20 +256,21 @@ class ChatService:
             messages = await self.messages(site, conversation)
             up_to = messages[-1].id if messages else ""
         if up_to:
-            await self._append(
+            await self.feeds.append(
                 site, conversation.visitor, "read", ReadReceipt(conversation=conversation.id, up_to=up_to)
             )
-        conversation.unread_by_operator = 0
-        await self._save(site, conversation)
+        _, conversation = await self.records.change(site, conversation.id, lambda c: replace(c, unread_by_operator=0))
         return conversation
 
-    async def handoff(self, site: Site, conversation: Conversation) -> None:
-        """To a person: ``waiting``, and the bot's note of when one will answer."""
+    async def handoff(self, site: Site, conversation: Conversation) -> Conversation:
+        """To a person: ``waiting``, and the bot's note of when one will answer; the conversation
+        as it became ``waiting`` (before any assignment)."""
         note = self.bot.handoff_note(site, conversation.language, self.clock())
-        await self._set_status(site, conversation, "waiting", conversation.assignee, note)
-        await self._note_once(site, conversation, note)
+        conversation = await self.records.set_status(site, conversation.id, "waiting", note=note)
+        await self.feeds.note_once(site, conversation, note, self.clock())
         if self.presence is not None:
             await self._assign(site, [conversation], await self.presence.answering(site.key))
+        return conversation
 
     async def rebalance(self, site: Site) -> None:
         """Queued conversations to operators with room; those overdue offered to another.
@@ -314,11 +298,15 @@ class ChatService:
             operator = self.assigner.choose(site, online, active, exclude=conversation.assignee)
             if not operator:
                 continue
-            conversation.assignee, conversation.assigned = operator, now
-            await self._save(site, conversation)
-            await self._tell_operators(site, "assigned", {"conversation": conversation.id, "assignee": operator})
+            before, after = await self.records.change(
+                site, conversation.id, assigning(conversation.assignee, operator, now)
+            )
+            if after is before:
+                continue  # changed meanwhile: the next rebalance decides again
+            conversation.assignee, conversation.assigned = operator, now  # for the next choices' counts
+            await self.feeds.tell_operators(site, "assigned", {"conversation": conversation.id, "assignee": operator})
 
-    # -- the feed, the index and the wake-ups -------------------------------------------------
+    # -- starting a conversation, and the rate limit --------------------------------------------
 
     async def _start(
         self, site: Site, visitor: str, rule: str, language: str, channel: str = "web", name: str = ""
@@ -345,13 +333,16 @@ class ChatService:
             channel=channel,
             name=name[:100],
         )
-        entry_id, _ = await self._append(
+        entry_id, _ = await self.feeds.append(
             site, visitor, "status", StatusChange(conversation=conversation.id, status=status)
         )
         await self.store.set_chat(
             site.key, visitor, {"current": conversation.id, "n": str(number), "since": entry_id}, site.retention
         )
-        await self._save(site, conversation)
+        created = await self.records.create(site, conversation)
+        if created is None:  # another request started it at the same moment
+            return await self.records.get(site, conversation.id)
+        conversation = created
         waiting = (webhook_events.CONVERSATION_WAITING,) if status == "waiting" else ()
         await conversation_changed(self.webhooks, site.key, conversation, webhook_events.CONVERSATION_STARTED, *waiting)
         if status == "waiting" and not assignee:
@@ -366,77 +357,6 @@ class ChatService:
         local = datetime.fromtimestamp(now, site.timezone)
         return site.business_hours.contains(local.weekday(), local.hour * 60 + local.minute)
 
-    async def _set_status(
-        self, site: Site, conversation: Conversation, status: str, assignee: str, note: str = ""
-    ) -> None:
-        before = conversation.status
-        conversation.status, conversation.assignee = status, assignee
-        conversation.activity = self.clock()
-        change = StatusChange(conversation=conversation.id, status=status, assignee=assignee, note=note)
-        await self._append(site, conversation.visitor, "status", change)
-        await self._save(site, conversation)
-        if status != before and status in webhook_events.CONVERSATION_EVENTS:
-            await conversation_changed(
-                self.webhooks, site.key, conversation, webhook_events.CONVERSATION_EVENTS[status]
-            )
-
-    async def _note_once(self, site: Site, conversation: Conversation, note: str) -> None:
-        """A system message saying when a person will answer, at most once per conversation."""
-        if (await self.store.get_chat(site.key, conversation.visitor)).get("noted") == conversation.id:
-            return
-        await self.store.set_chat(site.key, conversation.visitor, {"noted": conversation.id}, site.retention)
-        system = Message(id="", conversation=conversation.id, author="system", text=note, ts=self.clock())
-        await self._append(site, conversation.visitor, "message", system, conversation=conversation)
-
-    async def _append(
-        self,
-        site: Site,
-        visitor: str,
-        kind: str,
-        payload: msgspec.Struct,
-        client_id: str = "",
-        conversation: Conversation | None = None,
-    ) -> tuple[str, bool]:
-        data = _json.encode(payload)
-        if kind == "message":
-            data = b"{" + data[data.index(b",") + 1 :]  # the entry id is the message id: not stored twice
-        entry_id, added = await self.store.add_feed(site.key, visitor, kind, data, site.retention, client_id)
-        if added:
-            await self.store.publish(site.key, visitor)
-            await self._tell_operators(site, kind, data, visitor, entry_id)
-            if conversation is not None and isinstance(payload, Message):
-                await message_created(self.webhooks, site.key, conversation, entry_id, payload)
-        return entry_id, added
-
-    async def _tell_operators(
-        self, site: Site, kind: str, data: bytes | dict, visitor: str = "", entry_id: str = ""
-    ) -> None:
-        """Append to the site's operators' feed (the visitor and their feed entry id first) and wake its readers."""
-        data = _json.encode(data) if isinstance(data, dict) else data
-        if visitor:
-            data = b'{"visitor":' + _json.encode(visitor) + b',"entry":"' + entry_id.encode() + b'",' + data[1:]
-        await self.store.add_ops(site.key, kind, data)
-        await self.store.publish(site.key, OPERATORS)
-
-    async def _message(self, site: Site, visitor: str, entry_id: str) -> Message | None:
-        found = await self.store.read_feed(site.key, visitor, after=before(entry_id), count=1)
-        return message_from_feed(*found[0][::2]) if found and found[0][0] == entry_id else None
-
-    async def _label(self, site: Site, visitor: str, conversation: Conversation, choice: str) -> str | None:
-        """The label of `choice` in the newest bot message of the conversation that offered it."""
-        since = (await self.store.get_chat(site.key, visitor)).get("since", "0")
-        entries = await self.store.read_feed(
-            site.key, visitor, after=before(since) if since != "0" else "0", count=1000
-        )
-        for entry_id, kind, data in reversed(entries):
-            if kind == "message":
-                message = message_from_feed(entry_id, data)
-                if message.conversation == conversation.id and message.author == "bot":
-                    for offered in message.choices:
-                        if offered.id == choice:
-                            return offered.label
-        return None
-
     async def _limit(self, site: Site, visitor: str) -> None:
         if not self.messages_per_minute:
             return
@@ -445,21 +365,3 @@ class ChatService:
             raise RateLimited(
                 f"more than {self.messages_per_minute} messages in a minute; retry in {retry_after} s", retry_after
             )
-
-    async def _load(self, site: Site, conversation_id: str) -> Conversation | None:
-        if visitor_of(conversation_id) is None:
-            return None
-        [record] = await self.store.load_conversations(site.key, [conversation_id])
-        return _decode(record) if record else None
-
-    async def _save(self, site: Site, conversation: Conversation) -> None:
-        record = _json.encode(conversation)
-        await self.store.save_conversation(site.key, conversation.id, record, conversation.activity, site.retention)
-        await self._tell_operators(site, "conversation", record)
-
-
-def _decode(record: bytes) -> Conversation | None:
-    try:
-        return msgspec.json.decode(record, type=Conversation)
-    except msgspec.DecodeError:
-        return None  # written by an incompatible version: not listed rather than failing the list

@@ -15,8 +15,9 @@ rate limits (:meth:`hit`).
 For live chat (docs/chat.md): each visitor's **feed**, an append-only log of what their live
 channel delivers, with ids that increase strictly (``<milliseconds>-<sequence>``) and a client id
 that makes a retried message a no-op; the visitor's small chat record; the site's index of
-conversations for operators; and **wake-ups**, a hint between processes that a feed grew
-(lost ones cost a poll interval: the feed is the truth).
+conversations for operators, each record written by compare-and-set on its version; and
+**wake-ups**, a hint between processes that a feed grew (lost ones cost a poll interval: the
+feed is the truth).
 
 For the operator console (docs/console.md): operator accounts, one record per email, and
 server-side sessions that expire after an idle time.
@@ -134,10 +135,15 @@ class Store(Protocol):
         """Set fields of the visitor's chat record and keep it `ttl` seconds."""
 
     async def save_conversation(
-        self, site: str, conversation_id: str, record: bytes, activity: float, ttl: int
-    ) -> None:
-        """Store a conversation's record in the site's index, `activity` its last active second;
-        the index is kept `ttl` seconds from this write."""
+        self, site: str, conversation_id: str, record: bytes, activity: float, ttl: int, *, version: int
+    ) -> bool:
+        """Store a conversation's record in the site's index if the stored record's version is
+        still `version` (0: no record yet), with `activity` its last active second in the same
+        step; the index is kept `ttl` seconds from this write. False on conflict (nothing written).
+
+        A record is a JSON object whose "version" (0 when absent, or when the stored record is
+        not JSON) the store compares; the caller writes `version` + 1 in it. Compare-and-set,
+        as :meth:`save_visitor`: two writers of one conversation never overwrite each other."""
 
     async def load_conversations(self, site: str, ids: list[str]) -> list[bytes | None]:
         """The records of `ids`, in order; None for an unknown one."""

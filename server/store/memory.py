@@ -8,6 +8,7 @@ lock: the event loop never switches tasks inside a method that does not await.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -293,11 +294,15 @@ class MemoryStore:
         return entry[1] if entry is not None and entry[0] > self._clock() else {}
 
     async def save_conversation(
-        self, site: str, conversation_id: str, record: bytes, activity: float, ttl: int
-    ) -> None:
+        self, site: str, conversation_id: str, record: bytes, activity: float, ttl: int, *, version: int
+    ) -> bool:
         index = self._index(site)
+        stored = index.get(conversation_id)
+        if (_record_version(stored[0]) if stored is not None else 0) != version:
+            return False
         index[conversation_id] = (record, activity)
         self._conversations[site] = (self._clock() + ttl, index)
+        return True
 
     async def load_conversations(self, site: str, ids: list[str]) -> list[bytes | None]:
         index = self._index(site)
@@ -411,3 +416,13 @@ def entry_key(entry_id: str) -> tuple[int, int]:
     """A feed entry id ("1733300000000-0", or "0" for before the first) as comparable numbers."""
     millisecond, _, sequence = entry_id.partition("-")
     return int(millisecond), int(sequence or 0)
+
+
+def _record_version(record: bytes) -> float:
+    """A conversation record's JSON "version"; 0 when it has none or is not JSON (as save_conversation.lua)."""
+    try:
+        found = json.loads(record)
+    except ValueError:
+        return 0
+    version = found.get("version") if isinstance(found, dict) else None
+    return version if isinstance(version, int | float) and not isinstance(version, bool) else 0

@@ -4,7 +4,8 @@ Each process keeps a bounded pool of connections (``max_connections``); when all
 command waits for one up to ``pool_timeout`` seconds, and only then fails as unavailable,
 so a burst of requests queues instead of being refused while Redis is healthy.
 
-Reading a visitor is one HMGET; writing is one Lua compare-and-set; adding to the daily
+Reading a visitor is one HMGET; writing is one Lua compare-and-set (a conversation's record
+too: ``save_conversation.lua``, which also moves it in the site's activity index); adding to the daily
 counters is one Lua call of HINCRBYs and their EXPIREs (:class:`~server.store.redis_client.Atomic`,
 which stands in for MULTI everywhere); adding a flush of traffic aggregates is one Lua
 script (its caps need a read before each new name); counting a rate limit's hits is one Lua
@@ -63,6 +64,7 @@ class RedisStore:
         self._hit = self._client.register_script(_LUA.joinpath("hit.lua").read_text())
         self._add_feed = self._client.register_script(_LUA.joinpath("add_feed.lua").read_text())
         self._add_traffic = self._client.register_script(_LUA.joinpath("add_traffic.lua").read_text())
+        self._save_conversation = self._client.register_script(_LUA.joinpath("save_conversation.lua").read_text())
         self.webhooks = RedisDeliveryQueue(self._client, self.url, self._atomic)
         self.line_pushes = RedisDeliveryQueue(self._client, self.url, self._atomic, keys.LINE_PUSHES)
 
@@ -280,18 +282,16 @@ class RedisStore:
             raise self._unavailable(error) from None
 
     async def save_conversation(
-        self, site: str, conversation_id: str, record: bytes, activity: float, ttl: int
-    ) -> None:
-        records, activities = keys.conversations(site), keys.conversation_activity(site)
+        self, site: str, conversation_id: str, record: bytes, activity: float, ttl: int, *, version: int
+    ) -> bool:
         try:
-            await self._atomic(
-                ("HSET", records, conversation_id, record),
-                ("ZADD", activities, repr(activity), conversation_id),
-                ("EXPIRE", records, ttl),
-                ("EXPIRE", activities, ttl),
+            stored = await self._save_conversation(
+                keys=[keys.conversations(site), keys.conversation_activity(site)],
+                args=[conversation_id, version, record, repr(activity), ttl],
             )
         except RedisError as error:
             raise self._unavailable(error) from None
+        return bool(stored)
 
     async def load_conversations(self, site: str, ids: list[str]) -> list[bytes | None]:
         if not ids:

@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from server.chat.service import ChatError
+from server.chat.model import ChatError
 from server.events import BadBatch
 from server.ratelimits import RateLimited
 from server.store.base import StoreUnavailable

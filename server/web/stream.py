@@ -30,8 +30,8 @@ from collections.abc import Iterator
 from starlette.requests import Request
 from starlette.types import Receive, Scope, Send
 
+from server.chat.feed import ENTRY_ID, before, with_id
 from server.chat.proactive import fresh, newer
-from server.chat.service import ENTRY_ID, before, with_id
 from server.chat.wakeups import Listener, Wakeups
 from server.store.base import StoreUnavailable
 from server.web import sse

@@ -9,7 +9,8 @@ import asyncio
 import msgspec
 import pytest
 
-from server.chat.service import OPERATORS, ChatService
+from server.chat.feed import OPERATORS
+from server.chat.service import ChatService
 from server.console.assignment import RoundRobin
 from server.console.presence import Presence
 from server.store.memory import MemoryStore

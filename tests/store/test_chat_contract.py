@@ -3,13 +3,16 @@
 A visitor's feed hands out ids that increase strictly and reads back after any id, oldest first,
 exclusive of that id; a client id seen before adds nothing and returns the first entry's id;
 feeds, chat records and conversation indexes of different visitors and sites never mix; the
-index lists conversations newest activity first; every chat key has a TTL (Redis) and expires
+index lists conversations newest activity first; a conversation's record is written only if
+its stored version (its JSON "version", 0 when none) is the one the writer read, so writers at
+once all land by retrying; every chat key has a TTL (Redis) and expires
 (memory); a publish by one store reaches a subscriber of another store on the same Redis.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 
 import pytest
 
@@ -82,21 +85,73 @@ async def test_chat_record_merges_fields(store):
     assert await store.get_chat("demo", "v2") == {}
 
 
+def record(version: int, text: str = "") -> bytes:
+    """A conversation record as the chat writes one: a JSON object with its "version"."""
+    return json.dumps({"version": version, "text": text}).encode()
+
+
 async def test_conversations_index_lists_newest_activity_first(store):
-    await store.save_conversation("demo", "a.1", b"A", activity=100, ttl=3600)
-    await store.save_conversation("demo", "b.1", b"B", activity=200, ttl=3600)
-    await store.save_conversation("demo", "a.1", b"A2", activity=300, ttl=3600)
-    await store.save_conversation("other", "c.1", b"C", activity=400, ttl=3600)
+    assert await store.save_conversation("demo", "a.1", record(1, "A"), activity=100, ttl=3600, version=0)
+    assert await store.save_conversation("demo", "b.1", record(1, "B"), activity=200, ttl=3600, version=0)
+    assert await store.save_conversation("demo", "a.1", record(2, "A2"), activity=300, ttl=3600, version=1)
+    assert await store.save_conversation("other", "c.1", record(1, "C"), activity=400, ttl=3600, version=0)
     assert await store.recent_conversations("demo") == ["a.1", "b.1"]
     assert await store.recent_conversations("demo", limit=1) == ["a.1"]
-    assert await store.load_conversations("demo", ["b.1", "nope.1", "a.1"]) == [b"B", None, b"A2"]
+    loaded = await store.load_conversations("demo", ["b.1", "nope.1", "a.1"])
+    assert loaded == [record(1, "B"), None, record(2, "A2")]
     assert await store.load_conversations("demo", []) == []
+
+
+async def test_a_conversation_record_is_written_only_if_its_version_is_unchanged(store):
+    assert await store.save_conversation("demo", "a.1", record(1, "first"), activity=100, ttl=3600, version=0)
+    # A second writer that also read "no record yet", and one that read version 1 after a third wrote 2:
+    assert not await store.save_conversation("demo", "a.1", record(1, "lost"), activity=500, ttl=3600, version=0)
+    assert await store.save_conversation("demo", "a.1", record(2, "second"), activity=200, ttl=3600, version=1)
+    assert not await store.save_conversation("demo", "a.1", record(2, "stale"), activity=600, ttl=3600, version=1)
+    assert await store.load_conversations("demo", ["a.1"]) == [record(2, "second")]
+    # The refused writes did not move it in the index either.
+    assert await store.save_conversation("demo", "b.1", record(1), activity=300, ttl=3600, version=0)
+    assert await store.recent_conversations("demo") == ["b.1", "a.1"]
+    # Versions are per conversation and per site.
+    assert await store.save_conversation("other", "a.1", record(1), activity=100, ttl=3600, version=0)
+
+
+@pytest.mark.parametrize("stored", [b'{"id": "a.1"}', b"not json", b'["version", 7]', b'{"version": null}'])
+async def test_a_record_without_a_version_counts_as_version_0(store, stored):
+    """Written before records had versions (or by an incompatible version): its next write expects 0."""
+    assert await store.save_conversation("demo", "a.1", stored, activity=100, ttl=3600, version=0)
+    assert not await store.save_conversation("demo", "a.1", record(2), activity=200, ttl=3600, version=1)
+    assert await store.save_conversation("demo", "a.1", record(1), activity=200, ttl=3600, version=0)
+    assert await store.load_conversations("demo", ["a.1"]) == [record(1)]
+
+
+async def test_writers_of_one_conversation_at_once_all_land_by_retrying(store):
+    """Each writer loads, adds itself and saves, again on conflict: none is lost."""
+    assert await store.save_conversation(
+        "demo", "a.1", json.dumps({"version": 1, "by": []}).encode(), 1, 3600, version=0
+    )
+
+    async def add(writer: str) -> None:
+        while True:
+            [found] = await store.load_conversations("demo", ["a.1"])
+            current = json.loads(found)
+            await asyncio.sleep(0)  # let the others read the same version
+            changed = {"version": current["version"] + 1, "by": [*current["by"], writer]}
+            if await store.save_conversation(
+                "demo", "a.1", json.dumps(changed).encode(), 2, 3600, version=current["version"]
+            ):
+                return
+
+    await asyncio.gather(*(add(f"w{n}") for n in range(12)))
+    [found] = await store.load_conversations("demo", ["a.1"])
+    assert sorted(json.loads(found)["by"]) == sorted(f"w{n}" for n in range(12))
+    assert json.loads(found)["version"] == 13
 
 
 async def test_chat_keys_expire_after_the_ttl(kind, store, clock, request):
     await store.add_feed("demo", "v1", "message", b"x", ttl=100, client_id="client-0001")
     await store.set_chat("demo", "v1", {"current": "v1.1"}, ttl=100)
-    await store.save_conversation("demo", "v1.1", b"R", activity=1, ttl=100)
+    assert await store.save_conversation("demo", "v1.1", record(1), activity=1, ttl=100, version=0)
     if kind != "memory":
         client = redis_client(store_url(kind, request))
         for key in (

@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from server.chat.service import OPERATORS
+from server.chat.feed import OPERATORS
 from server.console.accounts import Operator
 from server.console.auth import console, require_csrf, require_site, signed_in
 from server.sites import Site

@@ -24,7 +24,7 @@ import json
 from starlette.requests import Request
 from starlette.types import Receive, Scope, Send
 
-from server.chat.service import ENTRY_ID, OPERATORS
+from server.chat.feed import ENTRY_ID, OPERATORS
 from server.chat.wakeups import Listener
 from server.console.auth import require_site, signed_in
 from server.sites import Site
