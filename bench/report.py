@@ -208,8 +208,9 @@ def _rules(rules: dict) -> list[str]:
     )
     rows += [
         "",
-        f"Least disturbed decide + watch by kind of event ({kinds}): a custom event is checked against every rule "
-        f"with that `event:`, and those rules count the visitor's recent events.",
+        f"Least disturbed decide + watch by kind of event ({kinds}): a custom event is checked only against the "
+        f"rules with that `event:` whose `properties:` tests can hold on its properties (server/rules/event_index.py), "
+        f"and what those rules count of the visitor's recent events is counted once per batch.",
     ]
     if "profile" in rules:
         rows += [

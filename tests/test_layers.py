@@ -100,7 +100,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
         ),
     ),
     ("rule model", ("server.rules.model",)),
-    ("rule engine", ("server.rules.engine",)),
+    ("rule engine", ("server.rules.event_index", "server.rules.engine")),
     (
         "faq",
         (

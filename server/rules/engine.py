@@ -1,8 +1,8 @@
 """A site's compiled rules, indexed by what can trigger them, and the decision for one batch.
 
 On each event only the rules that event can affect are evaluated: custom events look up
-rules by name, page views and client signals look up rules by path (the answer is cached
-per path) and signal. Rules are kept in decision order (highest priority first, then file
+rules by name and then by what their `properties:` test (server/rules/event_index.py), page
+views and client signals look up rules by path (the answer is cached per path) and signal. Rules are kept in decision order (highest priority first, then file
 order), so the first rule whose conditions and limits hold is the one to show.
 """
 
@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from server.rules.conditions import awaited_signals
+from server.rules.event_index import EventIndex
 from server.rules.facts import Facts
 from server.rules.model import Rule
 from server.signals import on_site
@@ -46,8 +47,9 @@ def _rank(rule: Rule) -> tuple[int, int]:
 
 
 class RuleSet:
-    def __init__(self, site: Site, rules: list[Rule]):
+    def __init__(self, site: Site, rules: list[Rule], index_properties: bool = True):
         self.site = site
+        self.index_properties = index_properties  # False: every rule naming the event is tested (for tests)
         self.rules = sorted(rules, key=_rank)
         self.by_id = {rule.id: rule for rule in self.rules}
         self.by_event: dict[str, list[Rule]] = {}
@@ -75,6 +77,7 @@ class RuleSet:
         }
         self._plans: dict[str, _WatchPlan] = {}
         self._paths: dict[tuple[str, str], list[Rule]] = {}
+        self._events: dict[tuple[str, str], EventIndex] = {}
 
     def __len__(self) -> int:
         return len(self.rules)
@@ -94,13 +97,20 @@ class RuleSet:
         if trigger.cause == "page_view":
             return self._for_path("page", self.on_page, trigger.path)
         if trigger.cause == "track":
-            key = "event:" + trigger.name
-            found = self._paths.get((key, trigger.path))
-            if found is None:
-                rules = sorted(self.by_event.get(trigger.name, []) + self.on_any_event, key=_rank)
-                found = self._for_path(key, rules, trigger.path)
-            return found
+            return self._event_index(trigger).candidates(trigger.properties or {})
         return self._for_path("signal:" + trigger.name, self.by_signal.get(trigger.name, []), trigger.path)
+
+    def _event_index(self, trigger: Trigger) -> EventIndex:
+        """The rules a custom event of this name can affect on this path, indexed by property (cached)."""
+        index = self._events.get((trigger.name, trigger.path))
+        if index is None:
+            if len(self._events) >= _PAGE_CACHE_LIMIT:
+                self._events.clear()
+            rules = sorted(self.by_event.get(trigger.name, []) + self.on_any_event, key=_rank)
+            rules = [r for r in rules if r.page is None or r.page.matches(trigger.path)]
+            index = EventIndex(trigger.name, rules, self.index_properties)
+            self._events[(trigger.name, trigger.path)] = index
+        return index
 
     def decide(
         self,
@@ -120,6 +130,7 @@ class RuleSet:
             return None
         limits = Limits(state, now)
         found: list[tuple[tuple[int, int], Rule, Facts]] = []
+        counts: dict[tuple, int] = {}  # what the rules count, counted once for all the batch's triggers
         for trigger in triggers:
             facts = Facts(
                 state,
@@ -130,13 +141,22 @@ class RuleSet:
                 event=trigger.name if trigger.cause == "track" else None,
                 properties=trigger.properties,
                 signals=trigger.signals,
+                counts=counts,
             )
-            for rule in self.candidates_for(trigger):
+            if trigger.cause == "track":
+                # What the index already knows holds (the event's name, the property it looked up)
+                # is left out of each rule's conditions.
+                index = self._event_index(trigger)
+                rules, conditions = index.candidates(facts.properties), index.conditions
+            else:
+                rules, conditions = self.candidates_for(trigger), None
+            for rule in rules:
                 if rule.id in exclude:
                     continue
                 if found and _rank(rule) >= found[0][0]:
                     break  # nothing later in this list can beat the best so far
-                if limits.allow(rule) and rule.beyond_page.test(facts):
+                when = conditions[rule.id] if conditions is not None else rule.beyond_page
+                if limits.allow(rule) and when.test(facts):
                     found.append((_rank(rule), rule, facts))
                     found.sort(key=lambda item: item[0])
                     break

@@ -38,6 +38,7 @@ class Facts:
         event: str | None = None,
         properties: dict | None = None,
         signals: dict | None = None,
+        counts: dict[tuple, int] | None = None,
     ):
         self.state = state
         self.now = now
@@ -50,8 +51,9 @@ class Facts:
         self._local = None
         self._bucket = -1
         # Counts of page views, sessions and events, by what is counted: many rules count the
-        # same thing (e.g. views of /products/* in 7 days), and it is counted once per event.
-        self.counts: dict[tuple, int] = {}
+        # same thing (e.g. views of /products/* in 7 days), and it is counted once per decision
+        # (the caller passes one dict for all the events of a batch: same state, same now).
+        self.counts: dict[tuple, int] = {} if counts is None else counts
 
     @property
     def bucket(self) -> int:
