@@ -173,6 +173,10 @@ BAD_INPUTS = [
         400,
         "$.seed",
     ),
+    # Found by tests/fuzz: a field nested thousands deep before an event's "type" was a 500
+    # (msgspec recursed skipping it while looking for the type).
+    (b'{"events": [' + b'{"a":' * 3000 + b"1" + b"}" * 3000 + b"]}", 400, "nests too deeply"),
+    (b'{"events": [{"x": ' + b"[" * 3000 + b"]" * 3000 + b', "type": "set"}]}', 400, "nests too deeply"),
 ]
 
 
