@@ -179,8 +179,10 @@ def _events(node, checking, key):
         checking.error(name or node, "'events' needs 'name', the custom event to count (e.g. add_to_cart)")
         return None
     where = _value_tests(node.value["where"], checking, "where") if "where" in node.value else {}
+    if where is None:  # reported; and only a mapping has items to key the count by
+        return None
     where_key = repr(sorted(node.value["where"].plain().items())) if "where" in node.value else ""
-    return None if where is None else Events(name.value, *counted, where, where_key)
+    return Events(name.value, *counted, where, where_key)
 
 
 def _value_tests(node: Node, checking: Checking, key: str) -> dict[str, ValueTest] | None:

@@ -291,6 +291,21 @@ WRONG = [
         "'events' needs 'name', the custom event to count (e.g. add_to_cart)",
     ),
     (
+        # Found by tests/fuzz: a 'where' that is not a mapping crashed the checker (AttributeError).
+        "{events: {name: add_to_cart, at_least: 1, where: null}}",
+        "{chat: hi}",
+        "",
+        "where",
+        "'where' must map names to values or tests, e.g. {cart_value: {gte: 5000}}",
+    ),
+    (
+        "{events: {name: add_to_cart, at_least: 1, where: [a]}}",
+        "{chat: hi}",
+        "",
+        "where",
+        "'where' must map names to values or tests, e.g. {cart_value: {gte: 5000}}",
+    ),
+    (
         "{event: 'add to cart'}",
         "{chat: hi}",
         "",
