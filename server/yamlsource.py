@@ -98,14 +98,39 @@ class Problems:
         return [str(p) for p in ordered]
 
 
-class _Loader(yaml.SafeLoader):
+# No hand-written file comes near this (the demo's go 8 levels deep); a file past it is refused
+# before anything walks it: PyYAML composes nesting by recursion.
+MAX_DEPTH = 50
+
+
+class _TooDeep(yaml.MarkedYAMLError):
     pass
+
+
+class _Loader(yaml.SafeLoader):
+    depth = 0
+
+    def compose_node(self, parent, index):
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH:
+                raise _TooDeep(problem="too deep", problem_mark=self.peek_event().start_mark)
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
 
 
 def parse(text: str, filename: str, problems: Problems) -> Node | None:
     """Parse YAML `text`; on a syntax error report it (with its position) and return None."""
     try:
         root = yaml.compose(text, Loader=_Loader)
+    except _TooDeep as error:
+        mark = error.problem_mark
+        problems.add_at(
+            f"{filename}:{mark.line + 1}:{mark.column + 1}",
+            f"values nest more than {MAX_DEPTH} levels deep here; no rule or test needs that many",
+        )
+        return None
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)

@@ -157,6 +157,22 @@ def test_an_anchor_that_contains_itself_is_reported_not_raised():
     assert problems and problems[0].startswith("f.yaml:1:")
 
 
+@pytest.mark.parametrize(
+    "text, where",
+    [
+        ("rules: " + "[" * 1000 + "]" * 1000 + "\n", "f.yaml:1:57"),
+        ("rules: " + "{a: " * 5000 + "1" + "}" * 5000 + "\n", "f.yaml:1:201"),
+        ("rules:\n" + "".join("  " * level + "- \n" for level in range(1, 2000)), "f.yaml:51:101"),
+    ],
+    ids=["a list", "a mapping", "block style"],
+)
+def test_values_nested_too_deeply_are_one_mistake_where_they_get_too_deep(text, where):
+    """Found by tests/fuzz: 1000 nested brackets crashed `irasshai rules check` with RecursionError."""
+    root, problems = parsed(text)
+    assert root is None
+    assert problems == [f"{where}: values nest more than 50 levels deep here; no rule or test needs that many"]
+
+
 def test_a_value_that_cannot_be_read_is_reported_and_parsing_goes_on():
     root, problems = parsed("a: !shout hello\nb: 2\n")
     assert problems == ["f.yaml:1:1: cannot read value: could not determine a constructor for the tag '!shout'"]
