@@ -98,13 +98,22 @@ class Problems:
         return [str(p) for p in ordered]
 
 
-# No hand-written file comes near this (the demo's go 8 levels deep); a file past it is refused
-# before anything walks it: PyYAML composes nesting by recursion.
+# No hand-written file comes near these (the demo's go 8 levels deep and hold at most 216
+# values); a file past them is refused before anything walks it: PyYAML composes nesting by
+# recursion, and an alias is expanded each time it is used, so ten lines of aliases ten wide
+# would make ten billion values.
 MAX_DEPTH = 50
+MAX_VALUES = 100_000
 
 
 class _TooDeep(yaml.MarkedYAMLError):
     pass
+
+
+class _TooMany(Exception):
+    def __init__(self, line: int, col: int):
+        super().__init__(line, col)
+        self.line, self.col = line, col
 
 
 class _Loader(yaml.SafeLoader):
@@ -148,7 +157,14 @@ def parse(text: str, filename: str, problems: Problems) -> Node | None:
         return None
     if root is None:
         return Node(None, filename, 1, 1)
-    return _convert(root, filename, root.start_mark, problems, yaml.SafeLoader(""), set())
+    try:
+        return _convert(root, filename, root.start_mark, problems, yaml.SafeLoader(""), set(), [0])
+    except _TooMany as error:
+        problems.add_at(
+            f"{filename}:{error.line}:{error.col}",
+            f"more than {MAX_VALUES} values (an alias counts each time it is used); no rule or test needs that many",
+        )
+        return None
 
 
 # The parser's context for `{…}` and `[…]`: their brackets, and how to write the text instead.
@@ -186,8 +202,13 @@ def parse_file(path: str | Path, problems: Problems) -> Node | None:
     return parse(text, str(path), problems)
 
 
-def _convert(node: yaml.Node, filename: str, mark, problems: Problems, constructor, open_nodes: set) -> Node:
+def _convert(
+    node: yaml.Node, filename: str, mark, problems: Problems, constructor, open_nodes: set, count: list[int]
+) -> Node:
     line, col = mark.line + 1, mark.column + 1
+    count[0] += 1
+    if count[0] > MAX_VALUES:
+        raise _TooMany(line, col)
     if id(node) in open_nodes:  # an anchor used inside itself: `a: &x [*x]`
         problems.add_at(f"{filename}:{line}:{col}", "an alias refers to a value that contains it")
         return Node(None, filename, line, col)
@@ -204,10 +225,12 @@ def _convert(node: yaml.Node, filename: str, mark, problems: Problems, construct
             key = str(key) if not isinstance(key, bool) else str(key).lower()
             if key in entries:
                 problems.add_at(key_where, f"duplicate key '{key}'")
-            entries[key] = _convert(value_node, filename, key_node.start_mark, problems, constructor, open_nodes)
+            entries[key] = _convert(value_node, filename, key_node.start_mark, problems, constructor, open_nodes, count)
         return Node(entries, filename, line, col)
     if isinstance(node, yaml.SequenceNode):
-        items = [_convert(item, filename, item.start_mark, problems, constructor, open_nodes) for item in node.value]
+        items = [
+            _convert(item, filename, item.start_mark, problems, constructor, open_nodes, count) for item in node.value
+        ]
         return Node(items, filename, line, col)
     try:
         value = constructor.construct_object(node)

@@ -173,6 +173,18 @@ def test_values_nested_too_deeply_are_one_mistake_where_they_get_too_deep(text, 
     assert problems == [f"{where}: values nest more than 50 levels deep here; no rule or test needs that many"]
 
 
+def test_aliases_that_would_expand_past_the_limit_are_refused_without_expanding_them():
+    """Found by tests/fuzz: nine lines of aliases nine wide (387 million values) held `irasshai
+    rules check` until memory ran out; the server's reload would do the same."""
+    lines = ["a0: &a0 [" + ", ".join(["lol"] * 10) + "]"]
+    lines += [f"a{n}: &a{n} [" + ", ".join([f"*a{n - 1}"] * 10) + "]" for n in range(1, 6)]  # 111,111 values
+    root, problems = parsed("\n".join(lines) + "\nrules: *a5\n")
+    assert root is None
+    assert len(problems) == 1
+    assert "more than 100000 values (an alias counts each time it is used)" in problems[0]
+    assert parsed("a: &a [x, x]\nb: [*a, *a]\n")[0].plain() == {"a": ["x", "x"], "b": [["x", "x"], ["x", "x"]]}
+
+
 def test_a_value_that_cannot_be_read_is_reported_and_parsing_goes_on():
     root, problems = parsed("a: !shout hello\nb: 2\n")
     assert problems == ["f.yaml:1:1: cannot read value: could not determine a constructor for the tag '!shout'"]
