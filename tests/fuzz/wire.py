@@ -79,8 +79,10 @@ HOSTILE += COMBINING + ASTRAL + SYNTAX
 hostile_char = st.one_of(st.sampled_from(HOSTILE), st.characters(codec="utf-8"), st.characters())
 # Any text: surrogates, controls, bidi marks and full-width and compatibility characters among
 # ordinary ones, and sometimes one of the sizes right at or past a cap.
+_short = st.text(st.sampled_from("ab_"), max_size=2)
 text = st.one_of(
     st.text(hostile_char, max_size=40),
+    st.builds(lambda a, b, c: a + b + c, _short, st.sampled_from(LINE_BREAKS + BIDI_AND_INVISIBLE + CONTROLS), _short),
     st.sampled_from(["", " ", "null", "0", "-1", "true", "__proto__", "constructor", "{{ 7*7 }}", "<script>"]),
     st.builds(lambda char, n: char * n, hostile_char, st.sampled_from([120, 121, 511, 512, 513, 1025, 2049, 9000])),
 )
