@@ -14,6 +14,8 @@ from typing import Any
 
 import yaml
 
+from server.oneline import one_line
+
 
 @dataclass(frozen=True, slots=True)
 class Node:
@@ -56,7 +58,7 @@ class Problem:
 
     def __str__(self) -> str:
         rule = f'rule "{self.rule}": ' if self.rule else ""
-        return f"{self.where}: {rule}{self.message}"
+        return one_line(f"{self.where}: {rule}{self.message}")  # what it quotes may hold line breaks
 
     @property
     def file(self) -> str:
