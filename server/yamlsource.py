@@ -8,6 +8,7 @@ Marketers and shop owners edit YAML by hand. Every mistake must come back as one
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -105,6 +106,7 @@ class Problems:
 # recursion, and an alias is expanded each time it is used, so ten lines of aliases ten wide
 # would make ten billion values.
 MAX_DEPTH = 50
+_SURROGATE = re.compile("[\ud800-\udfff]")
 MAX_VALUES = 100_000
 
 
@@ -221,6 +223,8 @@ def _convert(
         for key_node, value_node in node.value:
             key = constructor.construct_object(key_node) if isinstance(key_node, yaml.ScalarNode) else None
             key_where = f"{filename}:{key_node.start_mark.line + 1}:{key_node.start_mark.column + 1}"
+            if isinstance(key, str):
+                key = _whole_characters(key, key_where, problems)
             if key is None or isinstance(key, (list, dict)):
                 problems.add_at(key_where, "mapping keys must be plain words")
                 continue
@@ -239,7 +243,26 @@ def _convert(
     except yaml.constructor.ConstructorError as error:
         problems.add_at(f"{filename}:{line}:{col}", f"cannot read value: {error.problem}")
         value = None
+    if isinstance(value, str):
+        value = _whole_characters(value, f"{filename}:{line}:{col}", problems)
     return Node(value, filename, line, col)
+
+
+def _whole_characters(text: str, where: str, problems: Problems) -> str:
+    """`text` with escaped surrogate pairs (``"\\ud83d\\ude00"``) joined into their character. Half
+    of one is reported (no UTF-8 output, a reply or a terminal, could carry it) and replaced by
+    U+FFFD, so that nothing else reports the value again."""
+    if not _SURROGATE.search(text):
+        return text
+    joined = text.encode("utf-16", "surrogatepass").decode("utf-16", "surrogatepass")
+    half = _SURROGATE.search(joined)
+    if half is None:
+        return joined
+    problems.add_at(
+        where,
+        f"'\\u{ord(half.group(0)):04x}' is half of a UTF-16 surrogate pair, not a character; write the character itself",
+    )
+    return _SURROGATE.sub("\ufffd", joined)
 
 
 def suggest(word: str, choices) -> str:

@@ -185,6 +185,19 @@ def test_aliases_that_would_expand_past_the_limit_are_refused_without_expanding_
     assert parsed("a: &a [x, x]\nb: [*a, *a]\n")[0].plain() == {"a": ["x", "x"], "b": [["x", "x"], ["x", "x"]]}
 
 
+def test_half_a_surrogate_pair_is_a_mistake_and_a_whole_pair_is_its_character():
+    """Found by tests/fuzz: `text: "\\ud83d"` passed the checker, then made every reply showing the
+    rule a 500 (no JSON encoder writes half a character), and `rules check` printing a mistake
+    that quoted it died with UnicodeEncodeError."""
+    root, problems = parsed('text: "hi \\ud83d"\n"k\\udc00": 1\n')
+    assert problems == [
+        "f.yaml:1:1: '\\ud83d' is half of a UTF-16 surrogate pair, not a character; write the character itself",
+        "f.yaml:2:1: '\\udc00' is half of a UTF-16 surrogate pair, not a character; write the character itself",
+    ]
+    assert root.plain() == {"text": "hi \ufffd", "k\ufffd": 1}
+    assert parsed('text: "\\ud83d\\ude00 ok"\n') == (parsed("text: 😀 ok\n")[0], [])
+
+
 def test_a_value_that_cannot_be_read_is_reported_and_parsing_goes_on():
     root, problems = parsed("a: !shout hello\nb: 2\n")
     assert problems == ["f.yaml:1:1: cannot read value: could not determine a constructor for the tag '!shout'"]
