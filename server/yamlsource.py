@@ -265,6 +265,23 @@ def _whole_characters(text: str, where: str, problems: Problems) -> str:
     return _SURROGATE.sub("\ufffd", joined)
 
 
+def written(node: Node, limit: int = 60) -> str:
+    """`node`'s value as it reads in YAML (a list or mapping in flow style, ``[a, b]``), cut to
+    `limit` characters: what a mistake quotes, never Python's repr of a list, a mapping or nothing."""
+    text = _flow(node.plain())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _flow(value: Any) -> str:
+    if isinstance(value, list):
+        return "[" + ", ".join(map(_flow, value)) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{key}: {_flow(item)}" for key, item in value.items()) + "}"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else str(value)
+
+
 def suggest(word: str, choices) -> str:
     """' (did you mean 'x'?)' for the closest choice, or '' when none is close."""
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)

@@ -420,6 +420,7 @@ def test_mistakes_in_a_test_file_are_all_reported_and_other_files_still_run(tmp_
                 expect: [pricing-retrun]
               - signal: {time_on_paeg: 45s}
               - page_view: pricing
+              - page_view: [/a, [/b]]
         """,
         },
     )
@@ -438,7 +439,8 @@ def test_mistakes_in_a_test_file_are_all_reported_and_other_files_still_run(tmp_
         " a rule with enabled: false never shows, so it cannot be expected",
         f"{path}:16:18: test \"steps\" step 6: unknown signal 'time_on_paeg' (did you mean 'time_on_page'?)",
         f"{path}:17:9: test \"steps\" step 7: page_view takes a path such as /pricing or a full URL, not 'pricing'",
-        "10 problem(s) in test files; those files were not run",
+        f"{path}:18:9: test \"steps\" step 8: page_view takes a path such as /pricing or a full URL, not '[/a, [/b]]'",
+        "11 problem(s) in test files; those files were not run",
         "1 passed, 0 failed",
     ]
 

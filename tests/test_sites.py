@@ -115,6 +115,22 @@ def test_an_origin_with_a_path_is_reported_at_that_origin(tmp_path):
     ]
 
 
+def test_a_mistake_quotes_a_list_or_mapping_as_it_was_written_never_as_python_objects(tmp_path):
+    """Found by tests/fuzz: a nested list of origins was quoted as "'[Node(value='http://…',
+    file=…, line=4, col=4), …]' is not an origin"."""
+    text = (
+        "origins:\n  - [https://a.example, https://b.example]\n  - {url: https://c.example}\n"
+        "language: [ja]\ntimezone: [Asia/Tokyo]\n"
+    )
+    assert problems_in(tmp_path, text) == [
+        "shop/site.yaml:2:5: '[https://a.example, https://b.example]' is not an origin; "
+        "write scheme and host only, e.g. https://shop.example.com",
+        "shop/site.yaml:3:5: '{url: https://c.example}' is not an origin; write scheme and host only, e.g. https://shop.example.com",
+        "shop/site.yaml:4:1: '[ja]' is not one of: ja, en",
+        "shop/site.yaml:5:1: '[Asia/Tokyo]' is not an IANA timezone name, e.g. Asia/Tokyo or Europe/London",
+    ]
+
+
 @pytest.mark.parametrize("origin", ["ftp://shop.example", "shop.example", "https://shop.example?x=1", "https://"])
 def test_things_that_are_not_origins_are_reported(tmp_path, origin):
     problems = problems_in(tmp_path, f"origins: ['{origin}']\n")

@@ -40,7 +40,7 @@ from server.rules.conditions import (
 from server.rules.matchers import OPERATORS, PathMatcher, ValueTest, check_pattern, glob_regex
 from server.scalars import read_boolean, read_duration, read_integer, read_percent
 from server.sites import Site, parse_hours
-from server.yamlsource import Node, Problems, check_keys, type_name
+from server.yamlsource import Node, Problems, check_keys, type_name, written
 
 
 class Checking:
@@ -124,7 +124,7 @@ def _event(node, checking, key):
     names = set()
     for item in items:
         if not is_event_name(item.value):
-            checking.error(item, f"'{item.value}' is not an event name (letters, digits, '_', '.', ':', '-')")
+            checking.error(item, f"'{written(item)}' is not an event name (letters, digits, '_', '.', ':', '-')")
         else:
             names.add(item.value)
     return EventName(frozenset(names)) if names and len(names) == len(items) else None
@@ -260,7 +260,7 @@ def _device(node, checking, key):
         return None
     bad = [i for i in items if i.value not in DEVICES]
     for item in bad:
-        checking.error(item, f"device '{item.value}' is not one of: {', '.join(DEVICES)}")
+        checking.error(item, f"device '{written(item)}' is not one of: {', '.join(DEVICES)}")
     return None if bad or not items else Device(frozenset(i.value for i in items))
 
 
@@ -271,7 +271,7 @@ def _language(node, checking, key):
         return None
     bad = [i for i in items if not is_language_tag(i.value)]
     for item in bad:
-        checking.error(item, f"'{item.value}' is not a language tag such as ja or en-US")
+        checking.error(item, f"'{written(item)}' is not a language tag such as ja or en-US")
     return None if bad or not items else Language(tuple(i.value.lower() for i in items))
 
 
@@ -333,11 +333,11 @@ def _when(node: Node | None, checking: Checking, end: bool):
         moment = datetime(value.year, value.month, value.day)
         return moment + timedelta(days=1) if end else moment
     try:
-        moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+        moment = value if isinstance(value, datetime) else datetime.fromisoformat(written(node, limit=100))
     except ValueError:
         moment = None
     if moment is None:
-        checking.error(node, f"'{value}' is not a date; write 2026-12-01 or '2026-12-01 18:00'")
+        checking.error(node, f"'{written(node)}' is not a date; write 2026-12-01 or '2026-12-01 18:00'")
         return False
     # A time with an offset is converted to the site's time; without one it is site time.
     return moment.astimezone(checking.site.timezone).replace(tzinfo=None) if moment.tzinfo else moment
