@@ -325,7 +325,11 @@ class _Parser:
             return False
         ok = True
         for item in items:
-            if item.value not in known and not (kind == "answer" and item.value == HANDOFF):
+            if (
+                not isinstance(item.value, str)
+                or item.value not in known
+                and not (kind == "answer" and item.value == HANDOFF)
+            ):
                 self.error(item, f"unknown question id '{written(item)}'{suggest(written(item), known)} in faq.yaml")
                 ok = False
         return (kind, *(item.value for item in items)) if ok else False

@@ -172,6 +172,6 @@ class _Reader:
             self.error(node, f"'popular' lists 1 to {MAX_CHOICES} question ids")
             return []
         for item in items:
-            if item.value not in self.ids:
+            if not isinstance(item.value, str) or item.value not in self.ids:  # a list is no id (nor hashable)
                 self.error(item, f"unknown question id '{written(item)}'{suggest(written(item), self.ids)}")
         return [item.value for item in items]
