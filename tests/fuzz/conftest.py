@@ -13,6 +13,6 @@ def pytest_terminal_summary(terminalreporter) -> None:
     for target in sorted({target for target, _ in TALLY}):
         answers = {answer: n for (t, answer), n in TALLY.items() if t == target}
         total = sum(answers.values())
-        server_errors = sum(n for answer, n in answers.items() if str(answer).startswith("5"))
+        failed = sum(n for answer, n in answers.items() if str(answer).startswith("5") or answer == "traceback")
         listed = ", ".join(f"{answer}: {n}" for answer, n in sorted(answers.items(), key=lambda item: str(item[0])))
-        terminalreporter.write_line(f"{target}: {total} tried, {server_errors} 5xx ({listed})")
+        terminalreporter.write_line(f"{target}: {total} tried, {failed} 5xx or traceback ({listed})")

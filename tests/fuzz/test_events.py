@@ -19,7 +19,17 @@ from starlette.testclient import TestClient
 
 from server.identity import VisitorIds
 from tests.fuzz.checks import check_answer
-from tests.fuzz.wire import ByteMutation, Mutated, any_json, byte_mutations, deep, encode, mutated_batches, scaled, valid_batches
+from tests.fuzz.wire import (
+    ByteMutation,
+    Mutated,
+    any_json,
+    byte_mutations,
+    deep,
+    encode,
+    mutated_batches,
+    scaled,
+    valid_batches,
+)
 from tests.helpers import SECRET, make_app, page_view, post, write_site
 
 SITE = """\

@@ -63,7 +63,9 @@ def encode(value, token: str = "", ascii_only: bool = True) -> bytes:
 # -- text ----------------------------------------------------------------------------------------
 
 CONTROLS = "".join(map(chr, [*range(0x00, 0x20), 0x7F, 0x80, 0x85, 0x9F]))
-BIDI_AND_INVISIBLE = "\u061c\u200b\u200c\u200d\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2060\u2066\u2067\u2068\u2069\ufeff"
+BIDI_AND_INVISIBLE = (
+    "\u061c\u200b\u200c\u200d\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2060\u2066\u2067\u2068\u2069\ufeff"
+)
 LINE_BREAKS = "\n\r\u2028\u2029\u000b\u000c"
 NONCHARACTERS = "\ufffd\ufffe\uffff\U0010ffff\U0001fffe"
 FULL_WIDTH = "".join(map(chr, range(0xFF01, 0xFF5F))) + "\u3000"
@@ -183,7 +185,9 @@ signal_values = st.floats(min_value=0, max_value=1e12, allow_nan=False)
 
 
 def _event(kind: str, required: dict, optional: dict | None = None):
-    return st.fixed_dictionaries({"type": st.just(kind), "id": event_ids, "ts": timestamps, **required}, optional=optional)
+    return st.fixed_dictionaries(
+        {"type": st.just(kind), "id": event_ids, "ts": timestamps, **required}, optional=optional
+    )
 
 
 page_views = _event("page_view", {"url": urls()}, {"title": text, "referrer": urls()})
@@ -199,9 +203,7 @@ signals = _event(
     {"signal": st.sampled_from(SIGNALS), "url": urls()},
     {"value": signal_values, "reached": st.dictionaries(st.sampled_from(SIGNALS), signal_values, max_size=5)},
 )
-feedbacks = _event(
-    "feedback", {"rule": names, "action": st.sampled_from(["shown", "clicked", "dismissed", "copied"])}
-)
+feedbacks = _event("feedback", {"rule": names, "action": st.sampled_from(["shown", "clicked", "dismissed", "copied"])})
 valid_events = st.one_of(page_views, tracks, sets, identifies, signals, feedbacks)
 seeds = st.from_regex(r"[A-Za-z0-9_-]{22,64}", fullmatch=True)
 
