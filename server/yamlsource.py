@@ -243,6 +243,14 @@ def _convert(
     except yaml.constructor.ConstructorError as error:
         problems.add_at(f"{filename}:{line}:{col}", f"cannot read value: {error.problem}")
         value = None
+    except (ValueError, TypeError, AttributeError, KeyError) as error:
+        # PyYAML builds a date that only looks like one (2026-02-30) and a value tagged !!int,
+        # !!bool or !!timestamp without checking it can: it raises whatever its builder raised.
+        tag = node.tag.rpartition(":")[2]
+        kind = {"timestamp": "a date", "int": "a whole number", "float": "a number", "bool": "true or false"}
+        reason = f" ({error})" if tag == "timestamp" and isinstance(error, ValueError) else ""
+        problems.add_at(f"{filename}:{line}:{col}", f"'{node.value}' is not {kind.get(tag, 'a ' + tag)}{reason}")
+        value = None
     if isinstance(value, str):
         value = _whole_characters(value, f"{filename}:{line}:{col}", problems)
     return Node(value, filename, line, col)

@@ -198,6 +198,25 @@ def test_half_a_surrogate_pair_is_a_mistake_and_a_whole_pair_is_its_character():
     assert parsed('text: "\\ud83d\\ude00 ok"\n') == (parsed("text: 😀 ok\n")[0], [])
 
 
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("from: 2026-02-30\n", "'2026-02-30' is not a date (day is out of range for month)"),
+        ("from: 2026-13-01 10:00:00\n", "'2026-13-01 10:00:00' is not a date (month must be in 1..12)"),
+        ("from: !!timestamp 2026-13-45-\n", "'2026-13-45-' is not a date"),
+        ("n: !!int abc\n", "'abc' is not a whole number"),
+        ("n: !!float x\n", "'x' is not a number"),
+        ("n: !!bool x\n", "'x' is not true or false"),
+    ],
+)
+def test_a_date_that_does_not_exist_or_a_wrongly_tagged_value_is_a_mistake_not_a_crash(text, message):
+    """Found by tests/fuzz: PyYAML raised ValueError, AttributeError or KeyError building these, and
+    `irasshai rules check` (and the server) died; `dates: {from: 2026-02-30}` is an easy typo."""
+    root, problems = parsed(text + "b: 2\n")
+    assert problems == [f"f.yaml:1:1: {message}"]
+    assert root.plain()["b"] == 2
+
+
 def test_a_value_that_cannot_be_read_is_reported_and_parsing_goes_on():
     root, problems = parsed("a: !shout hello\nb: 2\n")
     assert problems == ["f.yaml:1:1: cannot read value: could not determine a constructor for the tag '!shout'"]
