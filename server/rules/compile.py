@@ -331,7 +331,9 @@ def _when(node: Node | None, checking: Checking, end: bool):
             value = date.fromisoformat(value.strip())  # a quoted date is still a whole day
     if isinstance(value, date) and not isinstance(value, datetime):
         moment = datetime(value.year, value.month, value.day)
-        return moment + timedelta(days=1) if end else moment
+        if end:  # the day after it, or for 9999-12-31 (forever) the last moment there is
+            return moment + timedelta(days=1) if moment.date() < date.max else datetime.max
+        return moment
     try:
         moment = value if isinstance(value, datetime) else datetime.fromisoformat(written(node, limit=100))
     except ValueError:
@@ -340,7 +342,10 @@ def _when(node: Node | None, checking: Checking, end: bool):
         checking.error(node, f"'{written(node)}' is not a date; write 2026-12-01 or '2026-12-01 18:00'")
         return False
     # A time with an offset is converted to the site's time; without one it is site time.
-    return moment.astimezone(checking.site.timezone).replace(tzinfo=None) if moment.tzinfo else moment
+    try:
+        return moment.astimezone(checking.site.timezone).replace(tzinfo=None) if moment.tzinfo else moment
+    except OverflowError:  # 9999-12-31T23:00-05:00 is past the last moment Python has: as good as forever
+        return datetime.max if end else datetime.min
 
 
 def _seconds_signal(node, checking, key):
