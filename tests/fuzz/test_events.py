@@ -111,16 +111,16 @@ def _run(client, target: str, token, visitor_id, examples: int) -> None:
     @hypothesis_settings(max_examples=examples)
     @given(
         st.one_of(
-            valid_batches().map(lambda b: Mutated(b, "valid", None)),
+            valid_batches().map(lambda b: Mutated(b, "valid")),
             mutated_batches(),
             mutated_batches(),
-            st.one_of(any_json, deep).map(lambda b: Mutated(b, "anything", None)),
+            st.one_of(any_json, deep).map(lambda b: Mutated(b, "anything")),
         ),
         st.booleans(),
     )
     def batches(mutated: Mutated, ascii_only: bool) -> None:
         note(mutated.what)
-        body = encode(mutated.batch, token, ascii_only)
+        body = encode(mutated.document, token, ascii_only)
         send(client, target, token, visitor_id, body)
 
     @hypothesis_settings(max_examples=max(5, examples // 3))

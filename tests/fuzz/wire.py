@@ -239,45 +239,42 @@ replacements = st.one_of(any_json, text, numbers, deep, urls(), st.just(TOKEN))
 
 
 class Mutated:
-    """A valid batch with one change; `event` is the index of the event it is in, if it is in one."""
+    """A document (a batch, a chat request…) and what was changed in it to make it."""
 
-    def __init__(self, batch: object, what: str, event: int | None):
-        self.batch, self.what, self.event = batch, what, event
+    def __init__(self, document: object, what: str):
+        self.document, self.what = document, what
 
     def __repr__(self) -> str:  # short: Hypothesis prints every example it reports
-        body = encode(self.batch, "TOKEN")
-        return f"Mutated({self.what}, event {self.event}, {body[:200]!r}{'…' if len(body) > 200 else ''})"
+        body = encode(self.document, "TOKEN")
+        return f"Mutated({self.what}, {body[:200]!r}{'…' if len(body) > 200 else ''})"
+
+
+def mutated_batches():
+    return mutations(valid_batches())
 
 
 @st.composite
-def mutated_batches(draw) -> Mutated:
-    batch = draw(valid_batches())
-    path = draw(st.sampled_from(list(_paths(batch))))
-    parent = batch
+def mutations(draw, documents) -> Mutated:
+    """A document of `documents` with one value replaced, removed or extended (or replaced whole)."""
+    document = draw(documents)
+    path = draw(st.sampled_from(list(_paths(document))))
+    if not path:
+        return Mutated(draw(replacements), "replace the whole document")
+    parent = document
     for key in path[:-1]:
         parent = parent[key]
-    kind = draw(st.sampled_from(["replace", "delete", "extra field"] if path else ["replace"]))
-    event = path[1] if len(path) >= 2 and path[0] == "events" else None
-    if not path:
-        return Mutated(draw(replacements), "replace the whole batch", None)
-    key = path[-1]
+    key, kind = path[-1], draw(st.sampled_from(["replace", "delete", "extra field"]))
     if kind == "replace":
         parent[key] = draw(replacements)
     elif kind == "delete":
         del parent[key]
-        if path == ("events", 0) and not parent:
-            event = None  # no event left to name
+    elif isinstance(parent[key], dict):
+        parent[key][draw(text)] = draw(any_json)
+    elif isinstance(parent[key], list):
+        parent[key].append(draw(any_json))
     else:
-        target = parent[key]
-        if isinstance(target, dict):
-            target[draw(text)] = draw(any_json)
-        elif isinstance(target, list):
-            target.append(draw(any_json))
-        else:
-            parent[key] = [target, draw(any_json)]
-    if isinstance(parent, list) and kind == "delete":
-        event = None  # the indexes after it moved
-    return Mutated(batch, f"{kind} at {'/'.join(map(str, path))}", event)
+        parent[key] = [parent[key], draw(any_json)]
+    return Mutated(document, f"{kind} at {'/'.join(map(str, path))}")
 
 
 class ByteMutation:
