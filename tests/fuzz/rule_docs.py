@@ -15,7 +15,7 @@ from pathlib import Path
 import yaml
 from hypothesis import strategies as st
 
-from tests.fuzz.wire import HOSTILE, hostile_char
+from tests.fuzz.wire import HOSTILE, SURROGATES, hostile_char
 
 DEMO = Path(__file__).resolve().parents[2] / "rules" / "demo"
 
@@ -47,7 +47,14 @@ WORDS = [
 ]  # fmt: skip
 KEYS = ["id", "when", "show", "limit", "priority", "holdout", "goal", "enabled", "page", "at_least", "within", "x"]
 
-yaml_text = st.one_of(st.text(hostile_char, max_size=30), st.sampled_from(WORDS))
+yaml_text = st.one_of(
+    st.text(hostile_char, max_size=30),
+    st.sampled_from(WORDS),
+    st.builds(
+        lambda n, unit: f"{n}{unit}", st.one_of(st.integers(0, 100), st.integers(0, 10**25)), st.sampled_from("smhdw")
+    ),
+    st.sampled_from(SURROGATES).map(lambda half: f"half {half} a pair"),  # written "\ud800" unless allow_unicode
+)
 yaml_scalars = st.one_of(
     st.none(),
     st.booleans(),
@@ -67,6 +74,12 @@ yaml_values = st.recursive(
 )
 
 
+def _at(document, path):
+    for key in path:
+        document = document[key]
+    return document
+
+
 def _paths(value, prefix=()):
     yield prefix
     if isinstance(value, dict):
@@ -78,22 +91,28 @@ def _paths(value, prefix=()):
 
 
 @st.composite
-def mutated_document(draw, documents: list) -> tuple[str, str, object, tuple[str, ...]]:
-    """(file name, what changed, the document, the files it needs) with one to three changes."""
+def mutated_document(
+    draw, documents: list, most: int = 3, values_only: bool = False
+) -> tuple[str, str, object, tuple[str, ...]]:
+    """(file name, what changed, the document, the files it needs) with one to `most` changes;
+    `values_only`: each a single value (text, number…) replaced by another, the shape kept."""
     name, document, needs = draw(st.sampled_from(documents))
     document = copy.deepcopy(document)
     changes = []
-    for _ in range(draw(st.integers(1, 3))):
+    for _ in range(draw(st.integers(1, most))):
         paths = [path for path in _paths(document) if path]
+        if values_only:
+            paths = [path for path in paths if not isinstance(_at(document, path), (dict, list))]
         if not paths:
             break
         path = draw(st.sampled_from(paths))
         parent = document
         for key in path[:-1]:
             parent = parent[key]
-        key, kind = path[-1], draw(st.sampled_from(["replace", "replace", "delete", "add key", "rename", "wrap"]))
+        kinds = ["replace"] if values_only else ["replace", "replace", "delete", "add key", "rename", "wrap"]
+        key, kind = path[-1], draw(st.sampled_from(kinds))
         if kind == "replace":
-            parent[key] = draw(yaml_values)
+            parent[key] = draw(yaml_scalars if values_only else yaml_values)
         elif kind == "delete":
             del parent[key]
         elif kind == "add key" and isinstance(parent[key], dict):
