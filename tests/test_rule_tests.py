@@ -99,6 +99,19 @@ def test_a_failing_step_names_file_line_test_step_expected_and_actual(tmp_path):
     ]
 
 
+def test_a_failed_step_of_a_test_named_with_a_line_break_is_still_one_line(tmp_path):
+    """Found by fuzzing rule test files: the name was printed raw, splitting the failure's line."""
+    tests = 'tests:\n  - name: "two\\nlines \\u202e"\n    steps:\n      - page_view: /pricing\n        expect: [pricing-return]\n'
+    write_site(tmp_path, **{"rules.yaml": PRICING_RULE, "main.test.yaml": tests})
+    code, lines = rules_test(tmp_path)
+    path = tmp_path / "shop" / "main.test.yaml"
+    assert code == 1
+    assert lines == [
+        f'{path}:4:9: test "two\\nlines \\u202e" step 1: expected [pricing-return], got []',
+        "0 passed, 1 failed",
+    ]
+
+
 def test_a_step_without_expect_is_not_checked(tmp_path):
     assert (
         passes(
