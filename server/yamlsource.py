@@ -221,10 +221,14 @@ def _convert(
     if isinstance(node, yaml.MappingNode):
         entries: dict[str, Node] = {}
         for key_node, value_node in node.value:
-            key = constructor.construct_object(key_node) if isinstance(key_node, yaml.ScalarNode) else None
             key_where = f"{filename}:{key_node.start_mark.line + 1}:{key_node.start_mark.column + 1}"
-            if isinstance(key, str):
-                key = _whole_characters(key, key_where, problems)
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                problems.add_at(key_where, "'<<' (YAML's merging of mappings) is not supported; write the keys out")
+                continue
+            reported = len(problems)
+            key = _scalar(key_node, key_where, problems, constructor) if isinstance(key_node, yaml.ScalarNode) else None
+            if key is None and len(problems) > reported:
+                continue  # it said why
             if key is None or isinstance(key, (list, dict)):
                 problems.add_at(key_where, "mapping keys must be plain words")
                 continue
@@ -238,22 +242,25 @@ def _convert(
             _convert(item, filename, item.start_mark, problems, constructor, open_nodes, count) for item in node.value
         ]
         return Node(items, filename, line, col)
+    return Node(_scalar(node, f"{filename}:{line}:{col}", problems, constructor), filename, line, col)
+
+
+def _scalar(node: yaml.ScalarNode, where: str, problems: Problems, constructor) -> Any:
+    """The value of a scalar (a key or a value), or None after reporting why it cannot be read."""
     try:
         value = constructor.construct_object(node)
     except yaml.constructor.ConstructorError as error:
-        problems.add_at(f"{filename}:{line}:{col}", f"cannot read value: {error.problem}")
-        value = None
+        problems.add_at(where, f"cannot read value: {error.problem}")
+        return None
     except (ValueError, TypeError, AttributeError, KeyError) as error:
         # PyYAML builds a date that only looks like one (2026-02-30) and a value tagged !!int,
         # !!bool or !!timestamp without checking it can: it raises whatever its builder raised.
         tag = node.tag.rpartition(":")[2]
         kind = {"timestamp": "a date", "int": "a whole number", "float": "a number", "bool": "true or false"}
         reason = f" ({error})" if tag == "timestamp" and isinstance(error, ValueError) else ""
-        problems.add_at(f"{filename}:{line}:{col}", f"'{node.value}' is not {kind.get(tag, 'a ' + tag)}{reason}")
-        value = None
-    if isinstance(value, str):
-        value = _whole_characters(value, f"{filename}:{line}:{col}", problems)
-    return Node(value, filename, line, col)
+        problems.add_at(where, f"'{node.value}' is not {kind.get(tag, 'a ' + tag)}{reason}")
+        return None
+    return _whole_characters(value, where, problems) if isinstance(value, str) else value
 
 
 def _whole_characters(text: str, where: str, problems: Problems) -> str:

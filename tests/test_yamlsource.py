@@ -217,6 +217,24 @@ def test_a_date_that_does_not_exist_or_a_wrongly_tagged_value_is_a_mistake_not_a
     assert root.plain()["b"] == 2
 
 
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("<<: \n", "f.yaml:1:1: '<<' (YAML's merging of mappings) is not supported; write the keys out"),
+        (
+            "a: &d {x: 1}\nb:\n  <<: *d\n",
+            "f.yaml:3:3: '<<' (YAML's merging of mappings) is not supported; write the keys out",
+        ),
+        ("!!int abc: 1\n", "f.yaml:1:1: 'abc' is not a whole number"),
+        ("2026-02-30: x\n", "f.yaml:1:1: '2026-02-30' is not a date (day is out of range for month)"),
+    ],
+)
+def test_a_merge_key_or_a_key_that_cannot_be_read_is_one_mistake_not_a_crash(text, message):
+    """Found by tests/fuzz (deep profile): `<<:` made `irasshai rules check` die with
+    ConstructorError, and keys are built like values, so a bad date or tag as a key raised too."""
+    assert parsed(text)[1] == [message]
+
+
 def test_a_value_that_cannot_be_read_is_reported_and_parsing_goes_on():
     root, problems = parsed("a: !shout hello\nb: 2\n")
     assert problems == ["f.yaml:1:1: cannot read value: could not determine a constructor for the tag '!shout'"]
