@@ -10,6 +10,7 @@ or raw (lone surrogates become bytes that are not UTF-8).
 
 from __future__ import annotations
 
+import copy
 import json
 import time
 
@@ -38,6 +39,9 @@ class Raw:
 class _Token:
     def __repr__(self) -> str:
         return "TOKEN"
+
+    def __deepcopy__(self, memo) -> _Token:  # one marker, found by identity
+        return self
 
 
 TOKEN = _Token()
@@ -256,7 +260,7 @@ def mutated_batches():
 @st.composite
 def mutations(draw, documents) -> Mutated:
     """A document of `documents` with one value replaced, removed or extended (or replaced whole)."""
-    document = draw(documents)
+    document = copy.deepcopy(draw(documents))  # a strategy may hand out the same object twice (st.just)
     path = draw(st.sampled_from(list(_paths(document))))
     if not path:
         return Mutated(draw(replacements), "replace the whole document")
