@@ -173,6 +173,10 @@ def decode_batch(body: bytes) -> tuple[Batch, list[Event]]:
                 raise bad_event(index, _id_of(raw), f"{len(raw)} bytes; the limit is {MAX_EVENT_BYTES}", 413)
     try:
         batch = _batch_decoder.decode(body)
+    except RecursionError:
+        # An event is found by its "type", so a field before it is skipped, and skipping a value
+        # nested thousands deep recurses (the event cannot be named: finding it would recurse too).
+        raise BadBatch("the batch nests too deeply to read") from None
     except msgspec.ValidationError as error:
         raise _invalid(error, body) from None
     except msgspec.DecodeError as error:

@@ -24,7 +24,7 @@ from server.rules.engine import RuleSet
 from server.scalars import read_duration, read_percent
 from server.sites import Site
 from server.tracking import RequestFacts
-from server.yamlsource import Node, Problems, parse_file, suggest, type_name
+from server.yamlsource import Node, Problems, parse_file, suggest, type_name, written
 
 TEST_KEYS = ("name", "visitor", "start", "steps")
 SENDS = ("page_view", "event", "set", "signal", "say")  # what a step sends: it has exactly one of these keys
@@ -187,13 +187,13 @@ class _Parser:
             if is_language_tag(item.value):
                 language = item.value.lower()
             else:
-                self.error(item, f"'{item.value}' is not a language tag such as ja or en-US")
+                self.error(item, f"'{written(item)}' is not a language tag such as ja or en-US")
         if "device" in entries:
             item = entries.pop("device")
             if item.value in DEVICES:
                 device = item.value
             else:
-                self.error(item, f"device '{item.value}' is not one of: {', '.join(DEVICES)}")
+                self.error(item, f"device '{written(item)}' is not one of: {', '.join(DEVICES)}")
         return RequestFacts(device, language), self.values(entries, node, "visitor") if entries else None, verified
 
     def start(self, node: Node | None) -> float | None:
@@ -203,11 +203,11 @@ class _Parser:
             value = datetime(value.year, value.month, value.day)
         if not isinstance(value, datetime):
             try:
-                value = datetime.fromisoformat(str(value))
+                value = datetime.fromisoformat(written(node, limit=100))
             except ValueError:
                 self.error(
                     node,
-                    f"start '{value}' is not a date-time; write e.g. \"2026-03-02 10:00\" (in the site's timezone)",
+                    f"start '{written(node)}' is not a date-time; write e.g. \"2026-03-02 10:00\" (in the site's timezone)",
                 )
                 return None
         return (value if value.tzinfo else value.replace(tzinfo=self.site.timezone)).timestamp()
@@ -262,7 +262,7 @@ class _Parser:
         if not isinstance(node.value, str) or not node.value.startswith("+"):
             self.error(
                 node,
-                f"at takes the time since the previous step, written with '+', e.g. +30s, +10m, +2h, +7d; not '{node.value}'",
+                f"at takes the time since the previous step, written with '+', e.g. +30s, +10m, +2h, +7d; not '{written(node)}'",
             )
             return False
         try:
@@ -325,8 +325,12 @@ class _Parser:
             return False
         ok = True
         for item in items:
-            if item.value not in known and not (kind == "answer" and item.value == HANDOFF):
-                self.error(item, f"unknown question id '{item.value}'{suggest(str(item.value), known)} in faq.yaml")
+            if (
+                not isinstance(item.value, str)
+                or item.value not in known
+                and not (kind == "answer" and item.value == HANDOFF)
+            ):
+                self.error(item, f"unknown question id '{written(item)}'{suggest(written(item), known)} in faq.yaml")
                 ok = False
         return (kind, *(item.value for item in items)) if ok else False
 
@@ -340,7 +344,7 @@ class _Parser:
                 return None
         url = url_node.value
         if not isinstance(url, str) or not url.startswith(("/", "http://", "https://")):
-            self.error(url_node, f"page_view takes a path such as /pricing or a full URL, not '{url}'")
+            self.error(url_node, f"page_view takes a path such as /pricing or a full URL, not '{written(url_node)}'")
             return None
         if url.startswith("/"):
             url = self.origin + url
@@ -371,7 +375,7 @@ class _Parser:
                 self.error(node, "event needs 'name', e.g. {name: add_to_cart, properties: {price: 4800}}")
                 return None
         if not is_event_name(name_node.value):
-            self.error(name_node, f"'{name_node.value}' is not an event name (letters, digits, '_', '.', ':', '-')")
+            self.error(name_node, f"'{written(name_node)}' is not an event name (letters, digits, '_', '.', ':', '-')")
             return None
         values = {} if properties is None else self.values(properties.value, properties, "properties")
         return None if values is None else {"name": name_node.value, "properties": values}

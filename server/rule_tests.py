@@ -22,6 +22,7 @@ from server.config import Config
 from server.events import BadBatch, Event, Identify, PageView, SetAttributes, Signal, Track, decode_batch
 from server.identity import VisitorIds
 from server.ingest import Ingest, Reply
+from server.oneline import one_line
 from server.rule_test_files import RuleTest, Step, find_test_files, parse_test_file
 from server.settings import Settings
 from server.signals import ON_PAGE
@@ -83,7 +84,7 @@ def run_tests(rules_dir: Path, config: Config, out: TextIO) -> int:
     for test in tests:
         result = run(test, config)
         for line in result.failures:
-            print(line, file=out)
+            print(one_line(line), file=out)  # a test's name may hold a line break
         passed += result.passed
         failed += not result.passed
     if problems:

@@ -53,10 +53,15 @@ def read_boolean(node: Node | None, report: Report, default: bool | None = None)
     return node.value
 
 
+# A hundred years: longer durations are typos, and would not fit where they go (a Redis TTL, a
+# coupon's last day, the server's clock).
+MAX_DURATION = 36500 * 86400
+
+
 def read_duration(
     node: Node | None, report: Report, minimum: int = 0, default: int | None = None, name: str | None = None
 ) -> int | None:
-    """Seconds (``30s``, ``7d``), at least `minimum`; `name` is the key it was written under."""
+    """Seconds (``30s``, ``7d``), at least `minimum` and at most MAX_DURATION; `name` is the key it was written under."""
     if node is None:
         return default
     if isinstance(node.value, (dict, list)):
@@ -74,6 +79,9 @@ def read_duration(
             if minimum == 1
             else f"'{node.value}' is too short; the minimum is {format_duration(minimum)}",
         )
+        return default
+    if seconds > MAX_DURATION:
+        report(node, f"'{node.value}' is too long; the maximum is {format_duration(MAX_DURATION)} (100 years)")
         return default
     return seconds
 

@@ -19,7 +19,7 @@ from server.line.channel import LineChannel, parse_line
 from server.names import DAY_NAMES, DAYS
 from server.scalars import read_duration
 from server.webhooks.config import Endpoint, parse_webhooks
-from server.yamlsource import Node, Problems, check_keys, parse_file, type_name
+from server.yamlsource import Node, Problems, check_keys, parse_file, type_name, written
 
 SITE_FILE = "site.yaml"
 SITE_KEY = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
@@ -155,7 +155,9 @@ def load_site(folder: Path, problems: Problems) -> Site | None:
     line = parse_line(entries.get("line"), problems)
     launcher = entries.get("launcher")
     if launcher is not None and not isinstance(launcher.value, bool):
-        problems.add(launcher, f"'launcher' must be true or false, not {type_name(launcher.value)} '{launcher.value}'")
+        problems.add(
+            launcher, f"'launcher' must be true or false, not {type_name(launcher.value)} '{written(launcher)}'"
+        )
     name = entries.get("name")
     if name is not None and not isinstance(name.value, str):
         problems.add(name, f"'name' must be text, not {type_name(name.value)}")
@@ -196,7 +198,7 @@ def parse_hours(node: Node, problems: Problems, rule: str | None = None) -> Hour
             word = item.value.lower() if isinstance(item.value, str) else None
             word = word[:3] if word in DAY_NAMES else word
             if word not in DAYS:
-                problems.add(item, f"'{item.value}' is not a day; use {', '.join(DAYS)}", rule)
+                problems.add(item, f"'{written(item)}' is not a day; use {', '.join(DAYS)}", rule)
             else:
                 days.add(DAYS.index(word))
     start = _clock(node.value.get("from"), node, "from", problems, rule)
@@ -224,7 +226,8 @@ def _clock(node: Node | None, parent: Node, name: str, problems: Problems, rule:
         or int(match.group(2)) > 59
         or (int(match.group(1)) == 24 and int(match.group(2)))
     ):
-        problems.add(node, f'\'{value}\' is not a time of day; write it as "HH:MM", e.g. "09:00"', rule)
+        shown = value if isinstance(value, str) else written(node)
+        problems.add(node, f'\'{shown}\' is not a time of day; write it as "HH:MM", e.g. "09:00"', rule)
         return None
     return int(match.group(1)) * 60 + int(match.group(2))
 
@@ -244,7 +247,7 @@ def _origins(node: Node | None, root: Node, problems: Problems) -> frozenset[str
         parts = urlsplit(text.strip())
         if parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/") or parts.query:
             problems.add(
-                item, f"'{item.value}' is not an origin; write scheme and host only, e.g. https://shop.example.com"
+                item, f"'{written(item)}' is not an origin; write scheme and host only, e.g. https://shop.example.com"
             )
             continue
         origins.add(f"{parts.scheme}://{parts.netloc}".lower())
@@ -258,7 +261,7 @@ def _timezone(node: Node | None, problems: Problems) -> zoneinfo.ZoneInfo | None
             raise ValueError
         return zoneinfo.ZoneInfo(name)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError, TypeError):
-        problems.add(node, f"'{name}' is not an IANA timezone name, e.g. Asia/Tokyo or Europe/London")
+        problems.add(node, f"'{written(node)}' is not an IANA timezone name, e.g. Asia/Tokyo or Europe/London")
         return None
 
 
@@ -266,7 +269,7 @@ def _choice(node: Node | None, choices, default: str, problems: Problems) -> str
     if node is None:
         return default
     if node.value not in choices:
-        problems.add(node, f"'{node.value}' is not one of: {', '.join(choices)}")
+        problems.add(node, f"'{written(node)}' is not one of: {', '.join(choices)}")
         return default
     return node.value
 
@@ -285,7 +288,7 @@ def _console(node: Node | None, problems: Problems) -> Console:
     if capacity is not None and (
         not isinstance(capacity.value, int) or isinstance(capacity.value, bool) or not 1 <= capacity.value <= 100
     ):
-        problems.add(capacity, f"'capacity' must be a whole number from 1 to 100, not '{capacity.value}'")
+        problems.add(capacity, f"'capacity' must be a whole number from 1 to 100, not '{written(capacity)}'")
         capacity = None
     reassign = read_duration(node.value.get("reassign_after"), problems.add, minimum=30, name="reassign_after")
     return Console(

@@ -18,6 +18,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = os.environ.get("IRASSHAI_TEST_CHROMIUM", "/usr/bin/chromium")
@@ -31,6 +33,18 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+
+# Hypothesis (tests/fuzz, docs/reliability.md#fuzzing). `ci`, the default: the same examples on
+# every run (derandomized, no example database), so CI is bounded and a red run is red again
+# on a developer's machine. `deep`, for a local hunt: many more examples, random ones, and
+# failures kept in .hypothesis/ (git-ignored) to be tried first next time:
+#   HYPOTHESIS_PROFILE=deep .venv/bin/pytest -p no:cacheprovider tests/fuzz
+_SLOW_IS_FINE = [HealthCheck.too_slow, HealthCheck.data_too_large]
+hypothesis_settings.register_profile(
+    "ci", derandomize=True, database=None, max_examples=100, deadline=None, suppress_health_check=_SLOW_IS_FINE
+)
+hypothesis_settings.register_profile("deep", max_examples=3000, deadline=None, suppress_health_check=_SLOW_IS_FINE)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture

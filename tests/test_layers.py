@@ -20,6 +20,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
         "foundations",
         (
             "server.names",
+            "server.oneline",
             "server.durations",
             "server.yamlsource",
             "server.redis_urls",

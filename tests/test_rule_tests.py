@@ -99,6 +99,19 @@ def test_a_failing_step_names_file_line_test_step_expected_and_actual(tmp_path):
     ]
 
 
+def test_a_failed_step_of_a_test_named_with_a_line_break_is_still_one_line(tmp_path):
+    """Found by fuzzing rule test files: the name was printed raw, splitting the failure's line."""
+    tests = 'tests:\n  - name: "two\\nlines \\u202e"\n    steps:\n      - page_view: /pricing\n        expect: [pricing-return]\n'
+    write_site(tmp_path, **{"rules.yaml": PRICING_RULE, "main.test.yaml": tests})
+    code, lines = rules_test(tmp_path)
+    path = tmp_path / "shop" / "main.test.yaml"
+    assert code == 1
+    assert lines == [
+        f'{path}:4:9: test "two\\nlines \\u202e" step 1: expected [pricing-return], got []',
+        "0 passed, 1 failed",
+    ]
+
+
 def test_a_step_without_expect_is_not_checked(tmp_path):
     assert (
         passes(
@@ -420,6 +433,7 @@ def test_mistakes_in_a_test_file_are_all_reported_and_other_files_still_run(tmp_
                 expect: [pricing-retrun]
               - signal: {time_on_paeg: 45s}
               - page_view: pricing
+              - page_view: [/a, [/b]]
         """,
         },
     )
@@ -438,7 +452,8 @@ def test_mistakes_in_a_test_file_are_all_reported_and_other_files_still_run(tmp_
         " a rule with enabled: false never shows, so it cannot be expected",
         f"{path}:16:18: test \"steps\" step 6: unknown signal 'time_on_paeg' (did you mean 'time_on_page'?)",
         f"{path}:17:9: test \"steps\" step 7: page_view takes a path such as /pricing or a full URL, not 'pricing'",
-        "10 problem(s) in test files; those files were not run",
+        f"{path}:18:9: test \"steps\" step 8: page_view takes a path such as /pricing or a full URL, not '[/a, [/b]]'",
+        "11 problem(s) in test files; those files were not run",
         "1 passed, 0 failed",
     ]
 

@@ -115,6 +115,22 @@ def test_an_origin_with_a_path_is_reported_at_that_origin(tmp_path):
     ]
 
 
+def test_a_mistake_quotes_a_list_or_mapping_as_it_was_written_never_as_python_objects(tmp_path):
+    """Found by tests/fuzz: a nested list of origins was quoted as "'[Node(value='http://…',
+    file=…, line=4, col=4), …]' is not an origin"."""
+    text = (
+        "origins:\n  - [https://a.example, https://b.example]\n  - {url: https://c.example}\n"
+        "language: [ja]\ntimezone: [Asia/Tokyo]\n"
+    )
+    assert problems_in(tmp_path, text) == [
+        "shop/site.yaml:2:5: '[https://a.example, https://b.example]' is not an origin; "
+        "write scheme and host only, e.g. https://shop.example.com",
+        "shop/site.yaml:3:5: '{url: https://c.example}' is not an origin; write scheme and host only, e.g. https://shop.example.com",
+        "shop/site.yaml:4:1: '[ja]' is not one of: ja, en",
+        "shop/site.yaml:5:1: '[Asia/Tokyo]' is not an IANA timezone name, e.g. Asia/Tokyo or Europe/London",
+    ]
+
+
 @pytest.mark.parametrize("origin", ["ftp://shop.example", "shop.example", "https://shop.example?x=1", "https://"])
 def test_things_that_are_not_origins_are_reported(tmp_path, origin):
     problems = problems_in(tmp_path, f"origins: ['{origin}']\n")
@@ -153,6 +169,9 @@ def test_a_bad_language_is_reported(tmp_path):
         ("12h", "'12h' is too short; the minimum is 1d"),
         ("90", "'90' has no unit; write a duration such as '90s', '90m' or '90d'"),
         ("forever", "'forever' is not a duration; write a number and a unit, e.g. 30s, 10m, 2h, 7d or 4w"),
+        # Found by tests/fuzz: this passed the checker, and then Redis refused the TTL, so every
+        # batch of the site got a 503 ("the store is unavailable").
+        ("99999999999999999999d", "'99999999999999999999d' is too long; the maximum is 36500d (100 years)"),
     ],
 )
 def test_a_bad_retention_is_reported(tmp_path, retention, message):
@@ -371,6 +390,15 @@ def test_every_mistake_in_a_coupon_pool_is_reported(tmp_path):
         "shop/site.yaml:7:5: unknown coupon pool key 'dicount' (did you mean 'discount'?)",
         "shop/site.yaml:8:3: coupon pool name 'bad name!' must be letters, digits, '-' or '_'",
         "shop/site.yaml:11:5: generate must be a mapping such as {prefix: IRS-, length: 8}",
+    ]
+
+
+def test_a_coupon_that_would_expire_after_the_calendar_ends_is_reported(tmp_path):
+    """Found by tests/fuzz: this passed the checker, and then every reply showing the coupon was a
+    500 (its last day is past the year 9999)."""
+    text = COUPONS + "  forever:\n    code: FOREVER\n    expires_after: 3000000d\n"
+    assert problems_in(tmp_path, text) == [
+        "shop/site.yaml:5:5: '3000000d' is too long; the maximum is 36500d (100 years)"
     ]
 
 

@@ -157,6 +157,84 @@ def test_an_anchor_that_contains_itself_is_reported_not_raised():
     assert problems and problems[0].startswith("f.yaml:1:")
 
 
+@pytest.mark.parametrize(
+    "text, where",
+    [
+        ("rules: " + "[" * 1000 + "]" * 1000 + "\n", "f.yaml:1:57"),
+        ("rules: " + "{a: " * 5000 + "1" + "}" * 5000 + "\n", "f.yaml:1:201"),
+        ("rules:\n" + "".join("  " * level + "- \n" for level in range(1, 2000)), "f.yaml:51:101"),
+    ],
+    ids=["a list", "a mapping", "block style"],
+)
+def test_values_nested_too_deeply_are_one_mistake_where_they_get_too_deep(text, where):
+    """Found by tests/fuzz: 1000 nested brackets crashed `irasshai rules check` with RecursionError."""
+    root, problems = parsed(text)
+    assert root is None
+    assert problems == [f"{where}: values nest more than 50 levels deep here; no rule or test needs that many"]
+
+
+def test_aliases_that_would_expand_past_the_limit_are_refused_without_expanding_them():
+    """Found by tests/fuzz: nine lines of aliases nine wide (387 million values) held `irasshai
+    rules check` until memory ran out; the server's reload would do the same."""
+    lines = ["a0: &a0 [" + ", ".join(["lol"] * 10) + "]"]
+    lines += [f"a{n}: &a{n} [" + ", ".join([f"*a{n - 1}"] * 10) + "]" for n in range(1, 6)]  # 111,111 values
+    root, problems = parsed("\n".join(lines) + "\nrules: *a5\n")
+    assert root is None
+    assert len(problems) == 1
+    assert "more than 100000 values (an alias counts each time it is used)" in problems[0]
+    assert parsed("a: &a [x, x]\nb: [*a, *a]\n")[0].plain() == {"a": ["x", "x"], "b": [["x", "x"], ["x", "x"]]}
+
+
+def test_half_a_surrogate_pair_is_a_mistake_and_a_whole_pair_is_its_character():
+    """Found by tests/fuzz: `text: "\\ud83d"` passed the checker, then made every reply showing the
+    rule a 500 (no JSON encoder writes half a character), and `rules check` printing a mistake
+    that quoted it died with UnicodeEncodeError."""
+    root, problems = parsed('text: "hi \\ud83d"\n"k\\udc00": 1\n')
+    assert problems == [
+        "f.yaml:1:1: '\\ud83d' is half of a UTF-16 surrogate pair, not a character; write the character itself",
+        "f.yaml:2:1: '\\udc00' is half of a UTF-16 surrogate pair, not a character; write the character itself",
+    ]
+    assert root.plain() == {"text": "hi \ufffd", "k\ufffd": 1}
+    assert parsed('text: "\\ud83d\\ude00 ok"\n') == (parsed("text: 😀 ok\n")[0], [])
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("from: 2026-02-30\n", "'2026-02-30' is not a date (day is out of range for month)"),
+        ("from: 2026-13-01 10:00:00\n", "'2026-13-01 10:00:00' is not a date (month must be in 1..12)"),
+        ("from: !!timestamp 2026-13-45-\n", "'2026-13-45-' is not a date"),
+        ("n: !!int abc\n", "'abc' is not a whole number"),
+        ("n: !!float x\n", "'x' is not a number"),
+        ("n: !!bool x\n", "'x' is not true or false"),
+    ],
+)
+def test_a_date_that_does_not_exist_or_a_wrongly_tagged_value_is_a_mistake_not_a_crash(text, message):
+    """Found by tests/fuzz: PyYAML raised ValueError, AttributeError or KeyError building these, and
+    `irasshai rules check` (and the server) died; `dates: {from: 2026-02-30}` is an easy typo."""
+    root, problems = parsed(text + "b: 2\n")
+    assert problems == [f"f.yaml:1:1: {message}"]
+    assert root.plain()["b"] == 2
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("<<: \n", "f.yaml:1:1: '<<' (YAML's merging of mappings) is not supported; write the keys out"),
+        (
+            "a: &d {x: 1}\nb:\n  <<: *d\n",
+            "f.yaml:3:3: '<<' (YAML's merging of mappings) is not supported; write the keys out",
+        ),
+        ("!!int abc: 1\n", "f.yaml:1:1: 'abc' is not a whole number"),
+        ("2026-02-30: x\n", "f.yaml:1:1: '2026-02-30' is not a date (day is out of range for month)"),
+    ],
+)
+def test_a_merge_key_or_a_key_that_cannot_be_read_is_one_mistake_not_a_crash(text, message):
+    """Found by tests/fuzz (deep profile): `<<:` made `irasshai rules check` die with
+    ConstructorError, and keys are built like values, so a bad date or tag as a key raised too."""
+    assert parsed(text)[1] == [message]
+
+
 def test_a_value_that_cannot_be_read_is_reported_and_parsing_goes_on():
     root, problems = parsed("a: !shout hello\nb: 2\n")
     assert problems == ["f.yaml:1:1: cannot read value: could not determine a constructor for the tag '!shout'"]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from server.chat.faq import MAX_CHOICES, Faq, Question, normalise
 from server.sites import LANGUAGES, Site
-from server.yamlsource import Node, Problems, check_keys, parse_file, suggest, type_name
+from server.yamlsource import Node, Problems, check_keys, parse_file, suggest, type_name, written
 
 FAQ_FILE = "faq.yaml"
 FILE_KEYS = ("faq", "popular")
@@ -172,6 +172,6 @@ class _Reader:
             self.error(node, f"'popular' lists 1 to {MAX_CHOICES} question ids")
             return []
         for item in items:
-            if item.value not in self.ids:
-                self.error(item, f"unknown question id '{item.value}'{suggest(str(item.value), self.ids)}")
+            if not isinstance(item.value, str) or item.value not in self.ids:  # a list is no id (nor hashable)
+                self.error(item, f"unknown question id '{written(item)}'{suggest(written(item), self.ids)}")
         return [item.value for item in items]

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from server.scalars import read_duration, read_integer
-from server.yamlsource import Node, Problems, check_keys, type_name
+from server.yamlsource import Node, Problems, check_keys, type_name, written
 
 POOL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")
 CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{2,63}$")
@@ -77,7 +77,7 @@ def _pool(name: str, spec: Node, folder: Path, problems: Problems) -> CouponPool
     value = spec.value[key]
     if key == "code":
         if not isinstance(value.value, str) or not CODE.match(value.value):
-            problems.add(value, f"code '{value.value}' must be 3 to 64 letters, digits, '-' or '_'")
+            problems.add(value, f"code '{written(value)}' must be 3 to 64 letters, digits, '-' or '_'")
             return None
         return CouponPool(name, "shared", code=value.value, **extra)
     if key == "codes_file":
@@ -88,7 +88,7 @@ def _pool(name: str, spec: Node, folder: Path, problems: Problems) -> CouponPool
 
 def _read_codes(node: Node, folder: Path, problems: Problems) -> tuple[str, ...] | None:
     if not isinstance(node.value, str) or "/" in node.value or node.value.startswith("."):
-        problems.add(node, f"codes_file '{node.value}' must be a file name in the site's folder")
+        problems.add(node, f"codes_file '{written(node)}' must be a file name in the site's folder")
         return None
     path = folder / node.value
     try:

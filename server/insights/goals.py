@@ -18,7 +18,7 @@ from typing import Protocol
 
 from server.names import is_event_name
 from server.scalars import Report, read_duration
-from server.yamlsource import Node, Problems, suggest, type_name
+from server.yamlsource import Node, Problems, suggest, type_name, written
 
 GOAL_KEYS = ("event", "value", "within")
 GOAL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -134,7 +134,7 @@ def _goal(name: str, node: Node, problems: Problems) -> Goal | None:
     if event is None:
         report(node, "needs 'event': the custom event that counts as a conversion, e.g. event: purchase")
     elif not is_event_name(event.value):
-        report(event, f"'{event.value}' is not an event name (letters, digits, '_', '.', ':' or '-', up to 64)")
+        report(event, f"'{written(event)}' is not an event name (letters, digits, '_', '.', ':' or '-', up to 64)")
     value = node.value.get("value")
     if value is not None and (not isinstance(value.value, str) or not value.value.strip()):
         report(value, f"'value' names a property of the event, e.g. value: total; not {type_name(value.value)}")

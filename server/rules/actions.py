@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 from server.rules.templates import Template, compile_template
 from server.sites import PLACEMENTS
-from server.yamlsource import Node, Problems, check_keys, type_name
+from server.yamlsource import Node, Problems, check_keys, type_name, written
 
 ACTION_TYPES = ("chat", "coupon", "message")
 STYLES = ("modal", "banner", "toast")
@@ -152,24 +152,24 @@ def _walk(
             else:
                 templates[path] = template
         elif shape == "url":
-            error = check_url(str(child.value))
+            error = check_url(written(child, limit=2**31))
             if error:
                 problems.add(child, error, rule)
             else:
                 static[path] = str(child.value)
         elif shape == "style":
             if child.value not in STYLES:
-                problems.add(child, f"style '{child.value}' is not one of: {', '.join(STYLES)}", rule)
+                problems.add(child, f"style '{written(child)}' is not one of: {', '.join(STYLES)}", rule)
             else:
                 static[path] = child.value
         elif shape == "placement":
             if child.value not in PLACEMENTS:
-                problems.add(child, f"placement '{child.value}' is not one of: {', '.join(PLACEMENTS)}", rule)
+                problems.add(child, f"placement '{written(child)}' is not one of: {', '.join(PLACEMENTS)}", rule)
             else:
                 static[path] = child.value
         elif shape == "pool":
             if child.value not in pools:
                 known = ", ".join(sorted(pools)) or "none; declare pools under 'coupons' in site.yaml"
-                problems.add(child, f"unknown coupon pool '{child.value}' (pools: {known})", rule)
+                problems.add(child, f"unknown coupon pool '{written(child)}' (pools: {known})", rule)
             else:
                 static[path] = child.value

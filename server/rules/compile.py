@@ -40,7 +40,7 @@ from server.rules.conditions import (
 from server.rules.matchers import OPERATORS, PathMatcher, ValueTest, check_pattern, glob_regex
 from server.scalars import read_boolean, read_duration, read_integer, read_percent
 from server.sites import Site, parse_hours
-from server.yamlsource import Node, Problems, check_keys, type_name
+from server.yamlsource import Node, Problems, check_keys, type_name, written
 
 
 class Checking:
@@ -124,7 +124,7 @@ def _event(node, checking, key):
     names = set()
     for item in items:
         if not is_event_name(item.value):
-            checking.error(item, f"'{item.value}' is not an event name (letters, digits, '_', '.', ':', '-')")
+            checking.error(item, f"'{written(item)}' is not an event name (letters, digits, '_', '.', ':', '-')")
         else:
             names.add(item.value)
     return EventName(frozenset(names)) if names and len(names) == len(items) else None
@@ -179,8 +179,10 @@ def _events(node, checking, key):
         checking.error(name or node, "'events' needs 'name', the custom event to count (e.g. add_to_cart)")
         return None
     where = _value_tests(node.value["where"], checking, "where") if "where" in node.value else {}
+    if where is None:  # reported; and only a mapping has items to key the count by
+        return None
     where_key = repr(sorted(node.value["where"].plain().items())) if "where" in node.value else ""
-    return None if where is None else Events(name.value, *counted, where, where_key)
+    return Events(name.value, *counted, where, where_key)
 
 
 def _value_tests(node: Node, checking: Checking, key: str) -> dict[str, ValueTest] | None:
@@ -258,7 +260,7 @@ def _device(node, checking, key):
         return None
     bad = [i for i in items if i.value not in DEVICES]
     for item in bad:
-        checking.error(item, f"device '{item.value}' is not one of: {', '.join(DEVICES)}")
+        checking.error(item, f"device '{written(item)}' is not one of: {', '.join(DEVICES)}")
     return None if bad or not items else Device(frozenset(i.value for i in items))
 
 
@@ -269,7 +271,7 @@ def _language(node, checking, key):
         return None
     bad = [i for i in items if not is_language_tag(i.value)]
     for item in bad:
-        checking.error(item, f"'{item.value}' is not a language tag such as ja or en-US")
+        checking.error(item, f"'{written(item)}' is not a language tag such as ja or en-US")
     return None if bad or not items else Language(tuple(i.value.lower() for i in items))
 
 
@@ -329,16 +331,21 @@ def _when(node: Node | None, checking: Checking, end: bool):
             value = date.fromisoformat(value.strip())  # a quoted date is still a whole day
     if isinstance(value, date) and not isinstance(value, datetime):
         moment = datetime(value.year, value.month, value.day)
-        return moment + timedelta(days=1) if end else moment
+        if end:  # the day after it, or for 9999-12-31 (forever) the last moment there is
+            return moment + timedelta(days=1) if moment.date() < date.max else datetime.max
+        return moment
     try:
-        moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+        moment = value if isinstance(value, datetime) else datetime.fromisoformat(written(node, limit=100))
     except ValueError:
         moment = None
     if moment is None:
-        checking.error(node, f"'{value}' is not a date; write 2026-12-01 or '2026-12-01 18:00'")
+        checking.error(node, f"'{written(node)}' is not a date; write 2026-12-01 or '2026-12-01 18:00'")
         return False
     # A time with an offset is converted to the site's time; without one it is site time.
-    return moment.astimezone(checking.site.timezone).replace(tzinfo=None) if moment.tzinfo else moment
+    try:
+        return moment.astimezone(checking.site.timezone).replace(tzinfo=None) if moment.tzinfo else moment
+    except OverflowError:  # 9999-12-31T23:00-05:00 is past the last moment Python has: as good as forever
+        return datetime.max if end else datetime.min
 
 
 def _seconds_signal(node, checking, key):

@@ -70,6 +70,8 @@ async def post_chat(request: Request) -> Response:
         chat_request = _decoder.decode(body)
     except msgspec.DecodeError as error:
         raise Refusal(f"bad chat request: {error}", 400) from None
+    except RecursionError:  # a value skipped (an unknown field) or matched against the actions nests thousands deep
+        raise Refusal("bad chat request: it nests too deeply to read", 400) from None
     visitor = shared.ingest.ids.verify(site.key, chat_request.visitor)
     if visitor is None:
         raise Refusal("unknown visitor token; send the token from an events reply", 401)

@@ -19,6 +19,7 @@ from starlette.responses import Response
 
 from server.chat.model import ChatError
 from server.events import BadBatch
+from server.oneline import one_line
 from server.ratelimits import RateLimited
 from server.store.base import StoreUnavailable
 from server.web.replies import error_reply, json_reply
@@ -63,7 +64,9 @@ async def bad_batch(request: Request, error: BadBatch) -> Response:
     if error.event is None:
         return error_reply(str(error), error.status, _cors(request))
     # Which event caused it (index and id): the widget drops only that one and sends the others again.
-    return json_reply({"error": str(error), "event": error.event, "id": error.event_id}, error.status, _cors(request))
+    return json_reply(
+        {"error": one_line(str(error)), "event": error.event, "id": error.event_id}, error.status, _cors(request)
+    )
 
 
 async def chat_refused(request: Request, error: ChatError) -> Response:

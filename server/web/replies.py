@@ -5,6 +5,8 @@ from __future__ import annotations
 import msgspec
 from starlette.responses import Response
 
+from server.oneline import one_line
+
 _json = msgspec.json.Encoder()
 
 
@@ -13,8 +15,9 @@ def json_reply(data: object, status: int = 200, headers: dict[str, str] | None =
 
 
 def error_reply(message: str, status: int, headers: dict[str, str] | None = None) -> Response:
-    """Every error is one line, under "error", so the widget can log it and a person can read it."""
-    return json_reply({"error": message}, status, headers)
+    """Every error is one line, under "error", so the widget can log it and a person can read it
+    (what it quotes of the request may hold line breaks: they are shown escaped)."""
+    return json_reply({"error": one_line(message)}, status, headers)
 
 
 def cors_headers(origin: str) -> dict[str, str]:

@@ -109,6 +109,8 @@ def test_the_same_phrasing_in_two_questions_is_refused(tmp_path):
         "popular: [a]",
         "faq: {",
         "faq: [{id: a, ask: {ja: x}, answer: {ja: x}}]\npopular: [a, a, a, a]",
+        # Found by tests/fuzz: a list or mapping among the popular ids was a TypeError (unhashable).
+        "faq: [{id: a, ask: {ja: x}, answer: {ja: x}}]\npopular: [[a], {b: 1}]",
     ],
 )
 def test_any_input_gives_lines_not_a_traceback(tmp_path, text):

@@ -54,6 +54,16 @@ def test_mistakes_are_reported_with_positions(tmp_path):
     ]
 
 
+def test_an_expected_id_that_is_a_list_or_mapping_is_a_mistake(tmp_path):
+    """Found by tests/fuzz: `expect: {answer: {}}` made `rules test` die with TypeError (unhashable)."""
+    bad = TESTS.replace("{answer: shipping}", "{answer: {}}").replace("{answer: handoff}", "{choices: [[a]]}")
+    lines = run(tmp_path, **{"faq.yaml": GOOD, "faq.test.yaml": bad})
+    assert lines[:2] == [
+        f"{tmp_path}/shop/faq.test.yaml:5:18: test \"asks\" step 1: unknown question id '{{}}' in faq.yaml",
+        f"{tmp_path}/shop/faq.test.yaml:9:28: test \"asks\" step 3: unknown question id '[a]' in faq.yaml",
+    ]
+
+
 def test_a_site_without_faq_cannot_say(tmp_path):
     lines = run(tmp_path, **{"faq.test.yaml": TESTS})
     assert "site 'shop' has no faq.yaml" in lines[0]

@@ -291,6 +291,21 @@ WRONG = [
         "'events' needs 'name', the custom event to count (e.g. add_to_cart)",
     ),
     (
+        # Found by tests/fuzz: a 'where' that is not a mapping crashed the checker (AttributeError).
+        "{events: {name: add_to_cart, at_least: 1, where: null}}",
+        "{chat: hi}",
+        "",
+        "where",
+        "'where' must map names to values or tests, e.g. {cart_value: {gte: 5000}}",
+    ),
+    (
+        "{events: {name: add_to_cart, at_least: 1, where: [a]}}",
+        "{chat: hi}",
+        "",
+        "where",
+        "'where' must map names to values or tests, e.g. {cart_value: {gte: 5000}}",
+    ),
+    (
         "{event: 'add to cart'}",
         "{chat: hi}",
         "",
@@ -306,6 +321,36 @@ WRONG = [
     ),
     ("{returning: maybe}", "{chat: hi}", "", "returning", "expected true or false, not text"),
     ("{device: [mobile, phone]}", "{chat: hi}", "", "phone", "device 'phone' is not one of: mobile, tablet, desktop"),
+    # Found by tests/fuzz: lists and mappings were quoted as Python's repr of the parser's nodes.
+    (
+        "{device: [[mobile, tablet]]}",
+        "{chat: hi}",
+        "",
+        "[mobile",
+        "device '[mobile, tablet]' is not one of: mobile, tablet, desktop",
+    ),
+    (
+        "{event: {name: x}}",
+        "{chat: hi}",
+        "",
+        "event",
+        "'{name: x}' is not an event name (letters, digits, '_', '.', ':', '-')",
+    ),
+    (
+        "{dates: {from: [2026]}}",
+        "{chat: hi}",
+        "",
+        "from",
+        "'[2026]' is not a date; write 2026-12-01 or '2026-12-01 18:00'",
+    ),
+    # Found by tests/fuzz: a value with a line break or a control character split the mistake's line.
+    (
+        '{device: "pho\\nne\\x85"}',
+        "{chat: hi}",
+        "",
+        "device",
+        "device 'pho\\nne\\x85' is not one of: mobile, tablet, desktop",
+    ),
     ("{language: 日本語}", "{chat: hi}", "", "language", "'日本語' is not a language tag such as ja or en-US"),
     ("{referrer: 5}", "{chat: hi}", "", "referrer", "referrer takes a glob such as '*google.*', not a number"),
     ("{utm: line}", "{chat: hi}", "", "utm", "utm takes a mapping such as {source: line, campaign: 'spring*'}"),

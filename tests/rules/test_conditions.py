@@ -461,6 +461,14 @@ def test_a_date_time_with_an_offset_is_that_moment(holds):
     assert not holds(when, now=tokyo(2026, 12, 25, 9, 0))
 
 
+def test_dates_at_the_ends_of_the_calendar_mean_forever(holds):
+    """Found by fuzzing rule files: `until: 9999-12-31` (a marketer's "forever") made the checker
+    and the server die with OverflowError computing the day after it."""
+    assert holds("{dates: {from: 0001-01-01, until: 9999-12-31}}", now=tokyo(2026, 12, 25))
+    assert holds("{dates: {until: '9999-12-31T23:00:00-05:00'}}", now=tokyo(2026, 12, 25))
+    assert not holds("{dates: {from: '0001-01-01T00:00:00+14:00', until: 2000-01-01}}", now=tokyo(2026, 12, 25))
+
+
 # Client signals and time on site
 
 

@@ -112,6 +112,10 @@ def test_choose_typing_and_read_actions(client):
         ({"visitor": "TOKEN", "do": {"type": "read", "up_to": "yesterday"}}, 400),
         ({"visitor": "forged.token", "do": {"type": "typing"}}, 401),
         ("x" * 20000, 413),
+        # Found by tests/fuzz (deep profile): both were 500s (RecursionError in msgspec, matching
+        # the action's type against the actions, or skipping an unknown field).
+        ('{"visitor": "x", "do": {"type": ' + "[" * 3000 + "]" * 3000 + "}}", 400),
+        ('{"z": ' + "[" * 3000 + "]" * 3000 + ', "visitor": "x", "do": {"type": "typing"}}', 400),
     ],
 )
 def test_each_bad_widget_request_gets_its_4xx_and_one_line(client, body, status):

@@ -158,6 +158,13 @@ BAD_INPUTS = [
     (b'{"events": [{"type": "page_view", "id": "short", "ts": 1, "url": "/"}]}', 400, "event 0: "),
     (b'{"events": [{"type": "page_view", "id": "abcdefgh12", "ts": "yesterday", "url": "/"}]}', 400, "$.ts"),
     (b'{"events": [{"type": "teleport", "id": "abcdefgh12", "ts": 1}]}', 400, "Invalid value 'teleport'"),
+    # Found by tests/fuzz: a field name with a line break split the error over two lines.
+    (
+        b'{"events": [{"type": "page_view", "id": "abcdefgh12", "ts": 1, "url": "/", "a\\nb\\u2028": 1}]}',
+        400,
+        "unknown field `a\\nb\\u2028`",
+    ),
+    (b'{"events": [{"type": "tele\\r\\nport", "id": "abcdefgh12", "ts": 1}]}', 400, "Invalid value 'tele\\r\\nport'"),
     (
         b'{"events": [{"type": "set", "id": "abcdefgh12", "ts": 1, "attributes": {"a": {"b": 1}}}]}',
         400,
@@ -173,6 +180,10 @@ BAD_INPUTS = [
         400,
         "$.seed",
     ),
+    # Found by tests/fuzz: a field nested thousands deep before an event's "type" was a 500
+    # (msgspec recursed skipping it while looking for the type).
+    (b'{"events": [' + b'{"a":' * 3000 + b"1" + b"}" * 3000 + b"]}", 400, "nests too deeply"),
+    (b'{"events": [{"x": ' + b"[" * 3000 + b"]" * 3000 + b', "type": "set"}]}', 400, "nests too deeply"),
 ]
 
 
