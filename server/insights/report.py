@@ -13,6 +13,7 @@ holdout are then the site's defaults.
 from __future__ import annotations
 
 from server.durations import format_duration
+from server.insights.counters import NOT_BROKEN_DOWN, RULE_COUNTERS
 from server.insights.goals import Goal, goal_of, holdout_of
 from server.insights.uplift import (
     Group,
@@ -27,22 +28,10 @@ from server.rules.engine import RuleSet
 from server.rules.model import Rule
 from server.sites import Site
 
-# Every counter of a rule and day (docs/insights.md); the value_sq ones only feed Welch's interval.
-COUNTERS = (
-    "decided",
-    "held_out",
-    "shown",
-    "clicked",
-    "dismissed",
-    "copied",
-    "converted",
-    "converted_held_out",
-    "value",
-    "value_held_out",
-    "value_sq",
-    "value_sq_held_out",
-)
-TABLE_COUNTERS = tuple(counter for counter in COUNTERS if not counter.startswith("value_sq"))
+# Every counter of a rule and day (docs/insights.md), as the event path counts them; the
+# value_sq ones only feed Welch's interval.
+COUNTERS = RULE_COUNTERS
+TABLE_COUNTERS = tuple(counter for counter in COUNTERS if counter not in NOT_BROKEN_DOWN)
 HOURS = tuple(str(hour) for hour in range(24))
 TOP_PAGES = 50
 
