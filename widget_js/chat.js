@@ -58,6 +58,7 @@ export default function (base) {
 
     panel = el("div", "panel", "", root);
     panel.hidden = true;
+    base.clear[base.clear.length] = panel; // an engagement is placed clear of it, as of the launcher (ui.js)
     panel.setAttribute("role", "dialog");
     panel.setAttribute("aria-labelledby", "title");
     var head = el("div", "head", "", panel);

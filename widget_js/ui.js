@@ -94,16 +94,24 @@ export default function (base) {
 
   /* ---- Placement: keep the shop's own controls free on a wide screen ---- */
 
-  var PLACES = ["bottom-right", "bottom-left", "bottom", "top"], GAP = 12, MOST = 500;
+  var PLACES = ["bottom-right", "bottom-left", "bottom", "top"], GAP = 12, MOST = 500, ABOVE = 56 + GAP;
   var CONTROLS = "a,button,input,select,textarea,[role=button],[onclick]";
 
-  // The page's controls on screen, as rectangles; the first MOST of the page's, at most.
-  function controls() {
-    var found = [], all = document.querySelectorAll(CONTROLS), i, r;
-    for (i = 0; i < all.length && i < MOST; i++) {
-      r = all[i].getBoundingClientRect();
+  // The page's controls on screen, as rectangles (the first MOST of the page's, at most), and
+  // the chat's launcher and panel when shown: an engagement never covers them either.
+  function controls(banner) {
+    var found = [], all = document.querySelectorAll(CONTROLS), i;
+    function add(e) {
+      var r = e.getBoundingClientRect();
       if (r.width && r.height && r.bottom > 0 && r.top < innerHeight && r.right > 0 && r.left < innerWidth) found[found.length] = r;
     }
+    // The launcher's corner (chat.css: 56 px, 20 px from the edges), though chat.js may not have
+    // drawn it yet; not for a banner, which spans the edge wherever it goes.
+    if (base.launcher && !banner) add({ getBoundingClientRect: function () {
+      return { width: 56, height: 56, left: innerWidth - 76, right: innerWidth - 20, top: innerHeight - 76, bottom: innerHeight - 20 };
+    } });
+    each(base.clear, add);
+    for (i = 0; i < all.length && i < MOST; i++) add(all[i]);
     return found;
   }
 
@@ -113,11 +121,12 @@ export default function (base) {
   // wins. If every one covers something, the rule's placement stays. Phones keep the sheet.
   function place(layer, box, style, placement) {
     if (innerWidth <= 480) return;
-    var banner = style === "banner", rects = controls(), pass, i, tries, r, hits, lift, lowest, highest;
+    var banner = style === "banner", rects = controls(banner), pass, i, tries, r, hits, lift, lowest, highest;
     var order = base.concat([placement], filter(banner ? ["bottom", "top"] : PLACES, function (p) { return p !== placement; }));
     function at(where, by) {
       layer.className = "layer measure " + style + " " + where;
-      layer.style.setProperty("--lift", by + "px");
+      // A card in the launcher's corner sits just above it, where a visitor looks for the chat.
+      layer.style.setProperty("--lift", by + (base.launcher && where === "bottom-right" && !banner ? ABOVE : 0) + "px");
       r = box.getBoundingClientRect();
       hits = filter(rects, function (c) {
         return c.left < r.right && r.left < c.right && c.top < r.bottom && r.top < c.bottom;

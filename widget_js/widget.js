@@ -196,6 +196,7 @@
     if (reply.ticket) put("ticket", reply.ticket);
     try {
       if (reply.watch) watch(reply.watch);
+      if (reply.launcher || get("chat")) base.launcher = 1; // its corner is kept clear, drawn yet or not (ui.js)
       if (reply.show) show(reply.show);
       // The chat part draws the launcher and holds the stream of an open conversation, or,
       // while an operator is online (listen), the stream their proactive prompts come by.
@@ -333,7 +334,8 @@
     api: api, site: site, endpoint: siteUrl, record: record, here: here, warn: warn, part: part, get: get, put: put,
     send: send, newId: newId, el: el, frame: frame, safeUrl: safeUrl, json: json, parse: parse, later: later,
     cancel: cancel, filter: filter, each: each, concat: concat, split: split, trim: trim, hasOwn: hasOwn, make: make,
-    session: store("sessionStorage"), getItem: getItem, setItem: setItem, EventSource: window.EventSource
+    session: store("sessionStorage"), getItem: getItem, setItem: setItem, EventSource: window.EventSource,
+    clear: [] // our own elements an engagement must not cover (chat.js: the panel)
   };
   async function part(name, use, doing) {
     try {

@@ -21,6 +21,7 @@ from tests.browser.engagements import OPEN_SHADOW_ROOTS
 
 VIEWPORT = {"width": 1280, "height": 800}
 MARGIN = 20  # widget.css and chat.css: cards, the launcher and the panel keep 20 px from the window's edges
+ABOVE_LAUNCHER = 56 + 12  # ui.js: a card in the launcher's corner sits 12 px above it (56 px)
 
 # Where each part of the widget is, whether it is what a visitor sees and reaches at its centre,
 # how small its smallest text is, and what the page's own controls have at their centres.

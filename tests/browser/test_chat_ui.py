@@ -259,3 +259,39 @@ def test_on_a_phone_the_panel_is_a_sheet_from_the_bottom(browser, tmp_path):
         send_button = dialog.get_by_role("button", name="送信").bounding_box()
         assert send_button["height"] >= 44
         context.close()
+
+
+def test_an_engagement_is_placed_clear_of_the_launcher_and_the_open_panel(browser, tmp_path, artifacts):
+    """The chat's launcher sits in the bottom-right corner, where a card goes by default: the card
+    sits just above it (12 px), and, while the panel is open, goes elsewhere rather than cover it."""
+    with (
+        one_server(tmp_path, launcher=True) as servers,
+        new_visitor(browser, viewport={"width": 1280, "height": 800}) as context,
+    ):
+        page = context.new_page()
+        page.goto(servers.url("plain", "nothing"))
+        launcher = page.locator("irasshai-chat").get_by_role("button", name="チャットを開く")
+        expect(launcher).to_be_visible()
+        page.evaluate("irasshai('track', 'show_toast')")
+        card = wait_shown(page).bounding_box()
+        page.screenshot(path=artifacts / "ui-clear-of-launcher.png")
+        spot = launcher.bounding_box()
+        assert not overlap(card, spot)
+        assert (card["x"] + card["width"], card["y"] + card["height"]) == (spot["x"] + spot["width"], spot["y"] - 12)
+
+        page.goto(servers.url("plain", "nothing"))
+        launcher.click()
+        panel = page.locator("irasshai-chat").get_by_role("dialog")
+        expect(panel).to_be_visible()
+        page.evaluate("irasshai('track', 'show_toast')")
+        card = wait_shown(page).bounding_box()
+        assert not overlap(card, panel.bounding_box())
+
+
+def overlap(a: dict, b: dict) -> bool:
+    return (
+        a["x"] < b["x"] + b["width"]
+        and b["x"] < a["x"] + a["width"]
+        and a["y"] < b["y"] + b["height"]
+        and b["y"] < a["y"] + a["height"]
+    )

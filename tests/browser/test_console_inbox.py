@@ -11,6 +11,8 @@ of the inbox with the conversation open (1280×800) is the one docs/console.md s
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from playwright.sync_api import expect
 
@@ -84,4 +86,36 @@ def test_a_visitor_chats_and_the_operator_answers_from_the_inbox(browser, tmp_pa
         expect(console_page.get_by_role("button", name="再開する")).to_be_visible()
         expect(log.locator(".system .text").last).to_be_visible()
         assert errors.messages == []
+        operator_context.close()
+
+
+def test_an_older_record_told_late_does_not_undo_a_newer_one(browser, tmp_path, redis_url):
+    """Two processes may tell of one conversation's changes out of order, and the list read at
+    (re)connect may cross a change told meanwhile: the inbox keeps the record with the higher
+    version. The operators' feed is replaced here by one that tells version 9 (resolved) and then
+    version 2 (open) of a real conversation, before the list read answers."""
+    add_operator(redis_url, "shop", "aya@example.com", "correct horse", name="綾", language="ja")
+    with chat_servers(tmp_path, redis_url) as servers, new_visitor(browser) as visitor_context:
+        visitor_page = visitor_context.new_page()
+        send(open_from_prompt(visitor_page, servers.url("clean", "chat")), "こんにちは")
+        [record] = servers.operator().wait_conversation()
+        newer = {**record, "status": "resolved", "version": 9}
+        older = {**record, "status": "open", "version": 2}
+        feed = "retry: 60000\n\n" + "".join(
+            f"event: {name}\ndata: {json.dumps(data)}\n\n"
+            for name, data in (("ready", {"away": False}), ("conversation", newer), ("conversation", older))
+        )
+
+        operator_context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="ja-JP")
+        console_page = operator_context.new_page()
+        console_page.route(
+            "**/console/sites/shop/stream*",
+            lambda route: route.fulfill(status=200, headers={"content-type": "text/event-stream"}, body=feed),
+        )
+        sign_in(console_page, servers.other, "aya@example.com", "correct horse")
+        console_page.wait_for_url(servers.other + "/console/sites/shop")
+        expect(console_page.locator('[data-group="resolved"] .inbox-item')).to_have_count(1)
+        console_page.wait_for_timeout(500)  # the list read answers meanwhile, with the stored version
+        expect(console_page.locator('[data-group="resolved"] .inbox-item')).to_have_count(1)
+        expect(console_page.locator('[data-group="waiting"] .inbox-item')).to_have_count(0)
         operator_context.close()

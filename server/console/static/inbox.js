@@ -150,12 +150,21 @@
     return item;
   }
 
+  // Two server processes may tell of one conversation's changes out of order, and a list read
+  // may cross a change told meanwhile: the record with the higher version wins.
+  function keep(conversation) {
+    if (!conversation) return;
+    var held = state.conversations[conversation.id];
+    if (!held || !(held.version > conversation.version)) state.conversations[conversation.id] = conversation;
+  }
+
   function loadList() {
     return call("GET", "/conversations").then(function (data) {
       state.me = data.me;
       state.operators = data.operators;
+      var held = state.conversations;
       state.conversations = {};
-      data.conversations.forEach(function (c) { state.conversations[c.id] = c; });
+      data.conversations.forEach(function (c) { state.conversations[c.id] = c; keep(held[c.id]); });
       renderList();
       if (state.openId && state.conversations[state.openId]) openConversation(state.openId);
     });
@@ -168,7 +177,7 @@
     if (window.location.hash !== "#" + id) history.replaceState(null, "", "#" + id);
     return call("GET", "/conversations/" + encodeURIComponent(id)).then(function (data) {
       if (state.openId !== id) return;
-      state.conversations[id] = data.conversation;
+      keep(data.conversation);
       state.messages = data.messages;
       state.visitorRead = data.visitor_read;
       $("conversation-empty").hidden = true;
@@ -250,7 +259,7 @@
     if (!conversation || document.hidden) return;
     if (conversation.unread_by_operator > 0 || state.messages.length) {
       call("POST", "/conversations/" + encodeURIComponent(conversation.id) + "/read", {}).then(function (data) {
-        state.conversations[data.conversation.id] = data.conversation;
+        keep(data.conversation);
         renderList();
       }).catch(function () {});
     }
@@ -268,7 +277,7 @@
     if (extra) body.assignee = extra;
     return call("POST", "/conversations/" + encodeURIComponent(state.openId) + "/actions", body)
       .then(function (data) {
-        state.conversations[data.conversation.id] = data.conversation;
+        keep(data.conversation);
         renderConversation();
         renderList();
       })
@@ -383,7 +392,7 @@
     });
     source.addEventListener("conversation", function (event) {
       var conversation = JSON.parse(event.data);
-      state.conversations[conversation.id] = conversation;
+      keep(conversation);
       if (conversation.id === state.openId) renderConversation();
       renderList();
     });
