@@ -103,6 +103,7 @@ class AddressLimits:
 
     def start(self) -> None:
         """Flush every `interval` seconds (or at once when an address nears its limit) until :meth:`close`."""
+        self._wake, self._closing = asyncio.Event(), False  # this event loop's (an app may be started again)
         self._task = asyncio.create_task(self.run())
 
     async def run(self) -> None:

@@ -118,6 +118,7 @@ def test_events_beyond_a_visitors_limit_get_429_and_nothing_is_stored(app_with):
     assert refused.status_code == 429 and "more than 25 events from this visitor" in refused.json()["error"]
     assert 0 < int(refused.headers["retry-after"]) <= 60
     assert refused.headers["access-control-allow-origin"] == SHOP  # the widget reads it and sends them later
+    assert refused.headers["access-control-expose-headers"] == "Retry-After"
     assert not any(path.startswith("/c") for path in stored_profile(client, token).page_views)
     assert post(client, batch(*events(5, "/d"), visitor=token)).status_code == 200  # up to the limit: 25
     assert post(client, batch(page_view("/other"))).status_code == 200  # another visitor has their own

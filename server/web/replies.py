@@ -21,5 +21,6 @@ def error_reply(message: str, status: int, headers: dict[str, str] | None = None
 
 
 def cors_headers(origin: str) -> dict[str, str]:
-    """CORS for an origin already checked against the site's allow-list (never '*')."""
-    return {"access-control-allow-origin": origin, "vary": "Origin"}
+    """CORS for an origin already checked against the site's allow-list (never '*'). The widget
+    may read Retry-After (a 429's or a 503's), which CORS hides from scripts unless exposed."""
+    return {"access-control-allow-origin": origin, "vary": "Origin", "access-control-expose-headers": "Retry-After"}
