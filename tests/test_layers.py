@@ -27,6 +27,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "server.settings",
             "server.devices",
             "server.identity",
+            "server.constant_time",
             "server.verified_identity",
             "server.ratelog",
             "server.insights.holdout",
