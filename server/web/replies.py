@@ -10,7 +10,13 @@ from server.oneline import one_line
 _json = msgspec.json.Encoder()
 
 
+# A JSON reply may quote what a request sent (an error naming a bad value): nosniff keeps a
+# browser from ever reading it as HTML (docs/reliability.md, Abuse).
+_NOSNIFF = {"x-content-type-options": "nosniff"}
+
+
 def json_reply(data: object, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    headers = {**_NOSNIFF, **headers} if headers else _NOSNIFF
     return Response(_json.encode(data), status_code=status, media_type="application/json", headers=headers)
 
 
