@@ -13,6 +13,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Route
 
+from server.address_limits import AddressLimits
 from server.chat.bot import SiteBots
 from server.chat.model import Bot
 from server.chat.proactive import Listening
@@ -105,6 +106,7 @@ def create_app(
     async def lifespan(app: Starlette):
         await seed_pools(live.config)
         traffic.start()
+        addresses.start()
         watcher = None
         if reload:
             reloader = Reloader(settings.rules_dir, live, settings.reload_interval, transform, seed_pools, seen)
@@ -125,6 +127,7 @@ def create_app(
             await line_push.close()
             await wakeups.close()
             await traffic.close()  # the counts buffered since the last flush, before the store goes
+            await addresses.close()
             await line_receiver.close()
             line_api.close()
             await store.close()
@@ -191,7 +194,15 @@ def create_app(
     chat_service.outbound["line"] = line_push
     links = Links(chat_service, line_api, line_tokens, settings.identity_secrets_by_site(), settings.line_access, clock)
     line_receiver = LineReceiver(chat_service, line_api, settings.line_secrets_by_site(), line_tokens, links, clock)
-    limits = RateLimits(store, settings.new_visitors_per_minute, settings.new_visitors_per_hour, settings.codes_per_day)
+    addresses = AddressLimits(store, settings.events_per_address_per_minute, settings.address_flush_interval, clock)
+    limits = RateLimits(
+        store,
+        settings.new_visitors_per_minute,
+        settings.new_visitors_per_hour,
+        settings.codes_per_day,
+        settings.events_per_visitor_per_minute,
+        addresses,
+    )
     app.state.services = Services(
         settings=settings,
         live=live,

@@ -97,6 +97,7 @@ class Ingest:
         self._turns: dict[tuple[str, str], list] = {}  # (site, visitor) -> [lock, batches holding or awaiting it]
 
     async def handle(self, site: Site, rules: RuleSet, batch: Batch, events: list[Event], facts: RequestFacts) -> Reply:
+        self.limits.events_from(site, facts.address, len(events))  # in memory: no round trip (server/address_limits.py)
         identified = self._proven_identities(site, events)
         visitor_id = self.ids.verify(site.key, batch.visitor)
         token = batch.visitor
@@ -140,6 +141,7 @@ class Ingest:
             if not applied.new:
                 outcome = None
                 break
+            self.limits.visitor_events(site, state, len(applied.new), now)  # counted in the state it writes
             # Converted and decided on the state about to be written, so what they mark and the limit
             # a decision claims are written with it, and a retried batch (no new events) counts nothing.
             conversions = convert(state, applied.new, rules, now)

@@ -110,6 +110,25 @@ SETTINGS: tuple[Setting, ...] = (
         "beyond it coupon rules get no code (as from an empty pool). 0: no limit.",
     ),
     Setting(
+        "events_per_visitor_per_minute",
+        120,
+        "Events one visitor may send per site per minute (counted in their state, no extra round trip); "
+        "beyond it their batches get 429 with Retry-After and the widget sends them later. 0: no limit.",
+    ),
+    Setting(
+        "events_per_address_per_minute",
+        6000,
+        "Events one client address may send per site per minute, all its visitors together (generous: an office "
+        "or a mobile carrier's shared address holds many shoppers); beyond it 429 with Retry-After. "
+        "Counted in each process and added to the store every `address_flush_interval`. 0: no limit.",
+    ),
+    Setting(
+        "address_flush_interval",
+        1.0,
+        "Seconds between two writes of a process's events-per-address counts to the store: "
+        "how far over its limit an address can get across processes.",
+    ),
+    Setting(
         "trusted_proxies",
         "",
         "Reverse proxies whose `X-Forwarded-For` is believed, as addresses or networks: "
@@ -192,6 +211,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     new_visitors_per_minute: int = 60
     new_visitors_per_hour: int = 600
     codes_per_day: int = 20
+    events_per_visitor_per_minute: int = 120
+    events_per_address_per_minute: int = 6000
+    address_flush_interval: float = 1.0
     trusted_proxies: str = ""
     chat_messages_per_minute: int = 20
     ticket_ttl: int = 900
@@ -376,7 +398,7 @@ def _validate(values: dict, source) -> Settings:
         raise SettingsError(
             f"setting {source('redis_max_connections')} has value {values['redis_max_connections']!r}; expected 1 or more"
         )
-    for name in ("redis_pool_timeout", "body_timeout", "traffic_flush_interval"):
+    for name in ("redis_pool_timeout", "body_timeout", "traffic_flush_interval", "address_flush_interval"):
         if not 0 < float(values[name]) < float("inf"):
             raise SettingsError(
                 f"setting {source(name)} has value {values[name]!r}; expected a positive number of seconds"
@@ -412,7 +434,14 @@ def _validate(values: dict, source) -> Settings:
         raise SettingsError(
             f"setting {source('console_idle')} has value {values['console_idle']!r}; expected at least 60 seconds"
         )
-    for name in ("new_visitors_per_minute", "new_visitors_per_hour", "codes_per_day", "chat_messages_per_minute"):
+    for name in (
+        "new_visitors_per_minute",
+        "new_visitors_per_hour",
+        "codes_per_day",
+        "chat_messages_per_minute",
+        "events_per_visitor_per_minute",
+        "events_per_address_per_minute",
+    ):
         if int(values[name]) < 0:
             raise SettingsError(f"setting {source(name)} has value {values[name]!r}; expected 0 (no limit) or more")
     parse_networks(str(values["trusted_proxies"]), source("trusted_proxies"))

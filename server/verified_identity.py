@@ -23,6 +23,8 @@ import hashlib
 import hmac
 import json
 
+from server.constant_time import same_secret
+
 MAX_JWT_CHARS = 4096
 
 
@@ -42,7 +44,7 @@ def proven(secret: str | None, customer: str, hash: str, jwt: str, now: float) -
         return False
     if hash:
         expected = identity_hash(secret, customer).encode()
-        if not hmac.compare_digest(hash.strip().lower().encode(), expected):
+        if not same_secret(hash.strip().lower(), expected):
             raise WrongProof(
                 f"hash does not match id '{customer[:64]}': expected the hex HMAC-SHA256 of the id "
                 "with the site's identity secret"
@@ -63,7 +65,7 @@ def _verified_jwt_subject(secret: str, token: str, now: float) -> str:
     if header.get("alg") != "HS256":
         raise WrongProof(f"jwt alg is {str(header.get('alg'))[:20]!r}; only HS256 is accepted")
     expected = hmac.new(secret.encode(), f"{parts[0]}.{parts[1]}".encode(), hashlib.sha256).digest()
-    if not hmac.compare_digest(_base64url(parts[2], "signature"), expected):
+    if not same_secret(_base64url(parts[2], "signature"), expected):
         raise WrongProof("jwt signature does not match the site's identity secret")
     claims = _json_part(parts[1], "payload")
     expires = claims.get("exp")

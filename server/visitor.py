@@ -90,6 +90,7 @@ class VisitorState(msgspec.Struct, omit_defaults=True):
     recent_events: list[CustomEvent] = []
     engagements: list[Engagement] = []
     seen_ids: dict[str, int] = {}  # event id -> second it was stored
+    event_window: list[int] = []  # [second the minute began, events stored in it] (server.ratelimits)
 
     @property
     def session(self) -> SessionRecord | None:

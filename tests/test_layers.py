@@ -27,6 +27,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "server.settings",
             "server.devices",
             "server.identity",
+            "server.constant_time",
             "server.verified_identity",
             "server.ratelog",
             "server.insights.holdout",
@@ -35,7 +36,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "server.__init__",
         ),
     ),
-    ("readers", ("server.scalars",)),
+    ("readers", ("server.scalars", "server.site_limits")),
     (
         "webhook definitions",
         (
@@ -128,7 +129,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("insights", ("server.insights.report",)),
     ("a visit's webhook events", ("server.webhooks.visits",)),
     ("engage", ("server.engage",)),
-    ("ingest", ("server.ratelimits", "server.ingest")),
+    ("ingest", ("server.address_limits", "server.ratelimits", "server.ingest")),
     ("chat feeds and records", ("server.chat.feed", "server.chat.records")),
     ("chat", ("server.chat.service", "server.chat.wakeups", "server.chat.proactive")),
     ("line", ("server.line.link", "server.line.push", "server.line.receive")),

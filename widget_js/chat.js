@@ -253,9 +253,9 @@ export default function (base) {
     cancel(retryTimer);
     var shown = action.shown;
     delete action.shown;
-    post(action, function (status, reply) {
+    post(action, function (status, reply, after) {
       sending = false;
-      if (!status || status >= 500 || status === 408 || status === 429) return retry();
+      if (!status || status >= 500 || status === 408 || status === 429) return retry(after);
       if (status > 299) base.warn(reply.error || "message refused (" + status + ")");
       base.put("outbox", base.json(base.filter(read("outbox") || [], function (a) { return a.id !== action.id; })));
       backoff = 0;
@@ -267,10 +267,10 @@ export default function (base) {
     action.shown = shown;
   }
 
-  function retry() {
+  function retry(after) {  // after: a Retry-After's seconds (429, 503), if the server sent one
     backoff = Math.min(backoff ? backoff * 2 : 1000, 15000);
     cancel(retryTimer);
-    retryTimer = later(flush, backoff);
+    retryTimer = later(flush, Math.max((after || 0) * 1000, backoff));
   }
 
   function typed() {

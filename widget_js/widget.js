@@ -27,6 +27,7 @@
       code = method(S.charCodeAt), hex = method(Number.prototype.toString), hasOwn = method(Object.prototype.hasOwnProperty),
       dateJSON = method(Date.prototype.toJSON), parse = JSON.parse, later = setTimeout, cancel = clearTimeout,
       Request = XMLHttpRequest, open = method(Request.prototype.open), transmit = method(Request.prototype.send),
+      header = method(Request.prototype.getResponseHeader),
       beacon = navigator.sendBeacon, getItem = method(Storage.prototype.getItem), setItem = method(Storage.prototype.setItem),
       make = method(Document.prototype.createElementNS), shadow = method(Element.prototype.attachShadow),
       random = method(Crypto.prototype.getRandomValues);
@@ -91,7 +92,8 @@
     request.responseType = "json";
     request.onloadend = function () {
       try {
-        done(request.response ? request.status : 0, request.response || {});
+        // The third argument: the seconds of a Retry-After (429, 503), 0 without one.
+        done(request.response ? request.status : 0, request.response || {}, +header(request, "retry-after") || 0);
       } catch (e) {
         warn(e);
       }
@@ -154,14 +156,16 @@
     if (inFlight || !events.length) return;
     inFlight = true;
     // A string body is sent as text/plain: a CORS "simple request", no preflight round trip.
-    send(endpoint, body(events), function (status, reply) {
+    send(endpoint, body(events), function (status, reply, after) {
       inFlight = false;
       if (!status) return retry();
+      // Too many events for now (docs/reliability.md, Abuse): the same batch again, once the server says.
+      if (status === 429) return retry(after);
       if (status < 300) {
         limit = Math.min(limit * 2, MAX_BATCH);
         return accepted(reply);
       }
-      if (status < 500 && status !== 408 && status !== 429) {
+      if (status < 500 && status !== 408) {
         // The server will never accept this as it is: say why, drop the event it names (the
         // others go again at once), or the batch if it names none.
         warn(reply.error || "events refused (" + status + ")");
@@ -172,13 +176,13 @@
       // then put it last, so that the events queued behind it still get through.
       if (events.length > 1) limit = 1;
       else writeQueue(concat(filter(readQueue(), function (e) { return e.id !== events[0].id; }), events));
-      retry();
+      retry(after);
     });
   }
 
-  function retry() {
+  function retry(after) {
     backoff = Math.min(backoff ? backoff * 2 : 1000, 60000);
-    schedule(backoff * (0.75 + Math.random() / 2));
+    schedule(Math.max((after || 0) * 1000, backoff * (0.75 + Math.random() / 2)));
   }
 
   function forget(ids) {

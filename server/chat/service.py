@@ -358,10 +358,9 @@ class ChatService:
         return site.business_hours.contains(local.weekday(), local.hour * 60 + local.minute)
 
     async def _limit(self, site: Site, visitor: str) -> None:
-        if not self.messages_per_minute:
+        limit = site.limits.get("chat_messages_per_minute", self.messages_per_minute)  # site.yaml's, else the setting
+        if not limit:
             return
         [(hits, retry_after)] = await self.store.hit(site.key, f"chat:{visitor}", (MINUTE,))
-        if hits > self.messages_per_minute:
-            raise RateLimited(
-                f"more than {self.messages_per_minute} messages in a minute; retry in {retry_after} s", retry_after
-            )
+        if hits > limit:
+            raise RateLimited(f"more than {limit} messages in a minute; retry in {retry_after} s", retry_after)

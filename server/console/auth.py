@@ -18,7 +18,6 @@
 
 from __future__ import annotations
 
-import hmac
 from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
@@ -26,6 +25,7 @@ from starlette.requests import Request
 
 from server.console.accounts import Accounts, Operator
 from server.console.sessions import COOKIE, Session, Sessions
+from server.constant_time import same_secret
 from server.ratelimits import RateLimited
 from server.web.address import client_address
 from server.web.errors import Refusal
@@ -104,14 +104,14 @@ async def require_csrf(request: Request, session: Session) -> None:
     token = request.headers.get(CSRF_HEADER)
     if token is None:
         token = (await form_fields(request)).get(CSRF_FIELD)
-    if not token or not hmac.compare_digest(token.encode(), session.csrf.encode()):
+    if not token or not same_secret(token, session.csrf):
         raise Refusal("missing or wrong CSRF token; reload the console page and try again", 403)
 
 
 def require_login_csrf(request: Request, token: str) -> None:
     """Refusal 403 unless the sign-in form's token matches the one its cookie vouches for."""
     expected = console(request).sessions.login_token_of(request.cookies.get("irasshai_console_login"))
-    if not expected or not token or not hmac.compare_digest(token.encode(), expected.encode()):
+    if not expected or not token or not same_secret(token, expected):
         raise Refusal("the sign-in form has expired or did not come from this server; reload it and try again", 403)
 
 

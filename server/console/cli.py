@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 from server.console.accounts import ROLES, AccountError, Accounts, normal_email
+from server.constant_time import same_secret
 from server.sites import SITE_FILE, SITE_KEY, load_site
 from server.store.base import StoreUnavailable
 from server.yamlsource import Problems
@@ -76,7 +77,7 @@ def _password(args: argparse.Namespace) -> str:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = getpass.getpass("Password: ")
-        if password and getpass.getpass("Again: ") != password:
+        if password and not same_secret(getpass.getpass("Again: "), password):
             raise CommandError("the two passwords differ; nothing changed")
     if not password:
         raise CommandError("the password is empty; nothing changed")

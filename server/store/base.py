@@ -117,6 +117,12 @@ class Store(Protocol):
         starts at its first hit); per window: (hits in it so far, this one included, seconds
         until it starts again). Atomic, and one round trip for all windows."""
 
+    async def add_hits(self, site: str, counts: dict[str, int], window: int) -> dict[str, tuple[int, int]]:
+        """Add `counts` (counter -> hits, each at least 1) to the counters' current `window`-second
+        windows (a window starts at its first hit); per counter: (hits in its window so far, these
+        included, seconds until it starts again). Atomic, and one round trip for all counters.
+        Counters kept apart from :meth:`hit`'s: the same name counts separately in each."""
+
     async def add_feed(
         self, site: str, visitor_id: str, kind: str, data: bytes, ttl: int, client_id: str = ""
     ) -> tuple[str, bool]:

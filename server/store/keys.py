@@ -4,7 +4,8 @@ Keys are hash-tagged so that everything one Lua script or transaction touches la
 Redis Cluster slot: a visitor's keys share the tag ``{site:visitor}``, a coupon pool's
 ``{site:coupons:pool}``, a site's daily counters ``{site:stats}``, its traffic aggregates
 ``{site:traffic}``, a rate limit's windows
-``{site:hits:counter}``. Every key has a TTL.
+``{site:hits:counter}``, the flushed counts of many addresses ``{site:address-hits}``. Every
+key has a TTL.
 """
 
 PREFIX = "irs"
@@ -82,6 +83,14 @@ def hits(site: str, counter: str, window: int) -> str:
     """STRING: hits of `counter` (e.g. "new-visitors:192.0.2.1") in the current `window`-second
     window; TTL: the rest of that window (it starts at its first hit)."""
     return f"{PREFIX}:{{{site}:hits:{counter}}}:{window}"
+
+
+# The counters one process flushes together (server/address_limits.py) share the tag
+# {site:address-hits}: one script adds to all of a site's addresses at once.
+def shared_hits(site: str, counter: str, window: int) -> str:
+    """STRING: hits of `counter` (e.g. "events:192.0.2.1") in the current `window`-second window,
+    added to by many processes at once; TTL: the rest of that window (it starts at its first hit)."""
+    return f"{PREFIX}:{{{site}:address-hits}}:{window}:{counter}"
 
 
 # A visitor's chat keys share the visitor's tag {site:visitor}: one script adds to the feed and

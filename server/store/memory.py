@@ -211,6 +211,20 @@ class MemoryStore:
             result.append((entry[0], max(1, int(entry[1] - now + 0.999))))
         return result
 
+    async def add_hits(self, site: str, counts: dict[str, int], window: int) -> dict[str, tuple[int, int]]:
+        now = self._clock()
+        if len(self._hits) >= 10_000:
+            self._hits = {key: entry for key, entry in self._hits.items() if entry[1] > now}
+        result = {}
+        for counter, hits in counts.items():
+            key = (site, "shared|" + counter, window)  # apart from hit()'s counters, as on Redis
+            entry = self._hits.get(key)
+            if entry is None or entry[1] <= now:
+                entry = self._hits[key] = [0, now + window]
+            entry[0] += hits
+            result[counter] = (entry[0], max(1, int(entry[1] - now + 0.999)))
+        return result
+
     def _feed(self, site: str, visitor_id: str) -> _Feed:
         feed = self._feeds.get((site, visitor_id))
         if feed is None or feed.expires <= self._clock():

@@ -62,6 +62,7 @@ class RedisStore:
         self._seed_codes = self._client.register_script(_LUA.joinpath("seed_codes.lua").read_text())
         self._redeem_code = self._client.register_script(_LUA.joinpath("redeem_code.lua").read_text())
         self._hit = self._client.register_script(_LUA.joinpath("hit.lua").read_text())
+        self._add_hits = self._client.register_script(_LUA.joinpath("add_hits.lua").read_text())
         self._add_feed = self._client.register_script(_LUA.joinpath("add_feed.lua").read_text())
         self._add_traffic = self._client.register_script(_LUA.joinpath("add_traffic.lua").read_text())
         self._save_conversation = self._client.register_script(_LUA.joinpath("save_conversation.lua").read_text())
@@ -241,6 +242,19 @@ class RedisStore:
         except RedisError as error:
             raise StoreUnavailable(f"Redis at {self.url} is unreachable: {error}") from None
         return [(int(hits), int(ttl)) for hits, ttl in found]
+
+    async def add_hits(self, site: str, counts: dict[str, int], window: int) -> dict[str, tuple[int, int]]:
+        if not counts:
+            return {}
+        counters = list(counts)
+        try:
+            found = await self._add_hits(
+                keys=[keys.shared_hits(site, counter, window) for counter in counters],
+                args=[window, *(counts[counter] for counter in counters)],
+            )
+        except RedisError as error:
+            raise self._unavailable(error) from None
+        return {counter: (int(hits), int(ttl)) for counter, (hits, ttl) in zip(counters, found, strict=True)}
 
     def _unavailable(self, error: Exception) -> StoreUnavailable:
         return StoreUnavailable(f"Redis at {self.url} is unreachable: {error}")

@@ -7,11 +7,11 @@ or have a secret. The server log says when a site has none.
 
 from __future__ import annotations
 
-import hmac
 import logging
 
 from starlette.requests import Request
 
+from server.constant_time import same_secret
 from server.web.errors import Refusal
 from server.web.services import services
 
@@ -24,7 +24,7 @@ def require_site_secret(request: Request, site_key: str) -> None:
     """Return when the request carries the site's secret; else raise a 401 Refusal."""
     secret = services(request).site_secrets.get(site_key)
     scheme, _, given = request.headers.get("authorization", "").partition(" ")
-    matches = hmac.compare_digest(given.strip().encode(), _NO_SECRET if secret is None else secret.encode())
+    matches = same_secret(given.strip(), _NO_SECRET if secret is None else secret)
     if secret is None:
         log.info(
             "refused a server-to-server call for site '%s': it has no secret in IRASSHAI_SITE_SECRETS", site_key[:64]

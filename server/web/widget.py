@@ -23,6 +23,8 @@ import rjsmin
 from starlette.requests import Request
 from starlette.responses import Response
 
+from server.web.services import services
+
 # Found through the import system, so an installed wheel serves its own copy, not a source tree's.
 WIDGET_DIR = files("server.widget_js")
 # Short enough that a fixed widget reaches every visitor within minutes; revalidation is a 304.
@@ -71,13 +73,17 @@ def asset_endpoint(asset: Asset):
         headers = {
             "etag": asset.etag,
             "cache-control": CACHE_CONTROL,
-            "vary": "Accept-Encoding",
+            "vary": "Accept-Encoding, Origin",
             # Lets shops that set Cross-Origin-Embedder-Policy still load it.
             "cross-origin-resource-policy": "cross-origin",
-            # import() fetches a module with CORS: the shop's page is another origin.
-            "access-control-allow-origin": "*",
             "x-content-type-options": "nosniff",
         }
+        # import() fetches a part with CORS, from the shop's page (another origin): its origin is
+        # allowed when some site lists it, never '*' (docs/reliability.md, Abuse). A plain
+        # <script src> sends no Origin and needs none.
+        origin = request.headers.get("origin")
+        if origin is not None and any(site.allows(origin) for site in services(request).live.config.sites.values()):
+            headers["access-control-allow-origin"] = origin
         if asset.etag in request.headers.get("if-none-match", ""):
             return Response(status_code=304, headers=headers)
         accepted = request.headers.get("accept-encoding", "")

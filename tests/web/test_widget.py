@@ -51,12 +51,17 @@ def test_the_styles_are_served_minified_as_css(client):
     assert response.content == minified_styles() and b"/*" not in response.content
 
 
-def test_the_ui_part_is_served_as_a_module_any_shop_may_import(client):
-    """widget.js imports ui.js from the server's origin into the shop's page: a CORS request."""
+def test_the_ui_part_is_served_as_a_module_the_sites_shops_may_import(client):
+    """widget.js imports ui.js from the server's origin into the shop's page: a CORS request,
+    answered with that origin when a site lists it, never '*', and nothing for another origin."""
     response = client.get("/ui.js", headers={"accept-encoding": "identity", "origin": "https://shop.example"})
     assert response.status_code == 200 and response.content == minified_script(name="ui.js")
     assert response.headers["content-type"].startswith("text/javascript")
-    assert response.headers["access-control-allow-origin"] == "*"
+    assert response.headers["access-control-allow-origin"] == "https://shop.example"
+    assert "Origin" in response.headers["vary"]
+    for other in ("https://evil.example", "null"):
+        refused = client.get("/ui.js", headers={"origin": other})
+        assert refused.status_code == 200 and "access-control-allow-origin" not in refused.headers
     assert response.content.startswith(b"/*! Irasshai widget UI") and b"export default function" in response.content
 
 
@@ -86,5 +91,5 @@ def test_what_the_first_chat_downloads_is_at_most_6_kb_gzip():
 def test_the_chat_part_is_served_like_the_ui_part(client, name, media_type):
     response = client.get("/" + name, headers={"accept-encoding": "identity", "origin": "https://shop.example"})
     assert response.status_code == 200 and response.headers["content-type"].startswith(media_type)
-    assert response.headers["access-control-allow-origin"] == "*"
+    assert response.headers["access-control-allow-origin"] == "https://shop.example"
     assert response.content == (minified_script(name=name) if name.endswith(".js") else minified_styles(name=name))
