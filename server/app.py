@@ -44,6 +44,7 @@ from server.reloader import Reloader, snapshot
 from server.settings import Settings
 from server.store.base import Store, StoreUnavailable
 from server.store.memory import MemoryStore
+from server.store.visitor_cache import VisitorCache
 from server.web import chat, conversations, coupons, errors, events, health, line, stats, stream
 from server.web.services import Services
 from server.web.widget import Asset, asset_endpoint, load_assets
@@ -208,6 +209,10 @@ def create_app(
             listening=Listening(store, clock),
             traffic=traffic,
             webhooks=webhooks,
+            # In memory the store is this process already: a cache would hold every state twice.
+            cache=VisitorCache(settings.visitor_cache_mb * 2**20)
+            if settings.visitor_cache_mb and not isinstance(store, MemoryStore)
+            else None,
         ),
         clock=clock,
         site_secrets=settings.secrets_by_site(),

@@ -4,7 +4,8 @@ Each process keeps a bounded pool of connections (``max_connections``); when all
 command waits for one up to ``pool_timeout`` seconds, and only then fails as unavailable,
 so a burst of requests queues instead of being refused while Redis is healthy.
 
-Reading a visitor is one HMGET; writing is one Lua compare-and-set (a conversation's record
+Reading a visitor is one HMGET; writing is one Lua compare-and-set, which on a conflict
+answers what is stored instead (so the event path's retry needs no read; a conversation's record
 too: ``save_conversation.lua``, which also moves it in the site's activity index); adding to the daily
 counters is one Lua call of HINCRBYs and their EXPIREs (:class:`~server.store.redis_client.Atomic`,
 which stands in for MULTI everywhere); adding a flush of traffic aggregates is one Lua
@@ -76,11 +77,18 @@ class RedisStore:
         return blob, int(version or 0)
 
     async def save_visitor(self, site: str, visitor_id: str, blob: bytes, version: int, ttl: int) -> bool:
+        return (await self.swap_visitor(site, visitor_id, blob, version, ttl))[0]
+
+    async def swap_visitor(
+        self, site: str, visitor_id: str, blob: bytes, version: int, ttl: int
+    ) -> tuple[bool, bytes | None, int]:
         try:
-            stored = await self._save_visitor(keys=[keys.visitor(site, visitor_id)], args=[version, blob, ttl])
+            found = await self._save_visitor(keys=[keys.visitor(site, visitor_id)], args=[version, blob, ttl])
         except RedisError as error:
             raise StoreUnavailable(f"Redis at {self.url} is unreachable: {error}") from None
-        return bool(stored)
+        if found[0]:
+            return True, blob, int(found[1])
+        return False, found[2], int(found[1])
 
     async def claim_code(
         self, site: str, pool: str, visitor_id: str, kind: str, code: str, expires_at: int
