@@ -167,6 +167,9 @@ def create_app(
     # Starlette would answer "/v1/coupons/redeem/" with a redirect to a URL built from the
     # request's Host header; an API path with a trailing slash is simply not found.
     app.router.redirect_slashes = False
+    # The event path's own dispatch in front of the router (server/web/events.py): inside the app,
+    # so its middleware and exception handlers apply as to any route.
+    app.router.middleware_stack = events.EventsPath(app.router.middleware_stack)
     tickets = Tickets(settings.secret_key, settings.ticket_ttl, clock)
     app.state.console = Console(Accounts(store), Sessions(store, settings.secret_key, settings.console_idle, clock))
     wakeups = Wakeups(store)

@@ -8,6 +8,7 @@ from starlette.responses import Response
 from server.oneline import one_line
 
 _json = msgspec.json.Encoder()
+encode_json = _json.encode
 
 
 def json_reply(data: object, status: int = 200, headers: dict[str, str] | None = None) -> Response:
