@@ -28,7 +28,7 @@ from redis.exceptions import RedisError
 from server.redis_urls import redacted
 from server.store import keys
 from server.store.base import OTHER, StoreUnavailable
-from server.store.redis_client import MAX_ARGUMENTS, OUTAGES, Atomic, Cluster, connect
+from server.store.redis_client import MAX_ARGUMENTS, OUTAGES, Atomic, Cluster, Script, connect
 from server.store.webhooks_redis import RedisDeliveryQueue
 
 _LUA = files("server.store").joinpath("lua")
@@ -58,14 +58,14 @@ class RedisStore:
         self._client = client
         self._cluster = isinstance(client, Cluster)
         self._atomic = Atomic(client)
-        self._save_visitor = self._client.register_script(_LUA.joinpath("save_visitor.lua").read_text())
-        self._claim_code = self._client.register_script(_LUA.joinpath("claim_code.lua").read_text())
-        self._seed_codes = self._client.register_script(_LUA.joinpath("seed_codes.lua").read_text())
-        self._redeem_code = self._client.register_script(_LUA.joinpath("redeem_code.lua").read_text())
-        self._hit = self._client.register_script(_LUA.joinpath("hit.lua").read_text())
-        self._add_feed = self._client.register_script(_LUA.joinpath("add_feed.lua").read_text())
-        self._add_traffic = self._client.register_script(_LUA.joinpath("add_traffic.lua").read_text())
-        self._save_conversation = self._client.register_script(_LUA.joinpath("save_conversation.lua").read_text())
+        self._save_visitor = Script(self._client, "save_visitor.lua")
+        self._claim_code = Script(self._client, "claim_code.lua")
+        self._seed_codes = Script(self._client, "seed_codes.lua")
+        self._redeem_code = Script(self._client, "redeem_code.lua")
+        self._hit = Script(self._client, "hit.lua")
+        self._add_feed = Script(self._client, "add_feed.lua")
+        self._add_traffic = Script(self._client, "add_traffic.lua")
+        self._save_conversation = Script(self._client, "save_conversation.lua")
         self.webhooks = RedisDeliveryQueue(self._client, self.url, self._atomic)
         self.line_pushes = RedisDeliveryQueue(self._client, self.url, self._atomic, keys.LINE_PUSHES)
 
