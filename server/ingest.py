@@ -248,7 +248,7 @@ class Ingest:
     def _known(self, site: Site, visitor_id: str, issued: bool, address: str) -> tuple[bytes | None, int] | None:
         """What the visitor's state is believed to be without a read: the cached (blob, version),
         or (None, 0) for a visitor whose id was just issued; None when it must be read."""
-        if self.cache is not None and (found := self.cache.get(site.key, visitor_id)) is not None:
+        if self.cache is not None and (found := self.cache.get(site.key, visitor_id, site.retention)) is not None:
             return found
         if issued and not self.limits.counts_new_visitors(address):
             # Issued for this batch: unknown to the store, unless a first batch came again with its
