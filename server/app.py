@@ -45,6 +45,7 @@ from server.reloader import Reloader, snapshot
 from server.settings import Settings
 from server.store.base import Store, StoreUnavailable
 from server.store.memory import MemoryStore
+from server.store.visitor_cache import VisitorCache
 from server.web import chat, conversations, coupons, errors, events, health, line, stats, stream
 from server.web.services import Services
 from server.web.widget import Asset, asset_endpoint, load_assets
@@ -169,6 +170,9 @@ def create_app(
     # Starlette would answer "/v1/coupons/redeem/" with a redirect to a URL built from the
     # request's Host header; an API path with a trailing slash is simply not found.
     app.router.redirect_slashes = False
+    # The event path's own dispatch in front of the router (server/web/events.py): inside the app,
+    # so its middleware and exception handlers apply as to any route.
+    app.router.middleware_stack = events.EventsPath(app.router.middleware_stack)
     tickets = Tickets(settings.secret_key, settings.ticket_ttl, clock)
     app.state.console = Console(Accounts(store), Sessions(store, settings.secret_key, settings.console_idle, clock))
     wakeups = Wakeups(store)
@@ -219,6 +223,10 @@ def create_app(
             listening=Listening(store, clock),
             traffic=traffic,
             webhooks=webhooks,
+            # In memory the store is this process already: a cache would hold every state twice.
+            cache=VisitorCache(settings.visitor_cache_mb * 2**20)
+            if settings.visitor_cache_mb and not isinstance(store, MemoryStore)
+            else None,
         ),
         clock=clock,
         site_secrets=settings.secrets_by_site(),

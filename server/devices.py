@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 from server.names import is_language_tag
@@ -31,6 +32,7 @@ def device_type(user_agent: str) -> str:
     return found
 
 
+@functools.lru_cache(maxsize=4096)  # few distinct pairs per site, and one per batch: answer each once
 def language(reported: str, accept_language: str) -> str:
     """The visitor's main language tag, lower-case (``ja``, ``en-us``), or ''."""
     tag = reported or accept_language.split(",")[0].split(";")[0]

@@ -1,10 +1,17 @@
 """The event path without HTTP: a decoded batch in, the visitor's updated state stored, a reply out.
 
-Per batch: one read of the visitor's state, the events applied in-process (goal events
-converting earlier decisions, then the rules deciding), one compare-and-set write, and, only
-when the batch decided a rule, converted or carried new feedback, one pipelined update of the
-rules' daily counters (:mod:`server.insights.counters`). A conflicting write (the same visitor
-in another tab or process) re-reads and re-applies, so nothing is lost or double counted. Events are acknowledged only after the write succeeded.
+Per batch: the visitor's state, the events applied in-process (goal events converting earlier
+decisions, then the rules deciding), one compare-and-set write, and, only when the batch
+decided a rule, converted or carried new feedback, one update of the rules' daily counters
+(:mod:`server.insights.counters`). Events are acknowledged only after the write succeeded.
+
+The state comes from a per-process cache of the states last written or read
+(:mod:`server.store.visitor_cache`, on Redis) when it holds the visitor, so that a returning
+visitor's batch costs one round trip: the write, on the cached version. A new visitor's needs
+none either (nothing to read), unless the new-visitor rate limit counts it. Otherwise it is
+read first. A conflicting write (the same visitor in another tab or process, or a stale cache
+entry) is answered with the state that won, and the batch is applied again on it, so nothing is
+lost or double counted, and a stale entry costs one more round trip.
 A batch that would take the visitor's state past a cap is refused (BadBatch), nothing of it
 stored.
 
@@ -37,6 +44,7 @@ from server.ratelog import RateLimitedLog
 from server.rules.engine import RuleSet
 from server.sites import Site
 from server.store.base import Store, StoreUnavailable
+from server.store.visitor_cache import VisitorCache
 from server.tracking import RequestFacts, apply
 from server.verified_identity import WrongProof, proven
 from server.visitor import MAX_STATE_BYTES, VisitorState, decode, encode
@@ -76,6 +84,7 @@ class Ingest:
         holdouts: bool = True,
         traffic: Traffic | None = None,
         webhooks: Webhooks | None = None,
+        cache: VisitorCache | None = None,
     ):
         self.store = store
         self.identity_secrets = (
@@ -94,6 +103,7 @@ class Ingest:
         self.holdouts = holdouts  # False: no control groups, every decision shown (rule tests, preview)
         self.traffic = traffic  # the site overview's counts: buffered here, written by a background task
         self.webhooks = webhooks  # events out to the shop's systems: feedback, new coupon codes
+        self.cache = cache  # the states this process saw last, so that a batch needs no read (Redis only)
         self._turns: dict[tuple[str, str], list] = {}  # (site, visitor) -> [lock, batches holding or awaiting it]
 
     async def handle(self, site: Site, rules: RuleSet, batch: Batch, events: list[Event], facts: RequestFacts) -> Reply:
@@ -131,9 +141,15 @@ class Ingest:
         deadline = time.monotonic() + CONTENTION_DEADLINE
         attempts = 0
         coupons = NewCodes(self.limits.coupons(self.coupons, facts.address))
+        current = self._known(site, visitor_id, issued, facts.address)  # None: read it first
+        guessed = current is not None  # not read for this batch: the write will tell if it was stale
         while True:
             now = self.clock()
-            blob, version = await self.store.load_visitor(site.key, visitor_id)
+            if current is None:
+                current = await self.store.load_visitor(site.key, visitor_id)
+                if self.cache is not None:
+                    self.cache.put(site.key, visitor_id, *current)
+            blob, version = current
             if issued and blob is None and not attempts:
                 await self.limits.new_visitor(site, facts.address)  # not a retried first batch: really new
             state = self._decode(blob, site, visitor_id)
@@ -149,13 +165,25 @@ class Ingest:
             blob = encode(state)
             if len(blob) > MAX_STATE_BYTES:  # a last guard: the caps of each part keep far below it
                 raise BadBatch(f"the visitor's state would be {len(blob)} bytes; the limit is {MAX_STATE_BYTES}", 413)
-            if await self.store.save_visitor(site.key, visitor_id, blob, version, site.retention):
+            try:
+                stored, *held = await self.store.swap_visitor(site.key, visitor_id, blob, version, site.retention)
+            except BaseException:  # unreachable, cancelled: written or not, nobody knows
+                if self.cache is not None:
+                    self.cache.drop(site.key, visitor_id)
+                raise
+            current = (held[0], held[1])  # what the store holds now: this batch's state, or the one that won
+            if self.cache is not None:
+                self.cache.put(site.key, visitor_id, *current)
+            if stored:
                 break
             attempts += 1
             if time.monotonic() >= deadline:
                 raise StoreUnavailable(
                     f"visitor state kept changing for {CONTENTION_DEADLINE:g} s ({attempts} attempts); retry later"
                 )
+            if guessed:  # a stale cache entry, not contention: retry at once on what the store answered
+                guessed = False
+                continue
             await asyncio.sleep(random.uniform(0, min(BACKOFF_MAX, BACKOFF_FIRST * 2**attempts)))
         if self.traffic is not None and applied.new:  # stored: count it (no I/O here)
             self.traffic.observe(site, visitor_id, state, applied, now)
@@ -218,6 +246,18 @@ class Ingest:
             # The events are stored and the decision claimed: losing a count beats refusing the
             # batch, whose retry would be a duplicate and not counted anyway.
             self.store_failures.warning("site %s: rule counters not updated: %s", site.key, error)
+
+    def _known(self, site: Site, visitor_id: str, issued: bool, address: str) -> tuple[bytes | None, int] | None:
+        """What the visitor's state is believed to be without a read: the cached (blob, version),
+        or (None, 0) for a visitor whose id was just issued; None when it must be read."""
+        if self.cache is not None and (found := self.cache.get(site.key, visitor_id, site.retention)) is not None:
+            return found
+        if issued and not self.limits.counts_new_visitors(address):
+            # Issued for this batch: unknown to the store, unless a first batch came again with its
+            # seed (the same id), which the write finds out. Counting a new visitor needs the read,
+            # so that a retried first batch is not counted twice.
+            return None, 0
+        return None
 
     async def profile(self, site: Site, visitor_id: str) -> VisitorState | None:
         blob, _ = await self.store.load_visitor(site.key, visitor_id)

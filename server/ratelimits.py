@@ -82,6 +82,10 @@ class RateLimits:
             )
         state.event_window = [start, counted + events]
 
+    def counts_new_visitors(self, address: str) -> bool:
+        """Whether a new visitor from `address` is counted (costs a round trip)."""
+        return bool(address and (self.new_visitors_per_minute or self.new_visitors_per_hour))
+
     async def new_visitor(self, site: Site, address: str) -> None:
         """Count a new visitor from `address`; raise RateLimited when over a limit."""
         limits = [

@@ -7,6 +7,7 @@ mistake is reported into :class:`~server.yamlsource.Problems` as ``path:line:col
 
 from __future__ import annotations
 
+import functools
 import re
 import zoneinfo
 from dataclasses import dataclass, field
@@ -49,9 +50,14 @@ class Hours:
 
     def describe(self, language: str) -> str:
         """For a visitor: 「平日 9:00〜18:00」 in Japanese, "Weekdays 9:00–18:00" in English."""
-        words = _HOURS_WORDS[language if language in _HOURS_WORDS else "en"]
-        days = words["days"].get(self.days) or words["joiner"].join(words["day"][day] for day in sorted(self.days))
-        return f"{days} {_clock_text(self.start)}{words['to']}{_clock_text(self.end)}"
+        return _describe(self, language)
+
+
+@functools.lru_cache(maxsize=1024)  # every rendered text asks again, on the event path
+def _describe(hours: Hours, language: str) -> str:
+    words = _HOURS_WORDS[language if language in _HOURS_WORDS else "en"]
+    days = words["days"].get(hours.days) or words["joiner"].join(words["day"][day] for day in sorted(hours.days))
+    return f"{days} {_clock_text(hours.start)}{words['to']}{_clock_text(hours.end)}"
 
 
 _HOURS_WORDS = {

@@ -15,9 +15,10 @@ feedback. A rule decided before a reload removed or renamed it still counts its 
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 
 from server.sites import Site
 from server.store.keys import KEEP_DAYS
@@ -32,7 +33,13 @@ class RangeError(ValueError):
 
 
 def day_of(timestamp: float, site: Site) -> str:
-    return datetime.fromtimestamp(timestamp, site.timezone).strftime("%Y-%m-%d")
+    # Every timezone's offset is a whole number of quarter hours: a quarter hour's day is computed once.
+    return _quarter_day(site.timezone, int(timestamp // 900))
+
+
+@functools.lru_cache(maxsize=4096)
+def _quarter_day(timezone: tzinfo, quarter: int) -> str:
+    return datetime.fromtimestamp(quarter * 900, timezone).strftime("%Y-%m-%d")
 
 
 def last_days(site: Site, now: float, days: int) -> list[str]:

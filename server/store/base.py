@@ -5,7 +5,9 @@
 
 Visitor state is an opaque blob with a version: :meth:`load_visitor` reads both,
 :meth:`save_visitor` writes only if the version is unchanged (compare-and-set), so two
-requests for the same visitor, in two tabs or two processes, never overwrite each other.
+requests for the same visitor, in two tabs or two processes, never overwrite each other;
+:meth:`swap_visitor` does the same and answers the state that won a conflict, so that the
+event path can write against a cached version and learn in the same round trip that it was stale.
 
 Beside visitors, the store keeps coupon pools (who got which code, which were redeemed) and
 per-rule daily counters (:meth:`add_counts`), which a console reads back by day, the site's
@@ -50,6 +52,14 @@ class Store(Protocol):
 
     async def save_visitor(self, site: str, visitor_id: str, blob: bytes, version: int, ttl: int) -> bool:
         """Store `blob` if the version is still `version`; keep it `ttl` seconds. False on conflict."""
+
+    async def swap_visitor(
+        self, site: str, visitor_id: str, blob: bytes, version: int, ttl: int
+    ) -> tuple[bool, bytes | None, int]:
+        """As :meth:`save_visitor`, in one round trip, answering what the store holds afterwards:
+        (True, `blob`, its new version) when stored; (False, the current blob or None, its version)
+        on conflict, so that a retry needs no read. Versions grow with every write and never repeat
+        for a key, even after it expired: a version seen long ago can never match a newer state."""
 
     async def claim_code(
         self, site: str, pool: str, visitor_id: str, kind: str, code: str, expires_at: int

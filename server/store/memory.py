@@ -55,17 +55,27 @@ class MemoryStore:
         return entry[1], entry[0]
 
     async def save_visitor(self, site: str, visitor_id: str, blob: bytes, version: int, ttl: int) -> bool:
+        return (await self.swap_visitor(site, visitor_id, blob, version, ttl))[0]
+
+    async def swap_visitor(
+        self, site: str, visitor_id: str, blob: bytes, version: int, ttl: int
+    ) -> tuple[bool, bytes | None, int]:
         key = (site, visitor_id)
         now = self._clock()
         entry = self._visitors.get(key)
-        current = entry[0] if entry is not None and entry[2] > now else 0
+        if entry is not None and entry[2] <= now:
+            entry = None
+        current = entry[0] if entry is not None else 0
         if current != version:
-            return False
-        self._visitors[key] = (version + 1, blob, now + ttl)
+            return False, (entry[1] if entry is not None else None), current
         self._writes += 1
+        # A new key starts above every version any key has had (each write adds at most 1), so
+        # a version never repeats for a key, even after it expired (as on Redis).
+        new_version = version + 1 if version else self._writes
+        self._visitors[key] = (new_version, blob, now + ttl)
         if self._writes % 1024 == 0:
             self._sweep(now)
-        return True
+        return True, blob, new_version
 
     def _sweep(self, now: float) -> None:
         """Drop expired visitors so that memory follows the retention period."""

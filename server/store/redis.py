@@ -4,7 +4,8 @@ Each process keeps a bounded pool of connections (``max_connections``); when all
 command waits for one up to ``pool_timeout`` seconds, and only then fails as unavailable,
 so a burst of requests queues instead of being refused while Redis is healthy.
 
-Reading a visitor is one HMGET; writing is one Lua compare-and-set (a conversation's record
+Reading a visitor is one HMGET; writing is one Lua compare-and-set, which on a conflict
+answers what is stored instead (so the event path's retry needs no read; a conversation's record
 too: ``save_conversation.lua``, which also moves it in the site's activity index); adding to the daily
 counters is one Lua call of HINCRBYs and their EXPIREs (:class:`~server.store.redis_client.Atomic`,
 which stands in for MULTI everywhere); adding a flush of traffic aggregates is one Lua
@@ -27,7 +28,7 @@ from redis.exceptions import RedisError
 from server.redis_urls import redacted
 from server.store import keys
 from server.store.base import OTHER, StoreUnavailable
-from server.store.redis_client import MAX_ARGUMENTS, OUTAGES, Atomic, Cluster, connect
+from server.store.redis_client import MAX_ARGUMENTS, OUTAGES, Atomic, Cluster, Script, connect
 from server.store.webhooks_redis import RedisDeliveryQueue
 
 _LUA = files("server.store").joinpath("lua")
@@ -57,15 +58,15 @@ class RedisStore:
         self._client = client
         self._cluster = isinstance(client, Cluster)
         self._atomic = Atomic(client)
-        self._save_visitor = self._client.register_script(_LUA.joinpath("save_visitor.lua").read_text())
-        self._claim_code = self._client.register_script(_LUA.joinpath("claim_code.lua").read_text())
-        self._seed_codes = self._client.register_script(_LUA.joinpath("seed_codes.lua").read_text())
-        self._redeem_code = self._client.register_script(_LUA.joinpath("redeem_code.lua").read_text())
-        self._hit = self._client.register_script(_LUA.joinpath("hit.lua").read_text())
-        self._add_hits = self._client.register_script(_LUA.joinpath("add_hits.lua").read_text())
-        self._add_feed = self._client.register_script(_LUA.joinpath("add_feed.lua").read_text())
-        self._add_traffic = self._client.register_script(_LUA.joinpath("add_traffic.lua").read_text())
-        self._save_conversation = self._client.register_script(_LUA.joinpath("save_conversation.lua").read_text())
+        self._save_visitor = Script(self._client, "save_visitor.lua")
+        self._claim_code = Script(self._client, "claim_code.lua")
+        self._seed_codes = Script(self._client, "seed_codes.lua")
+        self._redeem_code = Script(self._client, "redeem_code.lua")
+        self._hit = Script(self._client, "hit.lua")
+        self._add_hits = Script(self._client, "add_hits.lua")
+        self._add_feed = Script(self._client, "add_feed.lua")
+        self._add_traffic = Script(self._client, "add_traffic.lua")
+        self._save_conversation = Script(self._client, "save_conversation.lua")
         self.webhooks = RedisDeliveryQueue(self._client, self.url, self._atomic)
         self.line_pushes = RedisDeliveryQueue(self._client, self.url, self._atomic, keys.LINE_PUSHES)
 
@@ -77,11 +78,18 @@ class RedisStore:
         return blob, int(version or 0)
 
     async def save_visitor(self, site: str, visitor_id: str, blob: bytes, version: int, ttl: int) -> bool:
+        return (await self.swap_visitor(site, visitor_id, blob, version, ttl))[0]
+
+    async def swap_visitor(
+        self, site: str, visitor_id: str, blob: bytes, version: int, ttl: int
+    ) -> tuple[bool, bytes | None, int]:
         try:
-            stored = await self._save_visitor(keys=[keys.visitor(site, visitor_id)], args=[version, blob, ttl])
+            found = await self._save_visitor(keys=[keys.visitor(site, visitor_id)], args=[version, blob, ttl])
         except RedisError as error:
             raise StoreUnavailable(f"Redis at {self.url} is unreachable: {error}") from None
-        return bool(stored)
+        if found[0]:
+            return True, blob, int(found[1])
+        return False, found[2], int(found[1])
 
     async def claim_code(
         self, site: str, pool: str, visitor_id: str, kind: str, code: str, expires_at: int

@@ -9,6 +9,7 @@ the block one household or phone is usually given.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 
 from starlette.requests import Request
@@ -17,9 +18,13 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 def client_address(request: Request, trusted: tuple[Network, ...]) -> str:
-    peer = request.client.host if request.client else ""
+    return address_of(request.client.host if request.client else "", request.headers.get("x-forwarded-for"), trusted)
+
+
+def address_of(peer: str, forwarded: str | None, trusted: tuple[Network, ...]) -> str:
+    """:func:`client_address` from the connection's `peer` and its X-Forwarded-For header (None: none)."""
     if trusted and _within(peer, trusted):
-        hops = [hop.strip() for hop in request.headers.get("x-forwarded-for", "").split(",") if hop.strip()]
+        hops = [hop.strip() for hop in (forwarded or "").split(",") if hop.strip()]
         for hop in reversed(hops):
             peer = hop
             if not _within(hop, trusted):
@@ -27,6 +32,7 @@ def client_address(request: Request, trusted: tuple[Network, ...]) -> str:
     return counted_as(peer)
 
 
+@functools.lru_cache(maxsize=4096)  # parsing an address costs more than the rest of this module per batch
 def counted_as(address: str) -> str:
     try:
         parsed = ipaddress.ip_address(address)

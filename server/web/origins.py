@@ -9,11 +9,12 @@ from __future__ import annotations
 import logging
 
 from starlette.requests import Request
+from starlette.types import Scope
 
 from server.sites import Site
 from server.web.errors import CORS, Refusal
 from server.web.replies import cors_headers
-from server.web.services import services
+from server.web.services import Services, services
 
 log = logging.getLogger("irasshai.web")
 
@@ -23,16 +24,19 @@ def allowed_site(request: Request) -> Site:
 
     The CORS headers for that origin go into the request's scope, so that every answer to it
     (errors included, see server.web.errors) can be read by the widget."""
-    key = request.path_params["site"]
-    site = services(request).live.config.sites.get(key)
+    return allowed(services(request), request.path_params["site"], request.headers.get("origin"), request.scope)
+
+
+def allowed(shared: Services, key: str, origin: str | None, scope: Scope) -> Site:
+    """:func:`allowed_site` for a plain ASGI endpoint: the site `key`, its request's `origin` and `scope`."""
+    site = shared.live.config.sites.get(key)
     if site is None:
         raise Refusal(f"unknown site '{key[:64]}'", 404)
-    origin = request.headers.get("origin")
     if not site.allows(origin):
         reason = (
             "missing Origin header" if origin is None else f"origin '{origin[:200]}' is not allowed for site '{key}'"
         )
         log.info("refused events: %s", reason)
         raise Refusal(f"{reason}; allowed origins are listed in site.yaml", 403)
-    request.scope[CORS] = cors_headers(origin)
+    scope[CORS] = cors_headers(origin)
     return site

@@ -8,6 +8,7 @@ from starlette.responses import Response
 from server.oneline import one_line
 
 _json = msgspec.json.Encoder()
+encode_json = _json.encode
 
 
 # A JSON reply may quote what a request sent (an error naming a bad value): nosniff keeps a

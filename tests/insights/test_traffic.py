@@ -233,10 +233,10 @@ async def test_a_batch_of_page_views_makes_no_extra_store_call_and_a_flush_one_p
         other.traffic = shop.traffic  # one process, two sites: one buffer
         other.ingest.traffic = shop.traffic
         await shop.send(shop.visitor(), page_view("/", ts=START, referrer="https://www.google.com/"))
-        assert store.calls == ["load_visitor", "save_visitor"]
+        assert store.calls == ["load_visitor", "swap_visitor"]
         await shop.send(shop.visitor(), page_view("/", ts=START + 1), page_view("/a", ts=START + 2))
         await other.send(other.visitor(), page_view("/", ts=START + 3))
-        assert store.calls == ["load_visitor", "save_visitor"] * 3
+        assert store.calls == ["load_visitor", "swap_visitor"] * 3
         store.calls.clear()
         await shop.traffic.flush()
         assert sorted(store.calls) == ["add_traffic", "add_traffic"]  # one per site, however many batches

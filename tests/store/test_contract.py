@@ -48,15 +48,18 @@ async def test_unknown_visitor_has_no_state_and_version_zero(store):
 
 async def test_saved_state_reads_back_with_the_next_version(store):
     assert await store.save_visitor("demo", "v1", b"state-1", 0, ttl=3600)
-    assert await store.load_visitor("demo", "v1") == (b"state-1", 1)
-    assert await store.save_visitor("demo", "v1", b"state-2", 1, ttl=3600)
-    assert await store.load_visitor("demo", "v1") == (b"state-2", 2)
+    blob, first = await store.load_visitor("demo", "v1")
+    assert blob == b"state-1" and first > 0
+    assert await store.save_visitor("demo", "v1", b"state-2", first, ttl=3600)
+    assert await store.load_visitor("demo", "v1") == (b"state-2", first + 1)
 
 
 async def test_a_write_on_a_stale_version_is_refused_and_changes_nothing(store):
     await store.save_visitor("demo", "v1", b"first", 0, ttl=3600)
+    _, version = await store.load_visitor("demo", "v1")
     assert not await store.save_visitor("demo", "v1", b"lost", 0, ttl=3600)
-    assert await store.load_visitor("demo", "v1") == (b"first", 1)
+    assert not await store.save_visitor("demo", "v1", b"lost", version + 1, ttl=3600)
+    assert await store.load_visitor("demo", "v1") == (b"first", version)
 
 
 async def test_of_two_concurrent_writers_on_one_version_exactly_one_wins(store):
@@ -65,7 +68,42 @@ async def test_of_two_concurrent_writers_on_one_version_exactly_one_wins(store):
     )
     assert sum(results) == 1
     blob, version = await store.load_visitor("demo", "v1")
-    assert version == 1 and blob == f"w{results.index(True)}".encode()
+    assert version > 0 and blob == f"w{results.index(True)}".encode()
+
+
+async def test_a_swap_answers_the_new_version_or_what_won_instead(store):
+    """What the event path's cache relies on: one round trip tells a stored write's version, or
+    the state and version that another writer left, so that the retry needs no read."""
+    stored, blob, version = await store.swap_visitor("demo", "v1", b"mine", 0, ttl=3600)
+    assert (stored, blob) == (True, b"mine") and (b"mine", version) == await store.load_visitor("demo", "v1")
+    assert await store.save_visitor("demo", "v1", b"theirs", version, ttl=3600)  # another process writes
+    assert await store.swap_visitor("demo", "v1", b"stale", version, ttl=3600) == (False, b"theirs", version + 1)
+    assert await store.swap_visitor("demo", "v1", b"retried", version + 1, ttl=3600) == (True, b"retried", version + 2)
+    assert await store.load_visitor("demo", "v1") == (b"retried", version + 2)
+    # A writer that believed the visitor unknown learns that it is not.
+    assert await store.swap_visitor("demo", "v1", b"new?", 0, ttl=3600) == (False, b"retried", version + 2)
+    # And one that believed it known learns that it is gone.
+    assert await store.swap_visitor("demo", "nobody", b"x", 7, ttl=3600) == (False, None, 0)
+
+
+async def test_a_version_never_comes_back_after_the_state_expired(store, kind, request):
+    """A process may remember a (state, version) for long: once the key expired and was written
+    again, as often as before, that old version must not match it."""
+    _, _, old = await store.swap_visitor("demo", "v1", b"old", 0, ttl=100)
+    await _expire(store, kind, request, "v1")
+    _, _, version = await store.swap_visitor("demo", "v1", b"again", 0, ttl=100)
+    assert version > old
+    assert not await store.save_visitor("demo", "v1", b"stale", old, ttl=100)
+
+
+async def _expire(store, kind, request, visitor_id: str) -> None:
+    if kind == "memory":
+        store._clock.now += 101
+    else:
+        client = redis_client(store_url(kind, request))
+        client.pexpire(keys.visitor("demo", visitor_id), 1)  # fast-forward: Redis has no fake clock
+        await asyncio.sleep(0.01)
+        client.close()
 
 
 async def test_sites_and_visitors_are_isolated(store):
@@ -101,6 +139,8 @@ async def test_an_unreachable_redis_raises_store_unavailable_with_the_reason():
         await store.load_visitor("demo", "v1")
     with pytest.raises(StoreUnavailable):
         await store.save_visitor("demo", "v1", b"x", 0, ttl=10)
+    with pytest.raises(StoreUnavailable):
+        await store.swap_visitor("demo", "v1", b"x", 0, ttl=10)
     await store.close()
 
 

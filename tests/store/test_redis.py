@@ -22,7 +22,7 @@ from server.settings import Settings
 from server.store.base import StoreUnavailable
 from server.store.redis import RedisStore
 from server.store.redis_client import Cluster
-from tests.conftest import free_port, redis_cluster
+from tests.conftest import free_port, redis_client, redis_cluster
 from tests.helpers import SECRET, SHOP, batch, page_view, write_site
 
 pytestmark = pytest.mark.anyio
@@ -135,3 +135,21 @@ def test_a_cluster_that_lost_a_master_is_not_ready(tmp_path):
                 time.sleep(0.1)
             assert answer.status_code == 503, answer.text
             assert "cluster_state is fail" in answer.json()["reason"]
+
+
+async def test_scripts_are_loaded_again_when_redis_forgot_them(any_redis_url):
+    """A restarted Redis (or SCRIPT FLUSH) knows none of the store's Lua scripts: the first
+    call of each loads it again, on every master of a cluster, and nothing fails."""
+    store = RedisStore(any_redis_url)
+    client = redis_client(any_redis_url)
+    try:
+        assert await store.save_visitor("shop", "v1", b"one", 0, ttl=60)
+        client.script_flush()
+        _, version = await store.load_visitor("shop", "v1")
+        assert await store.swap_visitor("shop", "v1", b"two", version, ttl=60) == (True, b"two", version + 1)
+        client.script_flush()
+        await store.add_counts("shop", {("2026-12-05", "rule", "shown"): 1})
+        assert await store.read_counts("shop", ["2026-12-05"]) == {"2026-12-05": {"rule": {"shown": 1}}}
+    finally:
+        client.close()
+        await store.close()

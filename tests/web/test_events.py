@@ -429,3 +429,58 @@ def test_a_site_with_a_launcher_says_so_in_every_reply_in_its_language(tmp_path)
 
 def test_a_site_without_a_launcher_sends_none(client):
     assert "launcher" not in first_visit(client, page_view("/"))
+
+
+# The endpoint is plain ASGI in front of the router (server/web/events.py, EventsPath).
+
+
+class Recorder:
+    """An app-wide pure ASGI middleware, as a deployment may add (request ids, metrics): it
+    must see every events request and its answer, refusals included."""
+
+    def __init__(self, app):
+        self.app, self.seen = app, []
+
+    async def __call__(self, scope, receive, send):
+        async def recorded(message):
+            if message["type"] == "http.response.start":
+                self.seen.append((scope["method"], scope["path"], message["status"]))
+            await send(message)
+
+        await self.app(scope, receive, recorded)
+
+
+def test_app_wide_middleware_sees_every_events_request_and_answer(tmp_path):
+    write_site(tmp_path)
+    app = make_app(tmp_path)
+    recorders = []
+    app.add_middleware(lambda inner: recorders.append(Recorder(inner)) or recorders[-1])
+    with TestClient(app) as client:
+        assert post(client, batch(page_view("/"))).status_code == 200
+        assert post(client, batch(page_view("/")), origin="https://evil.example").status_code == 403
+        assert post(client, b"{not json").status_code == 400
+        assert client.options("/v1/sites/shop/events", headers={"origin": SHOP}).status_code == 204
+        assert client.get("/v1/sites/shop/events").status_code == 405  # the router's answer, as before
+    assert recorders[0].seen == [
+        ("POST", "/v1/sites/shop/events", 200),
+        ("POST", "/v1/sites/shop/events", 403),
+        ("POST", "/v1/sites/shop/events", 400),
+        ("OPTIONS", "/v1/sites/shop/events", 204),
+        ("GET", "/v1/sites/shop/events", 405),
+    ]
+
+
+def test_under_a_root_path_the_router_answers_the_same(tmp_path):
+    write_site(tmp_path)
+    with TestClient(make_app(tmp_path), root_path="/irasshai") as client:
+        response = post(client, batch(page_view("/")))
+        assert response.status_code == 200 and response.json()["acked"]
+        assert response.headers["access-control-allow-origin"] == SHOP and response.headers["vary"] == "Origin"
+        assert "not valid JSON" in post(client, b"{not json").json()["error"]
+
+
+@pytest.mark.parametrize("path", ["/v1/sites//events", "/v1/sites/shop/x/events", "/v1/sites/shop/events/"])
+def test_paths_that_are_not_a_sites_events_are_not_found(tmp_path, path):
+    write_site(tmp_path)
+    with TestClient(make_app(tmp_path)) as client:
+        assert client.post(path, content=batch(page_view("/")), headers={"origin": SHOP}).status_code == 404
