@@ -7,16 +7,23 @@
 --   BENCH_THREADS   wrk's -t
 --   BENCH_RUN       a number that differs between the wrk runs against one server (0 to 65535)
 --   BENCH_START     the body to start at (0-based): where the previous run against this server stopped
+--   BENCH_HOSTS     optional "host:port,host:port": wrk's threads go round these addresses (thread i
+--                   connects to address i mod n), to load several server processes in one run
 -- Every batch holds the placeholder @@@@@@@@@@@@@@ in each event id, replaced per request by the
 -- run's number, the thread's and a counter, so a body sent again is new events, not duplicates.
 -- Replies that report duplicates are counted, to prove it.
 -- done() prints one JSON line with the counts and latency percentiles (microseconds).
 
 local rate = tonumber(os.getenv("BENCH_RATE") or "0")
-local threads = {}
+local threads, hosts = {}, {}
+for address in (os.getenv("BENCH_HOSTS") or ""):gmatch("[^,]+") do table.insert(hosts, address) end
 
 function setup(thread)
   thread:set("thread_number", #threads)
+  if #hosts > 0 then
+    local host, port = hosts[#threads % #hosts + 1]:match("^(.*):(%d+)$")
+    thread.addr = wrk.lookup(host, port)[1]
+  end
   table.insert(threads, thread)
 end
 
