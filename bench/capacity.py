@@ -7,7 +7,9 @@ Pure arithmetic on the measured figures and the assumptions below (docs/performa
   carries headroom × 1,000,000 / (CPU µs per request) requests per second;
 - a server process uses one core (Python runs its event loop on one); Redis is single-threaded;
 - concurrent visitors = requests/s × 60 / requests per visitor per minute;
-- what a host or cluster carries is the least of what its server processes and its Redis carry.
+- what a host or cluster carries is the least of what its server processes and its Redis carry;
+  a cluster's masters share the visitors evenly (their keys hash by site and visitor), but each
+  site's counters live on one master, so one busy site is bounded by that master (measured per node).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ class Measured:
     redis_us: float  # (c): redis-server's CPU µs per request
     cluster_server_us: float  # (d): one server process on a Redis Cluster
     cluster_redis_us: float  # (d): all masters' CPU µs per request together
+    cluster_hottest_us: float = 0.0  # (d): the busiest master's CPU µs per request (one site's counters are on one)
 
 
 def per_core(cpu_us: float, headroom: float) -> float:
@@ -56,7 +59,10 @@ def _row(scope: str, layout: str, servers: float, redis: float | None, m: Measur
     }
 
 
-def capacity(m: Measured, a: Assumptions = Assumptions()) -> list[dict]:
+ASSUMED = Assumptions()
+
+
+def capacity(m: Measured, a: Assumptions = ASSUMED) -> list[dict]:
     """Rows for one process, one Redis, one host and a cluster (see the module's docstring).
 
     Several processes are costed at the larger of the 1- and 2-process CPU per request, so that
@@ -84,11 +90,19 @@ def capacity(m: Measured, a: Assumptions = Assumptions()) -> list[dict]:
             a,
         ),
         _row(
-            "a cluster",
+            "a cluster, many sites",
             f"{a.cluster_hosts} hosts × {a.host_cores} cores of server processes ({cluster_cores}), "
-            f"a Redis Cluster of {a.cluster_masters} masters",
+            f"a Redis Cluster of {a.cluster_masters} masters, the load spread evenly over them",
             cluster_cores * per_core(m.cluster_server_us * crowd, a.headroom),
             a.cluster_masters * per_core(m.cluster_redis_us, a.headroom),
+            m,
+            a,
+        ),
+        _row(
+            "a cluster, one site",
+            "the same, all traffic one site's: its counters' master works hardest (as measured)",
+            cluster_cores * per_core(m.cluster_server_us * crowd, a.headroom),
+            per_core(m.cluster_hottest_us, a.headroom) if m.cluster_hottest_us else None,
             m,
             a,
         ),
@@ -107,4 +121,5 @@ def from_ingest(ingest: dict) -> Measured | None:
         redis_us=servers["c"]["store_cpu_us"],
         cluster_server_us=servers["d"]["cpu_us"],
         cluster_redis_us=servers["d"]["store_cpu_us"],
+        cluster_hottest_us=max(servers["d"].get("store_cpu_us_nodes") or [0.0]),
     )

@@ -1,12 +1,13 @@
 """Ingest: the bare Starlette endpoint (a), Irasshai in memory (b), on Redis (c), with two server
-processes on one Redis (c2), and on a Redis Cluster of three masters (d), side by side.
+processes on one Redis (c2), and on a Redis Cluster of three masters (d), side by side; and the
+bare endpoint in two processes (a2), the control for (c2).
 
 The servers run at once, each on core 0 and idle while another is measured; wrk (and the
 redis-servers, and the cluster's three nodes) run on core 1. (c2)'s two processes share core 0
-too: wrk's two threads each load one of them (bench/load.lua's BENCH_HOSTS), and its server CPU
+too (so do (a2)'s): wrk's two threads each load one of them (bench/load.lua's BENCH_HOSTS), and its server CPU
 per request is both processes' CPU time over all their requests, which is what says whether two
 processes on one Redis cost more per request than one (its requests/s cannot grow on one core).
-Runs are interleaved a, b, c, c2, d, a, b, … so a slow moment of the machine does not land on
+Runs are interleaved a, a2, b, c, c2, d, a, … so a slow moment of the machine does not land on
 one server only. Every request is one batch from the pre-generated bodies file: ~10,000
 visitors with real signed tokens, whose event ids wrk makes unique per request (bench/load.lua).
 The Redis processes' CPU time per request is read beside the servers' (/proc/<pid>/stat).
@@ -34,12 +35,13 @@ from server.identity import VisitorIds
 SECRET = "bench-secret-key-not-for-production-0123456789"
 SITE = "demo"
 EVENTS_PATH = f"/v1/sites/{SITE}/events"
-SERVERS = ("a", "b", "c", "c2", "d")
+SERVERS = ("a", "a2", "b", "c", "c2", "d")
 PLACEHOLDER = "@" * 14  # in every event id; bench/load.lua puts the run, thread and request number there
 _runs = itertools.count(1)
 _sent: dict[str, int] = {}  # server name -> requests sent so far: the next run goes on from there
 LABELS = {
     "a": "(a) bare Starlette",
+    "a2": "(a2) bare Starlette, 2 processes",
     "b": "(b) Irasshai, in-memory store",
     "c": "(c) Irasshai, Redis store",
     "c2": "(c2) Irasshai, Redis store, 2 server processes on one Redis",
@@ -118,9 +120,12 @@ def wrk(server: Group, bodies: Path, seconds: int, connections: int, rate: float
             server.url + EVENTS_PATH,
         ],
     )
+    commands_before = server.store_commands()
     cpu_before, store_before = server.cpu_seconds(), server.store_cpu_seconds()
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=seconds + 60)
-    cpu, store_cpu = server.cpu_seconds() - cpu_before, server.store_cpu_seconds() - store_before
+    cpu, store_after = server.cpu_seconds() - cpu_before, server.store_cpu_seconds()
+    nodes = [(after - before) * 1e6 for before, after in zip(store_before, store_after, strict=True)]
+    commands = server.store_commands() - commands_before
     lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
     if done.returncode != 0 or not lines:
         raise RuntimeError(f"wrk failed ({done.returncode}): {done.stderr.strip() or done.stdout.strip()}")
@@ -130,7 +135,11 @@ def wrk(server: Group, bodies: Path, seconds: int, connections: int, rate: float
     result["p50_ms"], result["p99_ms"] = result["p50_us"] / 1000, result["p99_us"] / 1000
     # The server's own CPU time per request: unlike requests/s, other work on the machine barely moves it.
     result["cpu_us"] = cpu * 1e6 / max(result["requests"], 1)
-    result["store_cpu_us"] = store_cpu * 1e6 / max(result["requests"], 1)  # redis-server's, 0 without Redis
+    # redis-server's CPU per request, all nodes together (0 without Redis), and each node's
+    result["store_cpu_us_nodes"] = [used / max(result["requests"], 1) for used in nodes]
+    result["store_cpu_us"] = sum(result["store_cpu_us_nodes"])
+    # Redis commands per request (a compare-and-set that lost to another process adds a read and a retry).
+    result["store_commands"] = commands / max(result["requests"], 1)
     result["busy"] = cpu / (result["duration_us"] / 1e6)
     result["bad"] = sum(result["errors"].values())
     if result["duplicates"]:
@@ -163,7 +172,7 @@ def _check_reply(name: str, url: str, bodies: Path) -> None:
     )
     with urllib.request.urlopen(request, timeout=10) as response:
         reply = json.loads(response.read())
-    if name != "a" and not reply.get("acked"):
+    if not name.startswith("a") and not reply.get("acked"):
         raise RuntimeError(f"server {name} did not acknowledge a batch: {reply}")
 
 
@@ -197,6 +206,9 @@ def run(plan: Plan, work: Path, say, profile=None) -> dict:
         started.extend(cluster_nodes)
         servers = {"a": Group("a", [start_server("a", "bare", work)])}
         started.append(servers["a"])
+        # (a2): what two processes sharing core 0 cost per request with no store at all, beside (c2).
+        servers["a2"] = Group("a2", [start_server(f"a2-{number}", "bare", work) for number in (1, 2)])
+        started.append(servers["a2"])
         servers["b"] = Group("b", [start_server("b", *irasshai)])
         started.append(servers["b"])
         servers["c"] = Group("c", [start_server("c", *irasshai, "--redis", redis_url)], [redis])
@@ -261,6 +273,11 @@ def run(plan: Plan, work: Path, say, profile=None) -> dict:
             "label": LABELS[name],
             "processes": len(servers[name].processes),
             "store_cpu_us": _median(runs, "store_cpu_us"),
+            "store_commands": _median(runs, "store_commands"),
+            "store_cpu_us_nodes": [
+                statistics.median(r["store_cpu_us_nodes"][node] for r in runs)
+                for node in range(len(servers[name].stores))
+            ],
             "rps": _median(runs, "rps"),
             "eps": _median(runs, "rps") * workload["events_per_request"],
             "p50_ms": _median(runs, "p50_ms"),

@@ -1,6 +1,7 @@
-"""The benchmark suite: ingest, rules, live chat, widget and memory, written up as one Markdown report.
+"""The benchmark suite: ingest (one and two processes, one Redis and a cluster), Redis clients,
+rules, live chat, widget and memory, and capacity on paper, written up as one Markdown report.
 
-    bench/run                  the full run (about 6 minutes), written to docs/performance.md
+    bench/run                  the full run (about 10 minutes), written to docs/performance.md
     bench/run --quick          seconds, tiny sizes, no browser; written to bench/results/performance-quick.md
     bench/run --out FILE       write the report elsewhere
 
@@ -20,7 +21,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench import chat, ingest, report, rules, widget
+from bench import chat, ingest, redis_clients, report, rules, widget
 from bench.profile import profile
 from bench.servers import ROOT
 
@@ -33,6 +34,7 @@ FULL = {
     "peer_seconds": 6.0,
     "loads": 20,
     "profile_seconds": 8,
+    "clients": (5, 2000),  # rounds, requests per client per round
     "chat": chat.ChatPlan(),
 }
 QUICK = {
@@ -43,6 +45,7 @@ QUICK = {
     "peer_seconds": 0.1,
     "loads": 0,
     "profile_seconds": 0,
+    "clients": (1, 128),
     "chat": chat.ChatPlan(streams=200, hold_seconds=1, visitors=50, rate=200, seconds=1),
 }
 
@@ -130,6 +133,8 @@ def main(argv: list[str] | None = None) -> None:
         return profile(server, load, work, sizes["profile_seconds"])
 
     results["ingest"] = ingest.run(sizes["plan"], work, say, profile_server if sizes["profile_seconds"] else None)
+    say("redis clients: CPU per operation at 32 concurrent requests")
+    results["redis_clients"] = redis_clients.run(*sizes["clients"], work, say)
     results["rules"] = rules.run(
         sizes["rule_sizes"], sizes["rule_visitors"], sizes["calls"], sizes["peer_seconds"], say, profile=not args.quick
     )

@@ -260,3 +260,30 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def run(rounds: int, requests: int, folder, say) -> dict:
+    """The comparison in a process of its own on the server core, against a private redis-server
+    on the load core (this process's): its JSON, or why it did not run."""
+    import subprocess
+    import sys
+
+    from bench.servers import ROOT, SERVER_CORE, pinned, start_redis
+
+    redis = start_redis(folder, "redis-clients")
+    try:
+        command = [sys.executable, "-m", "bench.redis_clients", "--port", str(redis.port)]
+        command += ["--rounds", str(rounds), "--requests", str(requests)]
+        done = subprocess.run(pinned(SERVER_CORE, command), cwd=ROOT, capture_output=True, text=True, timeout=900)
+    finally:
+        redis.stop()
+    if done.returncode != 0:
+        return {"error": (done.stderr.strip().splitlines() or ["no output"])[-1]}
+    found = json.loads(done.stdout)
+    found.update(rounds=rounds, requests=requests)
+    for name, entry in found["clients"].items():
+        say(
+            f"  redis client {name}: "
+            + (f"{entry['cpu_us']:.1f} µs CPU per operation" if "cpu_us" in entry else entry.get("error", "?"))
+        )
+    return found

@@ -104,12 +104,28 @@ class Group:
     def cpu_seconds(self) -> float:
         return sum(p.cpu_seconds() for p in self.processes)
 
-    def store_cpu_seconds(self) -> float:
-        return sum(p.cpu_seconds() for p in self.stores)
+    def store_cpu_seconds(self) -> list[float]:
+        """Each Redis process's CPU time so far (a cluster's masters one by one)."""
+        return [p.cpu_seconds() for p in self.stores]
+
+    def store_commands(self) -> int:
+        """Commands the Redis processes have run so far (INFO stats, each node its own)."""
+        return sum(redis_commands(p.port) for p in self.stores)
 
     def stop(self) -> None:
         for process in self.processes:
             process.stop()
+
+
+def redis_commands(port: int) -> int:
+    """total_commands_processed of the redis-server on `port` (this INFO call included)."""
+    import redis
+
+    client = redis.Redis(port=port, socket_timeout=5)
+    try:
+        return int(client.info("stats")["total_commands_processed"])
+    finally:
+        client.close()
 
 
 def start_redis(folder: Path, name: str = "redis") -> Process:

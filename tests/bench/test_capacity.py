@@ -13,11 +13,16 @@ MEASURED = Measured(
     redis_us=20.0,
     cluster_server_us=250.0,
     cluster_redis_us=30.0,
+    cluster_hottest_us=14.0,
 )
 
 
+def rows_of(assumptions: Assumptions) -> dict[str, dict]:
+    return {row["scope"]: row for row in capacity(MEASURED, assumptions)}
+
+
 def rows() -> dict[str, dict]:
-    return {row["scope"]: row for row in capacity(MEASURED, Assumptions())}
+    return rows_of(Assumptions())
 
 
 def test_one_core_at_seventy_percent_carries_its_share_of_a_second():
@@ -39,8 +44,14 @@ def test_a_host_pays_the_two_process_contention_and_leaves_a_core_to_redis():
     assert row["rps"] == pytest.approx(min(7 * 0.7e6 / 220.0, 0.7e6 / 20.0))
 
 
+def test_one_site_on_a_cluster_is_bounded_by_its_busiest_master():
+    row = rows()["a cluster, one site"]
+    assert row["redis_rps"] == pytest.approx(0.7e6 / 14.0)
+    assert row["rps"] == pytest.approx(min(32 * 0.7e6 / (250.0 * 1.1), 0.7e6 / 14.0))
+
+
 def test_a_cluster_is_the_least_of_its_server_cores_and_its_masters():
-    row = capacity(MEASURED, Assumptions(cluster_hosts=10, cluster_masters=3))[-1]
+    row = rows_of(Assumptions(cluster_hosts=10, cluster_masters=3))["a cluster, many sites"]
     servers = 80 * 0.7e6 / (250.0 * 1.1)
     masters = 3 * 0.7e6 / 30.0
     assert row["servers_rps"] == pytest.approx(servers)
