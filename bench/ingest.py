@@ -71,6 +71,7 @@ def write_bodies(path: Path, plan: Plan) -> dict:
     with path.open("w", encoding="utf-8") as out:
         for agent in USER_AGENTS:
             out.write(f"ua\t{agent}\n")
+        out.write(f"visitors\t{plan.visitors}\n")
         for step in range(plan.steps):
             for visitor, token in zip(visitors, tokens, strict=True):
                 batch = with_ids(
@@ -158,7 +159,7 @@ def check_reply(server: Group, bodies: Path) -> None:
 
 def _check_reply(name: str, url: str, bodies: Path) -> None:
     with bodies.open(encoding="utf-8") as lines:
-        line = next(line for line in lines if not line.startswith("ua\t"))
+        line = next(line for line in lines if not line.startswith(("ua\t", "visitors\t")))
     agent, text = line.rstrip("\n").split("\t", 1)
     text = text.replace(PLACEHOLDER, "check".ljust(len(PLACEHOLDER), "0"))
     request = urllib.request.Request(

@@ -242,9 +242,11 @@ def _scale_out(ingest: dict) -> list[str]:
         f"{two:.2f}× one process's (target: within 10 %). Flat would mean no contention. Two things besides Redis "
         f"make it rise here: two processes time-sharing one core each wake for half the requests, so each wake-up "
         f"(epoll, the event loop's turn, the kernel's switch) is shared by fewer of them, which the bare endpoint "
-        f"in the same layout (a2) measures with no store at all: {control:.2f}× its one process; and a visitor "
-        f"whose batches reach both processes (wrk's two threads walk the same visitors) makes a compare-and-set "
-        f"lose now and then, which costs a read and a retry: the Redis commands per request show it. Net of the "
+        f"in the same layout (a2) measures with no store at all: {control:.2f}× its one process; and what the "
+        f"processes do to each other through Redis: wrk's two threads walk the same visitors a step and half the "
+        f"visitors apart, so a visitor's next batch usually reaches the other process (as behind a load balancer "
+        f"without sticky sessions), and a compare-and-set that loses to the other process costs a read and a "
+        f"retry, which the Redis commands per request would show. Net of the "
         f"layout, (c2)/(c) ÷ (a2)/(a) = {two / control:.2f}.",
         "",
         f"**A Redis Cluster (d)** of three masters, started by the bench (`redis-cli --cluster create`), costs the "
