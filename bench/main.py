@@ -4,6 +4,7 @@ rules, live chat, widget and memory, and capacity on paper, written up as one Ma
     bench/run                  the full run (about 10 minutes), written to docs/performance.md
     bench/run --quick          seconds, tiny sizes, no browser; written to bench/results/performance-quick.md
     bench/run --out FILE       write the report elsewhere
+    bench/run --render bench/results/full/results.json   the report again from a run's figures, measuring nothing
 
 Run it through bench/run, which does the set-up and pins this process to the load core.
 """
@@ -114,9 +115,20 @@ def main(argv: list[str] | None = None) -> None:
         help="where to write the report (default: docs/performance.md, or "
         "bench/results/performance-quick.md with --quick)",
     )
+    parser.add_argument(
+        "--render",
+        type=Path,
+        metavar="RESULTS_JSON",
+        help="measure nothing: write the report again from a run's results.json (after a change to bench/report*.py)",
+    )
     args = parser.parse_args(argv)
     sizes = QUICK if args.quick else FULL
     out = args.out or (RESULTS / "performance-quick.md" if args.quick else ROOT / "docs" / "performance.md")
+    if args.render:
+        results = json.loads(args.render.read_text(encoding="utf-8"))
+        out.write_text(report.render(results), encoding="utf-8")
+        say(f"report: {out}")
+        return
     for tool in ("wrk", "redis-server"):
         if shutil.which(tool) is None:
             sys.exit(f"bench: {tool} is not installed (apt-get install {tool})")
