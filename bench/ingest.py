@@ -101,7 +101,7 @@ def wrk(server: Group, bodies: Path, seconds: int, connections: int, rate: float
         "BENCH_BODIES": str(bodies),
         "BENCH_PATH": EVENTS_PATH,
         "BENCH_ORIGIN": SHOP_ORIGIN,
-        "BENCH_RATE": f"{rate:.3f}",
+        "BENCH_RATE": f"{rate / threads:.3f}",  # per wrk thread
         "BENCH_THREADS": str(threads),
         "BENCH_HOSTS": server.hosts,
         "BENCH_RUN": str(next(_runs) % 65536),
