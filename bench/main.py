@@ -35,7 +35,7 @@ FULL = {
     "peer_seconds": 6.0,
     "loads": 20,
     "profile_seconds": 8,
-    "clients": (5, 2000),  # rounds, requests per client per round
+    "clients": (3, 1500),  # rounds, requests per client per round
     "chat": chat.ChatPlan(),
 }
 QUICK = {

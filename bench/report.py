@@ -160,17 +160,21 @@ def _ingest(ingest: dict, folder: str) -> list[str]:
     ]
     for s in ingest["servers"].values():
         store = f"{s['store_cpu_us']:.0f} µs" if s.get("store_cpu_us") else "–"
+        fixed = (
+            f"{_n(s['fixed_rps'])} of {_n(ingest['target_rps'])} | {s['fixed_p50_ms']:.2f} | {s['fixed_p99_ms']:.2f}"
+            if "fixed_rps" in s
+            else "– | – | –"
+        )
         rows.append(
             f"| {s['label']} | {_n(s['rps'])} ({_n(s['rps_min'])}–{_n(s['rps_max'])}) | {_n(s['eps'])} | {s['p50_ms']:.2f} | "
-            f"{s['p99_ms']:.2f} | {s['cpu_us']:.0f} µs | {store} | {s['busy']:.0%} | {_n(s['fixed_rps'])} of {_n(ingest['target_rps'])} | "
-            f"{s['fixed_p50_ms']:.2f} | {s['fixed_p99_ms']:.2f} | {s['errors']} of {_n(s['requests'])} |"
+            f"{s['p99_ms']:.2f} | {s['cpu_us']:.0f} µs | {store} | {s['busy']:.0%} | {fixed} | {s['errors']} of {_n(s['requests'])} |"
         )
     rows += [
         "",
         f"{_n(w['visitors'])} visitors, {_n(w['bodies'])} pre-generated batches, {w['events_per_request']:.2f} events per "
         f"request; the demo rules plus {plan['synthetic_rules']} synthetic rules; wrk with 1 thread and "
         f"{plan['connections']} connections (for (a2) and (c2) 2 threads of {plan['connections'] // 2}, one per process); {plan['rounds']} saturation rounds and {plan['fixed_rounds']} fixed-rate rounds "
-        f"of {plan['seconds']} s per server, interleaved (medians shown, and the range of requests/s over the rounds). "
+        f"of {plan['seconds']} s per server ((a2), a control, has no fixed-rate rounds), interleaved (medians shown, and the range of requests/s over the rounds). "
         f"Every run's figures are in `{folder}/results.json`.",
     ]
     cpu = {name: s["cpu_us"] for name, s in ingest["servers"].items()}

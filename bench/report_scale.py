@@ -54,8 +54,8 @@ def scale_out(ingest: dict) -> list[str]:
         f"bench gives one core to the servers, the other to wrk and Redis; on 2 cores, a process per core would "
         f"compete with wrk and Redis), so their requests/s cannot exceed one process's: what says whether a second "
         f"process costs anything is the server CPU per request, both processes' CPU time over all their requests: "
-        f"{two:.2f}× one process's (target: within 10 %). Flat would mean no contention. Two things besides Redis "
-        f"make it rise here: two processes time-sharing one core each wake for half the requests, so each wake-up "
+        f"{two:.2f}× one process's (target: within 10 %). Flat would mean no contention. Two things move it here: "
+        f"two processes time-sharing one core each wake for half the requests, so each wake-up "
         f"(epoll, the event loop's turn, the kernel's switch) is shared by fewer of them, which the bare endpoint "
         f"in the same layout (a2) measures with no store at all: {control:.2f}× its one process; and what the "
         f"processes do to each other through Redis: wrk's two threads walk the same visitors a step and half the "
@@ -65,8 +65,8 @@ def scale_out(ingest: dict) -> list[str]:
         f"layout, (c2)/(c) ÷ (a2)/(a) = {two / control:.2f}.",
         "",
         f"**A Redis Cluster (d)** of three masters, started by the bench (`redis-cli --cluster create`), costs the "
-        f"server {cluster:.2f}× the CPU per request of one Redis: redis-py's cluster client routes every command to "
-        f"the node that owns its key's slot. The three masters share the load core with wrk and the single Redis, "
+        f"server {cluster:.2f}× the CPU per request of one Redis (redis-py's cluster client routes every command "
+        f"to the node that owns its key's slot). The three masters share the load core with wrk and the single Redis, "
         f"so (d)'s requests/s say what the client costs, not what a cluster on hosts of its own carries; the "
         f"masters' CPU per request is what a cluster needs of its cores (below, [deployment.md](deployment.md)): "
         f"{', '.join(f'{us:.0f}' for us in servers['d'].get('store_cpu_us_nodes', []))} µs per request, master by "
