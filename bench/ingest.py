@@ -1,11 +1,16 @@
-"""Ingest: the bare Starlette endpoint (a), Irasshai in memory (b), on Redis (c) and on a Redis
-Cluster of three masters (d), side by side.
+"""Ingest: the bare Starlette endpoint (a), Irasshai in memory (b), on Redis (c), with two server
+processes on one Redis (c2), and on a Redis Cluster of three masters (d), side by side; and the
+bare endpoint in two processes (a2), the control for (c2).
 
-The four servers run at once, each on core 0 and idle while another is measured; wrk
-(and redis-server, and the cluster's three nodes) run on core 1. Runs are interleaved a, b, c,
-d, a, b, c, d, … so a slow moment of the machine does not land on one server only. Every request is one batch from
-the pre-generated bodies file: ~10,000 visitors with real signed tokens, whose event ids
-wrk makes unique per request (bench/load.lua).
+The servers run at once, each on core 0 and idle while another is measured; wrk (and the
+redis-servers, and the cluster's three nodes) run on core 1. (c2)'s two processes share core 0
+too (so do (a2)'s): wrk's two threads each load one of them (bench/load.lua's BENCH_HOSTS), and its server CPU
+per request is both processes' CPU time over all their requests, which is what says whether two
+processes on one Redis cost more per request than one (its requests/s cannot grow on one core).
+Runs are interleaved a, a2, b, c, c2, d, a, … so a slow moment of the machine does not land on
+one server only. Every request is one batch from the pre-generated bodies file: ~10,000
+visitors with real signed tokens, whose event ids wrk makes unique per request (bench/load.lua).
+The Redis processes' CPU time per request is read beside the servers' (/proc/<pid>/stat).
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench import memory, redis_cost
-from bench.servers import LOAD_CORE, ROOT, Process, pinned, start_redis, start_redis_cluster, start_server
+from bench.servers import LOAD_CORE, ROOT, Group, pinned, start_redis, start_redis_cluster, start_server
 from bench.synthetic import SHOP_ORIGIN, demo_plus_synthetic
 from bench.visitors import USER_AGENTS, body, journey, with_ids
 from server.identity import VisitorIds
@@ -30,14 +35,17 @@ from server.identity import VisitorIds
 SECRET = "bench-secret-key-not-for-production-0123456789"
 SITE = "demo"
 EVENTS_PATH = f"/v1/sites/{SITE}/events"
-SERVERS = ("a", "b", "c", "d")
+SERVERS = ("a", "a2", "b", "c", "c2", "d")
+FIXED_RATE = ("a", "b", "c", "c2", "d")  # (a2) is a control for CPU per request only: no fixed-rate runs
 PLACEHOLDER = "@" * 14  # in every event id; bench/load.lua puts the run, thread and request number there
 _runs = itertools.count(1)
 _sent: dict[str, int] = {}  # server name -> requests sent so far: the next run goes on from there
 LABELS = {
     "a": "(a) bare Starlette",
+    "a2": "(a2) bare Starlette, 2 processes",
     "b": "(b) Irasshai, in-memory store",
     "c": "(c) Irasshai, Redis store",
+    "c2": "(c2) Irasshai, Redis store, 2 server processes on one Redis",
     "d": "(d) Irasshai, Redis Cluster store (3 masters)",
 }
 
@@ -64,6 +72,7 @@ def write_bodies(path: Path, plan: Plan) -> dict:
     with path.open("w", encoding="utf-8") as out:
         for agent in USER_AGENTS:
             out.write(f"ua\t{agent}\n")
+        out.write(f"visitors\t{plan.visitors}\n")
         for step in range(plan.steps):
             for visitor, token in zip(visitors, tokens, strict=True):
                 batch = with_ids(
@@ -83,16 +92,19 @@ def write_bodies(path: Path, plan: Plan) -> dict:
     }
 
 
-def wrk(server: Process, bodies: Path, seconds: int, connections: int, rate: float = 0.0) -> dict:
-    """One wrk run against `server` (at `rate` requests/s, or as fast as it goes); wrk's JSON
-    summary plus requests/s and latencies in ms."""
+def wrk(server: Group, bodies: Path, seconds: int, connections: int, rate: float = 0.0) -> dict:
+    """One wrk run against `server` (at `rate` requests/s, or as fast as it goes), one wrk thread
+    per server process; wrk's JSON summary plus requests/s, latencies in ms and CPU µs per request
+    of the server processes and of their Redis."""
+    threads = len(server.processes)
     env = {
         **os.environ,
         "BENCH_BODIES": str(bodies),
         "BENCH_PATH": EVENTS_PATH,
         "BENCH_ORIGIN": SHOP_ORIGIN,
-        "BENCH_RATE": f"{rate:.3f}",
-        "BENCH_THREADS": "1",
+        "BENCH_RATE": f"{rate / threads:.3f}",  # per wrk thread
+        "BENCH_THREADS": str(threads),
+        "BENCH_HOSTS": server.hosts,
         "BENCH_RUN": str(next(_runs) % 65536),
         "BENCH_START": str(_sent.get(server.name, 0)),
     }
@@ -100,7 +112,7 @@ def wrk(server: Process, bodies: Path, seconds: int, connections: int, rate: flo
         LOAD_CORE,
         [
             "wrk",
-            "-t1",
+            f"-t{threads}",
             f"-c{connections}",
             f"-d{seconds}s",
             "--timeout",
@@ -110,9 +122,12 @@ def wrk(server: Process, bodies: Path, seconds: int, connections: int, rate: flo
             server.url + EVENTS_PATH,
         ],
     )
-    cpu_before = server.cpu_seconds()
+    commands_before = server.store_commands()
+    cpu_before, store_before = server.cpu_seconds(), server.store_cpu_seconds()
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=seconds + 60)
-    cpu = server.cpu_seconds() - cpu_before
+    cpu, store_after = server.cpu_seconds() - cpu_before, server.store_cpu_seconds()
+    nodes = [(after - before) * 1e6 for before, after in zip(store_before, store_after, strict=True)]
+    commands = server.store_commands() - commands_before
     lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
     if done.returncode != 0 or not lines:
         raise RuntimeError(f"wrk failed ({done.returncode}): {done.stderr.strip() or done.stdout.strip()}")
@@ -122,6 +137,11 @@ def wrk(server: Process, bodies: Path, seconds: int, connections: int, rate: flo
     result["p50_ms"], result["p99_ms"] = result["p50_us"] / 1000, result["p99_us"] / 1000
     # The server's own CPU time per request: unlike requests/s, other work on the machine barely moves it.
     result["cpu_us"] = cpu * 1e6 / max(result["requests"], 1)
+    # redis-server's CPU per request, all nodes together (0 without Redis), and each node's
+    result["store_cpu_us_nodes"] = [used / max(result["requests"], 1) for used in nodes]
+    result["store_cpu_us"] = sum(result["store_cpu_us_nodes"])
+    # Redis commands per request (a compare-and-set that lost to another process adds a read and a retry).
+    result["store_commands"] = commands / max(result["requests"], 1)
     result["busy"] = cpu / (result["duration_us"] / 1e6)
     result["bad"] = sum(result["errors"].values())
     if result["duplicates"]:
@@ -132,14 +152,19 @@ def wrk(server: Process, bodies: Path, seconds: int, connections: int, rate: flo
     return result
 
 
-def check_reply(server: Process, bodies: Path) -> None:
-    """One batch by hand: the server must accept it (200, events acknowledged), or the numbers mean nothing."""
+def check_reply(server: Group, bodies: Path) -> None:
+    """One batch by hand to each process: it must accept it (200, events acknowledged), or the numbers mean nothing."""
+    for process in server.processes:
+        _check_reply(server.name, process.url, bodies)
+
+
+def _check_reply(name: str, url: str, bodies: Path) -> None:
     with bodies.open(encoding="utf-8") as lines:
-        line = next(line for line in lines if not line.startswith("ua\t"))
+        line = next(line for line in lines if not line.startswith(("ua\t", "visitors\t")))
     agent, text = line.rstrip("\n").split("\t", 1)
     text = text.replace(PLACEHOLDER, "check".ljust(len(PLACEHOLDER), "0"))
     request = urllib.request.Request(
-        server.url + EVENTS_PATH,
+        url + EVENTS_PATH,
         data=text.encode(),
         headers={
             "Origin": SHOP_ORIGIN,
@@ -149,8 +174,8 @@ def check_reply(server: Process, bodies: Path) -> None:
     )
     with urllib.request.urlopen(request, timeout=10) as response:
         reply = json.loads(response.read())
-    if server.name != "a" and not reply.get("acked"):
-        raise RuntimeError(f"server {server.name} did not acknowledge a batch: {reply}")
+    if not name.startswith("a") and not reply.get("acked"):
+        raise RuntimeError(f"server {name} did not acknowledge a batch: {reply}")
 
 
 def _median(runs: list[dict], key: str) -> float:
@@ -172,23 +197,31 @@ def run(plan: Plan, work: Path, say, profile=None) -> dict:
     redis_dir = work / "redis"
     shutil.rmtree(redis_dir, ignore_errors=True)
     redis_dir.mkdir()
-    started: list[Process] = []
+    started: list = []
+    irasshai = ("irasshai", work, "--rules", str(rules_dir), "--secret", SECRET)
     try:
         started.append(redis := start_redis(redis_dir))
         redis_url = f"redis://127.0.0.1:{redis.port}/0"
+        # (c2)'s own redis-server, so that (c)'s keys, memory and CPU time are (c)'s alone.
+        started.append(redis_two := start_redis(redis_dir, "redis-c2"))
         cluster_url, cluster_nodes = start_redis_cluster(redis_dir)
         started.extend(cluster_nodes)
-        servers = {
-            "a": start_server("a", "bare", work),
-            "b": start_server("b", "irasshai", work, "--rules", str(rules_dir), "--secret", SECRET),
-            "c": start_server(
-                "c", "irasshai", work, "--rules", str(rules_dir), "--secret", SECRET, "--redis", redis_url
-            ),
-            "d": start_server(
-                "d", "irasshai", work, "--rules", str(rules_dir), "--secret", SECRET, "--redis", cluster_url
-            ),
-        }
-        started.extend(servers.values())
+        servers = {"a": Group("a", [start_server("a", "bare", work)])}
+        started.append(servers["a"])
+        # (a2): what two processes sharing core 0 cost per request with no store at all, beside (c2).
+        servers["a2"] = Group("a2", [start_server(f"a2-{number}", "bare", work) for number in (1, 2)])
+        started.append(servers["a2"])
+        servers["b"] = Group("b", [start_server("b", *irasshai)])
+        started.append(servers["b"])
+        servers["c"] = Group("c", [start_server("c", *irasshai, "--redis", redis_url)], [redis])
+        started.append(servers["c"])
+        two_url = f"redis://127.0.0.1:{redis_two.port}/0"
+        servers["c2"] = Group("c2", [], [redis_two])
+        started.append(servers["c2"])
+        for number in (1, 2):
+            servers["c2"].processes.append(start_server(f"c2-{number}", *irasshai, "--redis", two_url))
+        servers["d"] = Group("d", [start_server("d", *irasshai, "--redis", cluster_url)], cluster_nodes)
+        started.append(servers["d"])
         for server in servers.values():
             check_reply(server, bodies)
         rss_before = memory.rss_bytes(servers["b"].pid)
@@ -206,7 +239,7 @@ def run(plan: Plan, work: Path, say, profile=None) -> dict:
         target = _median(saturation["a"], "rps") / 2
         fixed: dict[str, list[dict]] = {name: [] for name in SERVERS}
         for round_number in range(plan.fixed_rounds):
-            for name in SERVERS:
+            for name in FIXED_RATE:
                 fixed[name].append(result := wrk(servers[name], bodies, plan.seconds, plan.connections, target))
                 say(
                     f"  fixed rate round {round_number + 1} {name}: {result['rps']:,.0f} of {target:,.0f} req/s, "
@@ -240,6 +273,13 @@ def run(plan: Plan, work: Path, say, profile=None) -> dict:
         runs, slow = saturation[name], fixed[name]
         result["servers"][name] = {
             "label": LABELS[name],
+            "processes": len(servers[name].processes),
+            "store_cpu_us": _median(runs, "store_cpu_us"),
+            "store_commands": _median(runs, "store_commands"),
+            "store_cpu_us_nodes": [
+                statistics.median(r["store_cpu_us_nodes"][node] for r in runs)
+                for node in range(len(servers[name].stores))
+            ],
             "rps": _median(runs, "rps"),
             "eps": _median(runs, "rps") * workload["events_per_request"],
             "p50_ms": _median(runs, "p50_ms"),
@@ -248,9 +288,15 @@ def run(plan: Plan, work: Path, say, profile=None) -> dict:
             "rps_max": max(r["rps"] for r in runs),
             "cpu_us": _median(runs, "cpu_us"),
             "busy": _median(runs, "busy"),
-            "fixed_rps": _median(slow, "rps"),
-            "fixed_p50_ms": _median(slow, "p50_ms"),
-            "fixed_p99_ms": _median(slow, "p99_ms"),
+            **(
+                {
+                    "fixed_rps": _median(slow, "rps"),
+                    "fixed_p50_ms": _median(slow, "p50_ms"),
+                    "fixed_p99_ms": _median(slow, "p99_ms"),
+                }
+                if slow
+                else {}
+            ),
             "errors": sum(r["bad"] for r in runs + slow),
             "requests": sum(r["requests"] for r in runs + slow),
             "runs": {"saturation": runs, "fixed": slow},

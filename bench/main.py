@@ -1,8 +1,10 @@
-"""The benchmark suite: ingest, rules, live chat, widget and memory, written up as one Markdown report.
+"""The benchmark suite: ingest (one and two processes, one Redis and a cluster), Redis clients,
+rules, live chat, widget and memory, and capacity on paper, written up as one Markdown report.
 
-    bench/run                  the full run (about 6 minutes), written to docs/performance.md
+    bench/run                  the full run (about 10 minutes), written to docs/performance.md
     bench/run --quick          seconds, tiny sizes, no browser; written to bench/results/performance-quick.md
     bench/run --out FILE       write the report elsewhere
+    bench/run --render bench/results/full/results.json   the report again from a run's figures, measuring nothing
 
 Run it through bench/run, which does the set-up and pins this process to the load core.
 """
@@ -20,7 +22,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench import chat, ingest, report, rules, widget
+from bench import chat, ingest, redis_clients, report, rules, widget
 from bench.profile import profile
 from bench.servers import ROOT
 
@@ -33,6 +35,7 @@ FULL = {
     "peer_seconds": 6.0,
     "loads": 20,
     "profile_seconds": 8,
+    "clients": (3, 1500),  # rounds, requests per client per round
     "chat": chat.ChatPlan(),
 }
 QUICK = {
@@ -43,6 +46,7 @@ QUICK = {
     "peer_seconds": 0.1,
     "loads": 0,
     "profile_seconds": 0,
+    "clients": (1, 128),
     "chat": chat.ChatPlan(streams=200, hold_seconds=1, visitors=50, rate=200, seconds=1),
 }
 
@@ -111,9 +115,20 @@ def main(argv: list[str] | None = None) -> None:
         help="where to write the report (default: docs/performance.md, or "
         "bench/results/performance-quick.md with --quick)",
     )
+    parser.add_argument(
+        "--render",
+        type=Path,
+        metavar="RESULTS_JSON",
+        help="measure nothing: write the report again from a run's results.json (after a change to bench/report*.py)",
+    )
     args = parser.parse_args(argv)
     sizes = QUICK if args.quick else FULL
     out = args.out or (RESULTS / "performance-quick.md" if args.quick else ROOT / "docs" / "performance.md")
+    if args.render:
+        results = json.loads(args.render.read_text(encoding="utf-8"))
+        out.write_text(report.render(results), encoding="utf-8")
+        say(f"report: {out}")
+        return
     for tool in ("wrk", "redis-server"):
         if shutil.which(tool) is None:
             sys.exit(f"bench: {tool} is not installed (apt-get install {tool})")
@@ -130,6 +145,8 @@ def main(argv: list[str] | None = None) -> None:
         return profile(server, load, work, sizes["profile_seconds"])
 
     results["ingest"] = ingest.run(sizes["plan"], work, say, profile_server if sizes["profile_seconds"] else None)
+    say("redis clients: CPU per operation at 32 concurrent requests")
+    results["redis_clients"] = redis_clients.run(*sizes["clients"], work, say)
     results["rules"] = rules.run(
         sizes["rule_sizes"], sizes["rule_visitors"], sizes["calls"], sizes["peer_seconds"], say, profile=not args.quick
     )

@@ -13,7 +13,7 @@ import socket
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -78,12 +78,62 @@ class Process:
                 self.popen.wait(5)
 
 
-def start_redis(folder: Path) -> Process:
+@dataclass
+class Group:
+    """What wrk loads as one server under test: one or more server processes (wrk's threads go
+    round their addresses, bench/load.lua) and the Redis processes behind them, whose CPU time
+    is read beside the servers'."""
+
+    name: str
+    processes: list[Process]
+    stores: list[Process] = field(default_factory=list)
+
+    @property
+    def pid(self) -> int:
+        return self.processes[0].pid
+
+    @property
+    def url(self) -> str:
+        return self.processes[0].url
+
+    @property
+    def hosts(self) -> str:
+        """Every process's address, for BENCH_HOSTS; empty for one process (wrk's URL says it)."""
+        return ",".join(f"127.0.0.1:{p.port}" for p in self.processes) if len(self.processes) > 1 else ""
+
+    def cpu_seconds(self) -> float:
+        return sum(p.cpu_seconds() for p in self.processes)
+
+    def store_cpu_seconds(self) -> list[float]:
+        """Each Redis process's CPU time so far (a cluster's masters one by one)."""
+        return [p.cpu_seconds() for p in self.stores]
+
+    def store_commands(self) -> int:
+        """Commands the Redis processes have run so far (INFO stats, each node its own)."""
+        return sum(redis_commands(p.port) for p in self.stores)
+
+    def stop(self) -> None:
+        for process in self.processes:
+            process.stop()
+
+
+def redis_commands(port: int) -> int:
+    """total_commands_processed of the redis-server on `port` (this INFO call included)."""
+    import redis
+
+    client = redis.Redis(port=port, socket_timeout=5)
+    try:
+        return int(client.info("stats")["total_commands_processed"])
+    finally:
+        client.close()
+
+
+def start_redis(folder: Path, name: str = "redis") -> Process:
     binary = shutil.which("redis-server")
     if binary is None:
         raise RuntimeError("redis-server is not installed (apt-get install redis-server)")
     port = free_port()
-    log = folder / "redis.log"
+    log = folder / f"{name}.log"
     popen = subprocess.Popen(
         pinned(
             LOAD_CORE,
@@ -107,7 +157,7 @@ def start_redis(folder: Path) -> Process:
         stderr=subprocess.DEVNULL,
     )
     _wait_for_port(port, popen, "redis-server", log)
-    return Process("redis", port, popen, log)
+    return Process(name, port, popen, log)
 
 
 def start_redis_cluster(folder: Path, masters: int = 3) -> tuple[str, list[Process]]:

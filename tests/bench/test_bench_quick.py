@@ -35,16 +35,25 @@ def test_quick_mode_writes_the_report_with_its_tables_and_ratios(tmp_path):
         "| What | before | after | visitors | per visitor |",
         "| Held streams | opened | failed |",
         "| Operator → client | sent/s | delivered |",
+        "| Server | processes | server CPU per request |",
+        "| Scope | layout | server processes carry, req/s |",
+        "| Client | CPU per operation (median) |",
+        "| Library | version | asyncio | Redis Cluster |",
     ):
         assert header in report, f"missing table: {header}"
     assert "bare Starlette" in report and "Redis store" in report and "Redis Cluster store (3 masters)" in report
+    assert "2 server processes on one Redis" in report
+    for goal in ("within 10 % of 1 process", "custom events as for page views", "(c)/(a) ≥ 0.33", "(b)/(a) ≥ 0.5"):
+        assert any(line.startswith("| ") and goal in line for line in report.splitlines()), f"no target row: {goal}"
     printed = done.stdout.strip().splitlines()
+    ratios = printed[next(i for i, line in enumerate(printed) if line.startswith("report: ")) + 1 :]
     for ratio in (
         "ratio (b)/(a) at saturation:",
         "ratio (c)/(a) at saturation:",
+        "ratio (c2)/(c), 2 server processes vs 1 on one Redis:",
         "ratio (d)/(c), Redis Cluster vs one Redis:",
         "ratio peer/Irasshai, 100 rules:",
     ):
-        assert any(line.startswith(ratio) for line in printed[-5:]), f"{ratio} not among the last lines printed"
+        assert any(line.startswith(ratio) for line in ratios), f"{ratio} not among the ratio lines printed last"
         assert f"- {ratio}" in report
     assert report.rstrip().splitlines()[-1].startswith("- ratio peer/Irasshai"), "the ratios come last"
