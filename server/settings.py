@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import msgspec
 
-from server import redis_urls
+from server import ops_settings, redis_urls
 
 
 class SettingsError(Exception):
@@ -169,6 +169,7 @@ SETTINGS: tuple[Setting, ...] = (
         "https://access.line.me",
         "Base URL of LINE's account-link dialog, where a shop's link page sends the customer (docs/line.md).",
     ),
+    *(Setting(*row) for row in ops_settings.ROWS),  # logs, metrics, shutdown
 )
 
 
@@ -203,6 +204,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     line_tokens: str = ""
     line_api: str = "https://api.line.me"
     line_access: str = "https://access.line.me"
+    # server/ops_settings.py
+    log_format: str = "text"
+    metrics_token: str = ""
+    metrics_port: int = 0
+    metrics_host: str = "127.0.0.1"
+    shutdown_timeout: float = 30.0
 
     def replace(self, **changes: object) -> Settings:
         """A copy with `changes` applied (None values are ignored), validated like the environment."""
@@ -431,5 +438,9 @@ def _validate(values: dict, source) -> Settings:
                 f"setting {source(name)} has value {base!r}; expected a base URL such as https://api.line.me"
             )
         values[name] = base.rstrip("/")
+    try:
+        ops_settings.check(values, source)
+    except ValueError as error:
+        raise SettingsError(str(error)) from None
     values["log_level"] = str(values["log_level"]).lower()
     return msgspec.convert(values, Settings)

@@ -363,5 +363,7 @@ class ChatService:
         [(hits, retry_after)] = await self.store.hit(site.key, f"chat:{visitor}", (MINUTE,))
         if hits > self.messages_per_minute:
             raise RateLimited(
-                f"more than {self.messages_per_minute} messages in a minute; retry in {retry_after} s", retry_after
+                f"more than {self.messages_per_minute} messages in a minute; retry in {retry_after} s",
+                retry_after,
+                "chat_messages",
             )

@@ -13,6 +13,7 @@ import logging
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
+from server import metrics
 from server.devices import device_type, language
 from server.events import MAX_BATCH_BYTES, BadBatch, decode_batch
 from server.tracking import RequestFacts
@@ -43,6 +44,7 @@ async def post_events(request: Request) -> Response:
         address=client_address(request, shared.trusted_proxies),
     )
     reply = await shared.ingest.handle(site, shared.live.config.rules[site.key], batch, events, facts)
+    metrics.accepted(events)
     return json_reply(reply, headers=request.scope[CORS])
 
 
