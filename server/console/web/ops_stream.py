@@ -53,7 +53,8 @@ async def get_stream(request: Request) -> OpsStream:
     if site is None:
         raise Refusal(f"unknown site '{key[:64]}'", 404)
     last = request.headers.get("last-event-id") or request.query_params.get("last", "")
-    if last and not ENTRY_ID.match(last):
+    # "0": the position a `ready` sent while the feed was still empty, which a reconnect sends back.
+    if last and last != "0" and not ENTRY_ID.match(last):
         raise Refusal(f"last event id '{last[:40]}' is not an event id such as 1733300000000-0", 400)
     return OpsStream(shared, site, operator.email, last, request.query_params.get("away") == "1")
 
