@@ -74,6 +74,12 @@ RATE_LIMITED = Counter(
     "Requests refused (429) or coupon codes withheld by a rate limit, by limit.",
     ["limit"],
 )
+DELIVERIES = Counter(
+    "irasshai_deliveries",
+    "Attempts to send a webhook delivery or a LINE push, by channel (webhook, line) and outcome "
+    "(delivered, retry, failed).",
+    ["channel", "outcome"],
+)
 RELOADS = Counter("irasshai_rule_reloads", "Reloads of the rules folder, by result: ok or error.", ["result"])
 
 _accepted = {kind: EVENTS_ACCEPTED.labels(kind) for kind in EVENT_TYPES}

@@ -161,3 +161,26 @@ def test_reloads_count_as_ok_or_error(tmp_path):
         - value(before, "irasshai_rule_reloads_total", result="ok")
         == 1
     )
+
+
+def test_webhook_attempts_are_counted_by_outcome(tmp_path):
+    from tests.webhooks.receiver import Receiver, serving
+    from tests.webhooks.test_delivery import app_for, chat, delivered
+
+    receiver = Receiver(answers=[500, 503])
+    with serving(receiver) as url:
+        app = app_for(tmp_path, url, types="[conversation.started]", webhook_backoff=0.05, metrics_token=TOKEN)
+        with TestClient(app) as client:
+            before = samples(client)
+            token = post(client, batch(page_view("/"))).json()["visitor"]
+            assert chat(client, {"visitor": token, "do": {"type": "open"}}).status_code == 200
+            delivered(client, app)
+            after = samples(client)
+
+    def grew(outcome: str) -> float:
+        labels = {"channel": "webhook", "outcome": outcome}
+        return value(after, "irasshai_deliveries_total", **labels) - value(
+            before, "irasshai_deliveries_total", **labels
+        )
+
+    assert (grew("retry"), grew("delivered"), grew("failed")) == (2, 1, 0)
