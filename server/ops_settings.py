@@ -1,7 +1,8 @@
-"""The settings of running the server (logs, metrics, shutdown): a group of the one settings table.
+"""The settings of running the server (log level and format, metrics, shutdown): a group of the one settings table.
 
-:mod:`server.settings` adds these rows to its table (and their fields to its struct) and calls
-:func:`check` when it validates; they live here so that module stays under its size. docs/operations.md tells how they are used.
+:mod:`server.settings` puts these rows first in its table, its struct inherits their fields
+from :class:`OpsSettings`, and it calls :func:`check` when it validates; they live here so that
+module does not grow. docs/operations.md tells how they are used.
 """
 
 from __future__ import annotations
@@ -9,11 +10,15 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+import msgspec
+
+LOG_LEVELS = ("debug", "info", "warning", "error")
 LOG_FORMATS = ("text", "json")
 MIN_METRICS_TOKEN = 16
 
 # (name, default, help), as server.settings.Setting takes them.
 ROWS: tuple[tuple[str, object, str], ...] = (
+    ("log_level", "info", "Log level: debug, info, warning or error."),
     (
         "log_format",
         "text",
@@ -46,9 +51,34 @@ ROWS: tuple[tuple[str, object, str], ...] = (
 )
 
 
-def check(values: dict, source: Callable[[str], str]) -> None:
-    """Raise ValueError with the one line to show when a value of this group is not usable;
-    `values` is normalised in place."""
+class OpsSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """The fields of these rows, which :class:`server.settings.Settings` inherits (so they come first)."""
+
+    log_level: str = "info"
+    log_format: str = "text"
+    metrics_token: str = ""
+    metrics_port: int = 0
+    metrics_host: str = "127.0.0.1"
+    shutdown_timeout: float = 30.0
+
+
+def problem(values: dict, source: Callable[[str], str]) -> str | None:
+    """The one line to show when a value of this group is not usable, else None; `values` is
+    normalised in place. `source(name)` names the variable or flag the value came from."""
+    try:
+        _check(values, source)
+    except ValueError as error:
+        return str(error)
+    return None
+
+
+def _check(values: dict, source: Callable[[str], str]) -> None:
+    log_level = str(values["log_level"]).lower()
+    if log_level not in LOG_LEVELS:
+        raise ValueError(
+            f"setting {source('log_level')} has value {values['log_level']!r}; expected one of {', '.join(LOG_LEVELS)}"
+        )
+    values["log_level"] = log_level
     log_format = str(values["log_format"]).strip().lower()
     if log_format not in LOG_FORMATS:
         raise ValueError(
