@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -13,6 +14,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Route
 
+from server import metrics
 from server.address_limits import AddressLimits
 from server.chat.bot import SiteBots
 from server.chat.model import Bot
@@ -45,8 +47,11 @@ from server.reloader import Reloader, snapshot
 from server.settings import Settings
 from server.store.base import Store, StoreUnavailable
 from server.store.memory import MemoryStore
+from server.store.timed import TimedStore
 from server.store.visitor_cache import VisitorCache
 from server.web import chat, conversations, coupons, errors, events, health, line, stats, stream
+from server.web import metrics as metrics_endpoint
+from server.web.request_ids import RequestIds
 from server.web.services import Services
 from server.web.widget import Asset, asset_endpoint, load_assets
 from server.webhooks.emit import Webhooks
@@ -132,6 +137,7 @@ def create_app(
             await line_receiver.close()
             line_api.close()
             await store.close()
+            metrics.process_exited(os.getpid())  # its open streams no longer count (--workers)
 
     app = Starlette(
         routes=[
@@ -155,6 +161,7 @@ def create_app(
             ),
             Route("/healthz", health.healthz),
             Route("/readyz", health.readyz),
+            Route("/metrics", metrics_endpoint.get_metrics, methods=["GET"]),
             *console_pages.ROUTES,
             *console_visitors.ROUTES,
             *inbox_api.ROUTES,
@@ -163,7 +170,7 @@ def create_app(
             *console_webhooks.ROUTES,
             Route("/console/sites/{site}/stream", ops_stream.get_stream, methods=["GET"]),
         ],
-        middleware=[Middleware(ConsoleHeaders)],
+        middleware=[Middleware(RequestIds), Middleware(ConsoleHeaders)],
         exception_handlers=errors.HANDLERS,
         lifespan=lifespan,
     )
@@ -198,9 +205,10 @@ def create_app(
     chat_service.outbound["line"] = line_push
     links = Links(chat_service, line_api, line_tokens, settings.identity_secrets_by_site(), settings.line_access, clock)
     line_receiver = LineReceiver(chat_service, line_api, settings.line_secrets_by_site(), line_tokens, links, clock)
+    event_path_store = TimedStore(store)  # its calls measured for /metrics
     addresses = AddressLimits(store, settings.events_per_address_per_minute, settings.address_flush_interval, clock)
     limits = RateLimits(
-        store,
+        event_path_store,
         settings.new_visitors_per_minute,
         settings.new_visitors_per_hour,
         settings.codes_per_day,
@@ -212,7 +220,7 @@ def create_app(
         live=live,
         store=store,
         ingest=Ingest(
-            store,
+            event_path_store,
             VisitorIds(settings.secret_key),
             settings.session_timeout,
             clock,

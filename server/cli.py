@@ -9,12 +9,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import logging
+import logging.config
 import os
 import secrets
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
+from server.logs import logging_config
 from server.settings import Settings, SettingsError, load
 
 EXIT_USAGE = 2
@@ -36,6 +39,19 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="listen port (IRASSHAI_PORT)")
     serve.add_argument("--redis", dest="redis_url", metavar="URL", help="Redis URL (IRASSHAI_REDIS_URL)")
     serve.add_argument("--workers", type=int, help="server processes; >1 needs Redis (IRASSHAI_WORKERS)")
+    serve.add_argument(
+        "--log-format",
+        dest="log_format",
+        choices=("text", "json"),
+        help="log lines as text or JSON (IRASSHAI_LOG_FORMAT)",
+    )
+    serve.add_argument(
+        "--metrics-port",
+        dest="metrics_port",
+        type=int,
+        metavar="P",
+        help="serve the metrics on this port of IRASSHAI_METRICS_HOST, 127.0.0.1 by default (IRASSHAI_METRICS_PORT)",
+    )
 
     demo = commands.add_parser("demo", help="run the server and the demo shop, in memory")
     demo.add_argument("--rules", dest="rules_dir", metavar="DIR", help="rules folder (default: rules)")
@@ -74,7 +90,7 @@ def main(argv: list[str] | None = None) -> None:
         settings = load(os.environ).replace(**overrides)
     except SettingsError as error:
         fail(str(error))
-    logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    logging.config.dictConfig(logging_config(settings.log_format, settings.log_level))
     if args.command == "serve":
         serve(settings)
     elif args.command == "demo":
@@ -105,29 +121,48 @@ def serve(settings: Settings) -> None:
             f"--workers {settings.workers} needs Redis: with the in-memory store each process would keep "
             "its own visitors; pass --redis redis://HOST:6379/0 or use --workers 1"
         )
+    options = {
+        "host": settings.host,
+        "port": settings.port,
+        "log_level": settings.log_level,
+        "log_config": logging_config(settings.log_format, settings.log_level),
+        "proxy_headers": True,
+        "server_header": False,
+        # In flight when SIGTERM comes: finished (and acknowledged) within this, else cancelled.
+        "timeout_graceful_shutdown": settings.shutdown_timeout,
+    }
     if settings.workers == 1:
         app = _create_app(settings)
-        uvicorn.run(
-            app,
-            host=settings.host,
-            port=settings.port,
-            log_level=settings.log_level,
-            proxy_headers=True,
-            server_header=False,
-        )
+        metrics_listener(settings)
+        uvicorn.run(app, **options)
         return
-    _create_app(settings)  # fail fast, in this process, on a bad rules folder
-    os.environ.update(settings.to_env())
-    uvicorn.run(
-        "server.cli:worker_app",
-        factory=True,
-        host=settings.host,
-        port=settings.port,
-        workers=settings.workers,
-        log_level=settings.log_level,
-        proxy_headers=True,
-        server_header=False,
-    )
+    # Each worker writes its metrics to files in this folder, which any of them (or the metrics
+    # listener, in this process) sums; the client library reads the variable when first imported,
+    # so it is set before anything imports it, and the folder is new, so no earlier run counts.
+    folder = tempfile.mkdtemp(prefix="irasshai-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
+    try:
+        _create_app(settings)  # fail fast, in this process, on a bad rules folder
+        os.environ.update(settings.to_env())
+        metrics_listener(settings)
+        uvicorn.run("server.cli:worker_app", factory=True, workers=settings.workers, **options)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def metrics_listener(settings: Settings) -> None:
+    """With IRASSHAI_METRICS_PORT, the metrics on a port of their own, from a thread of this process."""
+    if not settings.metrics_port:
+        return
+    from prometheus_client import start_http_server
+
+    from server.metrics import registry
+
+    try:
+        start_http_server(settings.metrics_port, settings.metrics_host, registry())
+    except OSError as error:
+        fail(f"cannot serve metrics on {settings.metrics_host}:{settings.metrics_port}: {error.strerror}", 1)
+    logging.getLogger("irasshai").info("metrics at http://%s:%d/metrics", settings.metrics_host, settings.metrics_port)
 
 
 def worker_app():

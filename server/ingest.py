@@ -30,6 +30,7 @@ from collections.abc import Awaitable, Callable, Mapping
 
 import msgspec
 
+from server import metrics
 from server.chat.tickets import Tickets
 from server.console.visitors import LiveVisitors
 from server.coupons.issuer import StoreCoupons
@@ -205,6 +206,8 @@ class Ingest:
             except StoreUnavailable as error:  # no prompts for a while beats a refused batch
                 self.store_failures.warning("site %s: presence not read: %s", site.key, error)
         if outcome is not None:
+            if outcome.rule is not None:
+                metrics.decided(site.key, outcome.rule.id, outcome.show is not None)
             reply.show, reply.watch = outcome.show, outcome.watch
             counts = counts_of(site, state.device, outcome.decision, applied.feedback, conversions, now)
             await self._count(site, counts)

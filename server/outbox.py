@@ -23,6 +23,7 @@ import logging
 import time
 from collections.abc import Callable
 
+from server import metrics
 from server.ratelog import RateLimitedLog
 from server.store.base import StoreUnavailable
 from server.store.webhooks import Delivery, DeliveryQueue
@@ -34,6 +35,7 @@ TRIM_EVERY = 60.0
 
 class Outbox:
     what = "deliveries"  # what the log calls them
+    channel = "other"  # the label of its attempts in irasshai_deliveries_total
     per_endpoint = 4  # deliveries of one endpoint in flight at once, per process
 
     def __init__(
@@ -69,6 +71,7 @@ class Outbox:
     ) -> None:
         """Record an attempt (server/store/webhooks.py); a retry also makes this process look then."""
         await self.queue.finish(site, delivery.id, outcome, self.clock(), status, error, next_at, delivery.lane)
+        metrics.DELIVERIES.labels(self.channel, outcome).inc()
         if outcome == "retry":
             self._next_due = min(self._next_due, next_at)
 

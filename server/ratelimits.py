@@ -21,6 +21,7 @@ import logging
 import math
 from dataclasses import dataclass
 
+from server import metrics
 from server.address_limits import AddressLimits, AddressRateLimited
 from server.coupons.coupon import Coupon
 from server.coupons.pools import CouponPool
@@ -34,11 +35,13 @@ MINUTE, HOUR, DAY = 60, 3600, 86400
 
 
 class RateLimited(Exception):
-    """A limit is reached; `str(error)` is one line, `retry_after` the seconds until it resets."""
+    """A limit is reached; `str(error)` is one line, `retry_after` the seconds until it resets,
+    `limit` which one (a label of the irasshai_rate_limited metric)."""
 
-    def __init__(self, message: str, retry_after: int):
+    def __init__(self, message: str, retry_after: int, limit: str = "other"):
         super().__init__(message)
         self.retry_after = retry_after
+        self.limit = limit
 
 
 @dataclass(frozen=True)
@@ -101,7 +104,9 @@ class RateLimits:
         counted = await self.store.hit(site.key, f"new-visitors:{address}", tuple(window for window, _ in limits))
         waits = [ttl for (hits, ttl), (_, limit) in zip(counted, limits, strict=True) if hits > limit]
         if waits:
-            raise RateLimited(f"too many new visitors from this address; retry in {max(waits)} s", max(waits))
+            raise RateLimited(
+                f"too many new visitors from this address; retry in {max(waits)} s", max(waits), "new_visitors"
+            )
 
     def coupons(self, coupons: Coupons, address: str) -> Coupons:
         """`coupons`, handing out at most `codes_per_day` (the site's) unique or generated codes to `address`."""
@@ -122,6 +127,7 @@ class _LimitedCoupons:
             # would be needed to tell), which only a very busy shared address will notice.
             [(hits, _)] = await self.limits.store.hit(site.key, f"codes:{self.address}", (DAY,))
             if hits > limit:
+                metrics.RATE_LIMITED.labels("codes_per_day").inc()
                 log.warning(
                     "site %s: coupon pool %s: no code for visitor %s: their address was handed "
                     "%d codes today (limit %d)",

@@ -13,6 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+from server import metrics
 from server.config import Config, Live, load_config, watched_files
 
 log = logging.getLogger("irasshai.reload")
@@ -54,6 +55,7 @@ class Reloader:
             try:
                 await self.check()
             except Exception:  # the watcher must outlive any surprise (logged with its traceback)
+                metrics.reload_error.inc()
                 log.exception("rules reload failed unexpectedly; keeping version %s", self.live.config.version)
 
     async def check(self) -> bool:
@@ -64,6 +66,7 @@ class Reloader:
         self._seen = current
         config, problems = await asyncio.to_thread(load_config, self.rules_dir)
         if config is None:
+            metrics.reload_error.inc()
             self.live.last_error = problems.lines()
             log.error(
                 "rules in %s have %d problem(s); version %s stays live:\n%s",
@@ -75,6 +78,7 @@ class Reloader:
             return False
         if self.transform is not None:
             config = self.transform(config)
+        metrics.reload_ok.inc()
         recovered = bool(self.live.last_error)
         self.live.last_error = []
         changed = config.version != self.live.config.version

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 
 import msgspec
 
-from server import redis_urls
+from server import ops_settings, redis_urls
+from server.ops_settings import OpsSettings
 
 
 class SettingsError(Exception):
@@ -35,6 +36,7 @@ class Setting:
 
 
 SETTINGS: tuple[Setting, ...] = (
+    *(Setting(*row) for row in ops_settings.ROWS),  # logs, metrics, shutdown: first, as OpsSettings' fields are
     Setting(
         "secret_key",
         "",
@@ -88,7 +90,6 @@ SETTINGS: tuple[Setting, ...] = (
         5.0,
         "Seconds between two writes of each server process's traffic counts (the site overview) to the store.",
     ),
-    Setting("log_level", "info", "Log level: debug, info, warning or error."),
     Setting(
         "site_secrets",
         "",
@@ -197,7 +198,7 @@ SETTINGS: tuple[Setting, ...] = (
 )
 
 
-class Settings(msgspec.Struct, frozen=True, kw_only=True):
+class Settings(OpsSettings, frozen=True, kw_only=True):
     secret_key: str = ""
     rules_dir: str = "rules"
     redis_url: str = ""
@@ -212,7 +213,6 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     session_timeout: int = 1800
     reload_interval: float = 1.0
     traffic_flush_interval: float = 5.0
-    log_level: str = "info"
     site_secrets: str = ""
     identity_secrets: str = ""
     new_visitors_per_minute: int = 60
@@ -268,7 +268,6 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         return {s.env: str(getattr(self, s.name)) for s in SETTINGS}
 
 
-_LOG_LEVELS = ("debug", "info", "warning", "error")
 SITE_KEY = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")  # server.sites.SITE_KEY, not imported: settings load first
 MIN_SITE_SECRET = 16
 FLAGS = {"redis_url": "--redis", "rules_dir": "--rules"}  # where a flag is not the setting's name
@@ -414,10 +413,6 @@ def _validate(values: dict, source) -> Settings:
         raise SettingsError(
             f"setting {source('reload_interval')} has value {values['reload_interval']!r}; expected a positive number"
         )
-    if str(values["log_level"]).lower() not in _LOG_LEVELS:
-        raise SettingsError(
-            f"setting {source('log_level')} has value {values['log_level']!r}; expected one of {', '.join(_LOG_LEVELS)}"
-        )
     url = str(values["redis_url"])
     if url and redis_urls.scheme(url) not in redis_urls.SERVER_SCHEMES + redis_urls.CLUSTER_SCHEMES:
         raise SettingsError(
@@ -471,5 +466,6 @@ def _validate(values: dict, source) -> Settings:
                 f"setting {source(name)} has value {base!r}; expected a base URL such as https://api.line.me"
             )
         values[name] = base.rstrip("/")
-    values["log_level"] = str(values["log_level"]).lower()
+    if problem := ops_settings.problem(values, source):
+        raise SettingsError(problem)
     return msgspec.convert(values, Settings)

@@ -41,6 +41,29 @@ def test_serve_refuses_to_start_without_a_secret_key(tmp_path):
     assert "IRASSHAI_SECRET_KEY" in one_line_error(result)
 
 
+def test_serve_says_in_one_line_when_the_metrics_port_is_taken(tmp_path):
+    import socket
+
+    write_site(tmp_path)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = irasshai(
+            "serve",
+            "--rules",
+            str(tmp_path),
+            "--port",
+            str(free_port()),
+            "--metrics-port",
+            str(port),
+            env={"IRASSHAI_SECRET_KEY": "k"},
+        )
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith(f"irasshai: cannot serve metrics on 127.0.0.1:{port}: ")
+
+
 def test_serve_refuses_several_workers_with_the_in_memory_store(tmp_path):
     write_site(tmp_path)
     result = irasshai("serve", "--rules", str(tmp_path), "--workers", "3", env={"IRASSHAI_SECRET_KEY": "k"})

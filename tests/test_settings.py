@@ -82,6 +82,9 @@ def test_settings_are_frozen():
         ),
         ("IRASSHAI_LINE_API", "api.line.me", "a base URL such as https://api.line.me"),
         ("IRASSHAI_LINE_ACCESS", "https://access.line.me/dialog?x", "a base URL such as https://api.line.me"),
+        ("IRASSHAI_LOG_FORMAT", "xml", "text or json"),
+        ("IRASSHAI_METRICS_PORT", "70000", "0 (no metrics listener) or a port up to 65535"),
+        ("IRASSHAI_SHUTDOWN_TIMEOUT", "0", "a positive number of seconds"),
     ],
 )
 def test_a_bad_value_is_one_line_naming_the_variable_and_the_value(variable, value, expected):
@@ -175,3 +178,19 @@ def test_line_secrets_and_tokens_are_per_site_and_reported_by_entry_never_by_tex
     with pytest.raises(SettingsError) as error:
         load({"IRASSHAI_LINE_TOKENS": "shop=short-secret"})
     assert "entry 1" in str(error.value) and "short-secret" not in str(error.value)
+
+
+@pytest.mark.parametrize("token", ["short-token", "a token with spaces in it"])
+def test_a_bad_metrics_token_is_reported_without_its_text(token):
+    with pytest.raises(SettingsError) as error:
+        load({"IRASSHAI_METRICS_TOKEN": token})
+    message = str(error.value)
+    assert message.startswith("setting IRASSHAI_METRICS_TOKEN has a value that is not 16 or more printable")
+    assert token not in message and "\n" not in message
+
+
+def test_log_format_and_metrics_port_come_from_flags_too():
+    settings = load({"IRASSHAI_LOG_FORMAT": "JSON"}).replace(metrics_port=9464)
+    assert (settings.log_format, settings.metrics_port, settings.metrics_host) == ("json", 9464, "127.0.0.1")
+    with pytest.raises(SettingsError, match="^setting --log-format has value 'xml'"):
+        load({}).replace(log_format="xml")

@@ -363,4 +363,6 @@ class ChatService:
             return
         [(hits, retry_after)] = await self.store.hit(site.key, f"chat:{visitor}", (MINUTE,))
         if hits > limit:
-            raise RateLimited(f"more than {limit} messages in a minute; retry in {retry_after} s", retry_after)
+            raise RateLimited(
+                f"more than {limit} messages in a minute; retry in {retry_after} s", retry_after, "chat_messages"
+            )

@@ -95,6 +95,11 @@ class Wakeups:
         for listener in self._everyone():
             listener.close()
 
+    @property
+    def ended(self) -> bool:
+        """Whether the process is stopping (its streams end with a hint to reconnect elsewhere)."""
+        return self._ended
+
     def listening(self) -> int:
         return sum(len(listeners) for listeners in self._listeners.values())
 

@@ -128,7 +128,7 @@ async def count_sign_in(request: Request, email: str) -> None:
         if hits > limit:
             waits.append(ttl)
     if waits:
-        raise RateLimited(f"too many sign-in attempts; retry in {max(waits)} s", max(max(waits), 1))
+        raise RateLimited(f"too many sign-in attempts; retry in {max(waits)} s", max(max(waits), 1), "sign_in")
 
 
 def require_site(operator: Operator, site_key: str) -> None:

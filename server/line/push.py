@@ -65,6 +65,7 @@ class Push(msgspec.Struct):
 
 class LinePush(Outbox):
     what = "LINE pushes"
+    channel = "line"
 
     def __init__(
         self,

@@ -4,7 +4,8 @@ Endpoints raise; these handlers turn what they raise into one-line JSON errors: 
 :class:`Refusal` (any 4xx an endpoint decides on), a bad batch (naming the event at fault, so
 the widget drops only that one), a rate limit (429 with Retry-After), an unreachable store
 (503 with Retry-After, logged once per outage rather than once per request) and a bug (500,
-logged with its traceback). An endpoint that has checked a request's origin puts the CORS
+logged with its traceback). Each is counted here for /metrics, by endpoint, reason and status
+(server/metrics.py). An endpoint that has checked a request's origin puts the CORS
 headers in the request's scope under :data:`CORS`, and every answer to that request carries them, a 500
 included, so the widget can read it.
 """
@@ -17,12 +18,14 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
+from server import metrics
 from server.chat.model import ChatError
 from server.events import BadBatch
 from server.oneline import one_line
 from server.ratelimits import RateLimited
 from server.store.base import StoreUnavailable
 from server.web.replies import error_reply, json_reply
+from server.web.request_ids import current
 from server.web.services import services
 
 log = logging.getLogger("irasshai.web")
@@ -56,11 +59,17 @@ def _cors(request: Request) -> dict[str, str]:
     return request.scope.get(CORS) or {}
 
 
+def _count(request: Request, reason: str, status: int) -> None:
+    metrics.refused(getattr(request.scope.get("endpoint"), "__name__", "none"), reason, status)
+
+
 async def refused(request: Request, error: Refusal) -> Response:
+    _count(request, "refused", error.status)
     return error_reply(str(error), error.status, {**_cors(request), **error.headers})
 
 
 async def bad_batch(request: Request, error: BadBatch) -> Response:
+    _count(request, "bad_batch", error.status)
     if error.event is None:
         return error_reply(str(error), error.status, _cors(request))
     # Which event caused it (index and id): the widget drops only that one and sends the others again.
@@ -70,15 +79,19 @@ async def bad_batch(request: Request, error: BadBatch) -> Response:
 
 
 async def chat_refused(request: Request, error: ChatError) -> Response:
+    _count(request, "chat", error.status)
     return error_reply(str(error), error.status, _cors(request))
 
 
 async def rate_limited(request: Request, error: RateLimited) -> Response:
+    _count(request, "rate_limited", 429)
+    metrics.RATE_LIMITED.labels(error.limit).inc()
     services(request).repeating.warning("%s %s refused: %s", request.method, request.url.path, error)
     return error_reply(str(error), 429, {**_cors(request), "retry-after": str(error.retry_after)})
 
 
 async def store_unavailable(request: Request, error: StoreUnavailable) -> Response:
+    _count(request, "store_unavailable", 503)
     endpoint = request.scope.get("endpoint")
     not_done = NOT_DONE.get(getattr(endpoint, "__name__", ""), "request not served")
     site = request.path_params.get("site", "")
@@ -89,12 +102,17 @@ async def store_unavailable(request: Request, error: StoreUnavailable) -> Respon
 
 
 async def http_error(request: Request, error: HTTPException) -> Response:
+    _count(request, "http", error.status_code)
     return error_reply(error.detail if isinstance(error.detail, str) else "request refused", error.status_code)
 
 
 async def unexpected(request: Request, error: Exception) -> Response:
+    _count(request, "error", 500)
     log.exception("unexpected error on %s %s", request.method, request.url.path)
-    return error_reply("internal error; the server log has the details", 500, _cors(request))
+    # Answered outside the middleware that adds the request id: added here, so the caller can quote it.
+    return error_reply(
+        "internal error; the server log has the details", 500, {**_cors(request), "x-request-id": current() or ""}
+    )
 
 
 HANDLERS = {

@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from server import metrics
 from server.devices import device_type, language
 from server.events import MAX_BATCH_BYTES, BadBatch, decode_batch
 from server.tracking import RequestFacts
@@ -82,6 +83,7 @@ async def events(scope: Scope, receive: Receive, send: Send, key: str) -> None:
         address=address_of(client[0] if client else "", headers.get(b"x-forwarded-for"), shared.trusted_proxies),
     )
     reply = await shared.ingest.handle(site, shared.live.config.rules[site.key], batch, events, facts)
+    metrics.accepted(events)
     content = encode_json(reply)
     origin = scope[CORS]["access-control-allow-origin"].encode("latin-1")
     await send(
@@ -93,6 +95,7 @@ async def events(scope: Scope, receive: Receive, send: Send, key: str) -> None:
                 (b"vary", b"Origin"),
                 (b"content-length", str(len(content)).encode()),
                 (b"content-type", b"application/json"),
+                (b"x-content-type-options", b"nosniff"),
             ],
         }
     )

@@ -8,6 +8,7 @@ lose any line break, as they are single-line fields.
 
 from __future__ import annotations
 
+import random
 import re
 
 LINE_BREAK = re.compile(r"\r\n|\r|\n")
@@ -27,6 +28,18 @@ def event(data: str, kind: str | None = None, event_id: str | None = None) -> by
         lines.append("event: " + LINE_BREAK.sub("", kind))
     lines.extend("data: " + line for line in LINE_BREAK.split(data))
     return ("\n".join(lines) + "\n\n").encode()
+
+
+def goodbye() -> bytes:
+    """The last event of a stream whose server is stopping: ``retry:`` asks the browser to
+    reconnect (to another process) within RECONNECT milliseconds, spread so that the streams of a
+    stopping process do not all arrive at once; ``event: bye`` (no id, so the browser's
+    Last-Event-ID stays the last entry delivered) lets a page tell this from a failure."""
+    low, high = RECONNECT
+    return f"retry: {random.randint(low, high)}\nevent: bye\ndata: {{}}\n\n".encode()
+
+
+RECONNECT = (250, 2000)  # milliseconds
 
 
 def comment(text: str) -> bytes:

@@ -30,6 +30,7 @@ from collections.abc import Iterator
 from starlette.requests import Request
 from starlette.types import Receive, Scope, Send
 
+from server import metrics
 from server.chat.feed import ENTRY_ID, before, with_id
 from server.chat.proactive import fresh, newer
 from server.chat.wakeups import Listener, Wakeups
@@ -75,14 +76,20 @@ class LiveStream:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await send({"type": "http.response.start", "status": 200, "headers": self.headers})
         if scope["method"] != "HEAD":  # HEAD: the headers of GET, and no stream
-            with self.shared.wakeups.listen(self.site, self.visitor) as listener:
-                watcher = asyncio.get_running_loop().create_task(until_gone(receive, listener))
-                try:
-                    await self._deliver(send, listener)
-                except StoreUnavailable as error:
-                    self.shared.repeating.warning("site %s: stream ended: %s", self.site, error)
-                finally:
-                    watcher.cancel()
+            metrics.visitor_streams.inc()
+            try:
+                with self.shared.wakeups.listen(self.site, self.visitor) as listener:
+                    watcher = asyncio.get_running_loop().create_task(until_gone(receive, listener))
+                    try:
+                        await self._deliver(send, listener)
+                        if self.shared.wakeups.ended:
+                            await send(_body(sse.goodbye()))
+                    except StoreUnavailable as error:
+                        self.shared.repeating.warning("site %s: stream ended: %s", self.site, error)
+                    finally:
+                        watcher.cancel()
+            finally:
+                metrics.visitor_streams.dec()
         await send({"type": "http.response.body", "body": b"", "more_body": False})
 
     async def _deliver(self, send: Send, listener: Listener) -> None:
@@ -115,7 +122,8 @@ def ended_by_exit_signals(wakeups: Wakeups) -> Iterator[None]:
     """While the app runs, SIGINT and SIGTERM end its streams first, then do what they did.
 
     uvicorn waits for open responses to finish before it stops, and a stream never finishes by
-    itself: without this a server asked to stop would wait for every visitor to leave. The
+    itself: without this a server asked to stop would wait for every visitor to leave. Each
+    stream ends with `sse.goodbye()`, so the browser reconnects, to another process, at once. The
     server's own handlers (uvicorn's, installed before the app starts) are chained, not replaced;
     only in the main thread, where signal handlers live."""
     if threading.current_thread() is not threading.main_thread():

@@ -44,6 +44,7 @@ def delay(backoff: float, tries: int, retry_after: float = 0.0) -> float:
 
 class Worker(Outbox):
     what = "webhook deliveries"
+    channel = "webhook"
     per_endpoint = PER_ENDPOINT
 
     def __init__(

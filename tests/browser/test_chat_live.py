@@ -80,9 +80,16 @@ def test_an_operator_on_the_other_process_types_and_replies_and_a_cut_stream_res
         expect(badge).to_be_hidden()
         # Reopened from where it was: the browser's own retry sends Last-Event-ID; a retry the
         # server refused (its process was gone) makes chat.js open a new stream with ?last=.
-        resumed = [r.all_headers().get("last-event-id") or ("&last=" in r.url) for r in streams[1:]]
+        # A retry that found no server at all (the stopping process's `bye` asks for one within
+        # 2 s) never sent its headers and is left out.
+        reached = [r for r in streams[1:] if r.failure is None]
+        resumed = [r.all_headers().get("last-event-id") or ("&last=" in r.url) for r in reached]
         assert resumed and all(resumed), f"the stream was opened again from the last entry: {resumed}"
-        assert console.problems() == [], console.problems()
+        # The browser's own line for a retry that found no server (the cut process was down): its
+        # `bye` asks for a retry within 2 s, which here, with no other process behind the same
+        # address, may come before the restart. Nothing of the widget's.
+        problems = [line for line in console.problems() if "net::ERR_CONNECTION_REFUSED" not in line]
+        assert problems == [], problems
 
 
 def test_two_visitors_at_once_each_see_only_their_own_conversation(browser, tmp_path, redis_url):

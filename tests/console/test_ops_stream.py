@@ -150,3 +150,20 @@ def test_refusals(served, tmp_path):
         assert response.status_code == 403
     anonymous = httpx.get(str(client.base_url) + STREAM)
     assert anonymous.status_code == 401 and "sign in" in anonymous.json()["error"]
+
+
+def test_a_reconnect_with_the_position_of_an_empty_feed_is_served_from_its_start(served):
+    """`ready` on an empty feed has the id "0", which the browser sends back when it reconnects
+    (a network drop, or a stopping server's `bye`): it is a position, not a mistake."""
+    client, _, clock, _ = served
+    with open_stream(client) as response:
+        ready = Stream(response).next()
+    assert ready["event"] == "ready" and ready["id"] == "0"
+    visitor = Visitor(client, clock.now)
+    visitor.say("while away")
+    with open_stream(client, last="0") as response:
+        assert response.status_code == 200
+        resumed = Stream(response).until(lambda e: e["event"] == "ready")
+    assert [e["data"]["text"] for e in resumed if e["event"] == "message" and e["data"]["author"] == "visitor"] == [
+        "while away"
+    ]

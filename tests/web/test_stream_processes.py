@@ -5,8 +5,9 @@ them, but each on its own port so that the test chooses which one a request goes
 operator's message posted through one reaches a visitor whose stream is open on the other,
 through Redis pub/sub; and after the stream is cut, replies posted meanwhile through the first
 are delivered by the second, on reconnection with Last-Event-ID, each exactly once and in order.
-A server process asked to stop (SIGTERM) ends its open streams cleanly (the browser reconnects
-elsewhere) and exits, rather than waiting for its visitors to leave.
+A server process asked to stop (SIGTERM) ends its open streams cleanly, each with a last `bye`
+event whose `retry:` makes the browser reconnect elsewhere within two seconds, and exits, rather
+than waiting for its visitors to leave.
 """
 
 from __future__ import annotations
@@ -77,6 +78,11 @@ def test_a_stopping_process_ends_its_streams_cleanly_and_exits(tmp_path, redis_u
         _, ticket = visitor_and_ticket(base)
         with open_stream(base, ticket) as stream:
             process.terminate()
+            # The last event asks the browser to reconnect (to another process) soon, and has no
+            # id, so the browser resumes from the last entry it got.
+            bye = stream.next()
+            assert bye["event"] == "bye" and "id" not in bye
+            assert 250 <= int(bye["retry"]) <= 2000
             with pytest.raises(AssertionError, match="the stream ended"):
                 stream.next()  # a clean end: an incomplete chunked body would raise httpx's error
         assert process.wait(15) is not None

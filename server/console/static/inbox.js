@@ -383,7 +383,14 @@
   function connect() {
     var source = new EventSource("/console/sites/" + encodeURIComponent(site) + "/stream" + (state.away ? "?away=1" : ""));
     source.addEventListener("open", function () { $("inbox-offline").hidden = true; });
-    source.addEventListener("error", function () { $("inbox-offline").hidden = false; });
+    // "bye": the server is stopping and this stream reconnects, to another process, at once;
+    // only a failure after that is shown.
+    var leaving = false;
+    source.addEventListener("bye", function () { leaving = true; });
+    source.addEventListener("error", function () {
+      if (leaving) leaving = false;
+      else $("inbox-offline").hidden = false;
+    });
     source.addEventListener("ready", function (event) {
       var data = JSON.parse(event.data);
       state.away = data.away;

@@ -24,6 +24,7 @@ import json
 from starlette.requests import Request
 from starlette.types import Receive, Scope, Send
 
+from server import metrics
 from server.chat.feed import ENTRY_ID, OPERATORS
 from server.chat.wakeups import Listener
 from server.console.auth import require_site, signed_in
@@ -52,7 +53,8 @@ async def get_stream(request: Request) -> OpsStream:
     if site is None:
         raise Refusal(f"unknown site '{key[:64]}'", 404)
     last = request.headers.get("last-event-id") or request.query_params.get("last", "")
-    if last and not ENTRY_ID.match(last):
+    # "0": the position a `ready` sent while the feed was still empty, which a reconnect sends back.
+    if last and last != "0" and not ENTRY_ID.match(last):
         raise Refusal(f"last event id '{last[:40]}' is not an event id such as 1733300000000-0", 400)
     return OpsStream(shared, site, operator.email, last, request.query_params.get("away") == "1")
 
@@ -66,17 +68,26 @@ class OpsStream:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await send({"type": "http.response.start", "status": 200, "headers": list(sse.HEADERS)})
         if scope["method"] != "HEAD":
-            with self.shared.wakeups.listen(self.site.key, OPERATORS) as listener:
-                watcher = asyncio.get_running_loop().create_task(until_gone(receive, listener))
-                try:
-                    await self._deliver(send, listener)
-                except StoreUnavailable as error:
-                    self.shared.repeating.warning("site %s: console stream ended: %s", self.site.key, error)
-                finally:
-                    watcher.cancel()
-                    with contextlib.suppress(StoreUnavailable):  # a store down: the entry expires on its own
-                        await self.shared.presence.leave(self.site.key, self.email)
+            metrics.operator_streams.inc()
+            try:
+                await self._stream(receive, send)
+            finally:
+                metrics.operator_streams.dec()
         await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    async def _stream(self, receive: Receive, send: Send) -> None:
+        with self.shared.wakeups.listen(self.site.key, OPERATORS) as listener:
+            watcher = asyncio.get_running_loop().create_task(until_gone(receive, listener))
+            try:
+                await self._deliver(send, listener)
+                if self.shared.wakeups.ended:  # the server is stopping: reconnect, to another process
+                    await send(_body(sse.goodbye()))
+            except StoreUnavailable as error:
+                self.shared.repeating.warning("site %s: console stream ended: %s", self.site.key, error)
+            finally:
+                watcher.cancel()
+                with contextlib.suppress(StoreUnavailable):  # a store down: the entry expires on its own
+                    await self.shared.presence.leave(self.site.key, self.email)
 
     async def _deliver(self, send: Send, listener: Listener) -> None:
         shared, key = self.shared, self.site.key
