@@ -78,7 +78,7 @@ def test_an_accepted_batch_counts_its_events_by_type_and_its_store_calls(tmp_pat
         - value(before, "irasshai_batches_total", outcome="accepted")
         == 1
     )
-    for operation in ("load_visitor", "save_visitor"):
+    for operation in ("load_visitor", "swap_visitor"):
         assert (
             value(after, "irasshai_store_seconds_count", operation=operation)
             - value(before, "irasshai_store_seconds_count", operation=operation)

@@ -9,12 +9,11 @@ without a token, meant for a private address (docs/operations.md, Metrics).
 
 from __future__ import annotations
 
-import hmac
-
 from starlette.requests import Request
 from starlette.responses import Response
 
 from server import metrics
+from server.constant_time import same_secret
 from server.web.errors import Refusal
 from server.web.services import services
 
@@ -24,7 +23,7 @@ async def get_metrics(request: Request) -> Response:
     if not token:
         raise Refusal("Not Found", 404)  # as any unknown path
     scheme, _, given = request.headers.get("authorization", "").partition(" ")
-    if not (hmac.compare_digest(given.strip().encode(), token.encode()) and scheme.lower() == "bearer"):
+    if not (same_secret(given.strip(), token) and scheme.lower() == "bearer"):
         raise Refusal(
             "missing or wrong metrics token; send 'Authorization: Bearer <IRASSHAI_METRICS_TOKEN>'",
             401,
