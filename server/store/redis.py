@@ -19,7 +19,7 @@ pub/sub there (SPUBLISH, SSUBSCRIBE), see :meth:`RedisStore.subscribe`.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from importlib.resources import files
 
 import redis.asyncio as redis
@@ -321,7 +321,7 @@ class RedisStore:
         except RedisError as error:
             raise self._unavailable(error) from None
 
-    async def subscribe(self) -> AsyncIterator[tuple[str, str, str]]:
+    async def subscribe(self, subscribed: Callable[[], None] | None = None) -> AsyncIterator[tuple[str, str, str]]:
         """Every wake-up published by any process. On a Redis Cluster the channel is sharded
         pub/sub (Redis 7): SPUBLISH goes to the shard that owns the channel's slot and every
         process SSUBSCRIBEs there (redis-py follows the slot when it moves), where a plain
@@ -332,6 +332,8 @@ class RedisStore:
                 await pubsub.ssubscribe(keys.WAKE_CHANNEL)
             else:
                 await pubsub.subscribe(keys.WAKE_CHANNEL)
+            if subscribed is not None:  # sent: Redis delivers what is published from now on
+                subscribed()
             while True:
                 # A timeout lets the connection's health check run while the channel is quiet.
                 if self._cluster:
