@@ -116,12 +116,15 @@ def report(found: Figures) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.faults", description=__doc__.split("\n\n")[0])
-    parser.add_argument("faults", nargs="*", choices=[[], *FAULTS], default=list(FAULTS), metavar="FAULT")
+    parser.add_argument("faults", nargs="*", metavar="FAULT", help=f"any of {', '.join(FAULTS)} (default: all)")
     parser.add_argument("--outage", type=float, default=3.0, help="seconds of each fault (default 3)")
     parser.add_argument("--timeout", type=float, default=2.0, help="IRASSHAI_REDIS_TIMEOUT of the server (default 2)")
     parser.add_argument("--visitors", type=int, default=8, help="visitors posting events without pause (default 8)")
     parser.add_argument("--chats", type=int, default=2, help="visitors chatting with an operator (default 2)")
     args = parser.parse_args()
+    for fault in args.faults:
+        if fault not in FAULTS:
+            parser.error(f"unknown fault {fault!r}; expected any of {', '.join(FAULTS)}")
     failed = False
     for fault in args.faults or FAULTS:
         found = measure(fault, args.outage, args.timeout, args.visitors, args.chats)
