@@ -45,3 +45,6 @@ def test_what_the_server_refused_during_the_outage_is_delivered_once_redis_is_ba
         ["/products/1", *PAGES], 1
     )
     assert profile.event_counts == {"early_call": 1, "viewed": len(PAGES)}
+    # In the order they happened: a 503 says "later", not "this event is at fault".
+    assert profile.session.paths == ["/products/1", *PAGES]
+    assert [event.properties.get("path") for event in profile.recent_events if event.name == "viewed"] == PAGES
