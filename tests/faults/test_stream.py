@@ -1,5 +1,6 @@
 """A visitor's live chat stream across a Redis outage: it ends when Redis goes (the browser's
-EventSource reconnects by itself), refuses nothing with a 500 meanwhile, and once Redis is back a
+EventSource reconnects by itself), a new one and chat posts are refused with 503 meanwhile (never
+a 500), and once Redis is back a
 reconnection with the last event id resumes, and a reply posted after it arrives live (through
 the process's wake-up subscription, which must have come back by itself: the stream's own poll is
 20 s, longer than this test waits for anything).
@@ -48,6 +49,11 @@ def test_a_stream_ends_with_redis_and_resumes_after_it_is_back(fault, server_on_
     reply = {"text": "during", "author": "Aya"}
     refused = _post(base, f"conversations/{conversation}/messages", reply, authorization=f"Bearer {OPERATOR_SECRET}")
     assert refused.status_code == 503 and refused.headers["retry-after"]
+
+    # A stream opened now (no last id: it must read the conversation first) is refused the same way.
+    opened = httpx.get(f"{base}/v1/sites/shop/stream", params={"ticket": ticket}, headers={"origin": SHOP}, timeout=10)
+    assert opened.status_code == 503 and opened.headers["retry-after"]
+    assert opened.headers["access-control-allow-origin"] == SHOP
 
     redis_back.start()
     # The widget's message is sent again, as its outbox does, and stored once.
