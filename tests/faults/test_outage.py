@@ -20,7 +20,7 @@ from tests.faults.conftest import OPERATOR_SECRET, TIMEOUT
 
 pytestmark = pytest.mark.redis
 OUTAGE = 3 * TIMEOUT  # seconds of each fault: several timeouts long
-HANG = 2 * TIMEOUT + 2  # seconds no request may reach: a hang detector, not a speed assertion
+HANG = 2 * TIMEOUT + 5  # seconds no request may reach: a hang detector (on a busy machine), not a speed check
 
 
 @pytest.mark.parametrize("fault", ["kill", "shutdown", "sleep", "pause", "pause-write"])
