@@ -74,7 +74,10 @@ def make_store(settings: Settings) -> Store:
         from server.store.redis import RedisStore
 
         return RedisStore(
-            settings.redis_url, max_connections=settings.redis_max_connections, pool_timeout=settings.redis_pool_timeout
+            settings.redis_url,
+            max_connections=settings.redis_max_connections,
+            pool_timeout=settings.redis_pool_timeout,
+            timeout=settings.redis_timeout,
         )
     return MemoryStore()
 

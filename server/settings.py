@@ -63,6 +63,12 @@ SETTINGS: tuple[Setting, ...] = (
         "Seconds a request waits for a free Redis connection before it is answered 503 (retry later).",
     ),
     Setting(
+        "redis_timeout",
+        2.0,
+        "Seconds Redis has to answer one command (or to accept a connection). A Redis that is gone or "
+        "slower than this is an outage: the request is answered 503 with Retry-After, never left hanging.",
+    ),
+    Setting(
         "visitor_cache_mb",
         64,
         "Megabytes of visitor states each server process keeps on Redis, so that a returning visitor's "
@@ -205,6 +211,7 @@ class Settings(OpsSettings, frozen=True, kw_only=True):
     redis_max_connections: int = 50
     redis_pool_timeout: float = 5.0
     visitor_cache_mb: int = 64
+    redis_timeout: float = 2.0
     body_timeout: float = 10.0
     host: str = "127.0.0.1"
     port: int = 8000
@@ -404,7 +411,13 @@ def _validate(values: dict, source) -> Settings:
         raise SettingsError(
             f"setting {source('redis_max_connections')} has value {values['redis_max_connections']!r}; expected 1 or more"
         )
-    for name in ("redis_pool_timeout", "body_timeout", "traffic_flush_interval", "address_flush_interval"):
+    for name in (
+        "redis_pool_timeout",
+        "redis_timeout",
+        "body_timeout",
+        "traffic_flush_interval",
+        "address_flush_interval",
+    ):
         if not 0 < float(values[name]) < float("inf"):
             raise SettingsError(
                 f"setting {source(name)} has value {values[name]!r}; expected a positive number of seconds"

@@ -75,6 +75,9 @@ def test_settings_are_frozen():
         ("IRASSHAI_RELOAD_INTERVAL", "soon", "a number"),
         ("IRASSHAI_RELOAD_INTERVAL", "-1", "a positive number"),
         ("IRASSHAI_LOG_LEVEL", "loud", "one of debug, info, warning, error"),
+        ("IRASSHAI_REDIS_TIMEOUT", "0", "a positive number of seconds"),
+        ("IRASSHAI_REDIS_TIMEOUT", "inf", "a positive number of seconds"),
+        ("IRASSHAI_REDIS_TIMEOUT", "2s", "a number"),
         (
             "IRASSHAI_REDIS_URL",
             "localhost:6379",

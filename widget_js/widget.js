@@ -172,10 +172,13 @@
         var refused = events[reply.event];
         return forget(refused ? [refused.id] : map(events, function (e) { return e.id; }));
       }
-      // One event may be what the server fails on: send fewer at a time until it is alone,
-      // then put it last, so that the events queued behind it still get through.
-      if (events.length > 1) limit = 1;
-      else writeQueue(concat(filter(readQueue(), function (e) { return e.id !== events[0].id; }), events));
+      // A 500 may be one event the server fails on: send fewer at a time until it is alone,
+      // then put it last, so that the events queued behind it still get through. Any other
+      // (503: the store is down; 429, 408, a proxy's 502) says "later": the same, in order.
+      if (status === 500) {
+        if (events.length > 1) limit = 1;
+        else writeQueue(concat(filter(readQueue(), function (e) { return e.id !== events[0].id; }), events));
+      }
       retry(after);
     });
   }

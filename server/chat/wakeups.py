@@ -4,7 +4,9 @@ Each open stream (server/web/stream.py) listens for its visitor; the one subscri
 process (:meth:`Store.subscribe`) hands every publish for that visitor to each of them. A
 wake-up is a hint only, the feed is the truth: a stream reads the feed again when woken, and
 every poll interval anyway, so a wake-up lost (the subscription down a while) costs a poll at
-most. When the subscription is lost, every listener is woken and it subscribes again.
+most. When the subscription is lost, every listener is woken and it subscribes again; once it
+is back, every listener is woken again (a reply posted just before then woke nobody, and its
+stream would otherwise have waited for its next poll).
 
 A process holds thousands of listeners, so each is small: a slotted object with the wake-ups
 not yet taken and, while its stream waits, one future. Waits time out on one clock per process
@@ -117,14 +119,19 @@ class Wakeups:
     async def _run(self) -> None:
         while True:
             try:
-                async for site, visitor_id, payload in self.store.subscribe():
+                async for site, visitor_id, payload in self.store.subscribe(self._wake_everyone):
                     for listener in self._listeners.get((site, visitor_id), ()):
                         listener.put(payload)
             except StoreUnavailable as error:
                 log.warning("chat wake-ups interrupted, streams fall back to polling: %s", error)
-            for listener in self._everyone():  # what was published meanwhile is in the feeds
-                listener.put("")
+            self._wake_everyone()
             await asyncio.sleep(RESUBSCRIBE_AFTER)
+
+    def _wake_everyone(self) -> None:
+        """Every stream reads its feed again: when the subscription is lost, and when it is back
+        (what was published while it was down woke nobody, but it is in the feeds)."""
+        for listener in self._everyone():
+            listener.put("")
 
     async def _clock(self) -> None:
         loop = asyncio.get_running_loop()

@@ -30,7 +30,7 @@ redelivered event is stored once; an account-link nonce, taken once).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Protocol
 
 from server.store.webhooks import DeliveryQueue
@@ -170,9 +170,11 @@ class Store(Protocol):
     async def publish(self, site: str, visitor_id: str, payload: str = "") -> None:
         """Tell every process that the visitor's feed grew ('') or an ephemeral `payload`."""
 
-    def subscribe(self) -> AsyncIterator[tuple[str, str, str]]:
+    def subscribe(self, subscribed: Callable[[], None] | None = None) -> AsyncIterator[tuple[str, str, str]]:
         """(site, visitor id, payload) of every publish, by any process, from now on. Raises
-        StoreUnavailable when the subscription is lost (the caller subscribes again)."""
+        StoreUnavailable when the subscription is lost (the caller subscribes again). Calls
+        `subscribed` once the subscription is in place: what was published before it (while a
+        lost one was down) was missed, so the caller reads again what it watches."""
 
     async def set_presence(self, site: str, email: str, until: float, ttl: int) -> None:
         """Record that the operator is online until second `until` (now or earlier: not online);

@@ -213,3 +213,11 @@ def claim(site: str, name: str) -> str:
     """STRING: the value a name was claimed with (a LINE webhook event's id, an account-link nonce);
     TTL: the claim's, set when it is claimed."""
     return f"{PREFIX}:{{{site}:claim:{name}}}"
+
+
+READY_TTL = 60
+
+
+def ready() -> str:
+    """STRING: when a process last checked that Redis takes writes (/readyz); TTL a minute."""
+    return f"{PREFIX}:{{ready}}"

@@ -340,9 +340,11 @@ class MemoryStore:
         for queue in self._subscribers:
             queue.put_nowait((site, visitor_id, payload))
 
-    async def subscribe(self) -> AsyncIterator[tuple[str, str, str]]:
+    async def subscribe(self, subscribed: Callable[[], None] | None = None) -> AsyncIterator[tuple[str, str, str]]:
         queue: asyncio.Queue = asyncio.Queue()
         self._subscribers.append(queue)
+        if subscribed is not None:
+            subscribed()
         try:
             while True:
                 yield await queue.get()

@@ -19,7 +19,8 @@ pub/sub there (SPUBLISH, SSUBSCRIBE), see :meth:`RedisStore.subscribe`.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from importlib.resources import files
 
 import redis.asyncio as redis
@@ -39,8 +40,9 @@ def _pairs(fields: dict) -> list:
     return [word for pair in fields.items() for word in pair]
 
 
-MAX_CONNECTIONS = 50  # the defaults of IRASSHAI_REDIS_MAX_CONNECTIONS and IRASSHAI_REDIS_POOL_TIMEOUT
+MAX_CONNECTIONS = 50  # the defaults of IRASSHAI_REDIS_MAX_CONNECTIONS, _POOL_TIMEOUT and _TIMEOUT
 POOL_TIMEOUT = 5.0
+TIMEOUT = 2.0
 
 
 class RedisStore:
@@ -51,10 +53,11 @@ class RedisStore:
         *,
         max_connections: int = MAX_CONNECTIONS,
         pool_timeout: float = POOL_TIMEOUT,
+        timeout: float = TIMEOUT,
     ):
         self.url = redacted(url)  # as messages show it: never the password
         if client is None:
-            client = connect(url, max_connections=max_connections, pool_timeout=pool_timeout)
+            client = connect(url, max_connections=max_connections, pool_timeout=pool_timeout, timeout=timeout)
         self._client = client
         self._cluster = isinstance(client, Cluster)
         self._atomic = Atomic(client)
@@ -340,7 +343,7 @@ class RedisStore:
         except RedisError as error:
             raise self._unavailable(error) from None
 
-    async def subscribe(self) -> AsyncIterator[tuple[str, str, str]]:
+    async def subscribe(self, subscribed: Callable[[], None] | None = None) -> AsyncIterator[tuple[str, str, str]]:
         """Every wake-up published by any process. On a Redis Cluster the channel is sharded
         pub/sub (Redis 7): SPUBLISH goes to the shard that owns the channel's slot and every
         process SSUBSCRIBEs there (redis-py follows the slot when it moves), where a plain
@@ -351,6 +354,8 @@ class RedisStore:
                 await pubsub.ssubscribe(keys.WAKE_CHANNEL)
             else:
                 await pubsub.subscribe(keys.WAKE_CHANNEL)
+            if subscribed is not None:  # sent: Redis delivers what is published from now on
+                subscribed()
             while True:
                 # A timeout lets the connection's health check run while the channel is quiet.
                 if self._cluster:
@@ -485,17 +490,18 @@ class RedisStore:
             raise self._unavailable(error) from None
 
     async def ping(self) -> None:
-        """The store answers. A Redis Cluster must also say it is ok (every slot served): one
-        that lost a master it cannot replace refuses every command, yet still answers PING."""
+        """The store takes a write: a Redis that answers reads but refuses or holds writes (paused
+        for a failover, a read-only replica, out of memory) refuses every batch too. A Redis
+        Cluster must also say it is ok (every slot served): one that lost a master it cannot
+        replace refuses every command, yet still answers."""
         try:
             if self._cluster:
                 state = (await self._client.cluster_info()).get("cluster_state")
                 if state != "ok":
                     raise StoreUnavailable(f"Redis Cluster at {self.url} is not ok: its cluster_state is {state}")
-            else:
-                await self._client.ping()
-        except (RedisError, OSError) as error:
-            raise StoreUnavailable(f"Redis at {self.url} is unreachable: {error}") from None
+            await self._client.set(keys.ready(), repr(time.time()), ex=keys.READY_TTL)
+        except (RedisError, *OUTAGES, OSError) as error:
+            raise StoreUnavailable(f"Redis at {self.url} is unreachable or refuses writes: {error}") from None
 
     async def close(self) -> None:
         await self._client.aclose()

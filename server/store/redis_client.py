@@ -45,8 +45,13 @@ SPARE = 2  # connections per node beyond the gate: the wake-up subscription hold
 MAX_ARGUMENTS = 4000  # per command of an Atomic call: Lua's unpack() stops at about 8,000
 
 
-def connect(url: str, *, max_connections: int, pool_timeout: float) -> redis.Redis | Cluster:
-    """A client for `url`: a Redis Cluster for redis+cluster://, else one server."""
+def connect(url: str, *, max_connections: int, pool_timeout: float, timeout: float = 2.0) -> redis.Redis | Cluster:
+    """A client for `url`: a Redis Cluster for redis+cluster://, else one server.
+
+    `timeout` bounds each command's reply and each connection attempt (IRASSHAI_REDIS_TIMEOUT).
+    redis-py drops a connection whose read timed out (or was cancelled) rather than returning it
+    to the pool, so a late reply is never read as the answer to the next command; and its pool
+    connections retry nothing, so a command takes at most `timeout` once it has a connection."""
     if redis_urls.is_cluster(url):
         found = redis_urls.parse_cluster(url)
         return Cluster(
@@ -57,8 +62,8 @@ def connect(url: str, *, max_connections: int, pool_timeout: float) -> redis.Red
             gate=max_connections,
             pool_timeout=pool_timeout,
             max_connections=max_connections + SPARE,
-            socket_connect_timeout=2,
-            socket_timeout=5,
+            socket_connect_timeout=timeout,
+            socket_timeout=timeout,
             health_check_interval=30,
         )
     # Blocking: redis-py's default pool raises "Too many connections" at once when all are
@@ -67,8 +72,8 @@ def connect(url: str, *, max_connections: int, pool_timeout: float) -> redis.Red
         url,
         max_connections=max_connections,
         timeout=pool_timeout,
-        socket_connect_timeout=2,
-        socket_timeout=5,
+        socket_connect_timeout=timeout,
+        socket_timeout=timeout,
         health_check_interval=30,
     )
     return redis.Redis.from_pool(pool)

@@ -1,4 +1,4 @@
-"""GET /healthz (the process is up) and GET /readyz (the store answers, with its coupon pools; which rules are live).
+"""GET /healthz (the process is up) and GET /readyz (the store takes a write, with its coupon pools; which rules are live).
 
 /readyz also checks each codes file's pool in the store: one found missing (Redis lost its
 data) makes that answer 503 and is loaded again from its file, so the next answer is ready;

@@ -64,6 +64,8 @@ def test_a_wait_times_out_on_the_process_clock(monkeypatch):
         try:
             with wakeups.listen("shop", "v1") as listener:
                 assert wakeups.listening() == 1
+                # Woken once the subscription is in place (a publish before it was missed).
+                assert await asyncio.wait_for(listener.wait(5), 5) == ("",)
                 return await asyncio.wait_for(listener.wait(0.02), 5)
         finally:
             assert wakeups.listening() == 0

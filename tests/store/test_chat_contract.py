@@ -197,6 +197,21 @@ async def test_a_publish_reaches_a_subscriber(store):
     assert await asyncio.wait_for(_first_delivery(store, store), 10) == ("demo", "v1", "typing\toperator\tAya")
 
 
+async def test_a_subscriber_is_told_when_its_subscription_is_in_place_and_then_hears_every_publish(store):
+    """The wake-ups read every feed again when told (server/chat/wakeups.py): a publish from then
+    on is heard, one before it may not be."""
+    told = asyncio.Event()
+    stream = store.subscribe(told.set)
+    receive = asyncio.ensure_future(anext(stream))
+    try:
+        await asyncio.wait_for(told.wait(), 10)
+        await store.publish("demo", "v1", "typing\toperator\tAya")
+        assert await asyncio.wait_for(receive, 10) == ("demo", "v1", "typing\toperator\tAya")
+    finally:
+        receive.cancel()
+        await stream.aclose()
+
+
 async def test_a_publish_reaches_a_subscriber_of_another_process(any_redis_url):
     one, two = RedisStore(any_redis_url), RedisStore(any_redis_url)
     try:

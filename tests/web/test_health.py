@@ -1,4 +1,4 @@
-"""GET /healthz says the process is up; GET /readyz says whether the store answers.
+"""GET /healthz says the process is up; GET /readyz says whether the store answers and takes writes.
 
 /readyz also checks the coupon pools of codes files: a pool Redis lost (flushed, or restarted
 without persistence) makes it 503 naming the pool, and is loaded again, so the next answer
@@ -42,6 +42,26 @@ def test_readyz_is_503_with_a_reason_when_redis_is_unreachable(tmp_path):
         response = client.get("/readyz")
     assert response.status_code == 503
     assert response.json()["status"] == "unavailable" and url in response.json()["reason"]
+
+
+def test_readyz_is_503_while_redis_answers_but_refuses_writes(tmp_path, redis_url):
+    """A Redis that reads but refuses writes (here: waiting for a replica it does not have; in life a
+    read-only replica after a failover, or out of memory) refuses every batch: /readyz used to PING
+    it and say ready all the same."""
+    write_site(tmp_path)
+    admin = redis_sync.Redis.from_url(redis_url)
+    with TestClient(make_app(tmp_path, "redis", redis_url)) as client:
+        admin.config_set("min-replicas-to-write", 1)
+        try:
+            refused = post(client, batch(page_view("/")))
+            response = client.get("/readyz")
+        finally:
+            admin.config_set("min-replicas-to-write", 0)
+        assert refused.status_code == 503
+        assert response.status_code == 503, response.json()
+        assert "refuses writes" in response.json()["reason"]
+        assert client.get("/readyz").status_code == 200
+    admin.close()
 
 
 @pytest.mark.parametrize("scheme", ["redis", "redis+cluster"])
