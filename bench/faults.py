@@ -41,6 +41,8 @@ def serve(rules: Path, redis_url: str, timeout: float, log: Path) -> tuple[subpr
         "IRASSHAI_SITE_SECRETS": f"shop={SITE_SECRET}",
         "IRASSHAI_REDIS_TIMEOUT": str(timeout),
         "IRASSHAI_CHAT_MESSAGES_PER_MINUTE": "0",
+        "IRASSHAI_EVENTS_PER_ADDRESS_PER_MINUTE": "0",
+        "IRASSHAI_EVENTS_PER_VISITOR_PER_MINUTE": "0",
         "IRASSHAI_NEW_VISITORS_PER_MINUTE": "0",
     }
     command = [

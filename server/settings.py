@@ -210,8 +210,8 @@ class Settings(OpsSettings, frozen=True, kw_only=True):
     redis_url: str = ""
     redis_max_connections: int = 50
     redis_pool_timeout: float = 5.0
-    visitor_cache_mb: int = 64
     redis_timeout: float = 2.0
+    visitor_cache_mb: int = 64
     body_timeout: float = 10.0
     host: str = "127.0.0.1"
     port: int = 8000

@@ -33,13 +33,15 @@ def faulty_redis(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def server_on_faulty_redis(tmp_path_factory, faulty_redis):
-    """`irasshai serve` on :func:`faulty_redis`; yields its URL. Chat messages are not rate limited."""
+    """`irasshai serve` on :func:`faulty_redis`; yields its URL. Chat messages and events are not rate limited (the load is one address sending without pause)."""
     rules = tmp_path_factory.mktemp("rules")
     write_site(rules)
     environment = {
         "IRASSHAI_REDIS_TIMEOUT": str(TIMEOUT),
         "IRASSHAI_SITE_SECRETS": f"shop={OPERATOR_SECRET}",
         "IRASSHAI_CHAT_MESSAGES_PER_MINUTE": "0",
+        "IRASSHAI_EVENTS_PER_ADDRESS_PER_MINUTE": "0",
+        "IRASSHAI_EVENTS_PER_VISITOR_PER_MINUTE": "0",
     }
     with serve_process(rules, faulty_redis.url, **environment) as base:
         yield base
