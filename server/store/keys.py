@@ -7,6 +7,8 @@ Redis Cluster slot: a visitor's keys share the tag ``{site:visitor}``, a coupon 
 ``{site:hits:counter}``. Every key has a TTL.
 """
 
+import hashlib
+
 PREFIX = "irs"
 # Coupon pools and daily counters: a year of them, and a month to spare. Refreshed on every
 # write, so a pool in use never expires. (server/stats.py reports at most this many days.)
@@ -204,3 +206,12 @@ def claim(site: str, name: str) -> str:
     """STRING: the value a name was claimed with (a LINE webhook event's id, an account-link nonce);
     TTL: the claim's, set when it is claimed."""
     return f"{PREFIX}:{{{site}:claim:{name}}}"
+
+
+# A verified customer's visitors (docs/privacy.md): the index that lets one customer's data be
+# exported or deleted by their id. Tagged by the customer, whose id is hashed so that key names
+# (in monitoring, in SCAN) never show it. TTL: the site's retention, refreshed on every verified identify.
+def customer_visitors(site: str, customer: str) -> str:
+    """SET of the visitor ids a verified `identify` proved to be `customer`."""
+    digest = hashlib.sha256(customer.encode()).hexdigest()[:32]
+    return f"{PREFIX}:{{{site}:customer:{digest}}}:visitors"

@@ -27,6 +27,7 @@ from redis.exceptions import RedisError
 from server.redis_urls import redacted
 from server.store import keys
 from server.store.base import OTHER, StoreUnavailable
+from server.store.privacy_redis import RedisPrivacy
 from server.store.redis_client import MAX_ARGUMENTS, OUTAGES, Atomic, Cluster, connect
 from server.store.webhooks_redis import RedisDeliveryQueue
 
@@ -42,7 +43,7 @@ MAX_CONNECTIONS = 50  # the defaults of IRASSHAI_REDIS_MAX_CONNECTIONS and IRASS
 POOL_TIMEOUT = 5.0
 
 
-class RedisStore:
+class RedisStore(RedisPrivacy):
     def __init__(
         self,
         url: str,
@@ -65,6 +66,7 @@ class RedisStore:
         self._add_feed = self._client.register_script(_LUA.joinpath("add_feed.lua").read_text())
         self._add_traffic = self._client.register_script(_LUA.joinpath("add_traffic.lua").read_text())
         self._save_conversation = self._client.register_script(_LUA.joinpath("save_conversation.lua").read_text())
+        self._register_privacy()
         self.webhooks = RedisDeliveryQueue(self._client, self.url, self._atomic)
         self.line_pushes = RedisDeliveryQueue(self._client, self.url, self._atomic, keys.LINE_PUSHES)
 
@@ -142,7 +144,7 @@ class RedisStore:
             found = await self._client.hget(keys.pool_owners(site, pool), code)
         except RedisError as error:
             raise self._unavailable(error) from None
-        return found.decode() if found is not None else None
+        return (found.decode() or None) if found is not None else None  # "": forgotten (forget_code.lua)
 
     async def redeem_code(self, site: str, pool: str, code: str, now: int) -> str:
         try:
