@@ -44,7 +44,7 @@ from server.reloader import Reloader, snapshot
 from server.settings import Settings
 from server.store.base import Store, StoreUnavailable
 from server.store.memory import MemoryStore
-from server.web import chat, conversations, coupons, errors, events, health, line, stats, stream
+from server.web import chat, conversations, coupons, errors, events, health, line, privacy, stats, stream
 from server.web.services import Services
 from server.web.widget import Asset, asset_endpoint, load_assets
 from server.webhooks.emit import Webhooks
@@ -140,6 +140,10 @@ def create_app(
             Route("/v1/sites/{site}/line/webhook", line.post_webhook, methods=["POST"]),
             Route("/v1/sites/{site}/line/link", line.post_link, methods=["POST"]),
             Route("/v1/sites/{site}/line/link", events.preflight, methods=["OPTIONS"]),
+            Route("/v1/sites/{site}/forget", privacy.forget, methods=["POST"]),
+            Route("/v1/sites/{site}/forget", events.preflight, methods=["OPTIONS"]),
+            Route("/v1/sites/{site}/privacy/visitors/{visitor}", privacy.visitor_data, methods=["GET", "DELETE"]),
+            Route("/v1/sites/{site}/privacy/customers/{customer}", privacy.customer_data, methods=["GET", "DELETE"]),
             *conversations.ROUTES,
             Route("/v1/coupons/redeem", coupons.redeem, methods=["POST"]),
             Route("/v1/sites/{site}/stats", stats.get_stats, methods=["GET"]),

@@ -17,6 +17,7 @@ from server.coupons.pools import CouponPool, parse_pools
 from server.insights.goals import Goal, parse_goals, read_holdout
 from server.line.channel import LineChannel, parse_line
 from server.names import DAY_NAMES, DAYS
+from server.privacy.policy import Privacy, parse_privacy
 from server.scalars import read_duration
 from server.webhooks.config import Endpoint, parse_webhooks
 from server.yamlsource import Node, Problems, check_keys, parse_file, type_name, written
@@ -99,6 +100,7 @@ class Site:
     holdout: float = 0.0  # the share of visitors held out of every rule without its own `holdout`
     webhooks: dict[str, Endpoint] = field(default_factory=dict)  # endpoint name -> endpoint (docs/webhooks.md)
     line: LineChannel | None = None  # the site's LINE channel (docs/line.md), if it has one
+    privacy: Privacy = Privacy()  # GPC, Do Not Track, consent (docs/privacy.md)
 
     def allows(self, origin: str | None) -> bool:
         return origin is not None and origin.lower() in self.origins
@@ -120,6 +122,7 @@ _SITE_KEYS = (
     "holdout",
     "webhooks",
     "line",
+    "privacy",
 )
 
 
@@ -153,6 +156,7 @@ def load_site(folder: Path, problems: Problems) -> Site | None:
     holdout = read_holdout(entries.get("holdout"), problems.add, default=0.0)
     webhooks = parse_webhooks(entries["webhooks"], problems) if "webhooks" in entries else {}
     line = parse_line(entries.get("line"), problems)
+    privacy = parse_privacy(entries.get("privacy"), problems)
     launcher = entries.get("launcher")
     if launcher is not None and not isinstance(launcher.value, bool):
         problems.add(
@@ -180,6 +184,7 @@ def load_site(folder: Path, problems: Problems) -> Site | None:
         holdout=holdout,
         webhooks=webhooks,
         line=line,
+        privacy=privacy,
     )
 
 

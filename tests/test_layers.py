@@ -60,6 +60,8 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "server.insights.goals",
             "server.line.channel",
             "server.sites",
+            "server.privacy.policy",
+            "server.privacy.__init__",
             "server.coupons.__init__",
             "server.line.__init__",
         ),
@@ -132,6 +134,8 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("chat feeds and records", ("server.chat.feed", "server.chat.records")),
     ("chat", ("server.chat.service", "server.chat.wakeups", "server.chat.proactive")),
     ("line", ("server.line.link", "server.line.push", "server.line.receive")),
+    # One visitor's or customer's data, exported and deleted (docs/privacy.md).
+    ("privacy", ("server.privacy.data",)),
     (
         "console",
         (

@@ -15,6 +15,7 @@ from starlette.responses import Response
 
 from server.devices import device_type, language
 from server.events import MAX_BATCH_BYTES, BadBatch, decode_batch
+from server.privacy.policy import STOP_MESSAGES, stop_reason
 from server.tracking import RequestFacts
 from server.web.address import client_address
 from server.web.errors import CORS, Refusal
@@ -37,6 +38,9 @@ async def post_events(request: Request) -> Response:
     except ClientDisconnect:
         raise Refusal("client disconnected", 400) from None
     batch, events = decode_batch(body)
+    stop = stop_reason(site.privacy, request.headers, batch.consent)
+    if stop is not None:  # nothing stored; the widget clears what it keeps and sends nothing more (docs/snippet.md)
+        return json_reply({"error": STOP_MESSAGES[stop], "stop": stop}, 403, headers=request.scope[CORS])
     facts = RequestFacts(
         device=device_type(request.headers.get("user-agent", "")),
         language=language(batch.context.language, request.headers.get("accept-language", "")),
