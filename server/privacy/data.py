@@ -45,6 +45,13 @@ def _json_or_text(data: bytes) -> Any:
         return data.decode(errors="replace")
 
 
+def _customer_of(blob: bytes | None) -> str:
+    try:
+        return decode(blob).customer
+    except msgspec.DecodeError:
+        return ""
+
+
 class VisitorData:
     def __init__(self, store: Store):
         self.store = store
@@ -94,6 +101,10 @@ class VisitorData:
         if is_line(linked):
             forgotten.append(linked)
         for visitor in forgotten:
+            blob, _ = await self.store.load_visitor(site.key, visitor)
+            customer = _customer_of(blob)
+            if customer:
+                await self.store.unlink_customer(site.key, customer, visitor)
             await self.store.forget_visitor(site.key, visitor, list(site.coupons), {f"chat:{visitor}": (MINUTE,)})
         return forgotten
 

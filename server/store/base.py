@@ -229,6 +229,9 @@ class Store(Protocol):
         redeemed, if it was), with no owner, so it is never handed out or redeemed again.
         One call per slot; repeating it deletes nothing more."""
 
+    async def unlink_customer(self, site: str, customer: str, visitor_id: str) -> None:
+        """Take one visitor out of the customer's index (the visitor is being forgotten)."""
+
     async def forget_customer(self, site: str, customer: str) -> None:
         """Drop the index of the customer's visitors (their data is deleted with forget_visitor)."""
 

@@ -49,5 +49,10 @@ class MemoryPrivacy:
             if code is not None and pool.owners.get(code) == visitor_id:
                 pool.owners[code] = ""
 
+    async def unlink_customer(self, site: str, customer: str, visitor_id: str) -> None:
+        entry = self._customers.get((site, customer))
+        if entry is not None:
+            entry[1].discard(visitor_id)
+
     async def forget_customer(self, site: str, customer: str) -> None:
         self._customers.pop((site, customer), None)

@@ -89,6 +89,12 @@ class RedisPrivacy:
                 return
             start = "(" + found[-1][0].decode()
 
+    async def unlink_customer(self, site: str, customer: str, visitor_id: str) -> None:
+        try:
+            await self._client.srem(keys.customer_visitors(site, customer), visitor_id)
+        except RedisError as error:
+            raise self._unavailable(error) from None
+
     async def forget_customer(self, site: str, customer: str) -> None:
         try:
             await self._client.delete(keys.customer_visitors(site, customer))

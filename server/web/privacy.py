@@ -76,11 +76,10 @@ async def forget(request: Request) -> Response:
     site = allowed_site(request)
     shared = services(request)
     declared = request.headers.get("content-length", "")
-    body = b"" if declared.isdigit() and int(declared) > MAX_FORGET_BYTES else await request.body()
-    if not body or len(body) > MAX_FORGET_BYTES:
-        raise Refusal(
-            f"send the visitor's token in a body of 1 to {MAX_FORGET_BYTES} bytes", 413 if body or declared else 400
-        )
+    too_big = declared.isdigit() and int(declared) > MAX_FORGET_BYTES
+    body = b"" if too_big else await request.body()
+    if too_big or len(body) > MAX_FORGET_BYTES:
+        raise Refusal(f"body is over {MAX_FORGET_BYTES} bytes", 413)
     try:
         token = msgspec.json.decode(body, type=ForgetRequest).visitor
     except msgspec.DecodeError as error:

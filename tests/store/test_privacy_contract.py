@@ -48,6 +48,8 @@ async def test_a_customers_visitors_are_indexed_and_the_index_can_be_dropped(sto
     await store.link_customer("other", "C-1", "v9", ttl=3600)
     assert await store.customer_visitors("demo", "C-1") == ["v1", "v2"]
     assert await store.customer_visitors("demo", "C-2") == []
+    await store.unlink_customer("demo", "C-1", "v2")
+    assert await store.customer_visitors("demo", "C-1") == ["v1"]
     await store.forget_customer("demo", "C-1")
     assert await store.customer_visitors("demo", "C-1") == []
     assert await store.customer_visitors("other", "C-1") == ["v9"]
