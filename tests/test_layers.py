@@ -154,7 +154,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("web", ("server.web",)),
     ("console web", ("server.console.auth", "server.console.web")),
     ("app", ("server.app",)),
-    ("command", ("server.cli", "server.console.cli", "server.__main__")),
+    ("command", ("server.cli", "server.console.cli", "server.privacy.cli", "server.__main__")),
 ]
 
 
