@@ -105,6 +105,8 @@ class VisitorData:
             customer = _customer_of(blob)
             if customer:
                 await self.store.unlink_customer(site.key, customer, visitor)
+            await self.store.webhooks.forget(site.key, visitor)
+            await self.store.line_pushes.forget(site.key, visitor)
             await self.store.forget_visitor(site.key, visitor, list(site.coupons), {f"chat:{visitor}": (MINUTE,)})
         return forgotten
 

@@ -8,12 +8,13 @@ the events endpoint store, the widget's forget endpoint, and the export and dele
 - With the site's secret, ``GET``/``DELETE /privacy/visitors/{id}`` and ``/privacy/customers/{id}``
   export and delete a visitor (state, conversations with messages, coupon codes) or every visitor a
   verified identify proved to be the customer; afterwards no key and no value in Redis holds the
-  visitor's id or the customer's (checked on one Redis and on a Redis Cluster), while a coupon
+  visitor's id or the customer's (webhook deliveries about them included) (checked on one Redis and on a Redis Cluster), while a coupon
   code they had is still never handed out or redeemed twice.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
@@ -44,6 +45,17 @@ rules:
 """
 
 
+WHSEC = "whsec_" + base64.b64encode(b"w" * 32).decode()
+# Every webhook event, to a port where nobody listens: its deliveries about the visitor stay queued.
+WEBHOOKS = """\
+webhooks:
+  crm:
+    url: http://127.0.0.1:9/hooks
+    events: ["*"]
+    allow_private: true
+"""
+
+
 def _app(tmp_path, site_yaml=SITE, kind="memory", redis_url=""):
     write_site(tmp_path, "shop", site_yaml, **{"rules.yaml": RULES})
     return make_app(
@@ -52,6 +64,8 @@ def _app(tmp_path, site_yaml=SITE, kind="memory", redis_url=""):
         redis_url,
         site_secrets=f"shop={SITE_SECRET}",
         identity_secrets=f"shop={IDENTITY_SECRET}",
+        webhook_secrets=f"shop/crm={WHSEC}",
+        webhook_backoff=3600.0,
     )
 
 
@@ -230,12 +244,14 @@ def _values(client, key: bytes) -> list[bytes]:
 @pytest.mark.parametrize("how", ["visitor", "customer"])
 def test_after_deletion_nothing_in_redis_holds_the_visitor_or_the_customer(tmp_path, any_redis_url, how):
     redis = redis_client(any_redis_url)
-    with TestClient(_app(tmp_path, kind="redis", redis_url=any_redis_url)) as client:
+    with TestClient(_app(tmp_path, SITE + WEBHOOKS, kind="redis", redis_url=any_redis_url)) as client:
         _, visitor = a_visitor_with_everything(client)
         code = api(client, "GET", f"visitors/{visitor}").json()["coupons"]["vip"]["code"]
         needles = (visitor.encode(), CUSTOMER.encode())
         before = [key for key in all_keys(redis) if visitor.encode() in key]
         assert len(before) >= 4, before  # state, feed, chat record, the chat's rate limit: the check can see them
+        deliveries = [key for key in all_keys(redis) if b":delivery:" in key]
+        assert any(visitor.encode() in value for key in deliveries for value in _values(redis, key))
         assert any(CUSTOMER.encode() in value for key in all_keys(redis) for value in _values(redis, key))
 
         path = f"visitors/{visitor}" if how == "visitor" else f"customers/{CUSTOMER}"
