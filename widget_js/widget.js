@@ -177,7 +177,8 @@
     // A string body is sent as text/plain: a CORS "simple request", no preflight round trip.
     send(endpoint, body(events), function (status, reply) {
       inFlight = false;
-      if (reply.stop) return stop(reply.stop);  // the server stored nothing: keep nothing, send nothing more
+      // The server stored nothing, or the visitor withdrew meanwhile: keep nothing, send nothing more.
+      if (reply.stop || stopped) return stop(reply.stop || stopped);
       if (!status) return retry();
       if (status < 300) {
         limit = Math.min(limit * 2, MAX_BATCH);

@@ -4,6 +4,7 @@
   ``irasshai('consent', true)`` the widget sends no request and keeps nothing in the page's
   storage; then the page's events are stored. ``irasshai('consent', false)`` clears the
   widget's storage and the server forgets the visitor.
+- ``irasshai('optout')``: the widget keeps only its opt-out and sends nothing more, after a reload too.
 - Global Privacy Control (``navigator.globalPrivacyControl`` and ``Sec-GPC: 1``): nothing is
   sent and nothing kept; a browser that only sends the header is answered "stop" by the
   server, which stores nothing, and the widget clears what it kept and sends nothing more.
@@ -123,3 +124,17 @@ def test_a_server_refusing_for_gpc_makes_the_widget_clear_its_storage_and_stop(b
     assert kept(page) == {}
     assert not [key for key in all_keys(redis_client(redis_url)) if key.endswith(b":state")]
     context.close()
+
+
+def test_optout_keeps_only_the_optout_and_sends_nothing_more(browser, servers, redis_url):
+    page = browser.new_page()
+    page.goto(servers["plain"] + "/")
+    wait_for(lambda: token_of(page), what="the first batch acknowledged")
+    sent = event_requests(page)
+    page.evaluate("irasshai('optout')")
+    assert kept(page) == {"irasshai:shop:optout": "1"}
+    page.evaluate("irasshai('track', 'after_optout')")
+    page.reload()
+    page.wait_for_timeout(500)
+    assert sent == [] and kept(page) == {"irasshai:shop:optout": "1"}
+    page.close()
