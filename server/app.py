@@ -49,7 +49,7 @@ from server.store.base import Store, StoreUnavailable
 from server.store.memory import MemoryStore
 from server.store.timed import TimedStore
 from server.store.visitor_cache import VisitorCache
-from server.web import chat, conversations, coupons, errors, events, health, line, stats, stream
+from server.web import chat, conversations, coupons, errors, events, health, line, privacy, stats, stream
 from server.web import metrics as metrics_endpoint
 from server.web.request_ids import RequestIds
 from server.web.services import Services
@@ -153,6 +153,10 @@ def create_app(
             Route("/v1/sites/{site}/line/webhook", line.post_webhook, methods=["POST"]),
             Route("/v1/sites/{site}/line/link", line.post_link, methods=["POST"]),
             Route("/v1/sites/{site}/line/link", events.preflight, methods=["OPTIONS"]),
+            Route("/v1/sites/{site}/forget", privacy.forget, methods=["POST"]),
+            Route("/v1/sites/{site}/forget", events.preflight, methods=["OPTIONS"]),
+            Route("/v1/sites/{site}/privacy/visitors/{visitor}", privacy.visitor_data, methods=["GET", "DELETE"]),
+            Route("/v1/sites/{site}/privacy/customers/{customer}", privacy.customer_data, methods=["GET", "DELETE"]),
             *conversations.ROUTES,
             Route("/v1/coupons/redeem", coupons.redeem, methods=["POST"]),
             Route("/v1/sites/{site}/stats", stats.get_stats, methods=["GET"]),

@@ -70,6 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
     from server.console import cli as console_cli
 
     console_cli.add_parser(commands)
+    from server.privacy import cli as privacy_cli
+
+    privacy_cli.add_parser(commands)
     return parser
 
 
@@ -77,14 +80,15 @@ def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     if args.command == "rules":
         raise SystemExit(rules_command(args))
-    if args.command == "operators":
+    if args.command in ("operators", "privacy"):
         from server.console import cli as console_cli
+        from server.privacy import cli as privacy_cli
 
         try:
             settings = load(os.environ).replace(redis_url=args.redis_url, rules_dir=args.rules_dir)
         except SettingsError as error:
             fail(str(error), 1)
-        raise SystemExit(console_cli.run(args, settings))
+        raise SystemExit((console_cli if args.command == "operators" else privacy_cli).run(args, settings))
     overrides = {k: v for k, v in vars(args).items() if k != "command"}
     try:
         settings = load(os.environ).replace(**overrides)

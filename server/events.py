@@ -118,6 +118,7 @@ class Batch(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     visitor: Annotated[str, Meta(max_length=200)] | None = None
     context: Context = Context()
     seed: Seed | None = None  # only in batches without a token: see server.identity
+    consent: bool = False  # irasshai('consent', true) was called: a site with `consent: required` stores only these
 
 
 class BadBatch(Exception):

@@ -52,6 +52,7 @@ from server.visitor import MAX_STATE_BYTES, VisitorState, decode, encode
 from server.webhooks.emit import Webhooks
 from server.webhooks.visits import NewCodes, visit_events
 
+CUSTOMER_SLACK = 86400  # the customer index outlives a visitor's state by this (seconds)
 log = logging.getLogger("irasshai.ingest")
 
 CONTENTION_DEADLINE = 10.0  # seconds a batch retries a visitor that other processes keep changing
@@ -186,6 +187,10 @@ class Ingest:
                 guessed = False
                 continue
             await asyncio.sleep(random.uniform(0, min(BACKOFF_MAX, BACKOFF_FIRST * 2**attempts)))
+        if state.verified and state.customer and (state.customer in identified or applied.sessions):
+            # The customer's index (docs/privacy.md), refreshed at each proof and each new session, so
+            # it outlives the visitor's state (kept `retention` from their last event) by a day.
+            await self.store.link_customer(site.key, state.customer, visitor_id, site.retention + CUSTOMER_SLACK)
         if self.traffic is not None and applied.new:  # stored: count it (no I/O here)
             self.traffic.observe(site, visitor_id, state, applied, now)
         reply = Reply(

@@ -18,6 +18,7 @@ from server.coupons.pools import CouponPool, parse_pools
 from server.insights.goals import Goal, parse_goals, read_holdout
 from server.line.channel import LineChannel, parse_line
 from server.names import DAY_NAMES, DAYS
+from server.privacy.policy import Privacy, parse_privacy
 from server.scalars import read_duration
 from server.site_limits import SiteLimits, parse_limits
 from server.webhooks.config import Endpoint, parse_webhooks
@@ -107,6 +108,7 @@ class Site:
     webhooks: dict[str, Endpoint] = field(default_factory=dict)  # endpoint name -> endpoint (docs/webhooks.md)
     line: LineChannel | None = None  # the site's LINE channel (docs/line.md), if it has one
     limits: SiteLimits = SiteLimits()  # the site's own rate limits; the settings' where it sets none
+    privacy: Privacy = Privacy()  # GPC, Do Not Track, consent (docs/privacy.md)
 
     def allows(self, origin: str | None) -> bool:
         return origin is not None and origin.lower() in self.origins
@@ -129,6 +131,7 @@ _SITE_KEYS = (
     "webhooks",
     "line",
     "limits",
+    "privacy",
 )
 
 
@@ -163,6 +166,7 @@ def load_site(folder: Path, problems: Problems) -> Site | None:
     webhooks = parse_webhooks(entries["webhooks"], problems) if "webhooks" in entries else {}
     line = parse_line(entries.get("line"), problems)
     limits = parse_limits(entries.get("limits"), problems)
+    privacy = parse_privacy(entries.get("privacy"), problems)
     launcher = entries.get("launcher")
     if launcher is not None and not isinstance(launcher.value, bool):
         problems.add(
@@ -191,6 +195,7 @@ def load_site(folder: Path, problems: Problems) -> Site | None:
         webhooks=webhooks,
         line=line,
         limits=limits,
+        privacy=privacy,
     )
 
 

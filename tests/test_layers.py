@@ -64,6 +64,8 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "server.insights.goals",
             "server.line.channel",
             "server.sites",
+            "server.privacy.policy",
+            "server.privacy.__init__",
             "server.coupons.__init__",
             "server.line.__init__",
         ),
@@ -136,6 +138,8 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("chat feeds and records", ("server.chat.feed", "server.chat.records")),
     ("chat", ("server.chat.service", "server.chat.wakeups", "server.chat.proactive")),
     ("line", ("server.line.link", "server.line.push", "server.line.receive")),
+    # One visitor's or customer's data, exported and deleted (docs/privacy.md).
+    ("privacy", ("server.privacy.data",)),
     (
         "console",
         (
@@ -154,7 +158,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("web", ("server.web",)),
     ("console web", ("server.console.auth", "server.console.web")),
     ("app", ("server.app",)),
-    ("command", ("server.cli", "server.console.cli", "server.__main__")),
+    ("command", ("server.cli", "server.console.cli", "server.privacy.cli", "server.__main__")),
 ]
 
 

@@ -29,9 +29,13 @@
       Request = XMLHttpRequest, open = method(Request.prototype.open), transmit = method(Request.prototype.send),
       header = method(Request.prototype.getResponseHeader),
       beacon = navigator.sendBeacon, getItem = method(Storage.prototype.getItem), setItem = method(Storage.prototype.setItem),
+      removeItem = method(Storage.prototype.removeItem), keyAt = method(Storage.prototype.key),
       make = method(Document.prototype.createElementNS), shadow = method(Element.prototype.attachShadow),
       random = method(Crypto.prototype.getRandomValues);
   var inFlight = false, flushTimer = 0, backoff = 0, limit = MAX_BATCH, lastUrl = "", pageStart = Date.now();
+  // Privacy (docs/privacy.md): the site's choices, as the snippet repeats them from site.yaml.
+  var needsConsent = script.getAttribute("data-consent") === "required", ignoresGpc = script.getAttribute("data-gpc") === "ignore",
+      honoursDnt = script.getAttribute("data-dnt") === "honour", stopped = "", held = [];
 
   function warn(message) {
     window.console && console.warn("Irasshai: " + message);
@@ -71,7 +75,7 @@
 
   // localStorage throws in some private modes and sandboxed frames, and on pages that replaced
   // it; then we keep memory only.
-  var memory = {}, storage = store("localStorage");
+  var memory = {}, storage = store("localStorage"), session = store("sessionStorage");
   function store(name) {
     try { return window[name]; } catch (e) { return null; }
   }
@@ -100,7 +104,21 @@
     };
     transmit(request, body);
   }
+  // Everything this widget keeps in the page's storage, gone: after a refusal by the browser's
+  // privacy signals, `consent false` or `optout`.
+  function wipe() {
+    memory = {};
+    each([storage, session], function (area) {
+      try {
+        for (var i = area.length, key; i--;) if (cut(key = keyAt(area, i), 0, prefix.length) === prefix) removeItem(area, key);
+      } catch (e) { /* no storage: nothing kept */ }
+    });
+  }
+  // Not tracked at all: opted out, or the browser asks not to be (Global Privacy Control, or
+  // Do Not Track where the site honours it). No requests, nothing stored, no engagements, no chat.
   if (get("optout") === "1") return;
+  if (navigator.globalPrivacyControl && !ignoresGpc || honoursDnt && navigator.doNotTrack === "1") return wipe();
+  if (needsConsent && get("consent") !== "1") stopped = "consent";
 
   // Until the server has given this browser a token, its batches carry a random secret seed
   // from which the server derives the new visitor's id: a retried first batch gets the same
@@ -130,6 +148,8 @@
   function record(event) {
     event.id = newId();
     event.ts = Date.now();
+    // Waiting for consent: held in memory only, and sent if it comes on this page.
+    if (stopped) return stopped === "consent" && held.length < MAX_BATCH && (held[held.length] = event);
     var queue = readQueue();
     queue[queue.length] = event;
     writeQueue(queue);
@@ -146,6 +166,7 @@
     return json({
       visitor: token,
       seed: token ? undefined : seed(),
+      consent: get("consent") === "1" || undefined,
       context: { language: navigator.language || "" },
       events: events
     });
@@ -158,6 +179,8 @@
     // A string body is sent as text/plain: a CORS "simple request", no preflight round trip.
     send(endpoint, body(events), function (status, reply, after) {
       inFlight = false;
+      // The server stored nothing, or the visitor withdrew meanwhile: keep nothing, send nothing more.
+      if (reply.stop || stopped) return stop(reply.stop || stopped);
       if (!status) return retry();
       // Too many events for now (docs/reliability.md, Abuse): the same batch again, once the server says.
       if (status === 429) return retry(after);
@@ -181,6 +204,13 @@
       }
       retry(after);
     });
+  }
+
+  function stop(reason) {
+    wipe();
+    cancel(flushTimer);
+    stopped = reason;
+    held = [];
   }
 
   function retry(after) {
@@ -220,7 +250,7 @@
   // copy it has already stored).
   window.addEventListener("pagehide", function () {
     var events = slice(readQueue(), 0, MAX_BATCH);
-    if (events.length && beacon) apply(beacon, navigator, [endpoint, body(events)]);
+    if (events.length && beacon && !stopped) apply(beacon, navigator, [endpoint, body(events)]);
   });
 
   // The page's address without its #fragment.
@@ -412,6 +442,27 @@
   }
 
   var commands = {
+    // consent true: from now on, this browser is tracked (the choice is kept in localStorage);
+    // false: everything kept about it is forgotten, here and on the server (docs/privacy.md).
+    consent: function (given) {
+      var token = get("visitor");
+      if (given) {
+        put("consent", "1");
+        if (stopped !== "consent") return;
+        stopped = "";
+        writeQueue(concat(readQueue(), held));
+        held = [];
+        return schedule(0);
+      }
+      stop("consent");
+      if (token) send(siteUrl + "/forget", json({ visitor: token }), function (status, reply) {
+        if (status !== 200) warn("consent false: the server did not forget this visitor: " + (reply.error || status));
+      });
+    },
+    optout: function () {
+      stop("optout");
+      put("optout", "1");
+    },
     track: function (name, properties) {
       record({ type: "track", name: "" + name, properties: properties || {}, url: here() });
     },

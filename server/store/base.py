@@ -226,6 +226,33 @@ class Store(Protocol):
         """The value claimed under `name`, removed in the same step (None if none): a second take
         of the same name gets None. Releases a claim, or uses up a single-use one."""
 
+    # One visitor's or customer's data (docs/privacy.md): export reads it with the methods above.
+
+    async def link_customer(self, site: str, customer: str, visitor_id: str, ttl: int) -> None:
+        """Remember that a verified identify proved `visitor_id` to be `customer`; kept `ttl` seconds."""
+
+    async def customer_visitors(self, site: str, customer: str) -> list[str]:
+        """The visitors proved to be `customer` (sorted); [] if none."""
+
+    async def visitor_conversations(self, site: str, visitor_id: str) -> list[str]:
+        """Ids of the visitor's conversations in the site's index ("<visitor>.<n>"), sorted."""
+
+    async def forget_visitor(
+        self, site: str, visitor_id: str, pools: list[str], hits: dict[str, tuple[int, ...]]
+    ) -> None:
+        """Delete everything kept about the visitor: state, feed, chat record and client ids, their
+        conversations (records and activity), their entries in the operators' feed, their place in
+        the live visitors, their rate-limit counters `hits` (counter -> windows), and in each of
+        `pools` their assignment; a unique or generated code they had stays given out (and
+        redeemed, if it was), with no owner, so it is never handed out or redeemed again.
+        One call per slot; repeating it deletes nothing more."""
+
+    async def unlink_customer(self, site: str, customer: str, visitor_id: str) -> None:
+        """Take one visitor out of the customer's index (the visitor is being forgotten)."""
+
+    async def forget_customer(self, site: str, customer: str) -> None:
+        """Drop the index of the customer's visitors (their data is deleted with forget_visitor)."""
+
     async def ping(self) -> None:
         """Return if the store answers; raise StoreUnavailable otherwise."""
 

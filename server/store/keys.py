@@ -8,6 +8,8 @@ Redis Cluster slot: a visitor's keys share the tag ``{site:visitor}``, a coupon 
 key has a TTL.
 """
 
+import hashlib
+
 PREFIX = "irs"
 # Coupon pools and daily counters: a year of them, and a month to spare. Refreshed on every
 # write, so a pool in use never expires. (server/stats.py reports at most this many days.)
@@ -221,3 +223,12 @@ READY_TTL = 60
 def ready() -> str:
     """STRING: when a process last checked that Redis takes writes (/readyz); TTL a minute."""
     return f"{PREFIX}:{{ready}}"
+
+
+# A verified customer's visitors (docs/privacy.md): the index that lets one customer's data be
+# exported or deleted by their id. Tagged by the customer, whose id is hashed so that key names
+# (in monitoring, in SCAN) never show it. TTL: the site's retention, refreshed on every verified identify.
+def customer_visitors(site: str, customer: str) -> str:
+    """SET of the visitor ids a verified `identify` proved to be `customer`."""
+    digest = hashlib.sha256(customer.encode()).hexdigest()[:32]
+    return f"{PREFIX}:{{{site}:customer:{digest}}}:visitors"

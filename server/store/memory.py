@@ -23,10 +23,11 @@ from server.store.keys import (
     STATS_TTL,
     TRAFFIC_TTL,
 )
+from server.store.privacy_memory import MemoryPrivacy
 from server.store.webhooks_memory import MemoryDeliveryQueue
 
 
-class MemoryStore:
+class MemoryStore(MemoryPrivacy):
     def __init__(self, clock: Callable[[], float] = time.time):
         self._clock = clock
         self._visitors: dict[tuple[str, str], tuple[int, bytes, float]] = {}
@@ -47,6 +48,7 @@ class MemoryStore:
         self.webhooks = MemoryDeliveryQueue(clock)
         self.line_pushes = MemoryDeliveryQueue(clock)
         self._claims: dict[tuple[str, str], tuple[float, bytes]] = {}  # (site, name) -> (expires, value)
+        self._customers: dict[tuple[str, str], tuple[float, set[str]]] = {}  # (site, customer) -> (expires, visitors)
 
     async def load_visitor(self, site: str, visitor_id: str) -> tuple[bytes | None, int]:
         entry = self._visitors.get((site, visitor_id))
@@ -127,7 +129,7 @@ class MemoryStore:
 
     async def code_owner(self, site: str, pool: str, code: str) -> str | None:
         state = self._pools.get((site, pool))
-        return state.owners.get(code) if state is not None else None
+        return (state.owners.get(code) or None) if state is not None else None
 
     async def redeem_code(self, site: str, pool: str, code: str, now: int) -> str:
         state = self._pool(site, pool)

@@ -29,6 +29,7 @@ from redis.exceptions import RedisError
 from server.redis_urls import redacted
 from server.store import keys
 from server.store.base import OTHER, StoreUnavailable
+from server.store.privacy_redis import RedisPrivacy
 from server.store.redis_client import MAX_ARGUMENTS, OUTAGES, Atomic, Cluster, Script, connect
 from server.store.webhooks_redis import RedisDeliveryQueue
 
@@ -45,7 +46,7 @@ POOL_TIMEOUT = 5.0
 TIMEOUT = 2.0
 
 
-class RedisStore:
+class RedisStore(RedisPrivacy):
     def __init__(
         self,
         url: str,
@@ -70,6 +71,7 @@ class RedisStore:
         self._add_feed = Script(self._client, "add_feed.lua")
         self._add_traffic = Script(self._client, "add_traffic.lua")
         self._save_conversation = Script(self._client, "save_conversation.lua")
+        self._register_privacy()
         self.webhooks = RedisDeliveryQueue(self._client, self.url, self._atomic)
         self.line_pushes = RedisDeliveryQueue(self._client, self.url, self._atomic, keys.LINE_PUSHES)
 
@@ -154,7 +156,7 @@ class RedisStore:
             found = await self._client.hget(keys.pool_owners(site, pool), code)
         except RedisError as error:
             raise self._unavailable(error) from None
-        return found.decode() if found is not None else None
+        return (found.decode() or None) if found is not None else None  # "": forgotten (forget_code.lua)
 
     async def redeem_code(self, site: str, pool: str, code: str, now: int) -> str:
         try:

@@ -100,6 +100,10 @@ class DeliveryQueue(Protocol):
     async def trim(self, site: str, keep: int) -> int:
         """Forget all but the newest `keep` deliveries of the site; how many were dropped."""
 
+    async def forget(self, site: str, needle: str) -> int:
+        """Delete every kept delivery whose body holds `needle` (a visitor id), or of the lane
+        `needle`, whatever its status (docs/privacy.md); a lane's next delivery becomes due. How many."""
+
     async def disabled(self, site: str) -> dict[str, bytes]:
         """Endpoint name -> why it was disabled (server.webhooks.emit's record), for every disabled one."""
 

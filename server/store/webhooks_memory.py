@@ -151,6 +151,22 @@ class MemoryDeliveryQueue:
             state.due.get(delivery.endpoint, {}).pop(delivery.id, None)
         return len(dropped)
 
+    async def forget(self, site: str, needle: str) -> int:
+        state, found = self._site(site), needle.encode()
+        doomed = [d for d in state.deliveries.values() if found in d.body or (d.lane and d.lane == needle)]
+        for delivery in doomed:
+            del state.deliveries[delivery.id]
+            due = state.due.get(delivery.endpoint, {})
+            due.pop(delivery.id, None)
+            lane = state.lanes.get(delivery.lane)
+            if lane and delivery.id in lane:
+                lane.remove(delivery.id)
+                if lane and lane[0] not in due:
+                    due[lane[0]] = self._clock()
+                if not lane:
+                    del state.lanes[delivery.lane]
+        return len(doomed)
+
     def _disabled_of(self, site: str) -> dict[str, bytes]:
         entry = self._disabled.get(site)
         return entry[1] if entry is not None and entry[0] > self._clock() else {}

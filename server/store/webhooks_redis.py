@@ -199,6 +199,35 @@ class RedisDeliveryQueue:
             raise self._unavailable(error) from None
         return len(ids)
 
+    async def forget(self, site: str, needle: str) -> int:
+        recent, found = keys.queue_recent(site, self.name), needle.encode()
+        try:
+            ids = [i.decode() for i in await self._client.zrange(recent, 0, -1)]
+            doomed: list[tuple[str, str]] = []  # (delivery, lane)
+            for start in range(0, len(ids), MAX_ARGUMENTS):
+                pipe = self._client.pipeline(transaction=False)
+                for delivery in ids[start : start + MAX_ARGUMENTS]:
+                    pipe.hmget(self._delivery_key(site, delivery), "body", "lane")
+                for delivery, (body, lane) in zip(ids[start:], await pipe.execute(), strict=False):
+                    if body is not None and (found in body or (lane and lane == found)):
+                        doomed.append((delivery, (lane or b"").decode()))
+            for delivery, lane in doomed:  # one call each: few, and each whole
+                commands = [
+                    ("DEL", self._delivery_key(site, delivery)),
+                    ("ZREM", self._due(site, endpoint_of(delivery)), delivery),
+                    ("ZREM", recent, delivery),
+                ]
+                if lane:
+                    commands.append(("LREM", keys.queue_lane(site, lane, self.name), 0, delivery))
+                await self._atomic(*commands)
+                if lane:  # the lane's next reply, if any, is due now (as finish_webhook.lua makes it)
+                    first = await self._client.lindex(keys.queue_lane(site, lane, self.name), 0)
+                    if first is not None:
+                        await self._client.zadd(self._due(site, endpoint_of(first.decode())), {first: 0}, nx=True)
+        except RedisError as error:
+            raise self._unavailable(error) from None
+        return len(doomed)
+
     async def disabled(self, site: str) -> dict[str, bytes]:
         try:
             found = await self._client.hgetall(keys.queue_disabled(site, self.name))

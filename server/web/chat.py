@@ -13,6 +13,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from server.devices import language as language_tag
+from server.privacy.policy import STOP_MESSAGES, stop_reason
 from server.web.errors import CORS, Refusal
 from server.web.origins import allowed_site
 from server.web.replies import json_reply
@@ -57,6 +58,9 @@ _decoder = msgspec.json.Decoder(ChatRequest)
 async def post_chat(request: Request) -> Response:
     site = allowed_site(request)
     shared = services(request)
+    stop = stop_reason(site.privacy, request.headers, consented=True)  # consent: the events gave the token
+    if stop is not None:
+        return json_reply({"error": STOP_MESSAGES[stop], "stop": stop}, 403, headers=request.scope[CORS])
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > MAX_BODY:
         raise Refusal(f"body is {declared} bytes; the limit is {MAX_BODY}", 413)

@@ -43,6 +43,9 @@ NOT_DONE = {
     "get_stream": "stream not opened",
     "post_webhook": "LINE events not stored",
     "post_link": "LINE link not started",
+    "visitor_data": "visitor's data not read or deleted",
+    "customer_data": "customer's data not read or deleted",
+    "forget": "visitor's data not deleted",
 }
 
 

@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from server import metrics
 from server.devices import device_type, language
 from server.events import MAX_BATCH_BYTES, BadBatch, decode_batch
+from server.privacy.policy import STOP_MESSAGES, stop_reason
 from server.tracking import RequestFacts
 from server.web.address import address_of
 from server.web.errors import CORS, Refusal
@@ -32,7 +33,7 @@ from server.web.replies import encode_json
 log = logging.getLogger("irasshai.web")
 
 PREFIX, SUFFIX = "/v1/sites/", "/events"
-WANTED = {b"origin", b"content-length", b"user-agent", b"accept-language", b"x-forwarded-for"}
+WANTED = {b"origin", b"content-length", b"user-agent", b"accept-language", b"x-forwarded-for", b"sec-gpc", b"dnt"}
 PREFLIGHT = [
     (b"access-control-allow-methods", b"POST"),
     (b"access-control-allow-headers", b"content-type"),
@@ -76,6 +77,11 @@ async def events(scope: Scope, receive: Receive, send: Send, key: str) -> None:
     except TimeoutError:
         raise Refusal(f"the body did not arrive within {timeout:g} s", 408, {"connection": "close"}) from None
     batch, events = decode_batch(body)
+    signals = {"sec-gpc": headers.get(b"sec-gpc", ""), "dnt": headers.get(b"dnt", "")}
+    stop = stop_reason(site.privacy, signals, batch.consent)
+    if stop is not None:  # nothing stored; the widget clears what it keeps and sends nothing more (docs/snippet.md)
+        await _json(send, 403, encode_json({"error": STOP_MESSAGES[stop], "stop": stop}), scope)
+        return
     client = scope.get("client")
     facts = RequestFacts(
         device=device_type(headers.get(b"user-agent", "")),
@@ -84,12 +90,16 @@ async def events(scope: Scope, receive: Receive, send: Send, key: str) -> None:
     )
     reply = await shared.ingest.handle(site, shared.live.config.rules[site.key], batch, events, facts)
     metrics.accepted(events)
-    content = encode_json(reply)
+    await _json(send, 200, encode_json(reply), scope)
+
+
+async def _json(send: Send, status: int, content: bytes, scope: Scope) -> None:
+    """A JSON answer with the request's CORS headers, as server.web.replies.json_reply makes them."""
     origin = scope[CORS]["access-control-allow-origin"].encode("latin-1")
     await send(
         {
             "type": "http.response.start",
-            "status": 200,
+            "status": status,
             "headers": [
                 (b"access-control-allow-origin", origin),
                 (b"vary", b"Origin"),

@@ -248,3 +248,27 @@ async def test_assign_code_says_whether_the_code_was_given_just_now(store):
     assert await store.claim_code("demo", "welcome", "v1", "list", "", 0) == "W-AAA|0"  # as before
     assert await store.code_owner("demo", "welcome", "W-AAA") == "v1"
     assert await store.code_owner("demo", "spring", "SPRING10") is None  # a shared code has no owner
+
+
+async def test_forgetting_a_visitor_deletes_the_deliveries_about_them_and_keeps_the_others(store):
+    """docs/privacy.md: a deleted visitor's pending and sent deliveries go; others are untouched."""
+    queue = store.webhooks
+    about = b'{"type":"coupon.claimed","visitor":"v-forget-me"}'
+    await queue.queue(
+        "demo", [delivery("m1", body=about), delivery("m2"), delivery("m3", endpoint="slack", body=about)]
+    )
+    assert await queue.forget("demo", "v-forget-me") == 2
+    assert await queue.get("demo", "m1.crm") is None and await queue.get("demo", "m3.slack") is None
+    assert [d.id for d in await queue.recent("demo", 10)] == ["m2.crm"]
+    assert [d.id for d in await queue.take("demo", "crm", now=200.0, lease=30.0, limit=10)] == ["m2.crm"]
+    assert await queue.take("demo", "slack", now=200.0, lease=30.0, limit=10) == []
+    assert await queue.forget("demo", "v-forget-me") == 0
+
+
+async def test_forgetting_a_lane_deletes_its_deliveries_and_the_next_lane_keeps_going(store):
+    queue = store.line_pushes
+    await queue.queue("demo", [pushed("a1", "line-ken"), pushed("a2", "line-ken"), pushed("b1", "line-yui")])
+    assert await queue.forget("demo", "line-ken") == 2
+    assert await taken(queue, 200.0) == ["b1.push"]
+    await queue.queue("demo", [pushed("a3", "line-ken", at=210.0)])
+    assert await taken(queue, 220.0) == ["a3.push"]  # b1 is leased; a new reply to the forgotten user is due at once

@@ -11,7 +11,7 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from server.web import chat, coupons, errors, events, line, stats, stream
+from server.web import chat, coupons, errors, events, line, privacy, stats, stream
 from server.web.errors import CORS, Refusal
 
 
@@ -28,6 +28,9 @@ def test_each_store_outage_phrase_names_an_endpoint_that_exists():
             stream.get_stream,
             line.post_webhook,
             line.post_link,
+            privacy.visitor_data,
+            privacy.customer_data,
+            privacy.forget,
         )
     }
     assert set(errors.NOT_DONE) == endpoints
