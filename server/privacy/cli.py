@@ -14,7 +14,6 @@ import json
 import sys
 from pathlib import Path
 
-from server.privacy.data import VisitorData
 from server.sites import SITE_FILE, SITE_KEY, Site, load_site
 from server.store.base import StoreUnavailable
 from server.yamlsource import Problems
@@ -61,6 +60,9 @@ def _site(rules_dir: str, key: str) -> Site:
 
 
 async def _run(args: argparse.Namespace, settings) -> int:
+    # Imported here, not at the top: `irasshai serve` builds this parser too, and must set up
+    # the metrics' multiprocess folder before anything imports prometheus_client.
+    from server.privacy.data import VisitorData
     from server.store.redis import RedisStore
 
     site = _site(settings.rules_dir, args.site)
