@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from bench.report_scale import (
     TWO_PROCESSES_TARGET,
     capacity_section,
@@ -12,6 +14,7 @@ from bench.report_scale import (
 )
 
 WIDGET_GZIP_TARGET = 6 * 1024
+FINDINGS = Path(__file__).with_name("findings.md")  # written by hand, copied into the report
 STREAMS_TARGET = 10_000
 STREAM_BYTES_TARGET = 30_000  # Centrifugo's published figure, 30 KB per connection
 CHAT_RATE_TARGET, CHAT_P99_TARGET_MS = 1_000, 100
@@ -449,6 +452,8 @@ def render(results: dict) -> str:
     lines += [f"| {goal} | {result} | {_met(ok)} |" for goal, result, ok in targets(results)]
     lines += ["", "## Machine", ""] + _machine(results["machine"])
     lines += ["", "## Ingest", ""] + _ingest(results["ingest"], results["folder"])
+    if FINDINGS.is_file():
+        lines += ["", "## The event path, before and after issue 12", "", FINDINGS.read_text(encoding="utf-8").strip()]
     lines += ["", "## Scale-out", ""] + scale_out(results["ingest"])
     lines += ["", "## Capacity on paper", ""] + capacity_section(results["ingest"])
     if results.get("redis_clients"):
