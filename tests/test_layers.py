@@ -25,6 +25,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "server.yamlsource",
             "server.redis_urls",
             "server.ops_settings",
+            "server.setting_values",
             "server.settings",
             "server.logs",
             "server.metrics",
