@@ -95,14 +95,13 @@ async def events(scope: Scope, receive: Receive, send: Send, key: str) -> None:
 
 async def _json(send: Send, status: int, content: bytes, scope: Scope) -> None:
     """A JSON answer with the request's CORS headers, as server.web.replies.json_reply makes them."""
-    origin = scope[CORS]["access-control-allow-origin"].encode("latin-1")
+    cors = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in scope[CORS].items()]
     await send(
         {
             "type": "http.response.start",
             "status": status,
-            "headers": [
-                (b"access-control-allow-origin", origin),
-                (b"vary", b"Origin"),
+            "headers": cors
+            + [
                 (b"content-length", str(len(content)).encode()),
                 (b"content-type", b"application/json"),
                 (b"x-content-type-options", b"nosniff"),

@@ -74,6 +74,9 @@ def test_cors_headers_name_the_allowed_origin(client):
     response = post(client, batch(page_view("/")))
     assert response.headers["access-control-allow-origin"] == SHOP
     assert "Origin" in response.headers["vary"]
+    # The widget reads Retry-After from every answer; a header CORS does not expose, Chromium
+    # refuses to read and logs as an error on the shop's page.
+    assert response.headers["access-control-expose-headers"] == "Retry-After"
 
 
 def test_the_same_batch_sent_twice_is_counted_once(client):
