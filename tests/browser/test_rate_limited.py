@@ -52,8 +52,9 @@ def test_a_refused_batch_waits_for_retry_after_and_is_then_stored(browser, tmp_p
         page.on("request", lambda request: requests.append(request.url) if request.url.endswith("/events") else None)
         page.goto(shop_url + "/products/1")
         wait_for(lambda: token_of(page) and not queued(page), what="the first batch stored")
-        page.click("#spa")  # a second page view within the minute: over the visitor's limit of 1
-        refused = page.wait_for_event("response", lambda response: response.url.endswith("/events"))
+        with page.expect_response(lambda response: response.url.endswith("/events")) as answer:
+            page.click("#spa")  # a second page view within the minute: over the visitor's limit of 1
+        refused = answer.value
         assert refused.status == 429 and 55 <= int(refused.headers["retry-after"]) <= 60
         page.clock.fast_forward("00:30")
         page.wait_for_timeout(300)

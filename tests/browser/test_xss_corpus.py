@@ -322,7 +322,7 @@ def test_line_names_and_webhook_texts_do_not_run_in_the_console_and_each_shows_a
         console = context.new_page()
         sign_in(console, server, "aya@example.com", "correct horse")
         console.wait_for_url(server + "/console/sites/shop")
-        expect(console.locator("#away-toggle")).to_have_text("対応可能")  # the inbox's stream is ready
+        expect(console.locator("#away-toggle")).to_have_text("対応可能")  # the inbox's script runs
 
         # LINE users named with the payloads write in (each message a payload too); the server
         # reads their names from LINE's profiles in the background and the inbox shows them.
