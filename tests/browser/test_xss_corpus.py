@@ -11,18 +11,32 @@ attribute breakouts, template injection, encoded and Unicode variants) calls
 - operators' display names (the author of an API message; the signed-in operator's account name),
 - canned replies (the console's reply list),
 
-and is shown in the widget on a shop page and in the operator console. Contract: nothing runs
-(no ``__xss`` call, no dialog) on either page, and each payload is visible as the text it is.
+and is shown in the widget on a shop page and in the operator console; and, in a second test,
+through the console's texts that come from outside the server:
+
+- LINE users' display names, from LINE's profile (the inbox list, the conversation, the panel),
+- the console's Webhooks page: endpoint URLs from site.yaml, and a receiver's answer to a
+  delivery (its body, in the failures list and the recent deliveries).
+
+Contract: nothing runs (no ``__xss`` call, no dialog) on any page, and each payload is visible
+as the text it is.
 """
 
 from __future__ import annotations
 
+import base64
+import json
+import time
 from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
 import yaml
 from playwright.sync_api import expect
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
 
 from tests.browser.console import add_operator, sign_in
 from tests.browser.engagements import (
@@ -38,11 +52,15 @@ from tests.browser.engagements import (
 from tests.browser.live_chat import Operator
 from tests.browser.test_chat_live import open_from_prompt, send
 from tests.conftest import free_port, live_server, serve_process
+from tests.helpers import write_site
+from tests.line.helpers import LINE_SITE, WEBHOOK, line_settings, stand_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.redis]
 
 CORPUS = Path(__file__).parent.parent / "data" / "xss_corpus.txt"
 CHUNK = 6  # payloads per rule: a rendered field holds at most 1000 characters
+URL_CHUNK = 4  # payloads per webhook URL: a site has at most 20 endpoints
+WEBHOOK_SECRET = "whsec_" + base64.b64encode(b"x" * 32).decode()
 TRAP = """
 window.__xssRan = [];
 window.__xss = function (n) { window.__xssRan.push(n); };
@@ -250,3 +268,101 @@ def test_no_payload_runs_in_the_widget_or_the_console_and_each_shows_as_text(bro
         # The trap works: the same kind of payload put into the page's own DOM as HTML does run.
         page.evaluate("document.body.insertAdjacentHTML('beforeend', '<img src=x onerror=__xss(0)>')")
         page.wait_for_function("window.__xssRan.includes(0)")
+
+
+def webhook_site(receiver: str) -> str:
+    """The LINE site, with webhook endpoints: one at `receiver` for every message, and endpoints
+    whose URLs hold the payloads (subscribed to an event that never comes, so only listed)."""
+    endpoints = {"crm": {"url": receiver, "events": ["message.created"], "allow_private": True}}
+    for number, start in enumerate(range(0, len(PAYLOADS), URL_CHUNK)):
+        url = "http://127.0.0.1:9/" + " ‖ ".join(PAYLOADS[start : start + URL_CHUNK])
+        endpoints[f"x{number}"] = {"url": url, "events": ["coupon.redeemed"], "allow_private": True}
+    return LINE_SITE + yaml.safe_dump({"webhooks": endpoints}, allow_unicode=True)
+
+
+def refusing_receiver(received: list[str]) -> Starlette:
+    """A webhook receiver that refuses every delivery with 500 and, as its answer, the text of the
+    message it was sent (a payload): what the console keeps as the delivery's last error."""
+
+    async def hook(request: Request) -> PlainTextResponse:
+        text = json.loads(await request.body())["data"]["message"]["text"]
+        received.append(text)
+        return PlainTextResponse(text, 500)
+
+    return Starlette(routes=[Route("/hooks", hook, methods=["POST"])])
+
+
+def all_shown(text_of, page, where: str, seconds: float = 30.0) -> None:
+    """Wait (while `page` runs its scripts) until every payload is in `text_of()`; else fail naming
+    the payloads still missing from `where`."""
+    deadline = time.monotonic() + seconds
+    while absent := missing(text_of(), PAYLOADS):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{len(absent)} payloads not shown as text in {where}, e.g. {absent[:3]}")
+        page.wait_for_timeout(200)
+
+
+def test_line_names_and_webhook_texts_do_not_run_in_the_console_and_each_shows_as_text(browser, tmp_path, redis_url):
+    add_operator(redis_url, "shop", "aya@example.com", "correct horse", name="綾", language="ja", role="admin")
+    received: list[str] = []
+    paths: list[str] = []
+    with ExitStack() as stack:
+        line, api = stack.enter_context(stand_in())
+        receiver = stack.enter_context(live_server(refusing_receiver(received)))
+        write_site(tmp_path, "shop", webhook_site(receiver + "/hooks"))
+        settings = {
+            **line_settings(api),
+            "IRASSHAI_WEBHOOK_SECRETS": f"shop/crm={WEBHOOK_SECRET}",
+            "IRASSHAI_WEBHOOK_BACKOFF": "3600",  # one try each while the test runs
+        }
+        server = stack.enter_context(serve_process(tmp_path, redis_url, **settings))
+        context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="ja-JP")
+        stack.callback(context.close)
+        dialogs = trapped(context)
+        console = context.new_page()
+        sign_in(console, server, "aya@example.com", "correct horse")
+        console.wait_for_url(server + "/console/sites/shop")
+        expect(console.locator("#away-toggle")).to_have_text("対応可能")  # the inbox's script runs
+
+        # LINE users named with the payloads write in (each message a payload too); the server
+        # reads their names from LINE's profiles in the background and the inbox shows them.
+        texts = [line.text(line.add_user(payload), payload) for payload in PAYLOADS]
+        for start in range(0, len(texts), 24):  # LINE sends a few events per webhook
+            assert line.deliver(server + WEBHOOK, texts[start : start + 24])[0] == 200
+        items = console.locator(".inbox-item")
+        expect(items).to_have_count(len(PAYLOADS), timeout=30_000)
+        names = console.locator(".inbox-item .inbox-item-name")
+        all_shown(lambda: " ".join(names.all_inner_texts()), console, "the inbox's names")
+        title, panel_name = console.locator("#conversation-title"), console.locator("#visitor-panel .panel-name")
+        for conversation in [item.get_attribute("data-id") for item in items.all()]:
+            item = console.locator(f'.inbox-item[data-id="{conversation}"]')
+            name = (
+                item.locator(".inbox-item-name").inner_text().removeprefix(item.locator(".channel-badge").inner_text())
+            )
+            item.click()
+            expect(title).to_have_text(name)
+            expect(panel_name).to_have_text(name)
+            expect(console.locator("#messages .message-visitor .message-meta").first).to_contain_text(name)
+        paths += ["LINE display names (console's inbox list, conversation and visitor panel)"]
+
+        # The Webhooks page: every message was sent to the receiver, which refused it with a
+        # payload as its answer; the endpoints' URLs hold the payloads too.
+        failures = console.locator("#webhook-failures")
+
+        def failures_listed() -> str:
+            console.goto(server + "/console/sites/shop/webhooks")
+            return failures.inner_text() if failures.count() else ""
+
+        all_shown(failures_listed, console, "the Webhooks page's failures (receivers' answers)")
+        assert sorted(received) == sorted(PAYLOADS)  # each message sent once (no retry within the backoff)
+        assert missing(console.locator("#webhook-deliveries").inner_text(), PAYLOADS) == []
+        assert missing(console.locator("#webhook-endpoints").inner_text(), PAYLOADS) == []
+        paths += ["the console's Webhooks page (endpoint URLs; receivers' answers as delivery errors)"]
+
+        console.wait_for_timeout(500)  # let any late handler (onload, onfocus, ontoggle, timers) have its turn
+        executions = ran(console) + dialogs
+        print(
+            f"\nXSS corpus: {len(PAYLOADS)} payloads × {len(paths)} text paths "
+            f"({'; '.join(paths)}): {len(executions)} executions"
+        )
+        assert executions == []
