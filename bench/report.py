@@ -401,7 +401,10 @@ METHOD = """\
   httptools, one worker, no access log) under `taskset -c 0`; wrk and private `redis-server`s
   (`--save "" --appendonly no`, on free ports) run under `taskset -c 1`. (a) is a bare Starlette
   endpoint at the same path that reads the body and returns a fixed JSON reply; (b) and (c) are
-  `server.app.create_app` with the in-memory and the Redis store; (c2) is two such processes on
+  `server.app.create_app` with the in-memory and the Redis store, production settings but for
+  the per-address and per-visitor event limits, which are off (wrk is one address, and the
+  bench's visitors send far more than a person does; a run with refused requests judges no
+  target); (c2) is two such processes on
   one redis-server of their own, both on core 0, loaded by one wrk whose two threads each connect
   to one of them (`BENCH_HOSTS` in `bench/load.lua`), its CPU per request both processes' CPU over
   all their requests; (d) is one process on a Redis Cluster of three masters that the bench starts

@@ -23,11 +23,11 @@ from pathlib import Path
 
 from bench import profile as profiler
 from bench.ingest import SECRET, Plan, check_reply, write_bodies, wrk
-from bench.servers import ROOT, SERVER_CORE, Process, _wait_for_port, free_port, pinned, start_redis
+from bench.servers import ROOT, SERVER_CORE, Group, Process, _wait_for_port, free_port, pinned, start_redis
 from bench.synthetic import demo_plus_synthetic
 
 
-def start(name: str, checkout: Path, work: Path, *args: str) -> Process:
+def start(name: str, checkout: Path, work: Path, *args: str) -> Group:
     port = free_port()
     log = work / f"server-{name}.log"
     with log.open("wb") as out:
@@ -38,7 +38,7 @@ def start(name: str, checkout: Path, work: Path, *args: str) -> Process:
             stderr=subprocess.STDOUT,
         )
     _wait_for_port(port, popen, f"server {name}", log)
-    return Process(name, port, popen, log)
+    return Group(name, [Process(name, port, popen, log)])  # what bench.ingest's wrk and checks take
 
 
 def main() -> None:
@@ -74,7 +74,7 @@ def main() -> None:
         }
         names = [name for name in wanted if not args.only or name in args.only.split(",")]
         servers = {name: start(name, wanted[name][0].resolve(), work, *wanted[name][1]) for name in names}
-        started += servers.values()
+        started += [process for server in servers.values() for process in server.processes]
         for server in servers.values():
             check_reply(server, bodies)
             wrk(server, bodies, plan.warmup, plan.connections)
