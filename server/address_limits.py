@@ -16,13 +16,12 @@ would be worse than counting a second short.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import math
 import time
 from collections.abc import Callable
 
+from server.flusher import Flusher
 from server.ratelog import RateLimitedLog
 from server.sites import Site
 from server.store.base import Store, StoreUnavailable
@@ -41,7 +40,7 @@ class AddressRateLimited(Exception):
         self.retry_after = retry_after
 
 
-class AddressLimits:
+class AddressLimits(Flusher):
     def __init__(
         self,
         store: Store,
@@ -51,13 +50,10 @@ class AddressLimits:
     ):
         self.store = store
         self.per_minute = per_minute  # the setting; a site's own limit wins (Site.limits)
-        self.interval = interval
+        super().__init__(interval)
         self.clock = clock
         self._pending: dict[str, dict[str, int]] = {}  # site -> address -> events admitted, not yet flushed
         self._known: dict[tuple[str, str], tuple[int, float]] = {}  # (site, address) -> (store's total, window end)
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task | None = None
-        self._closing = False
         self._failures = RateLimitedLog(log, clock=clock)
 
     def admit(self, site: Site, address: str, events: int) -> None:
@@ -80,7 +76,7 @@ class AddressLimits:
             )
         pending[address] = unflushed + events
         if pending[address] >= limit * EARLY_SHARE:
-            self._wake.set()
+            self.wake()
 
     async def flush(self) -> None:
         """Add the unflushed counts to the store, one call per site, and learn the totals."""
@@ -100,23 +96,3 @@ class AddressLimits:
                 address = counter.removeprefix("events:")
                 # What was admitted here since this flush began is still pending: not in `total`.
                 self._known[site, address] = (total, now + ttl)
-
-    def start(self) -> None:
-        """Flush every `interval` seconds (or at once when an address nears its limit) until :meth:`close`."""
-        self._wake, self._closing = asyncio.Event(), False  # this event loop's (an app may be started again)
-        self._task = asyncio.create_task(self.run())
-
-    async def run(self) -> None:
-        while not self._closing:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.interval)
-            self._wake.clear()
-            await self.flush()
-
-    async def close(self) -> None:
-        self._closing = True
-        self._wake.set()
-        if self._task is not None:
-            await self._task
-            self._task = None
-        await self.flush()

@@ -34,6 +34,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "server.constant_time",
             "server.verified_identity",
             "server.ratelog",
+            "server.flusher",
             "server.insights.holdout",
             "server.insights.uplift",
             "server.insights.__init__",

@@ -27,7 +27,6 @@ MAX_PENDING_VISITORS visitor ids per site (it is flushed early at a tenth of tha
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import logging
 import time
@@ -39,6 +38,7 @@ from traceback import format_exc
 from urllib.parse import urlsplit
 
 from server.events import PageView
+from server.flusher import Flusher
 from server.insights import time_on_page
 from server.ratelog import RateLimitedLog
 from server.sites import Site
@@ -132,17 +132,14 @@ class _Buffer:
                 self.visitor(day, visitor_id)
 
 
-class Traffic:
+class Traffic(Flusher):
     """This process's buffer of traffic counts, and the task that writes it to the store."""
 
     def __init__(self, store: Store, interval: float = 5.0, clock: Callable[[], float] = time.time):
         self.store = store
-        self.interval = interval
+        super().__init__(interval)
         self.clock = clock
         self._buffers: dict[str, _Buffer] = {}  # site key -> counts since the last flush
-        self._wake = asyncio.Event()
-        self._closing = False
-        self._task: asyncio.Task | None = None
         self._failures = RateLimitedLog(log, clock=clock)
 
     def observe(self, site: Site, visitor_id: str, state: VisitorState, applied: Applied, now: float) -> None:
@@ -184,7 +181,7 @@ class Traffic:
         for day in days:
             buffer.visitor(day, visitor_id)
         if buffer.pending_visitors >= EARLY_FLUSH_VISITORS:
-            self._wake.set()
+            self.wake()
 
     @staticmethod
     def _session(buffer: _Buffer, site: Site, session: SessionRecord, device: str) -> str:
@@ -214,26 +211,6 @@ class Traffic:
             self._buffers[key] = buffer
         except Exception:  # a bug here must not stop the flushing of later counts
             log.exception("site %s: traffic counts lost", key)
-
-    def start(self) -> None:
-        """Flush every `interval` seconds (or at once when a buffer fills) until :meth:`close`."""
-        self._task = asyncio.create_task(self.run())
-
-    async def run(self) -> None:
-        while not self._closing:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.interval)
-            self._wake.clear()
-            await self.flush()
-
-    async def close(self) -> None:
-        """Stop flushing on a timer, after writing what is buffered."""
-        self._closing = True
-        self._wake.set()
-        if self._task is not None:
-            await self._task
-            self._task = None
-        await self.flush()
 
 
 async def site_overview(store: Store, site: Site | str, days: list[str]) -> dict:
